@@ -1,0 +1,101 @@
+package dev.postern.cli;
+
+import java.math.BigDecimal;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** Parsers for option values; each refuses what the server could not use, with a message saying why. */
+final class Converters {
+
+    private Converters() {}
+
+    /** A positive duration: {@code 30s}, {@code 250ms}, {@code 1.5s}, {@code 3m}, {@code 1h}, or ISO-8601 {@code PT30S}. */
+    static final class PositiveDuration implements ITypeConverter<Duration> {
+        private static final Pattern SIMPLE = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
+
+        @Override
+        public Duration convert(String text) {
+            String t = text.strip().toLowerCase(Locale.ROOT);
+            Duration d;
+            Matcher m = SIMPLE.matcher(t);
+            if (m.matches()) {
+                BigDecimal amount = new BigDecimal(m.group(1));
+                long nanosPerUnit = switch (m.group(2)) {
+                    case "ms" -> 1_000_000L;
+                    case "s" -> 1_000_000_000L;
+                    case "m" -> 60_000_000_000L;
+                    default -> 3_600_000_000_000L;
+                };
+                d = Duration.ofNanos(amount.multiply(BigDecimal.valueOf(nanosPerUnit)).longValue());
+            } else if (t.startsWith("pt")) {
+                try {
+                    d = Duration.parse(t);
+                } catch (java.time.format.DateTimeParseException e) {
+                    throw new TypeConversionException("'" + text + "' is not a duration (e.g. 30s, 250ms, 3m)");
+                }
+            } else {
+                throw new TypeConversionException("'" + text + "' is not a duration (e.g. 30s, 250ms, 3m)");
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new TypeConversionException("'" + text + "' must be longer than zero");
+            }
+            return d;
+        }
+    }
+
+    /** A port 0..65535; 0 lets the system choose. */
+    static final class Port implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            int port;
+            try {
+                port = Integer.parseInt(text.strip());
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + text + "' is not a port number");
+            }
+            if (port < 0 || port > 65535) {
+                throw new TypeConversionException("port " + port + " is outside 0..65535");
+            }
+            return port;
+        }
+    }
+
+    /** A positive count. */
+    static final class PositiveInt implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            int n;
+            try {
+                n = Integer.parseInt(text.strip().replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + text + "' is not a whole number");
+            }
+            if (n <= 0) {
+                throw new TypeConversionException("'" + text + "' must be at least 1");
+            }
+            return n;
+        }
+    }
+
+    /** An IP address literal; names are refused so that binding never waits on DNS. */
+    static final class IpAddress implements ITypeConverter<InetAddress> {
+        @Override
+        public InetAddress convert(String text) {
+            String t = text.strip();
+            if (t.isEmpty() || !t.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
+                throw new TypeConversionException("'" + text + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)");
+            }
+            try {
+                return InetAddress.getByName(t);
+            } catch (UnknownHostException e) {
+                throw new TypeConversionException("'" + text + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)");
+            }
+        }
+    }
+}

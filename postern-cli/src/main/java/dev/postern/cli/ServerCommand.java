@@ -1,0 +1,149 @@
+package dev.postern.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.StartupException;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code postern server}: every server role, with embedded defaults. */
+@Command(name = "server",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Runs the Postern daemon with every server role on.",
+            "Rendezvous: register clients over HTTP, learn their public endpoints from UDP pulses.",
+            "Settings come from the defaults, then the config file (-c), then these flags.",
+            "Stops cleanly on SIGINT or SIGTERM."
+        })
+final class ServerCommand implements Callable<Integer> {
+
+    private static final org.slf4j.Logger log = LoggerFactory.getLogger("postern.server");
+    /** Options that cannot be set from a config file. */
+    private static final Set<String> NOT_IN_CONFIG = Set.of("config", "help", "version");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "Config file: 'setting = value' lines, a setting being a long option without its dashes.")
+    Path config;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.postern",
+            description = "Where the server keeps its state; created (mode 700) if missing. Default: ${DEFAULT-VALUE}")
+    Path dataDir;
+
+    @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "0.0.0.0", converter = Converters.IpAddress.class,
+            description = "Address the public listeners bind. Default: ${DEFAULT-VALUE}")
+    InetAddress bind;
+
+    @Option(names = "--rendezvous-udp-port", paramLabel = "PORT", defaultValue = "5024", converter = Converters.Port.class,
+            description = "UDP port for pulses (0 picks a free port). Default: ${DEFAULT-VALUE}")
+    int rendezvousUdpPort;
+
+    @Option(names = "--rendezvous-http-port", paramLabel = "PORT", defaultValue = "5025", converter = Converters.Port.class,
+            description = "TCP port of the rendezvous HTTP API (0 picks a free port). Default: ${DEFAULT-VALUE}")
+    int rendezvousHttpPort;
+
+    @Option(names = "--pulse-interval", paramLabel = "DURATION", defaultValue = "30s", converter = Converters.PositiveDuration.class,
+            description = "A client not pulsing for longer than this goes PENDING. Default: ${DEFAULT-VALUE}")
+    Duration pulseInterval;
+
+    @Option(names = "--error-time", paramLabel = "DURATION", defaultValue = "180s", converter = Converters.PositiveDuration.class,
+            description = "A client PENDING for longer than this is logged out. Default: ${DEFAULT-VALUE}")
+    Duration errorTime;
+
+    @Option(names = "--registration-ttl", paramLabel = "DURATION", defaultValue = "300s", converter = Converters.PositiveDuration.class,
+            description = "A client that registers but never pulses is logged out after this. Default: ${DEFAULT-VALUE}")
+    Duration registrationTtl;
+
+    @Option(names = "--max-clients", paramLabel = "N", defaultValue = "2000000", converter = Converters.PositiveInt.class,
+            description = "Registrations beyond this many clients are refused (HTTP 503). Default: ${DEFAULT-VALUE}")
+    int maxClients;
+
+    @Option(names = "--max-request-bytes", paramLabel = "N", defaultValue = "4096", converter = Converters.PositiveInt.class,
+            description = "HTTP request bodies larger than this are refused (HTTP 413). Default: ${DEFAULT-VALUE}")
+    int maxRequestBytes;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+            description = "error, warn, info, debug or trace (debug logs every client event). Default: ${DEFAULT-VALUE}")
+    LogLevel logLevel;
+
+    enum LogLevel { error, warn, info, debug, trace }
+
+    @Override
+    public Integer call() {
+        setLogLevel(logLevel);
+        ServerConfig serverConfig = new ServerConfig(bind, dataDir,
+                new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
+                        new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes),
+                Clock.SYSTEM);
+        PosternServer server;
+        try {
+            server = PosternServer.start(serverConfig);
+        } catch (StartupException e) {
+            spec.commandLine().getErr().println("postern: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping");
+            server.close();
+            log.info("stopped");
+            stopped.countDown();
+        }, "postern-shutdown"));
+        log.info("postern server ready (data dir {})", dataDir.toAbsolutePath());
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    /**
+     * Makes every setting of {@code file} the default of its option, after checking the setting
+     * exists and its value parses, so a mistake names the file and line.
+     */
+    static void applyConfigFile(CommandLine serverCli, ConfigFile file) {
+        CommandLine.Model.CommandSpec spec = serverCli.getCommandSpec();
+        for (ConfigFile.Entry entry : file.entries().values()) {
+            CommandLine.Model.OptionSpec option = spec.findOption("--" + entry.key());
+            if (option == null || NOT_IN_CONFIG.contains(entry.key())) {
+                throw new UsageError(file.where(entry) + "unknown setting '" + entry.key() + "' (see 'postern server --help')");
+            }
+            try {
+                new CommandLine(new ServerCommand()).parseArgs("--" + entry.key() + "=" + entry.value());
+            } catch (CommandLine.ParameterException e) {
+                throw new UsageError(file.where(entry) + e.getMessage());
+            }
+        }
+        serverCli.setDefaultValueProvider(arg -> {
+            if (arg instanceof CommandLine.Model.OptionSpec option) {
+                ConfigFile.Entry entry = file.entries().get(option.longestName().substring(2));
+                if (entry != null) {
+                    return entry.value();
+                }
+            }
+            return arg.defaultValue();
+        });
+    }
+
+    private static void setLogLevel(LogLevel level) {
+        Logger postern = (Logger) LoggerFactory.getLogger("postern");
+        postern.setLevel(Level.toLevel(level.name()));
+    }
+}

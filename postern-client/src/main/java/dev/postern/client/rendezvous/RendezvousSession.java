@@ -1,0 +1,145 @@
+package dev.postern.client.rendezvous;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.postern.client.rendezvous.RendezvousException.Reason;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.rendezvous.ClientId;
+import dev.postern.core.rendezvous.PrivateId;
+import dev.postern.core.rendezvous.PulseCodec;
+import dev.postern.core.rendezvous.PulseReply;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Optional;
+
+/** One registered client: its ids, and the calls made on its behalf. Thread-safe. */
+public final class RendezvousSession {
+
+    /** Longer than any valid reply, so a longer datagram is seen as the wrong length, not truncated into a valid one. */
+    private static final int REPLY_BUFFER = 16;
+
+    private final RendezvousClient client;
+    private final ClientId clientId;
+    private final PrivateId privateId;
+
+    RendezvousSession(RendezvousClient client, ClientId clientId, PrivateId privateId) {
+        this.client = client;
+        this.clientId = clientId;
+        this.privateId = privateId;
+    }
+
+    public ClientId clientId() {
+        return clientId;
+    }
+
+    /** The secret to keep: with it, a later process can {@link RendezvousClient#resume} this session. */
+    public PrivateId privateId() {
+        return privateId;
+    }
+
+    /** Puts this client back ONLINE after a 1050 pulse reply; harmless when it already is. */
+    public void verify() throws RendezvousException {
+        client.call("POST", "/verify", privateId);
+    }
+
+    /** Removes this client from the server; its ids stop working at once. */
+    public void logout() throws RendezvousException {
+        client.call("POST", "/logout", privateId);
+    }
+
+    /** The public endpoint {@code peer}'s last on-time pulse came from; NOT_FOUND if unknown or never pulsed. */
+    public InetSocketAddress lookup(ClientId peer) throws RendezvousException {
+        JsonNode body = client.call("GET", "/peer/" + peer.hex() + "/udp", privateId);
+        String host = RendezvousClient.text(body, "host");
+        int port = body.path("port").asInt(-1);
+        if (port < 1 || port > 65535) {
+            throw RendezvousClient.protocol("port is not 1..65535");
+        }
+        return new InetSocketAddress(literalAddress(host), port);
+    }
+
+    public PeerStatus status(ClientId peer) throws RendezvousException {
+        JsonNode body = client.call("GET", "/peer/" + peer.hex() + "/udp/status", privateId);
+        String status = RendezvousClient.text(body, "status");
+        if (!status.equals("ONLINE") && !status.equals("PENDING")) {
+            throw RendezvousClient.protocol("unknown status " + status);
+        }
+        JsonNode last = body.get("last_online");
+        Optional<Duration> since = last == null || last.isNull()
+                ? Optional.empty()
+                : Optional.of(Duration.ofNanos(Math.round(last.asDouble() * 1e9)));
+        return new PeerStatus(peer, status.equals("ONLINE"), since);
+    }
+
+    /**
+     * Sends one pulse from {@code socket} and waits for the server's reply on it. The server records
+     * the pulse's source as this client's endpoint, so pulse from the socket peers should reach.
+     * While this waits, nothing else may read from {@code socket}.
+     *
+     * @throws RendezvousException TIMEOUT if no reply came within the client's timeout
+     */
+    public PulseReply pulse(DatagramSocket socket, PulseEncoding encoding) throws RendezvousException {
+        ByteBuffer request = ByteBuffer.allocate(PulseCodec.HEX_LENGTH);
+        if (encoding == PulseEncoding.HEX) {
+            PulseCodec.encodeRequestHex(privateId, request);
+        } else {
+            PulseCodec.encodeRequestRaw(privateId, request);
+        }
+        InetSocketAddress server = client.pulseAddress();
+        long deadline = System.nanoTime() + client.timeout().toNanos();
+        try {
+            socket.send(new DatagramPacket(request.array(), request.position(), server));
+            byte[] buf = new byte[REPLY_BUFFER];
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new SocketTimeoutException();
+                }
+                socket.setSoTimeout((int) Math.max(1, left / 1_000_000L));
+                DatagramPacket in = new DatagramPacket(buf, buf.length);
+                socket.receive(in);
+                if (!server.equals(in.getSocketAddress())) {
+                    continue; // not the server: not ours to interpret
+                }
+                Decoded<PulseReply> reply = PulseCodec.decodeReply(ByteBuffer.wrap(buf, 0, in.getLength()));
+                return reply.toOptional().orElseThrow(() -> RendezvousClient.protocol("pulse reply is not a known 4-byte code"));
+            }
+        } catch (SocketTimeoutException e) {
+            throw new RendezvousException(Reason.TIMEOUT, 0, "no pulse reply from " + server + " within " + client.timeout(), e);
+        } catch (IOException e) {
+            throw new RendezvousException(Reason.UNREACHABLE, 0, "pulse to " + server + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Pulses from {@code socket} every {@code every} until closed, answering 1050 with /verify by itself.
+     * Pulse well inside the server's interval (a third of it is the default habit) so one lost datagram
+     * does not make this client PENDING.
+     */
+    public PulseLoop startPulsing(DatagramSocket socket, Duration every, PulseEncoding encoding, PulseLoop.Listener listener) {
+        return PulseLoop.start(this, socket, every, encoding, listener);
+    }
+
+    /** Only an address literal: a name here would make a lookup depend on a DNS query. */
+    private static InetAddress literalAddress(String host) throws RendezvousException {
+        if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
+            throw RendezvousClient.protocol("host is not an IP address: " + host);
+        }
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw RendezvousClient.protocol("host is not an IP address: " + host);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RendezvousSession[" + clientId + "]";
+    }
+}

@@ -1,0 +1,41 @@
+package dev.postern.server.rendezvous.store;
+
+import dev.postern.core.rendezvous.ClientId;
+import dev.postern.core.rendezvous.PrivateId;
+import dev.postern.core.rendezvous.PulseReply;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+
+/**
+ * The registry of rendezvous clients. Every operation takes the time ({@code now}, monotonic nanos)
+ * and applies {@link dev.postern.core.rendezvous.Lifecycle}, so results are exact at {@code now}
+ * however late {@link #expire} runs. Implementations are safe for concurrent use.
+ */
+public interface RendezvousStore {
+
+    enum InsertResult { INSERTED, DUPLICATE_ID, FULL }
+
+    /** Adds a client registered at {@code now}, with no endpoint yet. */
+    InsertResult insert(ClientId id, PrivateId key, long now);
+
+    /** A pulse from {@code from}: on time (the endpoint moves there), must verify, or unknown. O(1). */
+    PulseReply pulse(PrivateId key, InetSocketAddress from, long now);
+
+    /** Puts a PENDING client back ONLINE (others are left as they are); empty if the key is unknown. */
+    Optional<ClientId> verify(PrivateId key, long now);
+
+    /** Removes the client; empty if the key is unknown. */
+    Optional<ClientId> logout(PrivateId key, long now);
+
+    /** The client this key belongs to, if it is not gone. */
+    Optional<ClientId> authenticate(PrivateId key, long now);
+
+    /** What a peer may learn about a client, if it is not gone. */
+    Optional<PeerRecord> peer(ClientId id, long now);
+
+    /** Reclaims clients that are gone by {@code now}; returns how many. Called periodically. */
+    int expire(long now);
+
+    /** Clients held, including any gone but not yet reclaimed by {@link #expire}. */
+    int size();
+}
