@@ -6,6 +6,7 @@ import dev.postern.core.metrics.Counters;
 import dev.postern.core.rendezvous.Lifecycle;
 import dev.postern.core.time.Clock;
 import dev.postern.server.StartupException;
+import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.rendezvous.store.MemoryRendezvousStore;
 import dev.postern.server.rendezvous.store.RendezvousStore;
@@ -67,7 +68,9 @@ public final class RendezvousRole implements AutoCloseable {
         InetSocketAddress httpAddress = new InetSocketAddress(bind, config.httpPort());
         ServerBuilder sb = com.linecorp.armeria.server.Server.builder()
                 .http(httpAddress)
-                .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(2));
+                .bossGroupFactory(name -> new PromptShutdownGroup(name, transport.ioHandlerFactory()))
+                // Requests take microseconds; waiting for more at stop only delays SIGTERM.
+                .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO);
         new RendezvousHttpApi(store, clock, new SecureRandom(), counters).bind(sb, config.maxRequestBytes());
         Server http = sb.build();
         try {

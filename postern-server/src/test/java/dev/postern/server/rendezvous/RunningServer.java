@@ -1,0 +1,59 @@
+package dev.postern.server.rendezvous;
+
+import dev.postern.client.rendezvous.RendezvousClient;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.StartupException;
+import dev.postern.testkit.ManualClock;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.time.Duration;
+
+/** A real server on fresh loopback ports and a manual clock, with a client pointed at it. */
+final class RunningServer implements AutoCloseable {
+
+    static final Duration INTERVAL = Duration.ofSeconds(30);
+    static final Duration ERROR_TIME = Duration.ofSeconds(180);
+    static final RendezvousTimers TIMERS = new RendezvousTimers(INTERVAL, ERROR_TIME, Duration.ofSeconds(300));
+
+    final ManualClock clock = new ManualClock();
+    final PosternServer server;
+    final RendezvousClient client;
+
+    RunningServer() {
+        this(100_000);
+    }
+
+    RunningServer(int maxClients) {
+        RendezvousConfig config = new RendezvousConfig(0, 0, TIMERS, maxClients, RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES);
+        try {
+            server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(),
+                    Files.createTempDirectory("postern-test"), config, clock));
+        } catch (StartupException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+        client = RendezvousClient.builder(httpUri(), pulseAddress()).timeout(Duration.ofSeconds(5)).build();
+    }
+
+    URI httpUri() {
+        return URI.create("http://127.0.0.1:" + server.rendezvous().httpAddress().getPort());
+    }
+
+    InetSocketAddress pulseAddress() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.rendezvous().udpAddress().getPort());
+    }
+
+    long count(RendezvousCounter counter) {
+        return server.rendezvous().counters().get(counter);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        server.close();
+    }
+}
