@@ -1,0 +1,151 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line in-process: help, bad flags, config files, ports in use. */
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(status, out.toString(), err.toString());
+    }
+
+    private Path config(String text) throws Exception {
+        return Files.writeString(dir.resolve("postern.conf"), text);
+    }
+
+    @Test
+    void helpListsEveryPortAddressAndTimer() {
+        Result r = run("server", "--help");
+
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("--config", "--data-dir", "--bind", "--rendezvous-udp-port", "--rendezvous-http-port",
+                "--pulse-interval", "--error-time", "--registration-ttl", "--max-clients", "5024", "30s", "180s");
+        assertThat(run("--help").out()).contains("server");
+        assertThat(run("--version").out()).startsWith("postern ");
+    }
+
+    @Test
+    void noCommandIsAUsageError() {
+        Result r = run();
+
+        assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(r.err()).contains("a command is required");
+    }
+
+    @Test
+    void unknownFlagIsOneLineAndExitTwo() {
+        Result r = run("server", "--no-such-flag");
+
+        assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(r.err().lines().findFirst()).contains("postern: Unknown option: '--no-such-flag'");
+        assertThat(r.err().lines().count()).isEqualTo(2);
+    }
+
+    @Test
+    void badValuesAreRefusedWithTheReason() {
+        assertThat(run("server", "--rendezvous-udp-port", "70000").err()).contains("outside 0..65535");
+        assertThat(run("server", "--pulse-interval", "soon").err()).contains("is not a duration");
+        assertThat(run("server", "--error-time", "0s").err()).contains("must be longer than zero");
+        assertThat(run("server", "--bind", "example.com").err()).contains("is not an IP address");
+        assertThat(run("server", "--max-clients", "0").status()).isEqualTo(Main.EXIT_USAGE);
+    }
+
+    @Test
+    void configFileSettingsBecomeDefaultsAndFlagsWin() throws Exception {
+        Path file = config("""
+                # a comment
+                rendezvous-udp-port = 6024   # trailing comment
+                pulse-interval = 250ms
+                bind = 127.0.0.1
+                """);
+        CommandLine cli = new CommandLine(new ServerCommand());
+        ServerCommand.applyConfigFile(cli, ConfigFile.load(file));
+
+        cli.parseArgs("--bind", "::1");
+        ServerCommand cmd = cli.getCommand();
+
+        assertThat(cmd.rendezvousUdpPort).isEqualTo(6024);
+        assertThat(cmd.pulseInterval).isEqualTo(Duration.ofMillis(250));
+        assertThat(cmd.bind).isEqualTo(InetAddress.getByName("::1"));
+        assertThat(cmd.rendezvousHttpPort).isEqualTo(5025);
+    }
+
+    @Test
+    void configFileMistakesNameTheFileAndLine() throws Exception {
+        Path file = config("bind = 127.0.0.1\nrendezvous-udp-prot = 1\n");
+        Result r = run("server", "-c", file.toString());
+        assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(r.err()).contains(file + ":2: unknown setting 'rendezvous-udp-prot'");
+
+        config("pulse-interval = later\n");
+        assertThat(run("server", "--config=" + file).err()).contains(file + ":1: ").contains("is not a duration");
+
+        config("just some words\n");
+        assertThat(run("server", "--config", file.toString()).err()).contains(file + ":1: expected 'setting = value'");
+
+        config("bind = 127.0.0.1\nbind = ::1\n");
+        assertThat(run("server", "-c", file.toString()).err()).contains(file + ":2: 'bind' is already set on line 1");
+
+        config("config = other.conf\n");
+        assertThat(run("server", "-c", file.toString()).err()).contains("unknown setting 'config'");
+
+        Result missing = run("server", "-c", dir.resolve("absent.conf").toString());
+        assertThat(missing.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(missing.err()).contains("absent.conf does not exist");
+    }
+
+    @Test
+    void udpPortInUseFailsWithOneLineAndExitOne() throws Exception {
+        try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
+                    "--rendezvous-udp-port", String.valueOf(taken.getLocalPort()), "--rendezvous-http-port", "0");
+
+            assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(r.err().strip()).isEqualTo("postern: cannot listen on udp 127.0.0.1:" + taken.getLocalPort()
+                    + ": address already in use (is another postern running?)");
+        }
+    }
+
+    @Test
+    void httpPortInUseFailsWithOneLineAndExitOne() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
+                    "--rendezvous-udp-port", "0", "--rendezvous-http-port", String.valueOf(taken.getLocalPort()));
+
+            assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(r.err().strip()).isEqualTo("postern: cannot listen on http 127.0.0.1:" + taken.getLocalPort()
+                    + ": address already in use (is another postern running?)");
+        }
+    }
+
+    @Test
+    void unusableDataDirFailsWithOneLine() throws Exception {
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        Result r = run("server", "--bind", "127.0.0.1", "--data-dir", file.resolve("sub").toString(),
+                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0");
+
+        assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(r.err()).startsWith("postern: cannot create data directory");
+    }
+}

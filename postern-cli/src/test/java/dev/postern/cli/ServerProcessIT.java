@@ -1,0 +1,146 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The packaged {@code postern server}, run as a process the way a user runs it, and used the way a
+ * newcomer would from the seed's README: plain HTTP requests and UDP datagrams, no Postern code.
+ */
+class ServerProcessIT {
+
+    private static final Pattern READY = Pattern.compile("pulses on udp [^:]+:(\\d+), API on http [^:]+:(\\d+)");
+    private static final Duration INTERVAL = Duration.ofSeconds(1);
+
+    private Process process;
+    private Path log;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private int udpPort;
+    private int httpPort;
+
+    @BeforeEach
+    void start() throws Exception {
+        Path jar = Path.of(System.getProperty("postern.jar"));
+        Path dataDir = Files.createTempDirectory("postern-it");
+        // A file, not a pipe: a pipe loses what the process writes while it exits (its shutdown log).
+        log = dataDir.resolve("postern.log");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "server",
+                "--bind", "127.0.0.1", "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
+                "--data-dir", dataDir.toString(), "--pulse-interval", INTERVAL.toMillis() + "ms", "--error-time", "1500ms")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        Matcher ready = await().atMost(Duration.ofSeconds(30)).alias("server reports its ports")
+                .until(() -> READY.matcher(output()), Matcher::find);
+        udpPort = Integer.parseInt(ready.group(1));
+        httpPort = Integer.parseInt(ready.group(2));
+    }
+
+    private String output() throws java.io.IOException {
+        return Files.readString(log);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        http.close();
+        if (process.isAlive()) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private record Answer(int status, String body) {
+        String field(String name) {
+            Matcher m = Pattern.compile("\"" + name + "\":\"?([^\",}]*)\"?").matcher(body);
+            return m.find() ? m.group(1) : null;
+        }
+    }
+
+    private Answer call(String method, String path, String privateId) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        if (privateId != null) {
+            b.header("Authorization", "Bearer " + privateId);
+        }
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Answer(r.statusCode(), r.body());
+    }
+
+    private int pulse(DatagramSocket socket, byte[] payload) throws Exception {
+        socket.send(new DatagramPacket(payload, payload.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), udpPort)));
+        byte[] buf = new byte[16];
+        DatagramPacket reply = new DatagramPacket(buf, buf.length);
+        socket.setSoTimeout(5_000);
+        socket.receive(reply);
+        assertThat(reply.getLength()).isEqualTo(4);
+        return ByteBuffer.wrap(buf, 0, 4).getInt();
+    }
+
+    private String status(String askerKey, String clientId) throws Exception {
+        return call("GET", "/peer/" + clientId + "/udp/status", askerKey).field("status");
+    }
+
+    @Test
+    void newcomerRegistersPulsesBothWaysLooksUpSeesPendingVerifiesLogsOutAndSigtermStopsCleanly() throws Exception {
+        Answer a = call("POST", "/register", null);
+        Answer b = call("POST", "/register", null);
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(a.body()).contains("\"ok\":true");
+        String aId = a.field("client_id");
+        String aKey = a.field("private_id");
+        String bId = b.field("client_id");
+        String bKey = b.field("private_id");
+
+        try (DatagramSocket aSocket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                DatagramSocket bSocket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            assertThat(pulse(aSocket, aKey.getBytes(StandardCharsets.US_ASCII))).as("hex pulse").isEqualTo(1020);
+            assertThat(pulse(bSocket, HexFormat.of().parseHex(bKey))).as("raw pulse").isEqualTo(1020);
+
+            Answer where = call("GET", "/peer/" + aId + "/udp", bKey);
+            assertThat(where.field("host")).isEqualTo("127.0.0.1");
+            assertThat(where.field("port")).isEqualTo(String.valueOf(aSocket.getLocalPort()));
+            assertThat(status(bKey, aId)).isEqualTo("ONLINE");
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> "PENDING".equals(status(bKey, aId)));
+            assertThat(pulse(aSocket, aKey.getBytes(StandardCharsets.US_ASCII))).isEqualTo(1050);
+            assertThat(call("POST", "/verify", aKey).body()).contains("\"ok\":true");
+            assertThat(pulse(aSocket, aKey.getBytes(StandardCharsets.US_ASCII))).isEqualTo(1020);
+
+            // b stopped pulsing: PENDING, then logged out once the error time has passed too.
+            await().atMost(Duration.ofSeconds(10)).until(() -> call("GET", "/peer/" + bId + "/udp", aKey).status() == 404);
+            assertThat(call("POST", "/verify", bKey).status()).isEqualTo(401);
+            assertThat(pulse(bSocket, HexFormat.of().parseHex(bKey))).isEqualTo(1060);
+
+            assertThat(call("POST", "/logout", aKey).body()).contains("\"client_id\":\"" + aId + "\"");
+            assertThat(call("POST", "/verify", aKey).status()).isEqualTo(401);
+            assertThat(pulse(aSocket, aKey.getBytes(StandardCharsets.US_ASCII))).isEqualTo(1060);
+        }
+
+        process.destroy(); // SIGTERM
+        assertThat(process.waitFor(15, TimeUnit.SECONDS)).as("stops within 15 s of SIGTERM").isTrue();
+        assertThat(process.exitValue()).isEqualTo(143);
+        assertThat(output()).contains("INFO  server     stopping", "INFO  server     stopped")
+                .doesNotContain("ERROR", "Exception");
+    }
+}
