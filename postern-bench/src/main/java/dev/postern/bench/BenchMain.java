@@ -1,0 +1,28 @@
+package dev.postern.bench;
+
+import java.util.Arrays;
+
+/** Entry point of the benchmark jar: {@code bin/bench NAME [options]}. */
+public final class BenchMain {
+
+    private BenchMain() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+            System.out.println("""
+                    usage: bin/bench NAME [options]
+                      rendezvous-pulse [--clients N] [--seconds S] [--rounds R]
+                          pulses/s over loopback UDP with 1,000 and with N registered clients
+                          (default 1,000,000), heap bytes per registered client, and their ratio.""");
+            return;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "rendezvous-pulse" -> PulseBenchmark.main(rest);
+            default -> {
+                System.err.println("bench: unknown benchmark '" + args[0] + "' (see bin/bench --help)");
+                System.exit(2);
+            }
+        }
+    }
+}
