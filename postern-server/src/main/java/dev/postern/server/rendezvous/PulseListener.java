@@ -7,14 +7,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
-import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs {@link PulseHandler} on a Netty datagram channel: the time is read once per read batch, each
- * datagram is released at once, and replies are flushed together when the batch ends (sendmmsg).
- * Nothing a datagram holds can close the channel.
+ * Runs {@link PulseHandler} on a Netty datagram channel: each datagram of a read batch is offered and
+ * released at once, the time is read once per batch, and the batch is answered and flushed together
+ * when it ends (sendmmsg). Nothing a datagram holds can close the channel.
  */
 final class PulseListener extends ChannelInboundHandlerAdapter {
 
@@ -29,9 +28,11 @@ final class PulseListener extends ChannelInboundHandlerAdapter {
     private final PulseHandler handler;
     private final Clock clock;
     private final Counters<RendezvousCounter> counters;
-    private final ByteBuffer reply = ByteBuffer.allocate(PulseCodec.REPLY_LENGTH);
-    private long batchNow;
-    private boolean inBatch;
+    private ChannelHandlerContext ctx;
+    private final PulseHandler.ReplySink sink = (to, reply) -> {
+        ByteBuf out = ctx.alloc().ioBuffer(PulseCodec.REPLY_LENGTH).writeBytes(reply);
+        ctx.write(new DatagramPacket(out, to), ctx.voidPromise());
+    };
     private boolean errorLogged;
 
     PulseListener(PulseHandler handler, Clock clock, Counters<RendezvousCounter> counters) {
@@ -41,19 +42,16 @@ final class PulseListener extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         DatagramPacket packet = (DatagramPacket) msg;
         try {
-            if (!inBatch) {
-                batchNow = clock.nanoTime();
-                inBatch = true;
-            }
-            ByteBuf content = packet.content();
-            reply.clear();
-            if (handler.onDatagram(content.nioBuffer(), packet.sender(), batchNow, reply)) {
-                reply.flip();
-                ByteBuf out = ctx.alloc().ioBuffer(PulseCodec.REPLY_LENGTH).writeBytes(reply);
-                ctx.write(new DatagramPacket(out, packet.sender()), ctx.voidPromise());
+            if (handler.offer(packet.content().nioBuffer(), packet.sender())) {
+                answer();
             }
         } catch (RuntimeException e) {
             counters.increment(RendezvousCounter.PULSE_DROPPED_ERROR);
@@ -65,8 +63,17 @@ final class PulseListener extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        inBatch = false;
+        answer();
         ctx.flush();
+    }
+
+    private void answer() {
+        try {
+            handler.answer(clock.nanoTime(), sink);
+        } catch (RuntimeException e) {
+            counters.increment(RendezvousCounter.PULSE_DROPPED_ERROR);
+            logOnce(e);
+        }
     }
 
     @Override

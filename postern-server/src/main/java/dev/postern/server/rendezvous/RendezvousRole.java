@@ -59,7 +59,7 @@ public final class RendezvousRole implements AutoCloseable {
         InetSocketAddress udpAddress = new InetSocketAddress(bind, config.udpPort());
         try {
             channel = transport.bootstrap(group, PulseListener.SLOT_BYTES, RECEIVE_BATCH)
-                    .handler(new PulseListener(new PulseHandler(store, counters), clock, counters))
+                    .handler(new PulseListener(new PulseHandler(store, counters, RECEIVE_BATCH), clock, counters))
                     .bind(udpAddress).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);

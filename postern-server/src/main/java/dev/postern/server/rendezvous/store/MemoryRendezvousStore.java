@@ -38,6 +38,10 @@ public final class MemoryRendezvousStore implements RendezvousStore {
     private Client[] byKey = new Client[INITIAL_CAPACITY];
     private Client[] byId = new Client[INITIAL_CAPACITY];
     private int size;
+    /** Scratch for {@link #pulse(PulseBatch, long)}; guarded by this store's lock like everything else. */
+    private Client[] batchHeads = new Client[64];
+    /** Where the batch's touching loads go, so the compiler cannot drop them as unused. */
+    private long touchSink;
 
     /**
      * @param onExpired told of each client reclaimed by {@link #expire}, under this store's lock: keep it short
@@ -80,7 +84,38 @@ public final class MemoryRendezvousStore implements RendezvousStore {
 
     @Override
     public synchronized PulseReply pulse(PrivateId key, InetSocketAddress from, long now) {
-        Client c = findByKey(key);
+        return pulse(findByKey(key), from, now);
+    }
+
+    /**
+     * Looks up every pulse's index slot first, then touches every client found, and only then answers
+     * them: the loads of one pass do not depend on each other, so with a million clients their cache
+     * misses overlap instead of queueing one behind the other.
+     */
+    @Override
+    public synchronized void pulse(PulseBatch batch, long now) {
+        int n = batch.size();
+        if (batchHeads.length < n) {
+            batchHeads = new Client[n];
+        }
+        for (int i = 0; i < n; i++) {
+            batchHeads[i] = byKey[slotOf(batch.key(i), byKey.length)];
+        }
+        long touched = 0;
+        for (int i = 0; i < n; i++) {
+            Client c = batchHeads[i];
+            if (c != null) {
+                touched += c.k0 + c.onlineUntil;
+            }
+        }
+        touchSink = touched;
+        for (int i = 0; i < n; i++) {
+            batch.reply(i, pulse(findByKey(batch.key(i)), batch.source(i), now));
+            batchHeads[i] = null;
+        }
+    }
+
+    private PulseReply pulse(Client c, InetSocketAddress from, long now) {
         if (c == null) {
             return PulseReply.UNKNOWN_CLIENT;
         }

@@ -21,6 +21,13 @@ public interface RendezvousStore {
     /** A pulse from {@code from}: on time (the endpoint moves there), must verify, or unknown. O(1). */
     PulseReply pulse(PrivateId key, InetSocketAddress from, long now);
 
+    /** Answers every pulse of {@code batch} as {@link #pulse} would; implementations may do it faster together. */
+    default void pulse(PulseBatch batch, long now) {
+        for (int i = 0; i < batch.size(); i++) {
+            batch.reply(i, pulse(batch.key(i), batch.source(i), now));
+        }
+    }
+
     /** Puts a PENDING client back ONLINE (others are left as they are); empty if the key is unknown. */
     Optional<ClientId> verify(PrivateId key, long now);
 

@@ -204,6 +204,37 @@ class MemoryRendezvousStoreTest {
     }
 
     @Test
+    void batchGivesTheAnswersOfOneByOnePulsesInOrder() {
+        Client fresh = register();
+        Client online = register();
+        Client pending = register();
+        store.pulse(online.key(), home, now());
+        store.pulse(pending.key(), home, now());
+        clock.advance(INTERVAL.plus(EPSILON));
+        store.pulse(online.key(), home, now()); // 1050: online is pending too now; verify it back
+        store.verify(online.key(), now());
+        PrivateId stranger = PrivateId.random(random);
+
+        PulseBatch batch = new PulseBatch(8);
+        batch.add(fresh.key(), elsewhere);
+        batch.add(stranger, home);
+        batch.add(pending.key(), elsewhere);
+        batch.add(online.key(), elsewhere);
+        batch.add(fresh.key(), home); // the same client again: now ONLINE, and its endpoint moves again
+        store.pulse(batch, now());
+
+        assertThat(java.util.stream.IntStream.range(0, batch.size()).mapToObj(batch::reply)).containsExactly(
+                PulseReply.ON_TIME, PulseReply.UNKNOWN_CLIENT, PulseReply.MUST_VERIFY, PulseReply.ON_TIME, PulseReply.ON_TIME);
+        assertThat(store.peer(fresh.id(), now()).orElseThrow().knownEndpoint()).contains(home);
+        assertThat(store.peer(pending.id(), now()).orElseThrow().knownEndpoint()).contains(home);
+        assertThat(store.peer(online.id(), now()).orElseThrow().knownEndpoint()).contains(elsewhere);
+
+        batch.clear();
+        assertThat(batch.size()).isZero();
+        assertThat(batch.add(fresh.key(), home)).isTrue();
+    }
+
+    @Test
     void ipv6EndpointIsKeptExactly() {
         Client c = register();
         InetSocketAddress v6 = new InetSocketAddress("2001:db8::42", 3478);
