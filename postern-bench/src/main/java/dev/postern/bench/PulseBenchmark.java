@@ -105,8 +105,9 @@ final class PulseBenchmark {
     private static PosternServer start(int maxClients) throws Exception {
         RendezvousConfig config = new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, maxClients,
                 RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES);
-        return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(),
-                Files.createTempDirectory("postern-bench"), config, Clock.SYSTEM));
+        java.nio.file.Path dataDir = Files.createTempDirectory("postern-bench");
+        dataDir.toFile().deleteOnExit(); // the rendezvous keeps nothing there: it stays empty
+        return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, Clock.SYSTEM));
     }
 
     private static byte[] register(RendezvousStore store, int n, SplittableRandom random) {

@@ -53,34 +53,29 @@ final class Converters {
     static final class Port implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String text) {
-            int port;
-            try {
-                port = Integer.parseInt(text.strip());
-            } catch (NumberFormatException e) {
-                throw new TypeConversionException("'" + text + "' is not a port number");
-            }
-            if (port < 0 || port > 65535) {
-                throw new TypeConversionException("port " + port + " is outside 0..65535");
-            }
-            return port;
+            return wholeNumber(text, 0, 65535);
         }
     }
 
-    /** A positive count. */
+    /** A positive count; {@code 2_000_000} may be written with underscores. */
     static final class PositiveInt implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String text) {
-            int n;
-            try {
-                n = Integer.parseInt(text.strip().replace("_", ""));
-            } catch (NumberFormatException e) {
-                throw new TypeConversionException("'" + text + "' is not a whole number");
-            }
-            if (n <= 0) {
-                throw new TypeConversionException("'" + text + "' must be at least 1");
-            }
-            return n;
+            return wholeNumber(text, 1, Integer.MAX_VALUE);
         }
+    }
+
+    private static int wholeNumber(String text, int min, int max) {
+        int n;
+        try {
+            n = Integer.parseInt(text.strip().replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new TypeConversionException("'" + text + "' is not a whole number");
+        }
+        if (n < min || n > max) {
+            throw new TypeConversionException(n + " is outside " + min + ".." + max);
+        }
+        return n;
     }
 
     /** An IP address literal; names are refused so that binding never waits on DNS. */

@@ -64,7 +64,7 @@ class CliTest {
 
     @Test
     void badValuesAreRefusedWithTheReason() {
-        assertThat(run("server", "--rendezvous-udp-port", "70000").err()).contains("outside 0..65535");
+        assertThat(run("server", "--rendezvous-udp-port", "70000").err()).contains("70000 is outside 0..65535");
         assertThat(run("server", "--pulse-interval", "soon").err()).contains("is not a duration");
         assertThat(run("server", "--error-time", "0s").err()).contains("must be longer than zero");
         assertThat(run("server", "--bind", "example.com").err()).contains("is not an IP address");

@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged {@code postern server}, run as a process the way a user runs it, and used the way a
@@ -39,10 +40,12 @@ class ServerProcessIT {
     private int udpPort;
     private int httpPort;
 
+    @TempDir
+    Path dataDir;
+
     @BeforeEach
     void start() throws Exception {
         Path jar = Path.of(System.getProperty("postern.jar"));
-        Path dataDir = Files.createTempDirectory("postern-it");
         // A file, not a pipe: a pipe loses what the process writes while it exits (its shutdown log).
         log = dataDir.resolve("postern.log");
         String java = ProcessHandle.current().info().command().orElseThrow();
@@ -140,7 +143,8 @@ class ServerProcessIT {
         process.destroy(); // SIGTERM
         assertThat(process.waitFor(15, TimeUnit.SECONDS)).as("stops within 15 s of SIGTERM").isTrue();
         assertThat(process.exitValue()).isEqualTo(143);
-        assertThat(output()).contains("INFO  server     stopping", "INFO  server     stopped")
+        assertThat(output()).contains("INFO  server     stopping", "INFO  server     stopped",
+                        "2 clients registered", "1 pulses answered 1050", "2 pulses answered 1060", "1 clients logged out")
                 .doesNotContain("ERROR", "Exception");
     }
 }

@@ -71,12 +71,4 @@ public final class Hex {
         }
         return out;
     }
-
-    public static String of(byte[] bytes) {
-        StringBuilder out = new StringBuilder(bytes.length * 2);
-        for (byte b : bytes) {
-            out.append(DIGITS[(b >>> 4) & 0xf]).append(DIGITS[b & 0xf]);
-        }
-        return out.toString();
-    }
 }

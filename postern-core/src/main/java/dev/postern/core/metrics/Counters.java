@@ -22,10 +22,6 @@ public final class Counters<E extends Enum<E>> {
         values.incrementAndGet(counter.ordinal());
     }
 
-    public void add(E counter, long delta) {
-        values.addAndGet(counter.ordinal(), delta);
-    }
-
     public long get(E counter) {
         return values.get(counter.ordinal());
     }

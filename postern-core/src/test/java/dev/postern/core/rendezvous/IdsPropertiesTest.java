@@ -25,7 +25,7 @@ class IdsPropertiesTest {
 
         assertThat(PrivateId.parse(id.hex())).isEqualTo(Decoded.ok(id));
         assertThat(PulseCodec.decodeRequest(ByteBuffer.wrap(id.toBytes()))).isEqualTo(Decoded.ok(id));
-        assertThat(id.hex()).isEqualTo(dev.postern.core.codec.Hex.of(id.toBytes()));
+        assertThat(id.hex()).isEqualTo(java.util.HexFormat.of().formatHex(id.toBytes()));
     }
 
     @Property

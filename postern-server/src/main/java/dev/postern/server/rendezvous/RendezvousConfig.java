@@ -36,12 +36,4 @@ public record RendezvousConfig(int udpPort, int httpPort, RendezvousTimers timer
             throw new IllegalArgumentException(name + " must be 0..65535, got " + port);
         }
     }
-
-    public RendezvousConfig withPorts(int udp, int http) {
-        return new RendezvousConfig(udp, http, timers, maxClients, maxRequestBytes);
-    }
-
-    public RendezvousConfig withTimers(RendezvousTimers t) {
-        return new RendezvousConfig(udpPort, httpPort, t, maxClients, maxRequestBytes);
-    }
 }

@@ -1,18 +1,18 @@
 package dev.postern.server.rendezvous;
 
-/** What the rendezvous service counts; the names are stable (metrics use them). */
+/** What the rendezvous service counts; the names are stable, the descriptions read after a count. */
 public enum RendezvousCounter {
     PULSE_ON_TIME("pulses answered 1020"),
     PULSE_MUST_VERIFY("pulses answered 1050"),
     PULSE_UNKNOWN_CLIENT("pulses answered 1060"),
-    PULSE_DROPPED_WRONG_LENGTH("datagrams dropped: neither 32 nor 64 bytes"),
-    PULSE_DROPPED_NOT_HEX("datagrams dropped: 64 bytes that are not hex"),
-    PULSE_DROPPED_ERROR("datagrams dropped: an error while handling them"),
+    PULSE_DROPPED_WRONG_LENGTH("datagrams dropped (neither 32 nor 64 bytes)"),
+    PULSE_DROPPED_NOT_HEX("datagrams dropped (64 bytes, not hex)"),
+    PULSE_DROPPED_ERROR("datagrams dropped (error while handling)"),
     REGISTERED("clients registered"),
-    REGISTER_REFUSED_FULL("registrations refused: registry full"),
-    VERIFIED("verify calls that succeeded"),
+    REGISTER_REFUSED_FULL("registrations refused (registry full)"),
+    VERIFIED("successful verify calls"),
     LOGGED_OUT("clients logged out"),
-    EXPIRED("clients removed after their timers ran out"),
+    EXPIRED("clients expired"),
     HTTP_CLIENT_ERROR("HTTP requests answered 4xx"),
     HTTP_SERVER_ERROR("HTTP requests answered 5xx");
 

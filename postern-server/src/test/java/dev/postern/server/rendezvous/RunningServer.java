@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /** A real server on fresh loopback ports and a manual clock, with a client pointed at it. */
@@ -21,6 +22,7 @@ final class RunningServer implements AutoCloseable {
     static final RendezvousTimers TIMERS = new RendezvousTimers(INTERVAL, ERROR_TIME, Duration.ofSeconds(300));
 
     final ManualClock clock = new ManualClock();
+    private final Path dataDir;
     final PosternServer server;
     final RendezvousClient client;
 
@@ -31,8 +33,8 @@ final class RunningServer implements AutoCloseable {
     RunningServer(int maxClients) {
         RendezvousConfig config = new RendezvousConfig(0, 0, TIMERS, maxClients, RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES);
         try {
-            server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(),
-                    Files.createTempDirectory("postern-test"), config, clock));
+            dataDir = Files.createTempDirectory("postern-test");
+            server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, clock));
         } catch (StartupException | IOException e) {
             throw new IllegalStateException(e);
         }
@@ -55,5 +57,10 @@ final class RunningServer implements AutoCloseable {
     public void close() {
         client.close();
         server.close();
+        try {
+            Files.delete(dataDir); // the rendezvous keeps nothing on disk, so the directory is empty
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
