@@ -104,7 +104,8 @@ final class PulseBenchmark {
 
     private static PosternServer start(int maxClients) throws Exception {
         RendezvousConfig config = new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, maxClients,
-                RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES);
+                RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, RendezvousConfig.DEFAULT_REGISTER_RATE,
+                RendezvousConfig.DEFAULT_REGISTER_BURST);
         java.nio.file.Path dataDir = Files.createTempDirectory("postern-bench");
         dataDir.toFile().deleteOnExit(); // the rendezvous keeps nothing there: it stays empty
         return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, Clock.SYSTEM));

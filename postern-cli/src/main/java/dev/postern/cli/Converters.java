@@ -65,6 +65,23 @@ final class Converters {
         }
     }
 
+    /** A positive rate, such as {@code 20} or {@code 0.5}. */
+    static final class PositiveRate implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String text) {
+            double d;
+            try {
+                d = Double.parseDouble(text.strip());
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + text + "' is not a number");
+            }
+            if (!(d > 0) || Double.isInfinite(d)) {
+                throw new TypeConversionException("'" + text + "' must be a positive number");
+            }
+            return d;
+        }
+    }
+
     private static int wholeNumber(String text, int min, int max) {
         int n;
         try {

@@ -78,6 +78,14 @@ final class ServerCommand implements Callable<Integer> {
             description = "HTTP request bodies larger than this are refused (HTTP 413). Default: ${DEFAULT-VALUE}")
     int maxRequestBytes;
 
+    @Option(names = "--register-rate", paramLabel = "PER_SECOND", defaultValue = "20", converter = Converters.PositiveRate.class,
+            description = "Registrations a second per source (IPv4 address, IPv6 /64) after its burst; beyond: HTTP 429. Default: ${DEFAULT-VALUE}")
+    double registerRate;
+
+    @Option(names = "--register-burst", paramLabel = "N", defaultValue = "200", converter = Converters.PositiveInt.class,
+            description = "Registrations a source may make at once before --register-rate applies. Default: ${DEFAULT-VALUE}")
+    int registerBurst;
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "error, warn, info, debug or trace (debug logs every client event). Default: ${DEFAULT-VALUE}")
     LogLevel logLevel;
@@ -89,7 +97,8 @@ final class ServerCommand implements Callable<Integer> {
         setLogLevel(logLevel);
         ServerConfig serverConfig = new ServerConfig(bind, dataDir,
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
-                        new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes),
+                        new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
+                        registerRate, registerBurst),
                 Clock.SYSTEM);
         PosternServer server;
         try {

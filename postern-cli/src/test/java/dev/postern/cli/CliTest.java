@@ -40,7 +40,8 @@ class CliTest {
 
         assertThat(r.status()).isZero();
         assertThat(r.out()).contains("--config", "--data-dir", "--bind", "--rendezvous-udp-port", "--rendezvous-http-port",
-                "--pulse-interval", "--error-time", "--registration-ttl", "--max-clients", "5024", "30s", "180s");
+                "--pulse-interval", "--error-time", "--registration-ttl", "--max-clients", "--max-request-bytes",
+                "--register-rate", "--register-burst", "--log-level", "5024", "30s", "180s");
         assertThat(run("--help").out()).contains("server");
         assertThat(run("--version").out()).startsWith("postern ");
     }
@@ -69,6 +70,7 @@ class CliTest {
         assertThat(run("server", "--error-time", "0s").err()).contains("must be longer than zero");
         assertThat(run("server", "--bind", "example.com").err()).contains("is not an IP address");
         assertThat(run("server", "--max-clients", "0").status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(run("server", "--register-rate", "-1").err()).contains("must be a positive number");
     }
 
     @Test

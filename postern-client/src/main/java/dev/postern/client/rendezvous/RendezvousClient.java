@@ -142,6 +142,7 @@ public final class RendezvousClient implements AutoCloseable {
             case 400, 405, 413 -> Reason.BAD_REQUEST;
             case 401 -> Reason.UNAUTHORIZED;
             case 404 -> Reason.NOT_FOUND;
+            case 429 -> Reason.UNAVAILABLE;
             default -> status >= 500 ? Reason.UNAVAILABLE : Reason.PROTOCOL;
         };
     }

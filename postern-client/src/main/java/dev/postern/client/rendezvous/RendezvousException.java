@@ -12,7 +12,7 @@ public class RendezvousException extends IOException {
         UNAUTHORIZED,
         /** The peer is unknown or has no endpoint yet (HTTP 404). */
         NOT_FOUND,
-        /** The server is full or failing (HTTP 5xx); try again later. */
+        /** The server is full, rate-limiting this source (HTTP 429) or failing (5xx); try again later. */
         UNAVAILABLE,
         /** No answer in time (HTTP or pulse); safe to retry. */
         TIMEOUT,

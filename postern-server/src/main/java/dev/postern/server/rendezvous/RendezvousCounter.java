@@ -10,6 +10,7 @@ public enum RendezvousCounter {
     PULSE_DROPPED_ERROR("datagrams dropped (error while handling)"),
     REGISTERED("clients registered"),
     REGISTER_REFUSED_FULL("registrations refused (registry full)"),
+    REGISTER_REFUSED_RATE("registrations refused (source over its rate)"),
     VERIFIED("successful verify calls"),
     LOGGED_OUT("clients logged out"),
     EXPIRED("clients expired"),

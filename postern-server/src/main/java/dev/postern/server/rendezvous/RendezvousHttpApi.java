@@ -10,6 +10,7 @@ import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.rendezvous.BearerToken;
 import dev.postern.core.rendezvous.ClientId;
@@ -17,6 +18,7 @@ import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.time.Clock;
 import dev.postern.server.rendezvous.store.PeerRecord;
 import dev.postern.server.rendezvous.store.RendezvousStore;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.Optional;
@@ -35,16 +37,22 @@ final class RendezvousHttpApi {
     /** Two random 48-byte draws colliding is astronomically rare; more than this many in a row is a broken RNG. */
     private static final int MAX_ID_ATTEMPTS = 4;
 
+    /** Sources whose registration buckets are remembered; beyond, the least recently seen is forgotten. */
+    private static final int MAX_TRACKED_SOURCES = 65_536;
+
     private final RendezvousStore store;
     private final Clock clock;
     private final SecureRandom random;
     private final Counters<RendezvousCounter> counters;
+    private final SourceRateLimiter registrations;
 
-    RendezvousHttpApi(RendezvousStore store, Clock clock, SecureRandom random, Counters<RendezvousCounter> counters) {
+    RendezvousHttpApi(RendezvousStore store, Clock clock, SecureRandom random, Counters<RendezvousCounter> counters,
+            RendezvousConfig config) {
         this.store = store;
         this.clock = clock;
         this.random = random;
         this.counters = counters;
+        this.registrations = new SourceRateLimiter(config.registerRate(), config.registerBurst(), MAX_TRACKED_SOURCES);
     }
 
     void bind(ServerBuilder sb, long maxRequestBytes) {
@@ -74,13 +82,22 @@ final class RendezvousHttpApi {
     }
 
     private AggregatedHttpResponse register(ServiceRequestContext ctx, AggregatedHttpRequest req, long now) {
+        InetAddress source = ((InetSocketAddress) ctx.remoteAddress()).getAddress();
+        if (!registrations.tryAcquire(source, now)) {
+            counters.increment(RendezvousCounter.REGISTER_REFUSED_RATE);
+            long wait = registrations.secondsUntilNext(source);
+            AggregatedHttpResponse refused = JsonReply.error(HttpStatus.TOO_MANY_REQUESTS,
+                    "too many registrations from " + source.getHostAddress() + ": retry in " + wait + " s");
+            return AggregatedHttpResponse.of(refused.headers().toBuilder()
+                    .setLong(HttpHeaderNames.RETRY_AFTER, wait).build(), refused.content());
+        }
         for (int attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
             ClientId id = ClientId.random(random);
             PrivateId key = PrivateId.random(random);
             switch (store.insert(id, key, now)) {
                 case INSERTED -> {
                     counters.increment(RendezvousCounter.REGISTERED);
-                    log.debug("client {} registered from {}", id, remote(ctx));
+                    log.debug("client {} registered from {}", id, source.getHostAddress());
                     ObjectNode body = JsonReply.object();
                     body.put("client_id", id.hex());
                     body.put("private_id", key.hex());
@@ -180,9 +197,5 @@ final class RendezvousHttpApi {
         }
         return action.apply(ok.value())
                 .orElseGet(() -> JsonReply.error(HttpStatus.UNAUTHORIZED, "unknown private_id: not registered, logged out or expired"));
-    }
-
-    private static Object remote(ServiceRequestContext ctx) {
-        return ctx.remoteAddress();
     }
 }

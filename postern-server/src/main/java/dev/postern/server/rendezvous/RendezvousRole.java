@@ -71,7 +71,7 @@ public final class RendezvousRole implements AutoCloseable {
                 .bossGroupFactory(name -> new PromptShutdownGroup(name, transport.ioHandlerFactory()))
                 // Requests take microseconds; waiting for more at stop only delays SIGTERM.
                 .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO);
-        new RendezvousHttpApi(store, clock, new SecureRandom(), counters).bind(sb, config.maxRequestBytes());
+        new RendezvousHttpApi(store, clock, new SecureRandom(), counters, config).bind(sb, config.maxRequestBytes());
         Server http = sb.build();
         try {
             http.start().join();

@@ -151,6 +151,29 @@ class HttpErrorsTest {
     }
 
     @Test
+    void registrationsBeyondASourcesRateAre429WithRetryAfterUntilTokensRefill() throws Exception {
+        RendezvousConfig limited = new RendezvousConfig(0, 0, RunningServer.TIMERS, 1_000,
+                RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, 0.5, 3);
+        try (RunningServer small = new RunningServer(limited)) {
+            URI register = URI.create(small.httpUri() + "/register");
+            HttpRequest post = HttpRequest.newBuilder(register).POST(HttpRequest.BodyPublishers.noBody()).build();
+            for (int i = 0; i < 3; i++) {
+                assertThat(http.send(post, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            }
+
+            HttpResponse<String> refused = http.send(post, HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.headers().firstValue("retry-after")).contains("2");
+            assertThat(JSON.readTree(refused.body()).get("error").asText()).contains("too many registrations from 127.0.0.1");
+            assertThat(small.count(RendezvousCounter.REGISTER_REFUSED_RATE)).isEqualTo(1);
+
+            small.clock.advance(java.time.Duration.ofSeconds(2));
+            assertThat(http.send(post, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(http.send(post, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(429);
+        }
+    }
+
+    @Test
     void successBodiesCarryTheSeedsFields() throws Exception {
         Answer reg = send("POST", "/register", null, "ignored".getBytes());
         assertThat(reg.status()).isEqualTo(200);

@@ -31,7 +31,11 @@ final class RunningServer implements AutoCloseable {
     }
 
     RunningServer(int maxClients) {
-        RendezvousConfig config = new RendezvousConfig(0, 0, TIMERS, maxClients, RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES);
+        // Every test client comes from 127.0.0.1: registration is limited only where a test says so.
+        this(new RendezvousConfig(0, 0, TIMERS, maxClients, RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, 1e6, 1_000_000));
+    }
+
+    RunningServer(RendezvousConfig config) {
         try {
             dataDir = Files.createTempDirectory("postern-test");
             server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, clock));
