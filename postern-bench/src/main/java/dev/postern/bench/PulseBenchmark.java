@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.nio.file.Path;
 
 /**
  * Pulses handled per second with few and with many registered clients, and heap per client.
@@ -106,7 +107,7 @@ final class PulseBenchmark {
         RendezvousConfig config = new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, maxClients,
                 RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, RendezvousConfig.DEFAULT_REGISTER_RATE,
                 RendezvousConfig.DEFAULT_REGISTER_BURST);
-        java.nio.file.Path dataDir = Files.createTempDirectory("postern-bench");
+        Path dataDir = Files.createTempDirectory("postern-bench");
         dataDir.toFile().deleteOnExit(); // the rendezvous keeps nothing there: it stays empty
         return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, Clock.SYSTEM));
     }

@@ -1,5 +1,7 @@
 package dev.postern.server;
 
+import java.util.Locale;
+
 /** The server could not start; the message is one line a person can act on. */
 public final class StartupException extends Exception {
 
@@ -14,9 +16,9 @@ public final class StartupException extends Exception {
             root = root.getCause();
         }
         String reason = String.valueOf(root.getMessage());
-        if (reason.toLowerCase(java.util.Locale.ROOT).contains("address already in use")) {
+        if (reason.toLowerCase(Locale.ROOT).contains("address already in use")) {
             reason = "address already in use (is another postern running?)";
-        } else if (reason.toLowerCase(java.util.Locale.ROOT).contains("permission denied")) {
+        } else if (reason.toLowerCase(Locale.ROOT).contains("permission denied")) {
             reason = "permission denied (ports below 1024 need privileges)";
         }
         return new StartupException("cannot listen on " + what + ": " + reason, cause);

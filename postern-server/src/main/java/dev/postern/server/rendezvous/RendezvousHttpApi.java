@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.function.Function;
 
 /**
  * The Socket-Rendezvous HTTP API: {@code POST /register}, {@code POST /verify}, {@code POST /logout},
@@ -167,7 +168,7 @@ final class RendezvousHttpApi {
     }
 
     private AggregatedHttpResponse withPeer(ServiceRequestContext ctx, AggregatedHttpRequest req, long now,
-            java.util.function.Function<PeerRecord, AggregatedHttpResponse> onPeer) {
+            Function<PeerRecord, AggregatedHttpResponse> onPeer) {
         return withToken(req, key -> store.authenticate(key, now).map(self -> {
             String text = ctx.pathParam("client_id");
             Decoded<ClientId> peerId = ClientId.parse(text == null ? "" : text);
@@ -185,7 +186,7 @@ final class RendezvousHttpApi {
      * {@code Bearer <64 hex digits>} is 400, and an id the registry does not know (action returns empty) is 401.
      */
     private static AggregatedHttpResponse withToken(AggregatedHttpRequest req,
-            java.util.function.Function<PrivateId, Optional<AggregatedHttpResponse>> action) {
+            Function<PrivateId, Optional<AggregatedHttpResponse>> action) {
         String header = req.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (header == null) {
             return JsonReply.error(HttpStatus.UNAUTHORIZED, "missing Authorization header: send 'Bearer <private_id>'");

@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.stream.Collectors;
 
 /** The rendezvous service, running: the UDP pulse listener, the HTTP API and the expiry timer. */
 public final class RendezvousRole implements AutoCloseable {
@@ -117,7 +118,7 @@ public final class RendezvousRole implements AutoCloseable {
         String counted = counters.snapshot().entrySet().stream()
                 .filter(e -> e.getValue() > 0)
                 .map(e -> e.getValue() + " " + e.getKey().description())
-                .collect(java.util.stream.Collectors.joining(", "));
+                .collect(Collectors.joining(", "));
         return counted.isEmpty() ? "nothing counted" : counted;
     }
 
