@@ -1,8 +1,8 @@
 package dev.postern.cli;
 
+import dev.postern.core.net.IpLiteral;
 import java.math.BigDecimal;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -99,15 +99,8 @@ final class Converters {
     static final class IpAddress implements ITypeConverter<InetAddress> {
         @Override
         public InetAddress convert(String text) {
-            String t = text.strip();
-            if (t.isEmpty() || !t.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
-                throw new TypeConversionException("'" + text + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)");
-            }
-            try {
-                return InetAddress.getByName(t);
-            } catch (UnknownHostException e) {
-                throw new TypeConversionException("'" + text + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)");
-            }
+            return IpLiteral.parse(text).toOptional().orElseThrow(() ->
+                    new TypeConversionException("'" + text + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)"));
         }
     }
 }

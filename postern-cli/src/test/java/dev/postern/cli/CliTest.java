@@ -69,6 +69,7 @@ class CliTest {
         assertThat(run("server", "--pulse-interval", "soon").err()).contains("is not a duration");
         assertThat(run("server", "--error-time", "0s").err()).contains("must be longer than zero");
         assertThat(run("server", "--bind", "example.com").err()).contains("is not an IP address");
+        assertThat(run("server", "--bind", "cafe").err()).as("hex-looking name, never resolved").contains("is not an IP address");
         assertThat(run("server", "--max-clients", "0").status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(run("server", "--register-rate", "-1").err()).contains("must be a positive number");
     }

@@ -3,6 +3,7 @@ package dev.postern.client.rendezvous;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.postern.client.rendezvous.RendezvousException.Reason;
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.net.IpLiteral;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.rendezvous.PulseCodec;
@@ -13,7 +14,6 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Optional;
@@ -128,14 +128,8 @@ public final class RendezvousSession {
 
     /** Only an address literal: a name here would make a lookup depend on a DNS query. */
     private static InetAddress literalAddress(String host) throws RendezvousException {
-        if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
-            throw RendezvousClient.protocol("host is not an IP address: " + host);
-        }
-        try {
-            return InetAddress.getByName(host);
-        } catch (UnknownHostException e) {
-            throw RendezvousClient.protocol("host is not an IP address: " + host);
-        }
+        return IpLiteral.parse(host).toOptional()
+                .orElseThrow(() -> RendezvousClient.protocol("host is not an IP address: " + host));
     }
 
     @Override

@@ -1,0 +1,21 @@
+package dev.postern.server.relay;
+
+/** Relay events counted across all sockets (datagram counts are kept per socket: see {@link RelaySocket}). */
+public enum RelayCounter {
+    SOCKETS_STARTED("relay sockets started"),
+    SOCKETS_STOPPED("relay sockets stopped"),
+    SOCKETS_EXPIRED("relay sockets expired while idle"),
+    REFUSED_LIMIT("relay sockets refused (limit)"),
+    REFUSED_PORTS("relay sockets refused (no free ports)"),
+    DROPPED_BACKPRESSURE("datagrams dropped (send queue full)");
+
+    private final String description;
+
+    RelayCounter(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}

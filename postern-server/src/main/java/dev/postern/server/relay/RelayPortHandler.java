@@ -1,0 +1,80 @@
+package dev.postern.server.relay;
+
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.relay.RelayVerdict;
+import dev.postern.core.time.Clock;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DatagramPacket;
+import java.nio.ByteBuffer;
+
+/**
+ * One port of a relay socket. The forwarding path hands the received buffer on to the other port's
+ * channel without copying, writes without flushing, and flushes once when the read batch ends (so
+ * sends go out in sendmmsg batches). It logs nothing and allocates nothing of its own per datagram,
+ * beyond Netty's packet wrapper.
+ */
+final class RelayPortHandler extends ChannelInboundHandlerAdapter {
+
+    private static final ByteBuffer NOTHING = ByteBuffer.allocate(0).asReadOnlyBuffer();
+
+    private final RelaySocket socket;
+    private final int side;
+    private final Clock clock;
+    private final Counters<RelayCounter> counters;
+    private long batchNow;
+    private boolean inBatch;
+    private boolean flushPending;
+
+    RelayPortHandler(RelaySocket socket, int side, Clock clock, Counters<RelayCounter> counters) {
+        this.socket = socket;
+        this.side = side;
+        this.clock = clock;
+        this.counters = counters;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        DatagramPacket packet = (DatagramPacket) msg;
+        boolean handedOn = false;
+        try {
+            if (!inBatch) {
+                batchNow = clock.nanoTime();
+                inBatch = true;
+            }
+            ByteBuf content = packet.content();
+            ByteBuffer payload = socket.pair.isClaimed(side) ? NOTHING : content.nioBuffer();
+            if (socket.pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
+                Channel out = socket.channels[1 - side];
+                if (out.isWritable()) {
+                    socket.pair.countForwardedBytes(content.readableBytes());
+                    out.write(new DatagramPacket(content, socket.pair.destinationFrom(side)), out.voidPromise());
+                    handedOn = true;
+                    flushPending = true;
+                } else {
+                    counters.increment(RelayCounter.DROPPED_BACKPRESSURE);
+                }
+            }
+        } finally {
+            if (!handedOn) {
+                packet.release();
+            }
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        inBatch = false;
+        if (flushPending) {
+            flushPending = false;
+            socket.channels[1 - side].flush();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // ICMP errors from a peer that went away arrive here; a relay port outlives them.
+    }
+}
