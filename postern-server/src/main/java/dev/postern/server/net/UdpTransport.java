@@ -1,6 +1,7 @@
 package dev.postern.server.net;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
@@ -13,21 +14,40 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.spi.SelectorProvider;
 
 /**
  * The fastest UDP transport this machine has: native epoll with batched receive (recvmmsg), or plain
  * NIO where epoll is not available.
  */
-public record UdpTransport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends DatagramChannel> channelType) {
+public record UdpTransport(String name, IoHandlerFactory ioHandlerFactory, ChannelFactory<DatagramChannel> channels) {
 
     /** The default socket buffers drop bursts (a 200-datagram burst lost 34): ask for 4 MiB. */
     public static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
     public static UdpTransport best() {
         if (Epoll.isAvailable()) {
-            return new UdpTransport("epoll", EpollIoHandler.newFactory(), EpollDatagramChannel.class);
+            return new UdpTransport("epoll", EpollIoHandler.newFactory(), EpollDatagramChannel::new);
         }
-        return new UdpTransport("nio", NioIoHandler.newFactory(), NioDatagramChannel.class);
+        return new UdpTransport("nio", NioIoHandler.newFactory(), UdpTransport::nioChannel);
+    }
+
+    /** A NIO channel over a JDK channel of our own, kept so that {@link EmptyDatagrams} can reach it. */
+    private static DatagramChannel nioChannel() {
+        try {
+            java.nio.channels.DatagramChannel jdk = SelectorProvider.provider().openDatagramChannel();
+            NioDatagramChannel channel = new NioDatagramChannel(jdk);
+            channel.attr(EmptyDatagrams.JDK_CHANNEL).set(jdk);
+            return channel;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open a UDP socket", e);
+        }
+    }
+
+    public boolean batches() {
+        return name.equals("epoll");
     }
 
     public EventLoopGroup newGroup(int threads) {
@@ -41,10 +61,10 @@ public record UdpTransport(String name, IoHandlerFactory ioHandlerFactory, Class
     public Bootstrap bootstrap(EventLoopGroup group, int slotBytes, int batch) {
         Bootstrap b = new Bootstrap()
                 .group(group)
-                .channel(channelType)
+                .channelFactory(channels)
                 .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES);
-        if (channelType == EpollDatagramChannel.class) {
+        if (batches()) {
             // recvmmsg turns on when each datagram has a fixed slot and the read buffer holds several.
             b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slotBytes)
                     .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slotBytes * batch));

@@ -3,11 +3,14 @@ package dev.postern.server.relay;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
+import dev.postern.server.net.EmptyDatagrams;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
@@ -48,7 +51,9 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
             ByteBuffer payload = socket.pair.isClaimed(side) ? NOTHING : content.nioBuffer();
             if (socket.pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
                 Channel out = socket.channels[1 - side];
-                if (out.isWritable()) {
+                if (!content.isReadable()) {
+                    forwardEmpty(out, socket.pair.destinationFrom(side));
+                } else if (out.isWritable()) {
                     socket.pair.countForwardedBytes(content.readableBytes());
                     out.write(new DatagramPacket(content, socket.pair.destinationFrom(side)), out.voidPromise());
                     handedOn = true;
@@ -61,6 +66,19 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
             if (!handedOn) {
                 packet.release();
             }
+        }
+    }
+
+    /** Netty will not send an empty payload: flush what is queued (order), then send it on the socket itself. */
+    private void forwardEmpty(Channel out, InetSocketAddress to) {
+        if (flushPending) {
+            flushPending = false;
+            out.flush();
+        }
+        try {
+            EmptyDatagrams.send(out, to);
+        } catch (IOException e) {
+            counters.increment(RelayCounter.DROPPED_BACKPRESSURE);
         }
     }
 

@@ -87,7 +87,10 @@ public final class RelayService implements AutoCloseable {
         return counters;
     }
 
-    /** Starts a socket for {@code owner}: two ports bound, waiting for their sides' first datagrams. */
+    /**
+     * Starts a socket for {@code owner}: two ports bound, waiting for their sides' first datagrams.
+     * Blocks while binding: call it from an API thread, never from an event loop.
+     */
     public synchronized RelayAllocation open(String owner, RelayRequest request) throws RelayException {
         if (sockets.size() >= config.maxSockets()) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
@@ -120,9 +123,13 @@ public final class RelayService implements AutoCloseable {
             RelaySocket socket = new RelaySocket(allocation, pair, loop, sequence.incrementAndGet());
             socket.channels[RelayPair.SIDE_1] = first;
             socket.channels[RelayPair.SIDE_2] = second;
-            // Until now the ports dropped whatever came; from here on the pair decides.
-            first.pipeline().replace(first.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_1, clock, counters));
-            second.pipeline().replace(second.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_2, clock, counters));
+            // Until now the ports dropped whatever came. The swap runs on the loop (elsewhere it would
+            // take effect a moment later), so the pair decides from the first datagram after open returns.
+            Channel one = first;
+            loop.submit(() -> {
+                one.pipeline().replace(one.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_1, clock, counters));
+                second.pipeline().replace(second.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_2, clock, counters));
+            }).syncUninterruptibly();
             sockets.put(id, socket);
             counters.increment(RelayCounter.SOCKETS_STARTED);
             log.debug("socket {} started for {}: ports {} and {}", id, owner, allocation.port1(), allocation.port2());

@@ -1,0 +1,253 @@
+package dev.postern.server.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.postern.core.relay.Cidr;
+import dev.postern.core.relay.RelayVerdict;
+import dev.postern.server.net.UdpTransport;
+import dev.postern.testkit.FreePorts;
+import dev.postern.testkit.ManualClock;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The relay on real loopback sockets: a local relay (advertising 127.0.0.1) serving local clients. */
+class RelayServiceTest {
+
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    private static final Duration IDLE = Duration.ofSeconds(120);
+
+    private final ManualClock clock = new ManualClock();
+    private RelayService relay = start(0, 0, 50, 8, LOOPBACK);
+    private final List<DatagramSocket> sockets = new java.util.ArrayList<>();
+
+    private RelayService start(int first, int last, int max, int perOwner, InetAddress advertised) {
+        return RelayService.start(new RelayConfig(advertised, LOOPBACK, first, last, max, perOwner, IDLE, false),
+                clock, UdpTransport.best(), 1);
+    }
+
+    @AfterEach
+    void stop() {
+        sockets.forEach(DatagramSocket::close);
+        relay.close();
+    }
+
+    private DatagramSocket client() throws SocketException {
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
+        s.setSoTimeout(2_000);
+        s.setReceiveBufferSize(1 << 20);
+        sockets.add(s);
+        return s;
+    }
+
+    private static void send(DatagramSocket from, int port, byte[] payload) throws Exception {
+        from.send(new DatagramPacket(payload, payload.length, new InetSocketAddress(LOOPBACK, port)));
+    }
+
+    private static DatagramPacket receive(DatagramSocket s) throws Exception {
+        DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
+        s.receive(p);
+        return p;
+    }
+
+    private static void assertNothingArrives(DatagramSocket s) throws Exception {
+        s.setSoTimeout(300);
+        assertThatThrownBy(() -> s.receive(new DatagramPacket(new byte[64], 64))).isInstanceOf(SocketTimeoutException.class);
+        s.setSoTimeout(2_000);
+    }
+
+    /** Both sides send their first (empty) datagram; returns once the relay knows both. */
+    private void claim(RelayAllocation a, DatagramSocket one, DatagramSocket two) throws Exception {
+        send(one, a.port1(), new byte[0]);
+        send(two, a.port2(), new byte[0]);
+        // The second claim is itself data (the first side is known): it reaches side 1, empty.
+        assertThat(receive(one).getLength()).isZero();
+    }
+
+    @Test
+    void thousandDatagramsEachWayIncludingEmptyOnesArriveUntouchedFromTheOtherPort() throws Exception {
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        assertThat(a.protocol()).isEqualTo("udp");
+        assertThat(a.ip()).isEqualTo(LOOPBACK);
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        claim(a, one, two);
+
+        for (int round = 0; round < 10; round++) {
+            for (int i = 0; i < 100; i++) {
+                int n = round * 100 + i;
+                send(one, a.port1(), payload(n, "1>2"));
+                send(two, a.port2(), payload(n, "2>1"));
+            }
+            for (int i = 0; i < 100; i++) {
+                int n = round * 100 + i;
+                DatagramPacket atTwo = receive(two);
+                DatagramPacket atOne = receive(one);
+                assertThat(java.util.Arrays.copyOf(atTwo.getData(), atTwo.getLength())).isEqualTo(payload(n, "1>2"));
+                assertThat(java.util.Arrays.copyOf(atOne.getData(), atOne.getLength())).isEqualTo(payload(n, "2>1"));
+                assertThat(atTwo.getPort()).isEqualTo(a.port2());
+                assertThat(atOne.getPort()).isEqualTo(a.port1());
+            }
+        }
+        assertThat(relay.count(a.id(), RelayVerdict.FORWARD)).isEqualTo(2_001);
+    }
+
+    /** Every tenth datagram is empty; the others carry their number and direction. */
+    private static byte[] payload(int n, String direction) {
+        return n % 10 == 0 ? new byte[0] : (direction + ":" + n).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void aThirdSocketCannotInjectIntoALearnedSide() throws Exception {
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        DatagramSocket third = client();
+        claim(a, one, two);
+
+        send(third, a.port1(), "injected".getBytes(StandardCharsets.US_ASCII));
+        send(third, a.port2(), "injected".getBytes(StandardCharsets.US_ASCII));
+        send(one, a.port1(), "real".getBytes(StandardCharsets.US_ASCII));
+
+        assertThat(new String(receive(two).getData(), 0, 4, StandardCharsets.US_ASCII)).isEqualTo("real");
+        assertNothingArrives(one);
+        assertNothingArrives(third);
+        assertThat(relay.count(a.id(), RelayVerdict.DROPPED_WRONG_SOURCE)).isEqualTo(2);
+    }
+
+    @Test
+    void datagramsBeforeTheOtherSideIsKnownAreDroppedAndCounted() throws Exception {
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        DatagramSocket one = client();
+        send(one, a.port1(), new byte[0]);
+        send(one, a.port1(), "early".getBytes(StandardCharsets.US_ASCII));
+        send(one, a.port1(), "early".getBytes(StandardCharsets.US_ASCII));
+
+        awaitCount(a.id(), RelayVerdict.DROPPED_NO_PEER_YET, 2);
+        assertThat(relay.count(a.id(), RelayVerdict.CLAIMED)).isEqualTo(1);
+    }
+
+    @Test
+    void tokenProtectedSideIsNotClaimableWithoutItsToken() throws Exception {
+        RelayAllocation a = relay.open("node-a", new RelayRequest(true, List.of()));
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        DatagramSocket squatter = client();
+
+        send(squatter, a.port2(), new byte[0]);
+        send(squatter, a.port2(), a.token1().orElseThrow().hex().getBytes(StandardCharsets.US_ASCII));
+        awaitCount(a.id(), RelayVerdict.DROPPED_NO_TOKEN, 2);
+
+        send(one, a.port1(), a.token1().orElseThrow().hex().getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer raw = ByteBuffer.allocate(16).putLong(a.token2().orElseThrow().high()).putLong(a.token2().orElseThrow().low());
+        send(two, a.port2(), raw.array());
+        awaitCount(a.id(), RelayVerdict.CLAIMED, 2);
+
+        send(two, a.port2(), "hello".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(receive(one).getData(), 0, 5, StandardCharsets.US_ASCII)).isEqualTo("hello");
+        send(squatter, a.port2(), "x".getBytes(StandardCharsets.US_ASCII));
+        assertNothingArrives(one);
+    }
+
+    @Test
+    void sourcesOutsideAllowedSourcesCannotClaim() throws Exception {
+        Cidr elsewhere = Cidr.parse("192.0.2.0/24").toOptional().orElseThrow();
+        RelayAllocation a = relay.open("node-a", new RelayRequest(false, List.of(elsewhere)));
+        send(client(), a.port1(), new byte[0]);
+
+        awaitCount(a.id(), RelayVerdict.DROPPED_SOURCE_NOT_ALLOWED, 1);
+    }
+
+    @Test
+    void aPublicRelayRefusesLoopbackPeers() throws Exception {
+        relay.close();
+        relay = start(0, 0, 50, 8, InetAddress.getByName("203.0.113.1"));
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        assertThat(a.ip().getHostAddress()).isEqualTo("203.0.113.1");
+
+        send(client(), a.port1(), new byte[0]);
+
+        awaitCount(a.id(), RelayVerdict.DROPPED_PEER_ADDRESS, 1);
+    }
+
+    @Test
+    void stopClosesBothPortsAtOnceAndTheyCanBeTakenAgain() throws Exception {
+        int first = FreePorts.udpRange(2);
+        relay.close();
+        relay = start(first, first + 1, 50, 8, LOOPBACK);
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        assertThat(List.of(a.port1(), a.port2())).containsExactlyInAnyOrder(first, first + 1);
+
+        assertThat(relay.stop(a.id())).isTrue();
+
+        assertThat(relay.size()).isZero();
+        new DatagramSocket(new InetSocketAddress(LOOPBACK, a.port1())).close(); // free: nobody holds it
+        RelayAllocation again = relay.open("node-a", RelayRequest.OPEN);
+        assertThat(List.of(again.port1(), again.port2())).containsExactlyInAnyOrder(first, first + 1);
+        assertThat(relay.stop("no-such-socket")).isFalse();
+    }
+
+    @Test
+    void exhaustedPortRangeAndLimitsAreClearErrors() throws Exception {
+        int first = FreePorts.udpRange(4);
+        relay.close();
+        relay = start(first, first + 3, 3, 2, LOOPBACK);
+        relay.open("node-a", RelayRequest.OPEN);
+        relay.open("node-b", RelayRequest.OPEN);
+
+        assertThatThrownBy(() -> relay.open("node-c", RelayRequest.OPEN))
+                .isInstanceOf(RelayException.class).hasMessageContaining("no free relay ports left in " + first)
+                .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.PORTS_EXHAUSTED);
+
+        RelayService big = start(0, 0, 3, 2, LOOPBACK);
+        try {
+            big.open("node-a", RelayRequest.OPEN);
+            big.open("node-a", RelayRequest.OPEN);
+            assertThatThrownBy(() -> big.open("node-a", RelayRequest.OPEN)).hasMessageContaining("maximum of 2 relay sockets")
+                    .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS_FOR_OWNER);
+            big.open("node-b", RelayRequest.OPEN);
+            assertThatThrownBy(() -> big.open("node-c", RelayRequest.OPEN)).hasMessageContaining("maximum of 3 sockets")
+                    .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS);
+            assertThat(big.counters().get(RelayCounter.REFUSED_LIMIT)).isEqualTo(2);
+            assertThat(big.stopOwnedBy("node-a")).isEqualTo(2);
+            assertThat(big.ownedBy("node-a")).isEmpty();
+        } finally {
+            big.close();
+        }
+    }
+
+    @Test
+    void idleSocketsExpireAndActiveOnesStay() throws Exception {
+        RelayAllocation idle = relay.open("node-a", RelayRequest.OPEN);
+        RelayAllocation busy = relay.open("node-a", RelayRequest.OPEN);
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        claim(busy, one, two);
+
+        clock.advance(IDLE.minusSeconds(1));
+        send(one, busy.port1(), "keep".getBytes(StandardCharsets.US_ASCII));
+        receive(two);
+        clock.advance(Duration.ofSeconds(2));
+
+        assertThat(relay.expireIdle()).isEqualTo(1);
+        assertThat(relay.find(idle.id())).isEmpty();
+        assertThat(relay.find(busy.id())).isPresent();
+        assertThat(relay.counters().get(RelayCounter.SOCKETS_EXPIRED)).isEqualTo(1);
+        new DatagramSocket(new InetSocketAddress(LOOPBACK, idle.port1())).close(); // its ports are free
+    }
+
+    private void awaitCount(String id, RelayVerdict verdict, long n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> relay.count(id, verdict) >= n);
+        assertThat(relay.count(id, verdict)).isEqualTo(n);
+    }
+}
