@@ -13,12 +13,17 @@ public final class BenchMain {
                     usage: bin/bench NAME [options]
                       rendezvous-pulse [--clients N] [--seconds S] [--rounds R]
                           pulses/s over loopback UDP with 1,000 and with N registered clients
-                          (default 1,000,000), heap bytes per registered client, and their ratio.""");
+                          (default 1,000,000), heap bytes per registered client, and their ratio.
+                      relay [options]     (a script: bin/bench relay --help)
+                          Postern's relay against the C reference forwarder, driven by the same load tool.
+                      relay-server --first-port P [--pairs N] [--threads T] [--max-seconds S]
+                          the Postern side of the relay benchmark, driven over stdin ("reset", "quit").""");
             return;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "rendezvous-pulse" -> PulseBenchmark.main(rest);
+            case "relay-server" -> RelayServerMode.main(rest);
             default -> {
                 System.err.println("bench: unknown benchmark '" + args[0] + "' (see bin/bench --help)");
                 System.exit(2);

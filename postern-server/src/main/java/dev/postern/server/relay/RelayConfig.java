@@ -16,15 +16,21 @@ import java.util.Objects;
  * @param maxSocketsPerOwner sockets open at once for one node
  * @param idleTimeout       a socket with no datagram relayed for this long is stopped
  * @param allowPrivatePeers accept loopback, private and link-local peers even on a public relay
+ * @param maxDatagram       the largest payload relayed; longer datagrams are dropped and counted. Internet
+ *                          paths carry at most about 1,472 bytes unfragmented, and every extra byte of
+ *                          receive slot costs memory on every read (65,535-byte slots halved throughput)
  */
 public record RelayConfig(InetAddress advertised, InetAddress bind, int firstPort, int lastPort, int maxSockets,
-        int maxSocketsPerOwner, Duration idleTimeout, boolean allowPrivatePeers) {
+        int maxSocketsPerOwner, Duration idleTimeout, boolean allowPrivatePeers, int maxDatagram) {
 
     public static final int DEFAULT_FIRST_PORT = 40000;
     public static final int DEFAULT_LAST_PORT = 40999;
     public static final int DEFAULT_MAX_SOCKETS = 400;
     public static final int DEFAULT_MAX_SOCKETS_PER_OWNER = 8;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(120);
+    public static final int DEFAULT_MAX_DATAGRAM = 2048;
+    /** The largest UDP payload over IPv4. */
+    public static final int LARGEST_UDP_PAYLOAD = 65_507;
 
     public RelayConfig {
         Objects.requireNonNull(advertised, "advertised");
@@ -37,6 +43,9 @@ public record RelayConfig(InetAddress advertised, InetAddress bind, int firstPor
         }
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("relay idle timeout must be positive");
+        }
+        if (maxDatagram < 1 || maxDatagram > LARGEST_UDP_PAYLOAD) {
+            throw new IllegalArgumentException("relay max datagram must be 1.." + LARGEST_UDP_PAYLOAD);
         }
     }
 

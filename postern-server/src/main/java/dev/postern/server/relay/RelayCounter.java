@@ -7,7 +7,8 @@ public enum RelayCounter {
     SOCKETS_EXPIRED("relay sockets expired while idle"),
     REFUSED_LIMIT("relay sockets refused (limit)"),
     REFUSED_PORTS("relay sockets refused (no free ports)"),
-    DROPPED_BACKPRESSURE("datagrams dropped (send queue full)");
+    DROPPED_BACKPRESSURE("datagrams dropped (send queue full)"),
+    DROPPED_OVERSIZED("datagrams dropped (larger than the relay's maximum datagram)");
 
     private final String description;
 

@@ -27,15 +27,17 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
     private final int side;
     private final Clock clock;
     private final Counters<RelayCounter> counters;
+    private final int maxDatagram;
     private long batchNow;
     private boolean inBatch;
     private boolean flushPending;
 
-    RelayPortHandler(RelaySocket socket, int side, Clock clock, Counters<RelayCounter> counters) {
+    RelayPortHandler(RelaySocket socket, int side, Clock clock, Counters<RelayCounter> counters, int maxDatagram) {
         this.socket = socket;
         this.side = side;
         this.clock = clock;
         this.counters = counters;
+        this.maxDatagram = maxDatagram;
     }
 
     @Override
@@ -48,6 +50,10 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
                 inBatch = true;
             }
             ByteBuf content = packet.content();
+            if (content.readableBytes() > maxDatagram) {
+                counters.increment(RelayCounter.DROPPED_OVERSIZED); // truncated by its receive slot
+                return;
+            }
             ByteBuffer payload = socket.pair.isClaimed(side) ? NOTHING : content.nioBuffer();
             if (socket.pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
                 Channel out = socket.channels[1 - side];

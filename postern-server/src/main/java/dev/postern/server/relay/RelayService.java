@@ -10,6 +10,7 @@ import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
 import dev.postern.server.net.UdpTransport;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -42,10 +43,11 @@ import org.slf4j.LoggerFactory;
 public final class RelayService implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("postern.relay");
-    /** The largest UDP payload: receive slots this big never truncate a datagram. */
-    static final int MAX_DATAGRAM = 65_535;
-    /** Datagrams per recvmmsg call. */
-    private static final int RECEIVE_BATCH = 16;
+    /**
+     * Datagrams per recvmmsg call at most. Receive buffers adapt between one slot and this many, since
+     * a large buffer per read costs more than the system call it saves at low rates.
+     */
+    private static final int RECEIVE_BATCH = 32;
     /** Queued outbound bytes per port before datagrams are dropped rather than queued further. */
     private static final WriteBufferWaterMark SEND_QUEUE = new WriteBufferWaterMark(2 << 20, 4 << 20);
     private static final long MIN_SWEEP_NANOS = 50_000_000L;
@@ -127,8 +129,8 @@ public final class RelayService implements AutoCloseable {
             // take effect a moment later), so the pair decides from the first datagram after open returns.
             Channel one = first;
             loop.submit(() -> {
-                one.pipeline().replace(one.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_1, clock, counters));
-                second.pipeline().replace(second.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_2, clock, counters));
+                one.pipeline().replace(one.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_1, clock, counters, config.maxDatagram()));
+                second.pipeline().replace(second.pipeline().first(), "relay", new RelayPortHandler(socket, RelayPair.SIDE_2, clock, counters, config.maxDatagram()));
             }).syncUninterruptibly();
             sockets.put(id, socket);
             counters.increment(RelayCounter.SOCKETS_STARTED);
@@ -238,7 +240,9 @@ public final class RelayService implements AutoCloseable {
     }
 
     private ChannelFuture bind(EventLoop loop, int port) {
-        Bootstrap b = transport.bootstrap(loop, MAX_DATAGRAM, RECEIVE_BATCH)
+        int slot = slotBytes(config);
+        Bootstrap b = transport.bootstrap(loop, slot, RECEIVE_BATCH)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(slot, slot * 4, slot * RECEIVE_BATCH))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SEND_QUEUE)
                 .handler(new DropUntilStarted());
         return b.bind(new InetSocketAddress(config.bind(), port)).awaitUninterruptibly();
@@ -265,6 +269,14 @@ public final class RelayService implements AutoCloseable {
 
     private static int port(Channel ch) {
         return ((InetSocketAddress) ch.localAddress()).getPort();
+    }
+
+    /**
+     * One byte longer than the largest datagram relayed: a datagram that fills its slot was longer
+     * than allowed and arrived truncated, so it can be dropped instead of forwarded cut short.
+     */
+    static int slotBytes(RelayConfig config) {
+        return config.maxDatagram() + 1;
     }
 
     private String newId() {

@@ -26,13 +26,14 @@ class RelayServiceTest {
 
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private static final Duration IDLE = Duration.ofSeconds(120);
+    private static final int MAX_DATAGRAM = 1200;
 
     private final ManualClock clock = new ManualClock();
     private RelayService relay = start(0, 0, 50, 8, LOOPBACK);
     private final List<DatagramSocket> sockets = new java.util.ArrayList<>();
 
     private RelayService start(int first, int last, int max, int perOwner, InetAddress advertised) {
-        return RelayService.start(new RelayConfig(advertised, LOOPBACK, first, last, max, perOwner, IDLE, false),
+        return RelayService.start(new RelayConfig(advertised, LOOPBACK, first, last, max, perOwner, IDLE, false, MAX_DATAGRAM),
                 clock, UdpTransport.best(), 1);
     }
 
@@ -105,6 +106,25 @@ class RelayServiceTest {
     /** Every tenth datagram is empty; the others carry their number and direction. */
     private static byte[] payload(int n, String direction) {
         return n % 10 == 0 ? new byte[0] : (direction + ":" + n).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void datagramsOfTheMaximumSizeAreRelayedAndLongerOnesDroppedNeverTruncated() throws Exception {
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        claim(a, one, two);
+        byte[] largest = new byte[MAX_DATAGRAM];
+        java.util.Arrays.fill(largest, (byte) 7);
+
+        send(one, a.port1(), new byte[MAX_DATAGRAM + 1]);
+        send(one, a.port1(), new byte[MAX_DATAGRAM + 500]);
+        send(one, a.port1(), largest);
+
+        DatagramPacket got = receive(two);
+        assertThat(java.util.Arrays.copyOf(got.getData(), got.getLength())).isEqualTo(largest);
+        assertNothingArrives(two);
+        assertThat(relay.counters().get(RelayCounter.DROPPED_OVERSIZED)).isEqualTo(2);
     }
 
     @Test
