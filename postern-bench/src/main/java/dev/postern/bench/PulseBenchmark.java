@@ -8,6 +8,7 @@ import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import dev.postern.server.rendezvous.store.RendezvousStore;
+import dev.postern.testkit.TempDirs;
 import java.lang.management.ManagementFactory;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -108,7 +109,7 @@ final class PulseBenchmark {
                 RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, RendezvousConfig.DEFAULT_REGISTER_RATE,
                 RendezvousConfig.DEFAULT_REGISTER_BURST);
         Path dataDir = Files.createTempDirectory("postern-bench");
-        dataDir.toFile().deleteOnExit(); // the rendezvous keeps nothing there: it stays empty
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> TempDirs.delete(dataDir)));
         return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, Clock.SYSTEM));
     }
 

@@ -119,6 +119,23 @@ class CliTest {
     }
 
     @Test
+    void keygenPrintsTheAddressAndKeepsAnExistingIdentity() throws Exception {
+        Path data = dir.resolve("node");
+        Result made = run("keygen", "--data-dir", data.toString());
+        assertThat(made.status()).isZero();
+        assertThat(made.out().strip()).matches("[0-9a-f]{64}");
+        assertThat(data.resolve("node.key")).exists();
+
+        Result again = run("keygen", "--data-dir", data.toString());
+        assertThat(again.status()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(again.err()).contains("already exists, address " + made.out().strip()).contains("--force");
+
+        Result replaced = run("keygen", "--data-dir", data.toString(), "--force");
+        assertThat(replaced.status()).isZero();
+        assertThat(replaced.out().strip()).isNotEqualTo(made.out().strip());
+    }
+
+    @Test
     void udpPortInUseFailsWithOneLineAndExitOne() throws Exception {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),

@@ -6,11 +6,10 @@ import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.StartupException;
 import dev.postern.testkit.ManualClock;
-import java.io.IOException;
+import dev.postern.testkit.TempDirs;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -37,9 +36,9 @@ final class RunningServer implements AutoCloseable {
 
     RunningServer(RendezvousConfig config) {
         try {
-            dataDir = Files.createTempDirectory("postern-test");
+            dataDir = TempDirs.create("postern-test");
             server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, clock));
-        } catch (StartupException | IOException e) {
+        } catch (StartupException e) {
             throw new IllegalStateException(e);
         }
         client = RendezvousClient.builder(httpUri(), pulseAddress()).timeout(Duration.ofSeconds(5)).build();
@@ -61,10 +60,6 @@ final class RunningServer implements AutoCloseable {
     public void close() {
         client.close();
         server.close();
-        try {
-            Files.delete(dataDir); // the rendezvous keeps nothing on disk, so the directory is empty
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        TempDirs.delete(dataDir);
     }
 }
