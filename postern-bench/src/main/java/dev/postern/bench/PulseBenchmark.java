@@ -6,6 +6,8 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import dev.postern.server.rendezvous.store.RendezvousStore;
 import dev.postern.testkit.TempDirs;
@@ -110,7 +112,10 @@ final class PulseBenchmark {
                 RendezvousConfig.DEFAULT_REGISTER_BURST);
         Path dataDir = Files.createTempDirectory("postern-bench");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> TempDirs.delete(dataDir)));
-        return PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, Clock.SYSTEM));
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        return PosternServer.start(new ServerConfig(loopback, dataDir, config,
+                new RelayConfig(loopback, loopback, 0, 0, 1, 1, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, RelayConfig.DEFAULT_MAX_DATAGRAM),
+                1, new NodeApiConfig(loopback, 0, 0), Clock.SYSTEM));
     }
 
     private static byte[] register(RendezvousStore store, int n, SplittableRandom random) {

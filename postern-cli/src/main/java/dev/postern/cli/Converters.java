@@ -65,6 +65,30 @@ final class Converters {
         }
     }
 
+    /** Ports {@code first..last}; 0-0 means ports the system chooses. */
+    record Ports(int first, int last) {}
+
+    /** A port range {@code FIRST-LAST} of at least two ports, or {@code 0} for ports the system chooses. */
+    static final class PortRange implements ITypeConverter<Ports> {
+        @Override
+        public Ports convert(String text) {
+            String t = text.strip();
+            if (t.equals("0")) {
+                return new Ports(0, 0);
+            }
+            int dash = t.indexOf('-');
+            if (dash < 0) {
+                throw new TypeConversionException("'" + text + "' is not a port range such as 40000-40999 (or 0)");
+            }
+            int first = wholeNumber(t.substring(0, dash), 1, 65535);
+            int last = wholeNumber(t.substring(dash + 1), 1, 65535);
+            if (last <= first) {
+                throw new TypeConversionException("'" + text + "' must hold at least two ports, first below last");
+            }
+            return new Ports(first, last);
+        }
+    }
+
     /** A positive rate, such as {@code 20} or {@code 0.5}. */
     static final class PositiveRate implements ITypeConverter<Double> {
         @Override

@@ -6,6 +6,8 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.StartupException;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
@@ -26,6 +28,7 @@ import picocli.CommandLine.Option;
         description = {
             "Runs the Postern daemon with every server role on.",
             "Rendezvous: register clients over HTTP, learn their public endpoints from UDP pulses.",
+            "Relay: UDP port-pair sockets, started through the node API (gRPC and HTTP/JSON on loopback).",
             "Settings come from the defaults, then the config file (-c), then these flags.",
             "Stops cleanly on SIGINT or SIGTERM."
         })
@@ -86,6 +89,51 @@ final class ServerCommand implements Callable<Integer> {
             description = "Registrations a source may make at once before --register-rate applies. Default: ${DEFAULT-VALUE}")
     int registerBurst;
 
+    @Option(names = "--relay-address", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Converters.IpAddress.class,
+            description = "The relay's address as given to users (StartSocket's ip): set it to this server's public address. "
+                    + "Default: ${DEFAULT-VALUE} (local peers only)")
+    InetAddress relayAddress;
+
+    @Option(names = "--relay-ports", paramLabel = "FIRST-LAST", defaultValue = "40000-40999", converter = Converters.PortRange.class,
+            description = "UDP ports relay sockets take their two ports from (0: chosen by the system). Default: ${DEFAULT-VALUE}")
+    Converters.Ports relayPorts;
+
+    @Option(names = "--relay-max-sockets", paramLabel = "N", defaultValue = "400", converter = Converters.PositiveInt.class,
+            description = "Relay sockets open at once, in total. Default: ${DEFAULT-VALUE}")
+    int relayMaxSockets;
+
+    @Option(names = "--relay-max-sockets-per-node", paramLabel = "N", defaultValue = "8", converter = Converters.PositiveInt.class,
+            description = "Relay sockets open at once for one node. Default: ${DEFAULT-VALUE}")
+    int relayMaxSocketsPerNode;
+
+    @Option(names = "--relay-idle-timeout", paramLabel = "DURATION", defaultValue = "120s", converter = Converters.PositiveDuration.class,
+            description = "A relay socket with nothing relayed for this long is stopped. Default: ${DEFAULT-VALUE}")
+    Duration relayIdleTimeout;
+
+    @Option(names = "--relay-max-datagram", paramLabel = "BYTES", defaultValue = "2048", converter = Converters.PositiveInt.class,
+            description = "Largest datagram relayed; longer ones are dropped and counted. Default: ${DEFAULT-VALUE}")
+    int relayMaxDatagram;
+
+    @Option(names = "--relay-allow-private-peers", defaultValue = "false",
+            description = "Relay for loopback, private and link-local peers even when the relay address is public.")
+    boolean relayAllowPrivatePeers;
+
+    @Option(names = "--relay-threads", paramLabel = "N", defaultValue = "1", converter = Converters.PositiveInt.class,
+            description = "Event loops forwarding relay datagrams. Default: ${DEFAULT-VALUE}")
+    int relayThreads;
+
+    @Option(names = "--api-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Converters.IpAddress.class,
+            description = "Address of the node API, which acts for this node's key: keep it on loopback. Default: ${DEFAULT-VALUE}")
+    InetAddress apiBind;
+
+    @Option(names = "--api-grpc-port", paramLabel = "PORT", defaultValue = "8881", converter = Converters.Port.class,
+            description = "Node API port for gRPC (both API ports answer gRPC and HTTP/JSON). Default: ${DEFAULT-VALUE}")
+    int apiGrpcPort;
+
+    @Option(names = "--api-http-port", paramLabel = "PORT", defaultValue = "8882", converter = Converters.Port.class,
+            description = "Node API port for HTTP/JSON, /docs and /health. Default: ${DEFAULT-VALUE}")
+    int apiHttpPort;
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "error, warn, info, debug or trace (debug logs every client event). Default: ${DEFAULT-VALUE}")
     LogLevel logLevel;
@@ -95,10 +143,20 @@ final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         setLogLevel(logLevel);
+        if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
+            throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
+        }
+        if (apiGrpcPort == apiHttpPort && apiGrpcPort != 0) {
+            throw new UsageError("--api-grpc-port and --api-http-port must differ");
+        }
         ServerConfig serverConfig = new ServerConfig(bind, dataDir,
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
                         new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
                         registerRate, registerBurst),
+                new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
+                        relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
+                relayThreads,
+                new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort),
                 Clock.SYSTEM);
         PosternServer server;
         try {

@@ -72,6 +72,8 @@ class CliTest {
         assertThat(run("server", "--bind", "cafe").err()).as("hex-looking name, never resolved").contains("is not an IP address");
         assertThat(run("server", "--max-clients", "0").status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(run("server", "--register-rate", "-1").err()).contains("must be a positive number");
+        assertThat(run("server", "--relay-ports", "41000").err()).contains("is not a port range");
+        assertThat(run("server", "--relay-ports", "41000-41000").err()).contains("at least two ports");
     }
 
     @Test
@@ -92,6 +94,7 @@ class CliTest {
         assertThat(cmd.pulseInterval).isEqualTo(Duration.ofMillis(250));
         assertThat(cmd.bind).isEqualTo(InetAddress.getByName("::1"));
         assertThat(cmd.rendezvousHttpPort).isEqualTo(5025);
+        assertThat(cmd.relayPorts).isEqualTo(new Converters.Ports(40000, 40999));
     }
 
     @Test
@@ -139,7 +142,8 @@ class CliTest {
     void udpPortInUseFailsWithOneLineAndExitOne() throws Exception {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
-                    "--rendezvous-udp-port", String.valueOf(taken.getLocalPort()), "--rendezvous-http-port", "0");
+                    "--rendezvous-udp-port", String.valueOf(taken.getLocalPort()), "--rendezvous-http-port", "0",
+                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
 
             assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
             assertThat(r.err().strip()).isEqualTo("postern: cannot listen on udp 127.0.0.1:" + taken.getLocalPort()
@@ -151,7 +155,8 @@ class CliTest {
     void httpPortInUseFailsWithOneLineAndExitOne() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
-                    "--rendezvous-udp-port", "0", "--rendezvous-http-port", String.valueOf(taken.getLocalPort()));
+                    "--rendezvous-udp-port", "0", "--rendezvous-http-port", String.valueOf(taken.getLocalPort()),
+                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
 
             assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
             assertThat(r.err().strip()).isEqualTo("postern: cannot listen on http 127.0.0.1:" + taken.getLocalPort()
@@ -163,7 +168,8 @@ class CliTest {
     void unusableDataDirFailsWithOneLine() throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
         Result r = run("server", "--bind", "127.0.0.1", "--data-dir", file.resolve("sub").toString(),
-                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0");
+                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--relay-ports", "0", "--api-grpc-port", "0",
+                "--api-http-port", "0");
 
         assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(r.err()).startsWith("postern: cannot create data directory");

@@ -3,7 +3,11 @@ package dev.postern.server;
 import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.server.net.UdpTransport;
+import dev.postern.server.nodeapi.NodeApi;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,10 +23,14 @@ public final class PosternServer implements AutoCloseable {
 
     private final NodeKeys identity;
     private final RendezvousRole rendezvous;
+    private final RelayService relay;
+    private final NodeApi nodeApi;
 
-    private PosternServer(NodeKeys identity, RendezvousRole rendezvous) {
+    private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi) {
         this.identity = identity;
         this.rendezvous = rendezvous;
+        this.relay = relay;
+        this.nodeApi = nodeApi;
     }
 
     public static PosternServer start(ServerConfig config) throws StartupException {
@@ -38,8 +46,34 @@ public final class PosternServer implements AutoCloseable {
         String host = config.bind().getHostAddress();
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
+        RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
+        NodeApi nodeApi;
+        try {
+            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), relay, transport);
+        } catch (StartupException e) {
+            relay.close();
+            rendezvous.close();
+            throw e;
+        }
+        RelayConfig r = config.relay();
+        log.info("relay: sockets on {} ports {}, advertised as {}", config.bind().getHostAddress(),
+                r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress());
+        if (!PeerAddressRule.isGlobal(r.advertised()) && !config.bind().isLoopbackAddress()) {
+            log.warn("the relay advertises {}, which only local peers can reach: set --relay-address to this server's public address",
+                    r.advertised().getHostAddress());
+        }
+        log.info("node API (gRPC and HTTP/JSON, docs at /docs) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
+                nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous);
+        return new PosternServer(identity, rendezvous, relay, nodeApi);
+    }
+
+    public RelayService relay() {
+        return relay;
+    }
+
+    public NodeApi nodeApi() {
+        return nodeApi;
     }
 
     /** The server's own node identity; its public key is the server's address. */
@@ -53,6 +87,8 @@ public final class PosternServer implements AutoCloseable {
 
     @Override
     public void close() {
+        nodeApi.close();
+        relay.close();
         rendezvous.close();
     }
 

@@ -1,6 +1,8 @@
 package dev.postern.server;
 
 import dev.postern.core.time.Clock;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -9,15 +11,22 @@ import java.util.Objects;
 /**
  * Everything {@code postern server} needs to run.
  *
- * @param bind    the address every public listener binds
- * @param dataDir where the server keeps its state between runs; created if missing
+ * @param bind         the address every public listener binds (the relay's ports too)
+ * @param dataDir      where the server keeps its state between runs (its node identity); created if missing
+ * @param relayThreads event loops forwarding relay datagrams
  */
-public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, Clock clock) {
+public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
+        int relayThreads, NodeApiConfig nodeApi, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(rendezvous, "rendezvous");
+        Objects.requireNonNull(relay, "relay");
+        Objects.requireNonNull(nodeApi, "nodeApi");
+        if (relayThreads < 1) {
+            throw new IllegalArgumentException("relay threads must be at least 1");
+        }
         Objects.requireNonNull(clock, "clock");
     }
 }

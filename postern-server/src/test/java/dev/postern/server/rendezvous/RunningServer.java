@@ -4,6 +4,8 @@ import dev.postern.client.rendezvous.RendezvousClient;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.StartupException;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.TempDirs;
@@ -37,7 +39,11 @@ final class RunningServer implements AutoCloseable {
     RunningServer(RendezvousConfig config) {
         try {
             dataDir = TempDirs.create("postern-test");
-            server = PosternServer.start(new ServerConfig(InetAddress.getLoopbackAddress(), dataDir, config, clock));
+            InetAddress loopback = InetAddress.getLoopbackAddress();
+            server = PosternServer.start(new ServerConfig(loopback, dataDir, config,
+                    new RelayConfig(loopback, loopback, 0, 0, 16, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false,
+                            RelayConfig.DEFAULT_MAX_DATAGRAM),
+                    1, new NodeApiConfig(loopback, 0, 0), clock));
         } catch (StartupException e) {
             throw new IllegalStateException(e);
         }

@@ -1,0 +1,163 @@
+package dev.postern.server.nodeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.linecorp.armeria.client.grpc.GrpcClients;
+import dev.postern.api.socket.SocketGrpc;
+import dev.postern.api.socket.StartSocketRequest;
+import dev.postern.api.socket.StartSocketResponse;
+import dev.postern.api.socket.StopSocketRequest;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.testkit.ManualClock;
+import dev.postern.testkit.TempDirs;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The node API of a real server (its own node), over HTTP/JSON as the seed's REST and over gRPC. */
+class NodeApiTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    private final Path dataDir = TempDirs.create("postern-nodeapi");
+    private final PosternServer server = start();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private PosternServer start() {
+        try {
+            return PosternServer.start(new ServerConfig(LOOPBACK, dataDir,
+                    new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 100, 4096, 100, 100),
+                    new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, 16, 3, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                    1, new NodeApiConfig(LOOPBACK, 0, 0), new ManualClock()));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        http.close();
+        server.close();
+        TempDirs.delete(dataDir);
+    }
+
+    private record Answer(int status, JsonNode body) {}
+
+    private Answer post(String path, String json) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort() + path))
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+        return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+    }
+
+    private int get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort() + path)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private static DatagramSocket client() throws Exception {
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
+        s.setSoTimeout(3_000);
+        return s;
+    }
+
+    private static String relayed(DatagramSocket from, int fromPort, DatagramSocket to, String text) throws Exception {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        from.send(new DatagramPacket(b, b.length, new InetSocketAddress(LOOPBACK, fromPort)));
+        DatagramPacket p = new DatagramPacket(new byte[256], 256);
+        to.receive(p);
+        return new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void startSocketOverHttpGivesTheSeedsFieldsAndItsPortsRelay() throws Exception {
+        Answer started = post("/v1/socket/start", "{}");
+
+        assertThat(started.status()).isEqualTo(200);
+        JsonNode b = started.body();
+        assertThat(b.get("protocol").asText()).isEqualTo("udp");
+        assertThat(b.get("ip").asText()).isEqualTo("127.0.0.1");
+        assertThat(b.get("port1").isTextual()).as("ports are strings, as in the seed").isTrue();
+        assertThat(b.get("id").asText()).matches("[0-9a-f]{16}");
+        int port1 = Integer.parseInt(b.get("port1").asText());
+        int port2 = Integer.parseInt(b.get("port2").asText());
+
+        try (DatagramSocket near = client(); DatagramSocket far = client()) {
+            near.send(new DatagramPacket(new byte[0], 0, new InetSocketAddress(LOOPBACK, port1)));
+            far.send(new DatagramPacket(new byte[0], 0, new InetSocketAddress(LOOPBACK, port2)));
+            near.receive(new DatagramPacket(new byte[16], 16)); // the far side's empty first datagram
+            assertThat(relayed(near, port1, far, "over the relay")).isEqualTo("over the relay");
+            assertThat(relayed(far, port2, near, "and back")).isEqualTo("and back");
+        }
+
+        Answer stopped = post("/v1/socket/stop", "{\"id\":\"" + b.get("id").asText() + "\"}");
+        assertThat(stopped.body().get("stopped").asInt()).isEqualTo(1);
+        assertThat(server.relay().size()).isZero();
+    }
+
+    @Test
+    void tokensAndAllowedSourcesAreOptionalAdditions() throws Exception {
+        Answer withTokens = post("/v1/socket/start", "{\"require_token\":true,\"allowed_sources\":[\"127.0.0.0/8\"]}");
+        assertThat(withTokens.body().get("token1").asText()).matches("[0-9a-f]{32}");
+        assertThat(withTokens.body().get("token2").asText()).matches("[0-9a-f]{32}").isNotEqualTo(withTokens.body().get("token1").asText());
+
+        Answer bad = post("/v1/socket/start", "{\"allowed_sources\":[\"10.0.0.0/8\",\"nonsense\"]}");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body().toString()).contains("allowed_sources[1] 'nonsense' is not an address block");
+    }
+
+    @Test
+    void stopWithoutIdStopsEveryOwnSocketAndAnUnknownIdIsNotFound() throws Exception {
+        post("/v1/socket/start", "{}");
+        post("/v1/socket/start", "{}");
+
+        assertThat(post("/v1/socket/stop", "{\"id\":\"0123456789abcdef\"}").status()).isEqualTo(404);
+        assertThat(post("/v1/socket/stop", "{}").body().get("stopped").asInt()).isEqualTo(2);
+        assertThat(server.relay().size()).isZero();
+    }
+
+    @Test
+    void limitsAreRefusedWithAClearReason() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertThat(post("/v1/socket/start", "{}").status()).isEqualTo(200);
+        }
+        Answer refused = post("/v1/socket/start", "{}");
+        assertThat(refused.status()).isEqualTo(429);
+        assertThat(refused.body().toString()).contains("maximum of 3 relay sockets");
+    }
+
+    @Test
+    void sameMethodsOverGrpcAndTheApiDocumentsItself() throws Exception {
+        SocketGrpc.SocketBlockingStub socket = GrpcClients.newClient(
+                "http://127.0.0.1:" + server.nodeApi().grpcPort(), SocketGrpc.SocketBlockingStub.class);
+
+        StartSocketResponse started = socket.startSocket(StartSocketRequest.getDefaultInstance());
+        assertThat(started.getProtocol()).isEqualTo("udp");
+        assertThat(socket.stopSocket(StopSocketRequest.newBuilder().setId(started.getId()).build()).getStopped()).isEqualTo(1);
+        assertThatThrownBy(() -> socket.stopSocket(StopSocketRequest.newBuilder().setId(started.getId()).build()))
+                .isInstanceOf(StatusRuntimeException.class)
+                .extracting(e -> ((StatusRuntimeException) e).getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+
+        assertThat(get("/docs/")).isEqualTo(200);
+        assertThat(get("/health")).isEqualTo(200);
+    }
+}
