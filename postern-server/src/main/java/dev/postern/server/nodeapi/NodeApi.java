@@ -1,6 +1,13 @@
 package dev.postern.server.nodeapi;
 
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpMethod;
+import com.linecorp.armeria.common.HttpRequest;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.grpc.GrpcJsonMarshaller;
+import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.docs.DocService;
 import com.linecorp.armeria.server.grpc.GrpcService;
@@ -47,7 +54,7 @@ public final class NodeApi implements AutoCloseable {
                 .http(httpAddress)
                 .bossGroupFactory(name -> new PromptShutdownGroup(name, transport.ioHandlerFactory()))
                 .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
-                .service(grpc)
+                .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
                 .service("/health", HealthCheckService.of())
                 .build();
@@ -62,6 +69,29 @@ public final class NodeApi implements AutoCloseable {
         int grpcPort = config.grpcPort() != 0 ? config.grpcPort() : ports[0];
         int httpPort = config.httpPort() != 0 ? config.httpPort() : ports[ports.length - 1];
         return new NodeApi(server, grpcPort, httpPort);
+    }
+
+    /**
+     * The HTTP/JSON routes take JSON whatever the request says it is, as the original node's gateway
+     * did: {@code curl -d '{}'} declares a form, and an empty body is the empty message.
+     */
+    private static HttpService bodiesAreJson(HttpService delegate) {
+        return (ctx, req) -> {
+            MediaType type = req.contentType();
+            boolean grpc = type != null && type.subtype().startsWith("grpc");
+            if (grpc || !ctx.path().startsWith("/v1/") || req.method() != HttpMethod.POST) {
+                return delegate.serve(ctx, req);
+            }
+            return HttpResponse.of(req.aggregate().thenApply(agg -> {
+                HttpData body = agg.content().isEmpty() ? HttpData.ofUtf8("{}") : agg.content();
+                RequestHeaders headers = agg.headers().toBuilder().contentType(MediaType.JSON_UTF_8).build();
+                try {
+                    return delegate.serve(ctx, HttpRequest.of(headers, body));
+                } catch (Exception e) {
+                    return HttpResponse.ofFailure(e);
+                }
+            }));
+        };
     }
 
     public int grpcPort() {

@@ -213,6 +213,7 @@ public final class RelayService implements AutoCloseable {
             stop(id);
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("stopped after: {}", counters.summary(RelayCounter::description));
     }
 
     /** A channel bound to a free port of the range, or null if none could be bound. */

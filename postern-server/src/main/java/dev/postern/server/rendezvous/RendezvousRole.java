@@ -20,7 +20,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.stream.Collectors;
 
 /** The rendezvous service, running: the UDP pulse listener, the HTTP API and the expiry timer. */
 public final class RendezvousRole implements AutoCloseable {
@@ -110,16 +109,7 @@ public final class RendezvousRole implements AutoCloseable {
         http.stop().join();
         udpChannel.close().syncUninterruptibly();
         udpGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        log.info("stopped after: {}", summary(counters));
-    }
-
-    /** "12 clients registered, 3 pulses answered 1020, ..." for every counter above zero. */
-    static String summary(Counters<RendezvousCounter> counters) {
-        String counted = counters.snapshot().entrySet().stream()
-                .filter(e -> e.getValue() > 0)
-                .map(e -> e.getValue() + " " + e.getKey().description())
-                .collect(Collectors.joining(", "));
-        return counted.isEmpty() ? "nothing counted" : counted;
+        log.info("stopped after: {}", counters.summary(RendezvousCounter::description));
     }
 
     static String text(InetSocketAddress a) {

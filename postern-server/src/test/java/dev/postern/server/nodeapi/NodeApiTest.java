@@ -115,6 +115,20 @@ class NodeApiTest {
     }
 
     @Test
+    void bodiesAreJsonWhateverTheirDeclaredTypeAndAnEmptyBodyIsTheEmptyMessage() throws Exception {
+        for (String type : new String[] {"application/x-www-form-urlencoded", "text/plain"}) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort()
+                    + "/v1/socket/start")).header("content-type", type).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(type).isEqualTo(200);
+        }
+        HttpResponse<String> empty = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort()
+                + "/v1/socket/stop")).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(empty.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(empty.body()).get("stopped").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void tokensAndAllowedSourcesAreOptionalAdditions() throws Exception {
         Answer withTokens = post("/v1/socket/start", "{\"require_token\":true,\"allowed_sources\":[\"127.0.0.0/8\"]}");
         assertThat(withTokens.body().get("token1").asText()).matches("[0-9a-f]{32}");
