@@ -1,0 +1,78 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code postern socket} against a real server's node API. */
+class SocketCommandTest {
+
+    @TempDir
+    Path dataDir;
+
+    private record Result(int status, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void startPrintsBothPortsAndStopStopsIt() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        try (PosternServer server = PosternServer.start(new ServerConfig(lo, dataDir,
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, new NodeApiConfig(lo, 0, 0), Clock.SYSTEM))) {
+            String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
+
+            Result started = run("socket", "start", "--api", api, "--require-token");
+            assertThat(started.status()).isZero();
+            Matcher m = Pattern.compile("socket ([0-9a-f]{16}): udp relay at 127.0.0.1").matcher(started.out());
+            assertThat(m.find()).as(started.out()).isTrue();
+            assertThat(started.out()).containsPattern("port1 \\d+ .*token [0-9a-f]{32}").containsPattern("port2 \\d+ ");
+            assertThat(server.relay().size()).isEqualTo(1);
+
+            Result json = run("socket", "start", "--api", api, "--json", "--allow", "127.0.0.0/8");
+            assertThat(json.out()).contains("\"protocol\":\"udp\"", "\"port1\":");
+
+            assertThat(run("socket", "stop", "--api", api, m.group(1)).out()).contains("stopped 1 socket(s)");
+            Result unknown = run("socket", "stop", "--api", api, m.group(1));
+            assertThat(unknown.status()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(unknown.err()).contains("no socket " + m.group(1));
+            assertThat(run("socket", "stop", "--api", api).out()).contains("stopped 1 socket(s)");
+
+            Result bad = run("socket", "start", "--api", api, "--allow", "nowhere");
+            assertThat(bad.err().strip()).isEqualTo("postern: allowed_sources[0] 'nowhere' is not an address block such as 203.0.113.0/24");
+        }
+    }
+
+    @Test
+    void noServerIsAClearError() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        Result r = run("socket", "start", "--api", "http://127.0.0.1:" + closedPort);
+
+        assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(r.err()).contains("no node API at http://127.0.0.1:" + closedPort + " (is postern server running?");
+    }
+}
