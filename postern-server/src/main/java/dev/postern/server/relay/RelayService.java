@@ -10,7 +10,6 @@ import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
 import dev.postern.server.net.UdpTransport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -44,10 +43,11 @@ public final class RelayService implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("postern.relay");
     /**
-     * Datagrams per recvmmsg call at most. Receive buffers adapt between one slot and this many, since
-     * a large buffer per read costs more than the system call it saves at low rates.
+     * Datagrams per recvmmsg call. Reads go on until the socket is empty, so a small batch costs few
+     * extra calls at full load, while every wakeup takes a buffer this many slots long from the pool:
+     * measured on loopback, 8 beat 4, 16, 32 and 64 at both full load and 20,000 datagrams a second.
      */
-    private static final int RECEIVE_BATCH = 32;
+    private static final int RECEIVE_BATCH = 8;
     /** Queued outbound bytes per port before datagrams are dropped rather than queued further. */
     private static final WriteBufferWaterMark SEND_QUEUE = new WriteBufferWaterMark(2 << 20, 4 << 20);
     private static final long MIN_SWEEP_NANOS = 50_000_000L;
@@ -243,7 +243,6 @@ public final class RelayService implements AutoCloseable {
     private ChannelFuture bind(EventLoop loop, int port) {
         int slot = slotBytes(config);
         Bootstrap b = transport.bootstrap(loop, slot, RECEIVE_BATCH)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(slot, slot * 4, slot * RECEIVE_BATCH))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SEND_QUEUE)
                 .handler(new DropUntilStarted());
         return b.bind(new InetSocketAddress(config.bind(), port)).awaitUninterruptibly();
