@@ -77,7 +77,8 @@ def nice_prefix(level):
 
 class PosternRelay:
     def __init__(self, java, jar, first_port, nice):
-        cmd = nice + [java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseG1GC", "-Xms256m", "-Xmx256m",
+        # RELAY_JAVA_OPTS: extra JVM options for the relay under test, e.g. -Dpostern.transport=io_uring
+        cmd = nice + [java] + os.environ.get("RELAY_JAVA_OPTS", "").split() + ["--enable-native-access=ALL-UNNAMED", "-XX:+UseG1GC", "-Xms256m", "-Xmx256m",
                       "-jar", jar, "relay-server", "--first-port", str(first_port), "--max-seconds", "3000"]
         major = int(subprocess.run([java, "-XshowSettings:properties", "-version"], capture_output=True, text=True)
                     .stderr.split("java.specification.version = ")[1].split()[0])
