@@ -49,7 +49,7 @@ public final class PosternServer implements AutoCloseable {
         RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
         NodeApi nodeApi;
         try {
-            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), relay, transport);
+            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, transport);
         } catch (StartupException e) {
             relay.close();
             rendezvous.close();
@@ -62,7 +62,7 @@ public final class PosternServer implements AutoCloseable {
             log.warn("the relay advertises {}, which only local peers can reach: set --relay-address to this server's public address",
                     r.advertised().getHostAddress());
         }
-        log.info("node API (gRPC and HTTP/JSON, docs at /docs) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
+        log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
         return new PosternServer(identity, rendezvous, relay, nodeApi);

@@ -17,13 +17,15 @@ import dev.postern.server.StartupException;
 import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayService;
+import dev.postern.server.rendezvous.RendezvousRole;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
  * The node API on loopback: gRPC with reflection, the same methods as HTTP/JSON (field names as in the
- * protos, snake_case), a browsable page of every method at {@code /docs}, and {@code /health}.
+ * protos, snake_case), a browsable page of every method at {@code /docs}, {@code /health}, and every
+ * counter for Prometheus at {@code /metrics}.
  */
 public final class NodeApi implements AutoCloseable {
 
@@ -37,8 +39,8 @@ public final class NodeApi implements AutoCloseable {
         this.httpPort = httpPort;
     }
 
-    public static NodeApi start(NodeApiConfig config, NodeId node, RelayService relay, UdpTransport transport)
-            throws StartupException {
+    public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
+            UdpTransport transport) throws StartupException {
         GrpcService grpc = GrpcService.builder()
                 .addService(new SocketApi(relay, node.hex()))
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -57,6 +59,7 @@ public final class NodeApi implements AutoCloseable {
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
                 .service("/health", HealthCheckService.of())
+                .service("/metrics", PrometheusMetrics.service(rendezvous, relay))
                 .build();
         try {
             server.start().join();

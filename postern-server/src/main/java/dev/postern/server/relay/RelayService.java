@@ -63,6 +63,8 @@ public final class RelayService implements AutoCloseable {
     private final Map<String, RelaySocket> sockets = new ConcurrentHashMap<>();
     private final Counters<RelayCounter> counters = new Counters<>(RelayCounter.class);
     private final AtomicLong sequence = new AtomicLong();
+    /** Datagram counts of sockets already stopped, by verdict, so totals survive their sockets. */
+    private final long[] stoppedVerdicts = new long[RelayVerdict.values().length];
     private final ScheduledFuture<?> sweep;
 
     private RelayService(RelayConfig config, Clock clock, UdpTransport transport, int threads) {
@@ -190,6 +192,18 @@ public final class RelayService implements AutoCloseable {
         return sockets.size();
     }
 
+    /** Datagrams that got {@code verdict} on every socket this relay ever had (live counts may lag a little). */
+    public long total(RelayVerdict verdict) {
+        long n;
+        synchronized (stoppedVerdicts) {
+            n = stoppedVerdicts[verdict.ordinal()];
+        }
+        for (RelaySocket s : sockets.values()) {
+            n += s.count(verdict);
+        }
+        return n;
+    }
+
     /** Stops sockets idle for longer than the idle timeout; returns how many. Runs periodically by itself. */
     public int expireIdle() {
         long now = clock.nanoTime();
@@ -254,10 +268,21 @@ public final class RelayService implements AutoCloseable {
         }
     }
 
-    /** Closes both channels; waits for them unless called on one of this relay's event loops (which must not block). */
+    /**
+     * Closes both channels and folds the socket's counts into the totals; waits for both unless called
+     * on one of this relay's event loops (which must not block).
+     */
     private void closeSocket(RelaySocket s) {
         Future<?> a = s.channels[0].close();
         Future<?> b = s.channels[1].close();
+        // Queued behind the closes on the socket's loop: no datagram is missed or counted twice.
+        Future<?> counted = s.loop.submit(() -> {
+            synchronized (stoppedVerdicts) {
+                for (RelayVerdict v : RelayVerdict.values()) {
+                    stoppedVerdicts[v.ordinal()] += s.count(v);
+                }
+            }
+        });
         for (EventExecutor loop : group) {
             if (loop.inEventLoop()) {
                 return;
@@ -265,6 +290,7 @@ public final class RelayService implements AutoCloseable {
         }
         a.awaitUninterruptibly();
         b.awaitUninterruptibly();
+        counted.awaitUninterruptibly();
     }
 
     private static int port(Channel ch) {

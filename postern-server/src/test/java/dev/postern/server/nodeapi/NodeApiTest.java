@@ -174,4 +174,33 @@ class NodeApiTest {
         assertThat(get("/docs/")).isEqualTo(200);
         assertThat(get("/health")).isEqualTo(200);
     }
+
+    @Test
+    void metricsCountWhatHappenedInPrometheusFormat() throws Exception {
+        JsonNode a = post("/v1/socket/start", "{}").body();
+        int port1 = Integer.parseInt(a.get("port1").asText());
+        int port2 = Integer.parseInt(a.get("port2").asText());
+        try (DatagramSocket near = client(); DatagramSocket far = client(); DatagramSocket stranger = client()) {
+            near.send(new DatagramPacket(new byte[0], 0, new InetSocketAddress(LOOPBACK, port1)));
+            far.send(new DatagramPacket(new byte[0], 0, new InetSocketAddress(LOOPBACK, port2)));
+            near.receive(new DatagramPacket(new byte[16], 16));
+            assertThat(relayed(near, port1, far, "x")).isEqualTo("x");
+            stranger.send(new DatagramPacket(new byte[1], 1, new InetSocketAddress(LOOPBACK, port1)));
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() ->
+                    server.relay().total(dev.postern.core.relay.RelayVerdict.DROPPED_WRONG_SOURCE) == 1);
+        }
+        post("/v1/socket/stop", "{}");
+
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort()
+                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/plain; version=0.0.4");
+        assertThat(r.body()).contains(
+                "# TYPE postern_relay_sockets_started_total counter\npostern_relay_sockets_started_total 1\n",
+                "postern_relay_sockets_stopped_total 1\n",
+                "postern_relay_datagrams_forward_total 2\n",
+                "postern_relay_datagrams_dropped_wrong_source_total 1\n",
+                "postern_relay_sockets 0\n",
+                "postern_rendezvous_pulse_on_time_total 0\n",
+                "postern_rendezvous_clients 0\n");
+    }
 }

@@ -1,0 +1,54 @@
+package dev.postern.server.nodeapi;
+
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.server.HttpService;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.relay.RelayVerdict;
+import dev.postern.server.relay.RelayCounter;
+import dev.postern.server.relay.RelayService;
+import dev.postern.server.rendezvous.RendezvousCounter;
+import dev.postern.server.rendezvous.RendezvousRole;
+import java.util.Locale;
+import java.util.function.Function;
+
+/**
+ * Every counter of the server in the Prometheus text format (version 0.0.4), rendered on request:
+ * {@code postern_<role>_<counter>_total}, plus gauges for what is held now.
+ */
+final class PrometheusMetrics {
+
+    private static final MediaType TEXT_FORMAT = MediaType.parse("text/plain; version=0.0.4; charset=utf-8");
+
+    private PrometheusMetrics() {}
+
+    static HttpService service(RendezvousRole rendezvous, RelayService relay) {
+        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay));
+    }
+
+    static String render(RendezvousRole rendezvous, RelayService relay) {
+        StringBuilder out = new StringBuilder(4096);
+        counters(out, "rendezvous", rendezvous.counters(), RendezvousCounter::description);
+        counters(out, "relay", relay.counters(), RelayCounter::description);
+        for (RelayVerdict v : RelayVerdict.values()) {
+            metric(out, "postern_relay_datagrams_" + v.name().toLowerCase(Locale.ROOT) + "_total", "counter",
+                    "relay datagrams: " + v.name().toLowerCase(Locale.ROOT).replace('_', ' '), relay.total(v));
+        }
+        metric(out, "postern_rendezvous_clients", "gauge", "clients registered now", rendezvous.store().size());
+        metric(out, "postern_relay_sockets", "gauge", "relay sockets open now", relay.size());
+        return out.toString();
+    }
+
+    private static <E extends Enum<E>> void counters(StringBuilder out, String role, Counters<E> counters,
+            Function<E, String> description) {
+        counters.snapshot().forEach((counter, value) -> metric(out,
+                "postern_" + role + "_" + counter.name().toLowerCase(Locale.ROOT) + "_total", "counter",
+                description.apply(counter), value));
+    }
+
+    private static void metric(StringBuilder out, String name, String type, String help, long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(' ').append(type).append('\n')
+                .append(name).append(' ').append(value).append('\n');
+    }
+}
