@@ -1,0 +1,75 @@
+package dev.postern.core.noise;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.GeneralSecurityException;
+import java.util.Optional;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * A Noise CipherState with ChaChaPoly: a key and a counter nonce. Before a key is set, encryption is
+ * the identity (Noise section 5.1). The nonce is 32 zero bits then the counter, little-endian.
+ */
+public final class CipherState {
+
+    public static final int TAG_BYTES = 16;
+
+    private SecretKeySpec key;
+    private long nonce;
+
+    void initializeKey(byte[] k) {
+        key = new SecretKeySpec(k, "ChaCha20");
+        nonce = 0;
+    }
+
+    public boolean hasKey() {
+        return key != null;
+    }
+
+    public byte[] encryptWithAd(byte[] ad, byte[] plaintext) {
+        if (key == null) {
+            return plaintext.clone();
+        }
+        try {
+            Cipher c = cipher(Cipher.ENCRYPT_MODE, ad, nonce);
+            byte[] out = c.doFinal(plaintext);
+            nonce++;
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+        }
+    }
+
+    /** The plaintext, or empty if the ciphertext is not authentic; a failure leaves the nonce where it was. */
+    public Optional<byte[]> decryptWithAd(byte[] ad, byte[] ciphertext) {
+        if (key == null) {
+            return Optional.of(ciphertext.clone());
+        }
+        if (ciphertext.length < TAG_BYTES) {
+            return Optional.empty();
+        }
+        try {
+            byte[] out = cipher(Cipher.DECRYPT_MODE, ad, nonce).doFinal(ciphertext);
+            nonce++;
+            return Optional.of(out);
+        } catch (AEADBadTagException e) {
+            return Optional.empty();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+        }
+    }
+
+    private Cipher cipher(int mode, byte[] ad, long n) throws GeneralSecurityException {
+        if (n == -1L) {
+            throw new IllegalStateException("nonce exhausted: 2^64-1 messages under one key");
+        }
+        byte[] iv = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putLong(n).array();
+        Cipher c = Cipher.getInstance("ChaCha20-Poly1305");
+        c.init(mode, key, new IvParameterSpec(iv));
+        c.updateAAD(ad);
+        return c;
+    }
+}

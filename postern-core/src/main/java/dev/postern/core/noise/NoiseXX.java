@@ -1,0 +1,242 @@
+package dev.postern.core.noise;
+
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The Noise XX handshake, {@code Noise_XX_25519_ChaChaPoly_SHA256} (Noise revision 34), without I/O:
+ * messages in, messages out. Both sides learn the other's static key, sent encrypted.
+ *
+ * <pre>
+ *   -> e
+ *   <- e, ee, s, es
+ *   -> s, se
+ * </pre>
+ *
+ * Payloads ride in every message (in the clear in the first). A message that fails to decode or
+ * authenticate fails the handshake for good; nothing partial is exposed. Not thread-safe.
+ */
+public final class NoiseXX {
+
+    public static final String PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_SHA256";
+    /** Noise's limit on a message. */
+    public static final int MAX_MESSAGE = 65535;
+    private static final int DH = X25519.KEY_BYTES;
+    private static final int TAG = CipherState.TAG_BYTES;
+    private static final int FAILED = -1;
+    private static final int DONE = 3;
+
+    private final boolean initiator;
+    private final X25519.KeyPair s;
+    private final SymmetricState ss = new SymmetricState(PROTOCOL_NAME);
+    private final SecureRandom random;
+    private X25519.KeyPair e;
+    private byte[] re;
+    private byte[] rs;
+    /** The responder's ee secret, agreed when message 1 is read so a bad key fails the read, not the write. */
+    private byte[] eeSecret;
+    private int step;
+    private CipherState[] transport;
+
+    private NoiseXX(boolean initiator, X25519.KeyPair s, X25519.KeyPair fixedEphemeral, byte[] prologue, SecureRandom random) {
+        this.initiator = initiator;
+        this.s = s;
+        this.e = fixedEphemeral;
+        this.random = random;
+        ss.mixHash(prologue);
+    }
+
+    /** The side that writes first. {@code prologue} must be the same on both sides (it binds context). */
+    public static NoiseXX initiator(X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
+        return new NoiseXX(true, staticKey, null, prologue, random);
+    }
+
+    public static NoiseXX responder(X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
+        return new NoiseXX(false, staticKey, null, prologue, random);
+    }
+
+    /** With a fixed ephemeral key: for test vectors and interoperability checks only. */
+    static NoiseXX withEphemeral(boolean initiator, X25519.KeyPair staticKey, X25519.KeyPair ephemeral, byte[] prologue) {
+        return new NoiseXX(initiator, staticKey, ephemeral, prologue, null);
+    }
+
+    /** True when the next step is ours to write. */
+    public boolean writes() {
+        return step != FAILED && step != DONE && (step % 2 == 0) == initiator;
+    }
+
+    public boolean isComplete() {
+        return step == DONE;
+    }
+
+    public boolean hasFailed() {
+        return step == FAILED;
+    }
+
+    /** The next handshake message, carrying {@code payload}. */
+    public byte[] writeMessage(byte[] payload) {
+        if (!writes()) {
+            throw new IllegalStateException("not this side's turn to write (step " + step + ")");
+        }
+        byte[] out = switch (step) {
+            case 0 -> concat(writeEphemeral(), ss.encryptAndHash(payload));
+            case 1 -> {
+                byte[] ePub = writeEphemeral();
+                ss.mixKey(eeSecret);                        // ee
+                byte[] sEnc = ss.encryptAndHash(s.publicKey()); // s
+                mix(agree(s, re));                          // es
+                yield concat(ePub, sEnc, ss.encryptAndHash(payload));
+            }
+            default -> {
+                byte[] sEnc = ss.encryptAndHash(s.publicKey()); // s
+                mix(agree(s, re));                          // se
+                yield concat(sEnc, ss.encryptAndHash(payload));
+            }
+        };
+        if (out.length > MAX_MESSAGE) {
+            step = FAILED;
+            throw new IllegalArgumentException("payload too large for a Noise message");
+        }
+        advance();
+        return out;
+    }
+
+    /** Reads the peer's next message: its payload, or an error that fails the handshake. */
+    public Decoded<byte[]> readMessage(byte[] message) {
+        if (step == FAILED || step == DONE || writes()) {
+            return Decoded.bad(DecodeError.MALFORMED);
+        }
+        if (message.length > MAX_MESSAGE) {
+            return fail(DecodeError.WRONG_LENGTH);
+        }
+        Optional<byte[]> payload = switch (step) {
+            case 0 -> {
+                if (message.length < DH) {
+                    yield Optional.empty();
+                }
+                readEphemeral(message);
+                if (e == null) {
+                    e = X25519.generate(random);
+                }
+                Optional<byte[]> ee = agree(e, re);
+                if (ee.isEmpty()) {
+                    yield Optional.empty();
+                }
+                eeSecret = ee.get();
+                yield ss.decryptAndHash(Arrays.copyOfRange(message, DH, message.length));
+            }
+            case 1 -> {
+                if (message.length < DH + DH + TAG + TAG) {
+                    yield Optional.empty();
+                }
+                readEphemeral(message);
+                if (!mixAgreed(e, re)) {                     // ee
+                    yield Optional.empty();
+                }
+                Optional<byte[]> remoteStatic = ss.decryptAndHash(Arrays.copyOfRange(message, DH, DH + DH + TAG)); // s
+                if (remoteStatic.isEmpty()) {
+                    yield Optional.empty();
+                }
+                rs = remoteStatic.get();
+                if (!mixAgreed(e, rs)) {                     // es
+                    yield Optional.empty();
+                }
+                yield ss.decryptAndHash(Arrays.copyOfRange(message, DH + DH + TAG, message.length));
+            }
+            default -> {
+                if (message.length < DH + TAG + TAG) {
+                    yield Optional.empty();
+                }
+                Optional<byte[]> remoteStatic = ss.decryptAndHash(Arrays.copyOfRange(message, 0, DH + TAG)); // s
+                if (remoteStatic.isEmpty()) {
+                    yield Optional.empty();
+                }
+                rs = remoteStatic.get();
+                if (!mixAgreed(e, rs)) {                     // se
+                    yield Optional.empty();
+                }
+                yield ss.decryptAndHash(Arrays.copyOfRange(message, DH + TAG, message.length));
+            }
+        };
+        if (payload.isEmpty()) {
+            return fail(DecodeError.MALFORMED);
+        }
+        advance();
+        return Decoded.ok(payload.get());
+    }
+
+    /** The peer's static public key, once the handshake has revealed it. */
+    public Optional<byte[]> remoteStatic() {
+        return Optional.ofNullable(rs).map(byte[]::clone);
+    }
+
+    /** Identifies this handshake on both sides; sign it to bind the channel to an identity. */
+    public byte[] handshakeHash() {
+        return ss.handshakeHash();
+    }
+
+    /** The transport ciphers: [0] sends, [1] receives. Only after {@link #isComplete()}. */
+    public CipherState[] transport() {
+        if (!isComplete()) {
+            throw new IllegalStateException("the handshake is not complete");
+        }
+        return initiator ? new CipherState[] {transport[0], transport[1]} : new CipherState[] {transport[1], transport[0]};
+    }
+
+    private byte[] writeEphemeral() {
+        if (e == null) {
+            e = X25519.generate(random);
+        }
+        ss.mixHash(e.publicKey());
+        return e.publicKey();
+    }
+
+    private void readEphemeral(byte[] message) {
+        re = Arrays.copyOf(message, DH);
+        ss.mixHash(re);
+    }
+
+    /** A DH when writing: the peer's key already agreed with our ephemeral when it was read, so it is not of low order. */
+    private void mix(Optional<byte[]> secret) {
+        ss.mixKey(secret.orElseThrow(() -> new IllegalStateException("DH with a low-order key")));
+    }
+
+    private boolean mixAgreed(X25519.KeyPair mine, byte[] theirs) {
+        Optional<byte[]> secret = agree(mine, theirs);
+        secret.ifPresent(ss::mixKey);
+        return secret.isPresent();
+    }
+
+    private static Optional<byte[]> agree(X25519.KeyPair mine, byte[] theirs) {
+        return X25519.agree(mine.privateKey(), theirs);
+    }
+
+    private void advance() {
+        step++;
+        if (step == DONE) {
+            transport = ss.split();
+        }
+    }
+
+    private Decoded<byte[]> fail(DecodeError error) {
+        step = FAILED;
+        return Decoded.bad(error);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] out = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+}
