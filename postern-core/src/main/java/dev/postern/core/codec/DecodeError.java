@@ -11,6 +11,8 @@ public enum DecodeError {
     NOT_HEX,
     /** A numeric code is outside the set the protocol defines. */
     UNKNOWN_CODE,
-    /** Text that must follow a fixed syntax (a header, a scheme) does not. */
-    MALFORMED
+    /** Text that must follow a fixed syntax (a header, a scheme) does not; or bytes that fail authentication. */
+    MALFORMED,
+    /** A valid, authenticated identity, but not the one that was expected (a pinned key). */
+    WRONG_PEER
 }

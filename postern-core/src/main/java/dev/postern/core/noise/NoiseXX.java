@@ -5,6 +5,8 @@ import dev.postern.core.codec.Decoded;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * The Noise XX handshake, {@code Noise_XX_25519_ChaChaPoly_SHA256} (Noise revision 34), without I/O:
@@ -38,6 +40,8 @@ public final class NoiseXX {
     private byte[] rs;
     /** The responder's ee secret, agreed when message 1 is read so a bad key fails the read, not the write. */
     private byte[] eeSecret;
+    /** The handshake hash the payload being read was encrypted under. */
+    private byte[] payloadHash;
     private int step;
     private CipherState[] transport;
 
@@ -72,28 +76,44 @@ public final class NoiseXX {
         return step == DONE;
     }
 
+    /** Handshake messages written or read so far (0 to 3). */
+    public int messagesDone() {
+        return step == FAILED ? -1 : step;
+    }
+
     public boolean hasFailed() {
         return step == FAILED;
     }
 
     /** The next handshake message, carrying {@code payload}. */
     public byte[] writeMessage(byte[] payload) {
+        return writeMessage(h -> payload);
+    }
+
+    /**
+     * The next handshake message, whose payload is made from the handshake hash it will be encrypted
+     * under: what an {@link IdentityProof} signs.
+     */
+    public byte[] writeMessage(Function<byte[], byte[]> payloadForHash) {
         if (!writes()) {
             throw new IllegalStateException("not this side's turn to write (step " + step + ")");
         }
         byte[] out = switch (step) {
-            case 0 -> concat(writeEphemeral(), ss.encryptAndHash(payload));
+            case 0 -> {
+                byte[] ePub = writeEphemeral();
+                yield concat(ePub, ss.encryptAndHash(payloadForHash.apply(ss.handshakeHash())));
+            }
             case 1 -> {
                 byte[] ePub = writeEphemeral();
                 ss.mixKey(eeSecret);                        // ee
                 byte[] sEnc = ss.encryptAndHash(s.publicKey()); // s
                 mix(agree(s, re));                          // es
-                yield concat(ePub, sEnc, ss.encryptAndHash(payload));
+                yield concat(ePub, sEnc, ss.encryptAndHash(payloadForHash.apply(ss.handshakeHash())));
             }
             default -> {
                 byte[] sEnc = ss.encryptAndHash(s.publicKey()); // s
                 mix(agree(s, re));                          // se
-                yield concat(sEnc, ss.encryptAndHash(payload));
+                yield concat(sEnc, ss.encryptAndHash(payloadForHash.apply(ss.handshakeHash())));
             }
         };
         if (out.length > MAX_MESSAGE) {
@@ -106,6 +126,14 @@ public final class NoiseXX {
 
     /** Reads the peer's next message: its payload, or an error that fails the handshake. */
     public Decoded<byte[]> readMessage(byte[] message) {
+        return readMessage(message, (hash, payload) -> Decoded.ok(payload));
+    }
+
+    /**
+     * Reads the peer's next message and checks its payload against the handshake hash it was
+     * encrypted under (an {@link IdentityProof}); a refused payload fails the handshake like a forged one.
+     */
+    public <T> Decoded<T> readMessage(byte[] message, BiFunction<byte[], byte[], Decoded<T>> check) {
         if (step == FAILED || step == DONE || writes()) {
             return Decoded.bad(DecodeError.MALFORMED);
         }
@@ -126,6 +154,7 @@ public final class NoiseXX {
                     yield Optional.empty();
                 }
                 eeSecret = ee.get();
+                payloadHash = ss.handshakeHash();
                 yield ss.decryptAndHash(Arrays.copyOfRange(message, DH, message.length));
             }
             case 1 -> {
@@ -144,6 +173,7 @@ public final class NoiseXX {
                 if (!mixAgreed(e, rs)) {                     // es
                     yield Optional.empty();
                 }
+                payloadHash = ss.handshakeHash();
                 yield ss.decryptAndHash(Arrays.copyOfRange(message, DH + DH + TAG, message.length));
             }
             default -> {
@@ -158,14 +188,19 @@ public final class NoiseXX {
                 if (!mixAgreed(e, rs)) {                     // se
                     yield Optional.empty();
                 }
+                payloadHash = ss.handshakeHash();
                 yield ss.decryptAndHash(Arrays.copyOfRange(message, DH + TAG, message.length));
             }
         };
         if (payload.isEmpty()) {
             return fail(DecodeError.MALFORMED);
         }
+        Decoded<T> checked = check.apply(payloadHash, payload.get());
+        if (checked instanceof Decoded.Bad<T> bad) {
+            return fail(bad.error());
+        }
         advance();
-        return Decoded.ok(payload.get());
+        return checked;
     }
 
     /** The peer's static public key, once the handshake has revealed it. */
@@ -221,7 +256,7 @@ public final class NoiseXX {
         }
     }
 
-    private Decoded<byte[]> fail(DecodeError error) {
+    private <T> Decoded<T> fail(DecodeError error) {
         step = FAILED;
         return Decoded.bad(error);
     }
