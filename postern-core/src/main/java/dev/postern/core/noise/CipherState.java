@@ -62,6 +62,29 @@ public final class CipherState {
         }
     }
 
+    /** Encrypts under an explicit nonce, for transports that carry it (datagrams); the counter is not used. */
+    public byte[] encryptWithNonce(long n, byte[] ad, byte[] plaintext) {
+        try {
+            return cipher(Cipher.ENCRYPT_MODE, ad, n).doFinal(plaintext);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+        }
+    }
+
+    /** Decrypts under an explicit nonce; empty if not authentic. */
+    public Optional<byte[]> decryptWithNonce(long n, byte[] ad, byte[] ciphertext) {
+        if (ciphertext.length < TAG_BYTES) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(cipher(Cipher.DECRYPT_MODE, ad, n).doFinal(ciphertext));
+        } catch (AEADBadTagException e) {
+            return Optional.empty();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+        }
+    }
+
     private Cipher cipher(int mode, byte[] ad, long n) throws GeneralSecurityException {
         if (n == -1L) {
             throw new IllegalStateException("nonce exhausted: 2^64-1 messages under one key");

@@ -19,6 +19,22 @@ class NoiseFuzzTest {
     private static final NodeKeys NODE = NodeKeys.generate(RANDOM);
     private static final NodeKeys SERVER = NodeKeys.generate(RANDOM);
 
+    private static final SecureDatagrams RECEIVER = sessionReceiver();
+
+    private static SecureDatagrams sessionReceiver() {
+        NoiseXX i = NoiseXX.initiator(X25519.generate(RANDOM), PROLOGUE, RANDOM);
+        NoiseXX r = NoiseXX.responder(X25519.generate(RANDOM), PROLOGUE, RANDOM);
+        r.readMessage(i.writeMessage(new byte[0]));
+        i.readMessage(r.writeMessage(new byte[0]));
+        r.readMessage(i.writeMessage(new byte[0]));
+        return new SecureDatagrams(r.transport());
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void sessionRefusesEveryDatagramItsPeerDidNotSeal(byte[] input) {
+        assertThat(RECEIVER.open(input)).isInstanceOf(Decoded.Bad.class);
+    }
+
     @FuzzTest(maxDuration = "30s")
     void responderReadsAnyFirstMessage(byte[] input) {
         AuthenticatedHandshake server = AuthenticatedHandshake.responder(SERVER, null, PROLOGUE, RANDOM);

@@ -1,0 +1,71 @@
+package dev.postern.core.noise;
+
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Datagrams sealed with a finished handshake's transport keys. UDP loses and reorders, so each datagram
+ * carries its counter (the AEAD nonce) in the clear, and the receiver keeps a {@link ReplayWindow}:
+ * forged, replayed and too-old datagrams are refused as typed errors, never exceptions.
+ *
+ * <pre>
+ * +----------------------+-------------------------------------+
+ * | counter, u64 BE      | ChaCha20-Poly1305(payload) + 16 tag |
+ * +----------------------+-------------------------------------+
+ * </pre>
+ *
+ * Not thread-safe: one sender thread and one receiver thread may use it if each calls only its half.
+ */
+public final class SecureDatagrams {
+
+    public static final int OVERHEAD = Long.BYTES + CipherState.TAG_BYTES;
+    /** Refuse to send long before the 2^64 nonce space could wrap; a session this long must rekey. */
+    static final long MAX_COUNTER = 1L << 60;
+
+    private final CipherState send;
+    private final CipherState receive;
+    private final ReplayWindow window = new ReplayWindow();
+    private long nextCounter;
+
+    /** @param transport a finished handshake's ciphers: [0] sends, [1] receives */
+    public SecureDatagrams(CipherState[] transport) {
+        this.send = transport[0];
+        this.receive = transport[1];
+    }
+
+    public byte[] seal(byte[] payload) {
+        if (nextCounter >= MAX_COUNTER) {
+            throw new IllegalStateException("session exhausted: start a new handshake");
+        }
+        long counter = nextCounter++;
+        byte[] ct = send.encryptWithNonce(counter, header(counter), payload);
+        byte[] out = Arrays.copyOf(header(counter), Long.BYTES + ct.length);
+        System.arraycopy(ct, 0, out, Long.BYTES, ct.length);
+        return out;
+    }
+
+    /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */
+    public Decoded<byte[]> open(byte[] datagram) {
+        if (datagram.length < OVERHEAD) {
+            return Decoded.bad(DecodeError.WRONG_LENGTH);
+        }
+        long counter = ByteBuffer.wrap(datagram).getLong(0);
+        if (!window.isFresh(counter)) {
+            return Decoded.bad(DecodeError.UNKNOWN_CODE);
+        }
+        Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOf(datagram, Long.BYTES),
+                Arrays.copyOfRange(datagram, Long.BYTES, datagram.length));
+        if (plain.isEmpty()) {
+            return Decoded.bad(DecodeError.MALFORMED);
+        }
+        window.accept(counter);
+        return Decoded.ok(plain.get());
+    }
+
+    private static byte[] header(long counter) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(counter).array();
+    }
+}
