@@ -76,10 +76,10 @@ def nice_prefix(level):
 
 
 class PosternRelay:
-    def __init__(self, java, jar, first_port, nice):
+    def __init__(self, java, jar, first_port, nice, pairs=1):
         # RELAY_JAVA_OPTS: extra JVM options for the relay under test, e.g. -Dpostern.transport=io_uring
         cmd = nice + [java] + os.environ.get("RELAY_JAVA_OPTS", "").split() + ["--enable-native-access=ALL-UNNAMED", "-XX:+UseG1GC", "-Xms256m", "-Xmx256m",
-                      "-jar", jar, "relay-server", "--first-port", str(first_port), "--max-seconds", "3000"]
+                      "-jar", jar, "relay-server", "--first-port", str(first_port), "--pairs", str(pairs), "--max-seconds", "3000"]
         major = int(subprocess.run([java, "-XshowSettings:properties", "-version"], capture_output=True, text=True)
                     .stderr.split("java.specification.version = ")[1].split()[0])
         if major >= 23:
@@ -99,9 +99,12 @@ class PosternRelay:
                 return line
 
     def reset(self):
+        return self.reset_all()[0]
+
+    def reset_all(self):
         self.proc.stdin.write("reset\n")
         self.proc.stdin.flush()
-        return json.loads(self._line())["pairs"][0]
+        return json.loads(self._line())["pairs"]
 
     def close(self):
         try:
@@ -142,6 +145,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5, help="seconds per run (at most 60)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--pairs", type=int, default=0,
+                    help="instead: N pairs at once at max rate against one pair, Postern only (target aggregate >= 0.9)")
     args = ap.parse_args()
     if not (1 <= args.duration <= 60 and 1 <= args.reps <= 10):
         sys.exit("bench: --duration 1..60 and --reps 1..10")
@@ -150,6 +155,8 @@ def main():
     if shutil.which("gcc") is None:
         sys.exit("bench: gcc is needed to build the reference tools (apt-get install gcc libssl-dev)")
 
+    if args.pairs:
+        return many_pairs(args)
     out = args.out or os.path.join(ROOT, "postern-bench", "target", "relay-bench", time.strftime("%Y%m%dT%H%M%S"))
     logdir = os.path.join(out, "logs")
     os.makedirs(logdir, exist_ok=True)
@@ -204,6 +211,78 @@ def main():
                 p.wait()
 
     summarize(results, args)
+
+
+def free_range(n):
+    """2n consecutive free UDP ports on 127.0.0.1, found by binding them."""
+    for _ in range(200):
+        first = free_pair()
+        held = []
+        try:
+            for p in range(first, first + 2 * n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(s)
+                s.bind(("127.0.0.1", p))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    sys.exit(f"bench: no {2 * n} consecutive free UDP ports")
+
+
+def relay_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def many_pairs(args):
+    """Aggregate delivered pkt/s of N pairs at once, each at max rate, against one pair, in one run."""
+    _, load_bin = build_tools(os.path.join(ROOT, "postern-bench", "target", "native"))
+    relay_nice = nice_prefix(-10)
+    n = args.pairs
+    one = PosternRelay(args.java, args.jar, free_range(1), relay_nice, 1)
+    many = PosternRelay(args.java, args.jar, free_range(n), relay_nice, n)
+    size = int(args.sizes.split()[0])
+    try:
+        log(f"warming up; then {args.reps} rounds of: 1 pair, then {n} pairs at once ({size} B, max rate, {args.duration} s)")
+        for relay in (one, many):
+            for _ in range(2):
+                procs = [subprocess.Popen(run_udpload(load_bin, p, size, 0, 2, False), stdout=subprocess.DEVNULL)
+                         for p in relay.reset_all()]
+                for p in procs:
+                    p.wait(timeout=60)
+        singles, aggregates, cores = [], [], {"one": [], "many": []}
+        for rep in range(args.reps):
+            for relay, label in ((one, "1 pair"), (many, f"{n} pairs")):
+                pairs = relay.reset_all()
+                cpu0 = relay_cpu(relay.pid)
+                procs = [subprocess.Popen(run_udpload(load_bin, p, size, 0, args.duration, False),
+                                          stdout=subprocess.PIPE, text=True) for p in pairs]
+                total = 0
+                for p in procs:
+                    out, _ = p.communicate(timeout=args.duration * 4 + 60)
+                    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+                    total += json.loads(line)["rx_pps"]
+                cpu = relay_cpu(relay.pid) - cpu0
+                (singles if relay is one else aggregates).append(total)
+                cores["one" if relay is one else "many"].append(cpu / args.duration)
+                log(f"round {rep + 1}, {label}: {total:,.0f} pkt/s delivered in all, relay CPU {cpu:.2f} s")
+    finally:
+        one.close()
+        many.close()
+    s1, sn = statistics.median(singles), statistics.median(aggregates)
+    c1, cn = statistics.median(cores["one"]), statistics.median(cores["many"])
+    print(f"\nmedian delivered pkt/s: {s1:,.0f} with 1 pair, {sn:,.0f} with {n} pairs at once: "
+          f"ratio {sn / s1:.2f} (target >= 0.9: {'met' if sn / s1 >= 0.9 else 'NOT met'})")
+    print(f"relay CPU: {c1:.2f} cores with 1 pair, {cn:.2f} with {n} pairs")
+    if cn < 0.8 * c1:
+        print(f"LOAD-BOUND: with {n} pairs the relay was not saturated; {n} load processes on "
+              f"{os.cpu_count()} cores cannot drive it, so this ratio measures the load tool, not the relay")
+    print(json.dumps({"bench": "relay-pairs", "pairs": n, "size": size, "one_pair_pps": s1, "aggregate_pps": sn,
+                      "ratio": sn / s1}))
 
 
 def summarize(results, args):
