@@ -2,8 +2,6 @@ package dev.postern.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,13 +19,8 @@ class CliTest {
     @TempDir
     Path dir;
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(status, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private Path config(String text) throws Exception {
@@ -36,7 +29,7 @@ class CliTest {
 
     @Test
     void helpListsEveryPortAddressAndTimer() {
-        Result r = run("server", "--help");
+        CliRun r = run("server", "--help");
 
         assertThat(r.status()).isZero();
         assertThat(r.out()).contains("--config", "--data-dir", "--bind", "--rendezvous-udp-port", "--rendezvous-http-port",
@@ -48,7 +41,7 @@ class CliTest {
 
     @Test
     void noCommandIsAUsageError() {
-        Result r = run();
+        CliRun r = run();
 
         assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains("a command is required");
@@ -56,7 +49,7 @@ class CliTest {
 
     @Test
     void unknownFlagIsOneLineAndExitTwo() {
-        Result r = run("server", "--no-such-flag");
+        CliRun r = run("server", "--no-such-flag");
 
         assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err().lines().findFirst()).contains("postern: Unknown option: '--no-such-flag'");
@@ -100,7 +93,7 @@ class CliTest {
     @Test
     void configFileMistakesNameTheFileAndLine() throws Exception {
         Path file = config("bind = 127.0.0.1\nrendezvous-udp-prot = 1\n");
-        Result r = run("server", "-c", file.toString());
+        CliRun r = run("server", "-c", file.toString());
         assertThat(r.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains(file + ":2: unknown setting 'rendezvous-udp-prot'");
 
@@ -116,7 +109,7 @@ class CliTest {
         config("config = other.conf\n");
         assertThat(run("server", "-c", file.toString()).err()).contains("unknown setting 'config'");
 
-        Result missing = run("server", "-c", dir.resolve("absent.conf").toString());
+        CliRun missing = run("server", "-c", dir.resolve("absent.conf").toString());
         assertThat(missing.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(missing.err()).contains("absent.conf does not exist");
     }
@@ -124,16 +117,16 @@ class CliTest {
     @Test
     void keygenPrintsTheAddressAndKeepsAnExistingIdentity() throws Exception {
         Path data = dir.resolve("node");
-        Result made = run("keygen", "--data-dir", data.toString());
+        CliRun made = run("keygen", "--data-dir", data.toString());
         assertThat(made.status()).isZero();
         assertThat(made.out().strip()).matches("[0-9a-f]{64}");
         assertThat(data.resolve("node.key")).exists();
 
-        Result again = run("keygen", "--data-dir", data.toString());
+        CliRun again = run("keygen", "--data-dir", data.toString());
         assertThat(again.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(again.err()).contains("already exists, address " + made.out().strip()).contains("--force");
 
-        Result replaced = run("keygen", "--data-dir", data.toString(), "--force");
+        CliRun replaced = run("keygen", "--data-dir", data.toString(), "--force");
         assertThat(replaced.status()).isZero();
         assertThat(replaced.out().strip()).isNotEqualTo(made.out().strip());
     }
@@ -141,7 +134,7 @@ class CliTest {
     @Test
     void udpPortInUseFailsWithOneLineAndExitOne() throws Exception {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
+            CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
                     "--rendezvous-udp-port", String.valueOf(taken.getLocalPort()), "--rendezvous-http-port", "0",
                     "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
 
@@ -154,7 +147,7 @@ class CliTest {
     @Test
     void httpPortInUseFailsWithOneLineAndExitOne() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            Result r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
+            CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
                     "--rendezvous-udp-port", "0", "--rendezvous-http-port", String.valueOf(taken.getLocalPort()),
                     "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
 
@@ -167,7 +160,7 @@ class CliTest {
     @Test
     void unusableDataDirFailsWithOneLine() throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
-        Result r = run("server", "--bind", "127.0.0.1", "--data-dir", file.resolve("sub").toString(),
+        CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", file.resolve("sub").toString(),
                 "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--relay-ports", "0", "--api-grpc-port", "0",
                 "--api-http-port", "0");
 

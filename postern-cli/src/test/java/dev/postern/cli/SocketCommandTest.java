@@ -9,8 +9,6 @@ import dev.postern.server.ServerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -25,13 +23,8 @@ class SocketCommandTest {
     @TempDir
     Path dataDir;
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(status, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
@@ -43,23 +36,23 @@ class SocketCommandTest {
                 1, new NodeApiConfig(lo, 0, 0), Clock.SYSTEM))) {
             String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
 
-            Result started = run("socket", "start", "--api", api, "--require-token");
+            CliRun started = run("socket", "start", "--api", api, "--require-token");
             assertThat(started.status()).isZero();
             Matcher m = Pattern.compile("socket ([0-9a-f]{16}): udp relay at 127.0.0.1").matcher(started.out());
             assertThat(m.find()).as(started.out()).isTrue();
             assertThat(started.out()).containsPattern("port1 \\d+ .*token [0-9a-f]{32}").containsPattern("port2 \\d+ ");
             assertThat(server.relay().size()).isEqualTo(1);
 
-            Result json = run("socket", "start", "--api", api, "--json", "--allow", "127.0.0.0/8");
+            CliRun json = run("socket", "start", "--api", api, "--json", "--allow", "127.0.0.0/8");
             assertThat(json.out()).contains("\"protocol\":\"udp\"", "\"port1\":");
 
             assertThat(run("socket", "stop", "--api", api, m.group(1)).out()).contains("stopped 1 socket(s)");
-            Result unknown = run("socket", "stop", "--api", api, m.group(1));
+            CliRun unknown = run("socket", "stop", "--api", api, m.group(1));
             assertThat(unknown.status()).isEqualTo(Main.EXIT_FAILURE);
             assertThat(unknown.err()).contains("no socket " + m.group(1));
             assertThat(run("socket", "stop", "--api", api).out()).contains("stopped 1 socket(s)");
 
-            Result bad = run("socket", "start", "--api", api, "--allow", "nowhere");
+            CliRun bad = run("socket", "start", "--api", api, "--allow", "nowhere");
             assertThat(bad.err().strip()).isEqualTo("postern: allowed_sources[0] 'nowhere' is not an address block such as 203.0.113.0/24");
         }
     }
@@ -70,7 +63,7 @@ class SocketCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        Result r = run("socket", "start", "--api", "http://127.0.0.1:" + closedPort);
+        CliRun r = run("socket", "start", "--api", "http://127.0.0.1:" + closedPort);
 
         assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(r.err()).contains("no node API at http://127.0.0.1:" + closedPort + " (is postern server running?");

@@ -64,6 +64,15 @@ public final class Hex {
         return v;
     }
 
+    /** The longs' big-endian bytes as lower-case hex, 16 digits each. */
+    public static String of(long... values) {
+        StringBuilder out = new StringBuilder(values.length * 16);
+        for (long v : values) {
+            appendLong(out, v);
+        }
+        return out.toString();
+    }
+
     /** Appends {@code v} as 16 lower-case hex digits. */
     public static StringBuilder appendLong(StringBuilder out, long v) {
         for (int shift = 60; shift >= 0; shift -= 4) {

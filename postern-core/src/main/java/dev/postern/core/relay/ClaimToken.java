@@ -30,10 +30,7 @@ public record ClaimToken(long high, long low) {
     }
 
     public String hex() {
-        StringBuilder out = new StringBuilder(HEX_LENGTH);
-        Hex.appendLong(out, high);
-        Hex.appendLong(out, low);
-        return out.toString();
+        return Hex.of(high, low);
     }
 
     @Override

@@ -47,12 +47,7 @@ public record PrivateId(long w0, long w1, long w2, long w3) {
     }
 
     public String hex() {
-        StringBuilder out = new StringBuilder(HEX_LENGTH);
-        Hex.appendLong(out, w0);
-        Hex.appendLong(out, w1);
-        Hex.appendLong(out, w2);
-        Hex.appendLong(out, w3);
-        return out.toString();
+        return Hex.of(w0, w1, w2, w3);
     }
 
     @Override

@@ -306,7 +306,7 @@ public final class RelayService implements AutoCloseable {
     }
 
     private String newId() {
-        return Hex.appendLong(new StringBuilder(16), random.nextLong()).toString();
+        return Hex.of(random.nextLong());
     }
 
     /** A port's handler between binding and the socket being set up: nobody knows the port yet. */
