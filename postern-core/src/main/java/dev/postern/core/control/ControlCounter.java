@@ -1,0 +1,25 @@
+package dev.postern.core.control;
+
+/** What a control channel end counts; every drop has a reason. */
+public enum ControlCounter {
+    HANDSHAKES_COMPLETED("control channels established"),
+    DROPPED_MALFORMED("datagrams dropped (not a control packet)"),
+    DROPPED_VERSION("hellos dropped (unknown protocol version)"),
+    DROPPED_RATE("hellos dropped (source over its rate)"),
+    DROPPED_PENDING_FULL("hellos dropped (too many handshakes under way)"),
+    DROPPED_HANDSHAKE("handshake messages dropped (forged, wrong identity or unknown session)"),
+    DROPPED_UNKNOWN_SESSION("datagrams dropped (no such session)"),
+    DROPPED_NOT_AUTHENTIC("datagrams dropped (forged, replayed or too old)"),
+    KEEPALIVES("keepalives answered"),
+    EXPIRED("channels closed after silence");
+
+    private final String description;
+
+    ControlCounter(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}

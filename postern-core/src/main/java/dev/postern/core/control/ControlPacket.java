@@ -1,0 +1,13 @@
+package dev.postern.core.control;
+
+/** A control channel datagram, decoded by {@link ControlCodec}. */
+public sealed interface ControlPacket {
+
+    record Hello(byte version, byte[] noise) implements ControlPacket {}
+
+    record Welcome(int session, byte[] noise) implements ControlPacket {}
+
+    record Finish(int session, byte[] noise) implements ControlPacket {}
+
+    record Data(int session, byte[] sealed) implements ControlPacket {}
+}

@@ -1,0 +1,210 @@
+package dev.postern.core.control;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.limit.SourceRateLimiter;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.noise.AuthenticatedHandshake;
+import dev.postern.core.noise.SecureDatagrams;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The server end of the control channel, without sockets: datagrams and the time in, datagrams and
+ * events out. Any node may connect; each proves its identity in the handshake, and its session is
+ * then known by that identity. Handshakes are admitted under explicit limits (a rate per source, a
+ * cap on those under way) and an unauthenticated HELLO is never answered with more bytes than it had.
+ * Not thread-safe: one event loop drives it.
+ */
+public final class ControlServer {
+
+    /** The limits and timers of the server end. */
+    public record Limits(int maxPendingHandshakes, long handshakeTimeoutNanos, long idleTimeoutNanos,
+            double helloRatePerSource, int helloBurstPerSource) {
+        public static final Limits DEFAULTS = new Limits(1024, 5_000_000_000L, 90_000_000_000L, 5, 20);
+    }
+
+    private static final int MAX_TRACKED_SOURCES = 65_536;
+
+    private final NodeKeys identity;
+    private final byte[] prologue;
+    private final SecureRandom random;
+    private final Limits limits;
+    private final SourceRateLimiter hellos;
+    private final Counters<ControlCounter> counters = new Counters<>(ControlCounter.class);
+    private final Map<Integer, Pending> pending = new HashMap<>();
+    private final Map<Integer, Session> sessions = new HashMap<>();
+    private final Map<NodeId, Session> byNode = new HashMap<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<ControlEvent> events = new ArrayDeque<>();
+
+    private record Pending(AuthenticatedHandshake handshake, long startedAt) {}
+
+    private static final class Session {
+        final int id;
+        final NodeId node;
+        final SecureDatagrams crypto;
+        InetSocketAddress endpoint;
+        long lastHeard;
+
+        Session(int id, NodeId node, SecureDatagrams crypto, InetSocketAddress endpoint, long now) {
+            this.id = id;
+            this.node = node;
+            this.crypto = crypto;
+            this.endpoint = endpoint;
+            this.lastHeard = now;
+        }
+    }
+
+    public ControlServer(NodeKeys identity, byte[] prologue, SecureRandom random, Limits limits) {
+        this.identity = identity;
+        this.prologue = prologue.clone();
+        this.random = random;
+        this.limits = limits;
+        this.hellos = new SourceRateLimiter(limits.helloRatePerSource(), limits.helloBurstPerSource(), MAX_TRACKED_SOURCES);
+    }
+
+    public Counters<ControlCounter> counters() {
+        return counters;
+    }
+
+    public void onDatagram(InetSocketAddress from, byte[] datagram, long now) {
+        if (!(ControlCodec.decode(datagram) instanceof Decoded.Ok<ControlPacket> ok)) {
+            counters.increment(ControlCounter.DROPPED_MALFORMED);
+            return;
+        }
+        switch (ok.value()) {
+            case ControlPacket.Hello hello -> onHello(from, hello, datagram.length, now);
+            case ControlPacket.Finish finish -> onFinish(from, finish, now);
+            case ControlPacket.Data data -> onData(from, data, now);
+            case ControlPacket.Welcome welcome -> counters.increment(ControlCounter.DROPPED_MALFORMED);
+        }
+    }
+
+    /** Sends {@code payload} to {@code node} over its channel; false if it has none. */
+    public boolean send(NodeId node, byte[] payload) {
+        Session s = byNode.get(node);
+        if (s == null) {
+            return false;
+        }
+        transmits.add(new Transmit(s.endpoint, ControlCodec.data(s.id, s.crypto.seal(payload))));
+        return true;
+    }
+
+    /** Where {@code node}'s datagrams come from: its public endpoint as this server sees it. */
+    public Optional<InetSocketAddress> endpointOf(NodeId node) {
+        return Optional.ofNullable(byNode.get(node)).map(s -> s.endpoint);
+    }
+
+    public Optional<Transmit> pollTransmit() {
+        return Optional.ofNullable(transmits.poll());
+    }
+
+    public Optional<ControlEvent> pollEvent() {
+        return Optional.ofNullable(events.poll());
+    }
+
+    /** Drops handshakes that stalled and sessions that went silent. Early or repeated calls are harmless. */
+    public void handleTimeout(long now) {
+        pending.values().removeIf(p -> now - p.startedAt() > limits.handshakeTimeoutNanos());
+        for (Iterator<Session> it = sessions.values().iterator(); it.hasNext(); ) {
+            Session s = it.next();
+            if (now - s.lastHeard > limits.idleTimeoutNanos()) {
+                it.remove();
+                byNode.remove(s.node, s);
+                counters.increment(ControlCounter.EXPIRED);
+                events.add(new ControlEvent.Disconnected(s.node));
+            }
+        }
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    private void onHello(InetSocketAddress from, ControlPacket.Hello hello, int length, long now) {
+        if (hello.version() != ControlCodec.VERSION) {
+            counters.increment(ControlCounter.DROPPED_VERSION);
+            return;
+        }
+        if (pending.size() >= limits.maxPendingHandshakes()) {
+            counters.increment(ControlCounter.DROPPED_PENDING_FULL);
+            return;
+        }
+        if (!hellos.tryAcquire(from.getAddress(), now)) {
+            counters.increment(ControlCounter.DROPPED_RATE);
+            return;
+        }
+        AuthenticatedHandshake handshake = AuthenticatedHandshake.responder(identity, null, prologue, random);
+        if (!(handshake.read(hello.noise()) instanceof Decoded.Ok<byte[]>)) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        int session = newSessionId();
+        byte[] welcome = ControlCodec.welcome(session, handshake.write(new byte[0]));
+        if (welcome.length > length) {
+            throw new IllegalStateException("a WELCOME must not outgrow its HELLO: " + welcome.length + " > " + length);
+        }
+        pending.put(session, new Pending(handshake, now));
+        transmits.add(new Transmit(from, welcome));
+    }
+
+    private void onFinish(InetSocketAddress from, ControlPacket.Finish finish, long now) {
+        Pending p = pending.remove(finish.session());
+        if (p == null || !(p.handshake().read(finish.noise()) instanceof Decoded.Ok<byte[]>)) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        NodeId node = p.handshake().peer().orElseThrow();
+        Session old = byNode.remove(node);
+        if (old != null) {
+            sessions.remove(old.id);
+            events.add(new ControlEvent.Disconnected(node));
+        }
+        Session s = new Session(finish.session(), node, new SecureDatagrams(p.handshake().transport()), from, now);
+        sessions.put(s.id, s);
+        byNode.put(node, s);
+        counters.increment(ControlCounter.HANDSHAKES_COMPLETED);
+        events.add(new ControlEvent.Connected(node, from));
+        // The node counts the channel up only once it hears from it: this confirms its FINISH arrived.
+        transmits.add(new Transmit(from, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
+    }
+
+    private void onData(InetSocketAddress from, ControlPacket.Data data, long now) {
+        Session s = sessions.get(data.session());
+        if (s == null) {
+            counters.increment(ControlCounter.DROPPED_UNKNOWN_SESSION);
+            return;
+        }
+        if (!(s.crypto.open(data.sealed()) instanceof Decoded.Ok<byte[]> ok)) {
+            counters.increment(ControlCounter.DROPPED_NOT_AUTHENTIC);
+            return;
+        }
+        s.lastHeard = now;
+        if (!from.equals(s.endpoint)) {
+            // Only an authentic datagram may move the endpoint, so nobody can steal a node's traffic.
+            s.endpoint = from;
+            events.add(new ControlEvent.Moved(s.node, from));
+        }
+        if (ok.value().length == 0) {
+            counters.increment(ControlCounter.KEEPALIVES);
+            transmits.add(new Transmit(s.endpoint, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
+        } else {
+            events.add(new ControlEvent.Received(s.node, ok.value()));
+        }
+    }
+
+    private int newSessionId() {
+        int id;
+        do {
+            id = random.nextInt();
+        } while (id == 0 || sessions.containsKey(id) || pending.containsKey(id));
+        return id;
+    }
+}

@@ -1,0 +1,212 @@
+package dev.postern.core.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.core.identity.NodeKeys;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Both ends of the control channel wired back to back, on a clock the test moves: no sockets, no sleeps. */
+class ControlChannelTest {
+
+    private static final long S = 1_000_000_000L;
+    private static final byte[] PROLOGUE = "postern control v1".getBytes(StandardCharsets.US_ASCII);
+
+    private final SecureRandom random = new SecureRandom();
+    private final NodeKeys serverKeys = NodeKeys.generate(random);
+    private final NodeKeys nodeKeys = NodeKeys.generate(random);
+    private final InetSocketAddress serverAddress = new InetSocketAddress("198.51.100.1", 5026);
+    private final InetSocketAddress nodeAddress = new InetSocketAddress("203.0.113.5", 40001);
+    private final ControlServer server = new ControlServer(serverKeys, PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+    private final ControlClient node = new ControlClient(nodeKeys, serverKeys.id(), serverAddress, PROLOGUE, random,
+            ControlClient.Timers.DEFAULTS);
+    private long now = 1_000 * S;
+    private InetSocketAddress nodeSource = nodeAddress;
+    private boolean dropToServer;
+    private boolean dropToNode;
+    private int finishesToDrop;
+    private final List<ControlEvent> serverEvents = new ArrayList<>();
+    private final List<ControlEvent> nodeEvents = new ArrayList<>();
+    private final List<Integer> helloSizes = new ArrayList<>();
+    private final List<Integer> welcomeSizes = new ArrayList<>();
+
+    /** Delivers everything queued both ways until nothing moves. */
+    private void pump() {
+        for (int round = 0; round < 100; round++) {
+            boolean moved = false;
+            for (var t = node.pollTransmit(); t.isPresent(); t = node.pollTransmit()) {
+                moved = true;
+                if (t.get().datagram()[0] == 1) {
+                    helloSizes.add(t.get().datagram().length);
+                }
+                boolean finish = t.get().datagram()[0] == 3;
+                if (finish && finishesToDrop > 0) {
+                    finishesToDrop--;
+                } else if (!dropToServer) {
+                    server.onDatagram(nodeSource, t.get().datagram(), now);
+                }
+            }
+            for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
+                moved = true;
+                if (t.get().datagram()[0] == 2) {
+                    welcomeSizes.add(t.get().datagram().length);
+                }
+                assertThat(t.get().to()).isEqualTo(nodeSource);
+                if (!dropToNode) {
+                    node.onDatagram(serverAddress, t.get().datagram(), now);
+                }
+            }
+            for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
+                serverEvents.add(e.get());
+            }
+            for (var e = node.pollEvent(); e.isPresent(); e = node.pollEvent()) {
+                nodeEvents.add(e.get());
+            }
+            if (!moved) {
+                return;
+            }
+        }
+        throw new AssertionError("the two ends never went quiet");
+    }
+
+    private void advance(long nanos) {
+        long end = now + nanos;
+        while (node.pollTimeout() - end <= 0 && node.pollTimeout() - now > 0) {
+            now = node.pollTimeout();
+            node.handleTimeout(now);
+            server.handleTimeout(now);
+            pump();
+        }
+        now = end;
+        node.handleTimeout(now);
+        server.handleTimeout(now);
+        pump();
+    }
+
+    private static byte[] text(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void nodeConnectsBothSidesAreAuthenticatedAndDataFlowsBothWays() {
+        node.start(now);
+        pump();
+
+        assertThat(node.isConnected()).isTrue();
+        assertThat(serverEvents).containsExactly(new ControlEvent.Connected(nodeKeys.id(), nodeAddress));
+        assertThat(nodeEvents).containsExactly(new ControlEvent.Connected(serverKeys.id(), serverAddress));
+        assertThat(helloSizes).allMatch(n -> n >= ControlCodec.MIN_HELLO);
+        assertThat(welcomeSizes.getFirst()).as("never more bytes than the unauthenticated HELLO").isLessThanOrEqualTo(helloSizes.getFirst());
+
+        assertThat(node.send(text("to the server"), now)).isTrue();
+        assertThat(server.send(nodeKeys.id(), text("to the node"))).isTrue();
+        pump();
+        assertThat(serverEvents.getLast()).isInstanceOfSatisfying(ControlEvent.Received.class,
+                r -> assertThat(r.payload()).isEqualTo(text("to the server")));
+        assertThat(nodeEvents.getLast()).isInstanceOfSatisfying(ControlEvent.Received.class,
+                r -> assertThat(r.payload()).isEqualTo(text("to the node")));
+        assertThat(server.endpointOf(nodeKeys.id())).contains(nodeAddress);
+    }
+
+    @Test
+    void aServerWithAnotherIdentityIsRefusedByTheNode() {
+        ControlServer impostor = new ControlServer(NodeKeys.generate(random), PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+        node.start(now);
+        impostor.onDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
+        node.onDatagram(serverAddress, impostor.pollTransmit().orElseThrow().datagram(), now);
+
+        assertThat(node.isConnected()).isFalse();
+        assertThat(node.pollTransmit()).as("no FINISH to an impostor").isEmpty();
+        assertThat(node.counters().get(ControlCounter.DROPPED_HANDSHAKE)).isEqualTo(1);
+    }
+
+    @Test
+    void lostHellosAreRetriedWithBackoff() {
+        dropToServer = true;
+        node.start(now);
+        pump();
+        advance(5 * S);
+        assertThat(helloSizes.size()).as("first try and retries after about 1 s and 2 s").isBetween(3, 4);
+        assertThat(node.isConnected()).isFalse();
+
+        dropToServer = false;
+        advance(10 * S);
+        assertThat(node.isConnected()).isTrue();
+    }
+
+    @Test
+    void aLostFinishLeavesTheNodeUnconfirmedUntilItsRetrySucceeds() {
+        finishesToDrop = 1;
+        node.start(now);
+        pump();
+        assertThat(node.isConnected()).as("no confirmation from the server yet").isFalse();
+        assertThat(server.sessionCount()).isZero();
+
+        advance(3 * S);
+        assertThat(node.isConnected()).isTrue();
+        assertThat(server.sessionCount()).isEqualTo(1);
+    }
+
+    @Test
+    void keepalivesHoldTheChannelAndSilenceFromTheServerStartsAReconnect() {
+        node.start(now);
+        pump();
+        advance(120 * S);
+        assertThat(node.isConnected()).isTrue();
+        assertThat(server.counters().get(ControlCounter.KEEPALIVES)).isGreaterThanOrEqualTo(4);
+        assertThat(server.sessionCount()).isEqualTo(1);
+
+        dropToNode = true;
+        advance(80 * S);
+        assertThat(nodeEvents).contains(new ControlEvent.Disconnected(serverKeys.id()));
+        assertThat(node.isConnected()).isFalse();
+
+        dropToNode = false;
+        advance(60 * S);
+        assertThat(node.isConnected()).isTrue();
+        assertThat(server.sessionCount()).as("the new session replaced the old").isEqualTo(1);
+    }
+
+    @Test
+    void anAuthenticDatagramFromANewAddressMovesTheNodeButForgeriesAndReplaysDoNot() {
+        node.start(now);
+        pump();
+        InetSocketAddress rebound = new InetSocketAddress("203.0.113.5", 51234);
+
+        nodeSource = rebound;
+        node.send(text("after NAT rebinding"), now);
+        pump();
+        assertThat(serverEvents).contains(new ControlEvent.Moved(nodeKeys.id(), rebound));
+        assertThat(server.endpointOf(nodeKeys.id())).contains(rebound);
+
+        node.send(text("once"), now);
+        byte[] sealed = node.pollTransmit().orElseThrow().datagram();
+        server.onDatagram(rebound, sealed, now);
+        server.onDatagram(new InetSocketAddress("192.0.2.66", 9999), sealed, now); // a replay from elsewhere
+        byte[] forged = sealed.clone();
+        forged[forged.length - 1] ^= 1;
+        server.onDatagram(new InetSocketAddress("192.0.2.66", 9999), forged, now);
+
+        assertThat(server.endpointOf(nodeKeys.id())).contains(rebound);
+        assertThat(server.counters().get(ControlCounter.DROPPED_NOT_AUTHENTIC)).isEqualTo(2);
+    }
+
+    @Test
+    void garbageAndShortHellosGetNoAnswer() {
+        server.onDatagram(nodeAddress, new byte[0], now);
+        server.onDatagram(nodeAddress, new byte[] {1, 1, 0, 0}, now);
+        server.onDatagram(nodeAddress, new byte[300], now);
+        byte[] badVersion = new byte[300];
+        badVersion[0] = 1;
+        badVersion[1] = 9;
+        server.onDatagram(nodeAddress, badVersion, now);
+
+        assertThat(server.pollTransmit()).isEmpty();
+        assertThat(server.counters().get(ControlCounter.DROPPED_MALFORMED)).isEqualTo(3);
+        assertThat(server.counters().get(ControlCounter.DROPPED_VERSION)).isEqualTo(1);
+    }
+}
