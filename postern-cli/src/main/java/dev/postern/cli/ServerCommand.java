@@ -89,6 +89,10 @@ final class ServerCommand implements Callable<Integer> {
             description = "Registrations a source may make at once before --register-rate applies. Default: ${DEFAULT-VALUE}")
     int registerBurst;
 
+    @Option(names = "--control-port", paramLabel = "PORT", defaultValue = "5026", converter = Converters.Port.class,
+            description = "UDP port of the control channel nodes keep to this server (0 picks a free port). Default: ${DEFAULT-VALUE}")
+    int controlPort;
+
     @Option(names = "--relay-address", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Converters.IpAddress.class,
             description = "The relay's address as given to users (StartSocket's ip): set it to this server's public address. "
                     + "Default: ${DEFAULT-VALUE} (local peers only)")
@@ -157,6 +161,7 @@ final class ServerCommand implements Callable<Integer> {
                         relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
                 relayThreads,
                 new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort),
+                controlPort,
                 Clock.SYSTEM);
         PosternServer server;
         try {

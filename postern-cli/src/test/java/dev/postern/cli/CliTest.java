@@ -136,7 +136,7 @@ class CliTest {
         try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
                     "--rendezvous-udp-port", String.valueOf(taken.getLocalPort()), "--rendezvous-http-port", "0",
-                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
+                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--control-port", "0");
 
             assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
             assertThat(r.err().strip()).isEqualTo("postern: cannot listen on udp 127.0.0.1:" + taken.getLocalPort()
@@ -149,7 +149,7 @@ class CliTest {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", dir.toString(),
                     "--rendezvous-udp-port", "0", "--rendezvous-http-port", String.valueOf(taken.getLocalPort()),
-                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0");
+                    "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--control-port", "0");
 
             assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
             assertThat(r.err().strip()).isEqualTo("postern: cannot listen on http 127.0.0.1:" + taken.getLocalPort()
@@ -162,7 +162,7 @@ class CliTest {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
         CliRun r = run("server", "--bind", "127.0.0.1", "--data-dir", file.resolve("sub").toString(),
                 "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--relay-ports", "0", "--api-grpc-port", "0",
-                "--api-http-port", "0");
+                "--api-http-port", "0", "--control-port", "0");
 
         assertThat(r.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(r.err()).startsWith("postern: cannot create data directory");

@@ -4,6 +4,7 @@ import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
+import dev.postern.server.control.ControlRole;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.server.relay.RelayConfig;
@@ -25,12 +26,15 @@ public final class PosternServer implements AutoCloseable {
     private final RendezvousRole rendezvous;
     private final RelayService relay;
     private final NodeApi nodeApi;
+    private final ControlRole control;
 
-    private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi) {
+    private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi,
+            ControlRole control) {
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
         this.nodeApi = nodeApi;
+        this.control = control;
     }
 
     public static PosternServer start(ServerConfig config) throws StartupException {
@@ -55,6 +59,16 @@ public final class PosternServer implements AutoCloseable {
             rendezvous.close();
             throw e;
         }
+        ControlRole control;
+        try {
+            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, event -> { });
+        } catch (StartupException e) {
+            nodeApi.close();
+            relay.close();
+            rendezvous.close();
+            throw e;
+        }
+        log.info("control channel for nodes on udp {}:{}", config.bind().getHostAddress(), control.address().getPort());
         RelayConfig r = config.relay();
         log.info("relay: sockets on {} ports {}, advertised as {}", config.bind().getHostAddress(),
                 r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress());
@@ -65,7 +79,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control);
     }
 
     public RelayService relay() {
@@ -74,6 +88,10 @@ public final class PosternServer implements AutoCloseable {
 
     public NodeApi nodeApi() {
         return nodeApi;
+    }
+
+    public ControlRole control() {
+        return control;
     }
 
     /** The server's own node identity; its public key is the server's address. */
@@ -87,6 +105,7 @@ public final class PosternServer implements AutoCloseable {
 
     @Override
     public void close() {
+        control.close();
         nodeApi.close();
         relay.close();
         rendezvous.close();

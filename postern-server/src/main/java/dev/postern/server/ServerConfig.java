@@ -14,9 +14,10 @@ import java.util.Objects;
  * @param bind         the address every public listener binds (the relay's ports too)
  * @param dataDir      where the server keeps its state between runs (its node identity); created if missing
  * @param relayThreads event loops forwarding relay datagrams
+ * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, NodeApiConfig nodeApi, Clock clock) {
+        int relayThreads, NodeApiConfig nodeApi, int controlPort, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -24,6 +25,9 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(rendezvous, "rendezvous");
         Objects.requireNonNull(relay, "relay");
         Objects.requireNonNull(nodeApi, "nodeApi");
+        if (controlPort < 0 || controlPort > 65535) {
+            throw new IllegalArgumentException("control port must be 0..65535");
+        }
         if (relayThreads < 1) {
             throw new IllegalArgumentException("relay threads must be at least 1");
         }

@@ -21,6 +21,8 @@ import java.util.Arrays;
 public final class ControlCodec {
 
     public static final byte VERSION = 1;
+    /** Binds every control handshake to this protocol and version (Noise's prologue). */
+    public static final byte[] PROLOGUE = "postern control v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     public static final int MIN_HELLO = 256;
     /** The largest UDP payload; nothing longer arrives, but a decoder does not assume it. */
     public static final int MAX_PACKET = 65_507;

@@ -1,0 +1,155 @@
+package dev.postern.server.control;
+
+import dev.postern.core.control.ControlCodec;
+import dev.postern.core.control.ControlCounter;
+import dev.postern.core.control.ControlEvent;
+import dev.postern.core.control.ControlServer;
+import dev.postern.core.control.Transmit;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.time.Clock;
+import dev.postern.server.StartupException;
+import dev.postern.server.net.UdpTransport;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server end of the control channel on a UDP port: {@link ControlServer} driven by one event loop,
+ * which is the only thread that touches it.
+ */
+public final class ControlRole implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger("postern.control");
+    public static final int DEFAULT_PORT = 5026;
+    private static final long TIMER_NANOS = 1_000_000_000L;
+
+    private final ControlServer server;
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final ScheduledFuture<?> timer;
+    private final Consumer<ControlEvent> onEvent;
+
+    private ControlRole(ControlServer server, EventLoopGroup group, Channel channel, ScheduledFuture<?> timer,
+            Consumer<ControlEvent> onEvent) {
+        this.server = server;
+        this.group = group;
+        this.channel = channel;
+        this.timer = timer;
+        this.onEvent = onEvent;
+    }
+
+    /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
+    public static ControlRole start(InetAddress bind, int port, NodeKeys identity, Clock clock, UdpTransport transport,
+            Consumer<ControlEvent> onEvent) throws StartupException {
+        ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), ControlServer.Limits.DEFAULTS);
+        EventLoopGroup group = transport.newGroup(1);
+        InetSocketAddress address = new InetSocketAddress(bind, port);
+        Channel channel;
+        try {
+            channel = transport.bootstrap(group, ControlCodec.MAX_PACKET, 1)
+                    .handler(new Handler(server, clock, onEvent))
+                    .bind(address).sync().channel();
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw StartupException.bindFailed("udp " + bind.getHostAddress() + ":" + port, e);
+        }
+        ScheduledFuture<?> timer = channel.eventLoop().scheduleAtFixedRate(() -> {
+            server.handleTimeout(clock.nanoTime());
+            Handler.drain(server, channel, onEvent);
+        }, TIMER_NANOS, TIMER_NANOS, TimeUnit.NANOSECONDS);
+        return new ControlRole(server, group, channel, timer, onEvent);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Sends {@code payload} to {@code node} over its channel, if it has one; from any thread. */
+    public void send(NodeId node, byte[] payload) {
+        channel.eventLoop().execute(() -> {
+            server.send(node, payload);
+            Handler.drain(server, channel, onEvent);
+        });
+    }
+
+    public Counters<ControlCounter> counters() {
+        return server.counters();
+    }
+
+    @Override
+    public void close() {
+        timer.cancel(false);
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("stopped after: {}", server.counters().summary(ControlCounter::description));
+    }
+
+    private static final class Handler extends ChannelInboundHandlerAdapter {
+        private final ControlServer server;
+        private final Clock clock;
+        private final Consumer<ControlEvent> onEvent;
+
+        Handler(ControlServer server, Clock clock, Consumer<ControlEvent> onEvent) {
+            this.server = server;
+            this.clock = clock;
+            this.onEvent = onEvent;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            DatagramPacket packet = (DatagramPacket) msg;
+            try {
+                server.onDatagram(packet.sender(), ByteBufUtil.getBytes(packet.content()), clock.nanoTime());
+            } finally {
+                packet.release();
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            drain(server, ctx.channel(), onEvent);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // ICMP errors and the like: the port stays open for everyone else.
+        }
+
+        static void drain(ControlServer server, Channel channel, Consumer<ControlEvent> onEvent) {
+            for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
+                Transmit tx = t.get();
+                ByteBuf out = channel.alloc().ioBuffer(tx.datagram().length).writeBytes(tx.datagram());
+                channel.write(new DatagramPacket(out, tx.to()), channel.voidPromise());
+            }
+            channel.flush();
+            for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
+                ControlEvent event = e.get();
+                switch (event) {
+                    case ControlEvent.Connected c -> log.info("node {} connected from {}", c.peer(), text(c.endpoint()));
+                    case ControlEvent.Moved m -> log.info("node {} moved to {}", m.peer(), text(m.endpoint()));
+                    case ControlEvent.Disconnected d -> log.info("node {} disconnected", d.peer());
+                    case ControlEvent.Received r -> { }
+                }
+                onEvent.accept(event);
+            }
+        }
+
+        private static String text(InetSocketAddress a) {
+            return a.getAddress().getHostAddress() + ":" + a.getPort();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.postern.server.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.postern.client.control.ControlConnection;
+import dev.postern.core.control.ControlEvent;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.time.Clock;
+import dev.postern.server.net.UdpTransport;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** A node's control connection (the library) to the daemon's control port, over loopback. */
+class ControlRoleTest {
+
+    private final SecureRandom random = new SecureRandom();
+    private final NodeKeys serverKeys = NodeKeys.generate(random);
+    private final NodeKeys nodeKeys = NodeKeys.generate(random);
+
+    @Test
+    void nodeConnectsAndMessagesCrossBothWays() throws Exception {
+        CopyOnWriteArrayList<ControlEvent> atServer = new CopyOnWriteArrayList<>();
+        CopyOnWriteArrayList<String> atNode = new CopyOnWriteArrayList<>();
+        CopyOnWriteArrayList<NodeId> connectedTo = new CopyOnWriteArrayList<>();
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        try (ControlRole server = ControlRole.start(lo, 0, serverKeys, Clock.SYSTEM, UdpTransport.best(), atServer::add);
+                ControlConnection node = ControlConnection.open(nodeKeys, serverKeys.id(),
+                        new InetSocketAddress(lo, server.address().getPort()), Clock.SYSTEM, new ControlConnection.Listener() {
+                            @Override
+                            public void onConnected(NodeId s) {
+                                connectedTo.add(s);
+                            }
+
+                            @Override
+                            public void onMessage(byte[] payload) {
+                                atNode.add(new String(payload, StandardCharsets.UTF_8));
+                            }
+                        })) {
+            await().atMost(Duration.ofSeconds(10)).until(node::isConnected);
+            assertThat(connectedTo).containsExactly(serverKeys.id());
+            await().atMost(Duration.ofSeconds(5)).until(() -> atServer.stream()
+                    .anyMatch(e -> e instanceof ControlEvent.Connected c && c.peer().equals(nodeKeys.id())));
+
+            assertThat(node.send("hello, server".getBytes(StandardCharsets.UTF_8))).isTrue();
+            await().atMost(Duration.ofSeconds(5)).until(() -> atServer.stream().anyMatch(e -> e instanceof ControlEvent.Received r
+                    && new String(r.payload(), StandardCharsets.UTF_8).equals("hello, server")));
+
+            server.send(nodeKeys.id(), "hello, node".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(5)).until(() -> atNode.contains("hello, node"));
+        }
+    }
+}
