@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {ServerCommand.class, SocketCommand.class, KeygenCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ServerCommand.class, NodeCommand.class, SocketCommand.class, KeygenCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Postern opens sockets between programs behind NATs and firewalls.",
             "One daemon (rendezvous, and soon mediator and relay) and one Java library."

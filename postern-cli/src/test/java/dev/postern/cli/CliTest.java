@@ -115,6 +115,16 @@ class CliTest {
     }
 
     @Test
+    void nodeNeedsTheServersKeyAndAUsableAddress() {
+        assertThat(run("node", "--server", "127.0.0.1").err()).contains("Missing required option: '--server-key=HEX'");
+        assertThat(run("node", "--server", "127.0.0.1", "--server-key", "abc").err())
+                .contains("--server-key must be the server's address: 64 hex digits");
+        CliRun badPort = run("node", "--server", "127.0.0.1:99999", "--server-key", "ab".repeat(32));
+        assertThat(badPort.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badPort.err()).contains("the port must be 1..65535");
+    }
+
+    @Test
     void keygenPrintsTheAddressAndKeepsAnExistingIdentity() throws Exception {
         Path data = dir.resolve("node");
         CliRun made = run("keygen", "--data-dir", data.toString());

@@ -106,6 +106,29 @@ class ServerProcessIT {
     }
 
     @Test
+    void aNodeProcessKeepsAControlChannelToTheServerItPins(@TempDir Path nodeDir) throws Exception {
+        Matcher server = await().atMost(Duration.ofSeconds(10))
+                .until(() -> Pattern.compile("node address ([0-9a-f]{64})").matcher(output()), Matcher::find);
+        Matcher control = Pattern.compile("control channel for nodes on udp [^:]+:(\\d+)").matcher(output());
+        assertThat(control.find()).isTrue();
+        Path nodeLog = nodeDir.resolve("node.log");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process node = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar",
+                System.getProperty("postern.jar"), "node", "--server", "127.0.0.1:" + control.group(1),
+                "--server-key", server.group(1), "--data-dir", nodeDir.toString())
+                .redirectErrorStream(true).redirectOutput(nodeLog.toFile()).start();
+        try {
+            String nodeAddress = await().atMost(Duration.ofSeconds(30)).until(
+                    () -> Pattern.compile("node address ([0-9a-f]{64})").matcher(Files.readString(nodeLog)), Matcher::find).group(1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(nodeLog).contains("connected to server " + server.group(1)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> output().contains("node " + nodeAddress + " connected from 127.0.0.1:"));
+        } finally {
+            node.destroy();
+            assertThat(node.waitFor(15, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
     void newcomerRegistersPulsesBothWaysLooksUpSeesPendingVerifiesLogsOutAndSigtermStopsCleanly() throws Exception {
         Answer a = call("POST", "/register", null);
         Answer b = call("POST", "/register", null);
