@@ -51,19 +51,19 @@ public final class PosternServer implements AutoCloseable {
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
         RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
-        NodeApi nodeApi;
+        ControlRole control;
         try {
-            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, transport);
+            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, event -> { });
         } catch (StartupException e) {
             relay.close();
             rendezvous.close();
             throw e;
         }
-        ControlRole control;
+        NodeApi nodeApi;
         try {
-            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, event -> { });
+            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, transport);
         } catch (StartupException e) {
-            nodeApi.close();
+            control.close();
             relay.close();
             rendezvous.close();
             throw e;
@@ -105,8 +105,8 @@ public final class PosternServer implements AutoCloseable {
 
     @Override
     public void close() {
-        control.close();
         nodeApi.close();
+        control.close();
         relay.close();
         rendezvous.close();
     }

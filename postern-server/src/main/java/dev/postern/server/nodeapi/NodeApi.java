@@ -14,6 +14,7 @@ import com.linecorp.armeria.server.grpc.GrpcService;
 import com.linecorp.armeria.server.healthcheck.HealthCheckService;
 import dev.postern.core.identity.NodeId;
 import dev.postern.server.StartupException;
+import dev.postern.server.control.ControlRole;
 import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayService;
@@ -40,7 +41,7 @@ public final class NodeApi implements AutoCloseable {
     }
 
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
-            UdpTransport transport) throws StartupException {
+            ControlRole control, UdpTransport transport) throws StartupException {
         GrpcService grpc = GrpcService.builder()
                 .addService(new SocketApi(relay, node.hex()))
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -59,7 +60,7 @@ public final class NodeApi implements AutoCloseable {
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
                 .service("/health", HealthCheckService.of())
-                .service("/metrics", PrometheusMetrics.service(rendezvous, relay))
+                .service("/metrics", PrometheusMetrics.service(rendezvous, relay, control))
                 .build();
         try {
             server.start().join();

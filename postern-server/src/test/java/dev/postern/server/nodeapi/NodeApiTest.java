@@ -201,6 +201,7 @@ class NodeApiTest {
                 "postern_relay_datagrams_dropped_wrong_source_total 1\n",
                 "postern_relay_sockets 0\n",
                 "postern_rendezvous_pulse_on_time_total 0\n",
-                "postern_rendezvous_clients 0\n");
+                "postern_rendezvous_clients 0\n",
+                "postern_control_handshakes_completed_total 0\n");
     }
 }
