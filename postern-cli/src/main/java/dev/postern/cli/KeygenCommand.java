@@ -14,9 +14,10 @@ import picocli.CommandLine.Option;
 @Command(name = "keygen",
         mixinStandardHelpOptions = true,
         description = {
-            "Creates this node's identity: an Ed25519 key pair in the data directory",
-            "(node.key, mode 600, and node.pub). Prints the node's address, its public key in hex,",
-            "on standard output. A server or node creates one by itself on first start if there is none."
+            "Creates this node's identity and prints its address.",
+            "The identity is an Ed25519 key pair in the data directory (node.key, mode 600, and node.pub);",
+            "the address, printed on standard output, is its public key in hex. A server or node creates",
+            "one by itself on first start if there is none."
         })
 final class KeygenCommand implements Callable<Integer> {
 

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServerCommand.class, NodeCommand.class, SocketCommand.class, KeygenCommand.class, CommandLine.HelpCommand.class},
         description = {
             "Postern opens sockets between programs behind NATs and firewalls.",
-            "One daemon (rendezvous, and soon mediator and relay) and one Java library."
+            "One daemon (rendezvous, relay, nodes' control channel; the mediator comes next) and one Java library."
         },
         footer = {"", "Run 'postern COMMAND --help' for a command's options."})
 public final class Main implements Runnable {

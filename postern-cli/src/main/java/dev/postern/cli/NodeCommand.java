@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
 @Command(name = "node",
         mixinStandardHelpOptions = true,
         description = {
-            "Runs a node on its own: it keeps an authenticated, encrypted control channel to its Postern server,",
-            "pinned to the server's key, and reconnects by itself. Stops on SIGINT or SIGTERM.",
+            "Runs a node on its own, connected to its Postern server.",
+            "The node keeps an authenticated, encrypted control channel to the server, pinned to the",
+            "server's key, and reconnects by itself. Stops on SIGINT or SIGTERM.",
             "(Its own node API, and messaging over the channel, are not in this build yet.)"
         })
 final class NodeCommand implements Callable<Integer> {

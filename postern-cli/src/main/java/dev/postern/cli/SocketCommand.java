@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
 /** {@code postern socket start|stop}: the node API's socket methods, without gRPC tooling. */
 @Command(name = "socket",
         mixinStandardHelpOptions = true,
-        description = "Starts and stops relay sockets through the local node API (postern server must be running).",
+        description = {"Starts and stops relay sockets through the local node API.",
+            "A postern server must be running (its node API listens on 127.0.0.1:8882)."},
         subcommands = {SocketCommand.Start.class, SocketCommand.Stop.class})
 final class SocketCommand implements Runnable {
 
