@@ -138,11 +138,9 @@ public final class ControlClient {
     }
 
     private void onWelcome(ControlPacket.Welcome welcome, long now) {
+        // A refused WELCOME fails this handshake for good; the retry timer starts a new one.
         if (state != State.CONNECTING || !(handshake.read(welcome.noise()) instanceof Decoded.Ok<byte[]>)) {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
-            if (handshake != null && handshake.hasFailed()) {
-                handshake = AuthenticatedHandshake.initiator(identity, server, prologue, random); // wait for the retry
-            }
             return;
         }
         session = welcome.session();

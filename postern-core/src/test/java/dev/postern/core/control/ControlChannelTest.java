@@ -122,6 +122,9 @@ class ControlChannelTest {
         assertThat(node.isConnected()).isFalse();
         assertThat(node.pollTransmit()).as("no FINISH to an impostor").isEmpty();
         assertThat(node.counters().get(ControlCounter.DROPPED_HANDSHAKE)).isEqualTo(1);
+
+        advance(3 * S); // the retry reaches the real server
+        assertThat(node.isConnected()).isTrue();
     }
 
     @Test
