@@ -1,0 +1,23 @@
+package dev.postern.core.messaging;
+
+/** What the messaging router counts. */
+public enum MessagingCounter {
+    ACCEPTED("messages accepted"),
+    DELIVERED("messages delivered (acknowledged)"),
+    REDELIVERED("deliveries sent again (no acknowledgement in time)"),
+    REFUSED_QUEUE_FULL("messages refused (recipient's queue full)"),
+    EXPIRED("messages dropped undelivered (too old)"),
+    RECEIPTS_DROPPED("receipts dropped (sender's queue full)"),
+    DUPLICATE_ACKS("acknowledgements for nothing in flight"),
+    DROPPED_MALFORMED("frames dropped (not a messaging frame)");
+
+    private final String description;
+
+    MessagingCounter(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}
