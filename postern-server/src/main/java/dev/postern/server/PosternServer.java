@@ -4,7 +4,9 @@ import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
+import dev.postern.core.messaging.MessageRouter;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.server.relay.RelayConfig;
@@ -51,9 +53,11 @@ public final class PosternServer implements AutoCloseable {
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
         RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
+        MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), MessageRouter.Limits.DEFAULTS);
         ControlRole control;
         try {
-            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, event -> { });
+            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, messaging);
+            messaging.attach(control);
         } catch (StartupException e) {
             relay.close();
             rendezvous.close();
@@ -61,7 +65,7 @@ public final class PosternServer implements AutoCloseable {
         }
         NodeApi nodeApi;
         try {
-            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, transport);
+            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, transport);
         } catch (StartupException e) {
             control.close();
             relay.close();

@@ -86,6 +86,16 @@ public final class ControlRole implements AutoCloseable {
         });
     }
 
+    /** Runs {@code task} on the control channel's event loop, the thread that owns its state. */
+    public void execute(Runnable task) {
+        channel.eventLoop().execute(task);
+    }
+
+    /** Runs {@code task} on the event loop every {@code periodNanos} until closed. */
+    public void every(long periodNanos, Runnable task) {
+        channel.eventLoop().scheduleAtFixedRate(task, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+    }
+
     public Counters<ControlCounter> counters() {
         return server.counters();
     }

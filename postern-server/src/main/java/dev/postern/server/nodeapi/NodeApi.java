@@ -15,6 +15,7 @@ import com.linecorp.armeria.server.healthcheck.HealthCheckService;
 import dev.postern.core.identity.NodeId;
 import dev.postern.server.StartupException;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayService;
@@ -41,9 +42,12 @@ public final class NodeApi implements AutoCloseable {
     }
 
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
-            ControlRole control, UdpTransport transport) throws StartupException {
+            ControlRole control, MessagingRole messaging, UdpTransport transport) throws StartupException {
+        MessagingApi messagingApi = new MessagingApi(messaging, node);
         GrpcService grpc = GrpcService.builder()
-                .addService(new SocketApi(relay, node.hex()))
+                .addService(new SocketApi(relay, node.hex(), messagingApi))
+                .addService(messagingApi.sendService())
+                .addService(messagingApi.subscribeService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .enableHttpJsonTranscoding(true)
                 .jsonMarshallerFactory(descriptor -> GrpcJsonMarshaller.builder()
@@ -60,7 +64,7 @@ public final class NodeApi implements AutoCloseable {
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
                 .service("/health", HealthCheckService.of())
-                .service("/metrics", PrometheusMetrics.service(rendezvous, relay, control))
+                .service("/metrics", PrometheusMetrics.service(rendezvous, relay, control, messaging))
                 .build();
         try {
             server.start().join();

@@ -5,7 +5,9 @@ import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.server.HttpService;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.control.ControlCounter;
+import dev.postern.core.messaging.MessagingCounter;
 import dev.postern.core.relay.RelayVerdict;
+import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.relay.RelayCounter;
 import dev.postern.server.relay.RelayService;
@@ -24,15 +26,16 @@ final class PrometheusMetrics {
 
     private PrometheusMetrics() {}
 
-    static HttpService service(RendezvousRole rendezvous, RelayService relay, ControlRole control) {
-        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control));
+    static HttpService service(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging) {
+        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging));
     }
 
-    static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control) {
+    static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging) {
         StringBuilder out = new StringBuilder(4096);
         counters(out, "rendezvous", rendezvous.counters(), RendezvousCounter::description);
         counters(out, "relay", relay.counters(), RelayCounter::description);
         counters(out, "control", control.counters(), ControlCounter::description);
+        counters(out, "messaging", messaging.counters(), MessagingCounter::description);
         for (RelayVerdict v : RelayVerdict.values()) {
             metric(out, "postern_relay_datagrams_" + v.name().toLowerCase(Locale.ROOT) + "_total", "counter",
                     "relay datagrams: " + v.name().toLowerCase(Locale.ROOT).replace('_', ' '), relay.total(v));

@@ -16,6 +16,7 @@ import dev.postern.server.relay.RelayRequest;
 import dev.postern.server.relay.RelayService;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,10 +31,12 @@ final class SocketApi extends SocketGrpc.SocketImplBase {
 
     private final RelayService relay;
     private final String owner;
+    private final MessagingApi messaging;
 
-    SocketApi(RelayService relay, String owner) {
+    SocketApi(RelayService relay, String owner, MessagingApi messaging) {
         this.relay = relay;
         this.owner = owner;
+        this.messaging = messaging;
     }
 
     @Override
@@ -89,10 +92,29 @@ final class SocketApi extends SocketGrpc.SocketImplBase {
         response.onCompleted();
     }
 
+    /**
+     * Sends a started socket to the node {@code pubkey} as a message of service type "socket" whose data
+     * is JSON: {@code {"protocol":"udp","ip":...,"port2":"...","token2":"..."}} (token2 only with
+     * require_token): everything the far end needs to use port2.
+     */
     @Override
     public void sendSocket(SendSocketRequest request, StreamObserver<SendSocketResponse> response) {
-        response.onError(Status.UNIMPLEMENTED.withDescription(
-                "SendSocket delivers a socket to another node as a message; messaging is not in this build yet")
-                .asRuntimeException());
+        List<RelayAllocation> mine = relay.ownedBy(owner);
+        RelayAllocation a = request.getId().isEmpty()
+                ? (mine.isEmpty() ? null : mine.getLast())
+                : mine.stream().filter(x -> x.id().equals(request.getId())).findFirst().orElse(null);
+        if (a == null) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription(request.getId().isEmpty()
+                    ? "this node has no started socket: StartSocket first"
+                    : "no socket " + request.getId() + " started by this node").asRuntimeException());
+            return;
+        }
+        messaging.send(request.getPubkey(), "", "socket", 0, socketJson(a).getBytes(StandardCharsets.UTF_8),
+                id -> SendSocketResponse.newBuilder().setId(id).build(), response);
+    }
+
+    static String socketJson(RelayAllocation a) {
+        return "{\"protocol\":\"" + a.protocol() + "\",\"ip\":\"" + a.ip().getHostAddress() + "\",\"port2\":\""
+                + a.port2() + "\"" + a.token2().map(t -> ",\"token2\":\"" + t.hex() + "\"").orElse("") + "}";
     }
 }

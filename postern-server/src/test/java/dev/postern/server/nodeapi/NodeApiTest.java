@@ -10,6 +10,10 @@ import dev.postern.api.socket.SocketGrpc;
 import dev.postern.api.socket.StartSocketRequest;
 import dev.postern.api.socket.StartSocketResponse;
 import dev.postern.api.socket.StopSocketRequest;
+import dev.postern.client.control.ControlConnection;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.messaging.MessageCodec;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
@@ -175,6 +179,97 @@ class NodeApiTest {
         assertThat(get("/health")).isEqualTo(200);
     }
 
+    private java.util.concurrent.BlockingQueue<dev.postern.api.websocket.SubscribeResponse> subscribe() {
+        var received = new java.util.concurrent.LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse>();
+        dev.postern.api.websocket.WebsocketGrpc.WebsocketStub stub = GrpcClients.newClient(
+                "http://127.0.0.1:" + server.nodeApi().grpcPort(), dev.postern.api.websocket.WebsocketGrpc.WebsocketStub.class);
+        stub.subscribe(dev.postern.api.websocket.SubscribeRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(dev.postern.api.websocket.SubscribeResponse value) {
+                received.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        return received;
+    }
+
+    @Test
+    void aMessageWaitsForThisNodesSubscriptionAndTheSenderGetsAReceipt() throws Exception {
+        String self = server.identity().id().hex();
+
+        Answer sent = post("/v1/message/send", "{\"pubkey\":\"" + self + "\",\"msg\":\"aGVsbG8=\"}");
+        assertThat(sent.status()).isEqualTo(200);
+        String id = sent.body().get("id").asText();
+
+        // Nobody was subscribed: the message waited in the queue, and arrives once a subscription opens.
+        var subscription = subscribe();
+        var message = subscription.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(message).isNotNull();
+        assertThat(message.getId()).isEqualTo(id);
+        assertThat(message.getServiceType()).isEqualTo("message");
+        assertThat(message.getFromPubkey()).isEqualTo(self);
+        assertThat(message.getData().toStringUtf8()).isEqualTo("hello");
+        var receipt = subscription.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(receipt.getServiceType()).isEqualTo("receipt");
+        assertThat(receipt.getReplyToId()).isEqualTo(id);
+    }
+
+    @Test
+    void sendSocketReachesARemoteNodeWithTheSocketsDetailsAndItsAckComesBackAsAReceipt() throws Exception {
+        NodeKeys remoteKeys = NodeKeys.generate(new java.security.SecureRandom());
+        var frames = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
+        try (ControlConnection remote = ControlConnection.open(remoteKeys, server.identity().id(),
+                new InetSocketAddress(LOOPBACK, server.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
+                new ControlConnection.Listener() {
+                    @Override
+                    public void onMessage(byte[] payload) {
+                        frames.add(payload);
+                    }
+                })) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(remote::isConnected);
+            var subscription = subscribe();
+            JsonNode started = post("/v1/socket/start", "{\"require_token\":true}").body();
+
+            Answer sent = post("/v1/socket/sendRequest", "{\"pubkey\":\"" + remoteKeys.id().hex() + "\"}");
+            assertThat(sent.status()).isEqualTo(200);
+            String id = sent.body().get("id").asText();
+
+            byte[] frame = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(frame).isNotNull();
+            var deliver = (MessageCodec.Frame.Deliver) ((Decoded.Ok<MessageCodec.Frame>) MessageCodec.decode(frame, remoteKeys.id())).value();
+            assertThat(deliver.message().id()).isEqualTo(id);
+            assertThat(deliver.message().serviceType()).isEqualTo("socket");
+            assertThat(deliver.message().from()).isEqualTo(server.identity().id());
+            JsonNode data = JSON.readTree(deliver.message().data());
+            assertThat(data.get("protocol").asText()).isEqualTo("udp");
+            assertThat(data.get("ip").asText()).isEqualTo("127.0.0.1");
+            assertThat(data.get("port2").asText()).isEqualTo(started.get("port2").asText());
+            assertThat(data.get("token2").asText()).isEqualTo(started.get("token2").asText());
+
+            remote.send(MessageCodec.ack(id));
+            var receipt = subscription.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(receipt).isNotNull();
+            assertThat(receipt.getServiceType()).isEqualTo("receipt");
+            assertThat(receipt.getReplyToId()).isEqualTo(id);
+            assertThat(receipt.getFromPubkey()).isEqualTo(remoteKeys.id().hex());
+        }
+    }
+
+    @Test
+    void sendSocketWithoutASocketOrToABadKeyIsRefused() throws Exception {
+        assertThat(post("/v1/socket/sendRequest", "{\"pubkey\":\"" + "ab".repeat(32) + "\"}").status()).isEqualTo(400);
+        post("/v1/socket/start", "{}");
+        assertThat(post("/v1/socket/sendRequest", "{\"pubkey\":\"nope\"}").status()).isEqualTo(400);
+        assertThat(post("/v1/message/send", "{\"pubkey\":\"nope\",\"msg\":\"\"}").status()).isEqualTo(400);
+    }
+
     @Test
     void metricsCountWhatHappenedInPrometheusFormat() throws Exception {
         JsonNode a = post("/v1/socket/start", "{}").body();
@@ -202,6 +297,7 @@ class NodeApiTest {
                 "postern_relay_sockets 0\n",
                 "postern_rendezvous_pulse_on_time_total 0\n",
                 "postern_rendezvous_clients 0\n",
-                "postern_control_handshakes_completed_total 0\n");
+                "postern_control_handshakes_completed_total 0\n",
+                "postern_messaging_accepted_total 0\n");
     }
 }
