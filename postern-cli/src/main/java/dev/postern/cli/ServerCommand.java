@@ -2,6 +2,7 @@ package dev.postern.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
@@ -93,6 +94,14 @@ final class ServerCommand implements Callable<Integer> {
             description = "UDP port of the control channel nodes keep to this server (0 picks a free port). Default: ${DEFAULT-VALUE}")
     int controlPort;
 
+    @Option(names = "--message-queue-max", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
+            description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
+    int messageQueueMax;
+
+    @Option(names = "--message-max-age", paramLabel = "DURATION", defaultValue = "24h", converter = Converters.PositiveDuration.class,
+            description = "A message still undelivered after this is dropped. Default: ${DEFAULT-VALUE}")
+    Duration messageMaxAge;
+
     @Option(names = "--relay-address", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Converters.IpAddress.class,
             description = "The relay's address as given to users (StartSocket's ip): set it to this server's public address. "
                     + "Default: ${DEFAULT-VALUE} (local peers only)")
@@ -162,6 +171,7 @@ final class ServerCommand implements Callable<Integer> {
                 relayThreads,
                 new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort),
                 controlPort,
+                new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);
         PosternServer server;
         try {

@@ -91,6 +91,19 @@ class CliTest {
     }
 
     @Test
+    void theDocumentedExampleConfigSetsOnlyRealSettings() {
+        CommandLine cli = new CommandLine(new ServerCommand());
+        ServerCommand.applyConfigFile(cli, ConfigFile.load(Path.of("..", "docs", "postern.conf.example")));
+        cli.parseArgs();
+        ServerCommand cmd = cli.getCommand();
+
+        assertThat(cmd.rendezvousUdpPort).isEqualTo(5024);
+        assertThat(cmd.controlPort).isEqualTo(5026);
+        assertThat(cmd.relayPorts).isEqualTo(new Converters.Ports(40000, 40999));
+        assertThat(cmd.messageMaxAge).isEqualTo(Duration.ofHours(24));
+    }
+
+    @Test
     void configFileMistakesNameTheFileAndLine() throws Exception {
         Path file = config("bind = 127.0.0.1\nrendezvous-udp-prot = 1\n");
         CliRun r = run("server", "-c", file.toString());

@@ -33,7 +33,7 @@ class SocketCommandTest {
         try (PosternServer server = PosternServer.start(new ServerConfig(lo, dataDir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, new NodeApiConfig(lo, 0, 0), 0, Clock.SYSTEM))) {
+                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM))) {
             String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
 
             CliRun started = run("socket", "start", "--api", api, "--require-token");

@@ -4,7 +4,6 @@ import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
-import dev.postern.core.messaging.MessageRouter;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
@@ -53,7 +52,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
         RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
-        MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), MessageRouter.Limits.DEFAULTS);
+        MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), config.messaging());
         ControlRole control;
         try {
             control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, messaging);

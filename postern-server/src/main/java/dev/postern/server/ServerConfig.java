@@ -1,5 +1,6 @@
 package dev.postern.server;
 
+import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.time.Clock;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
@@ -15,9 +16,10 @@ import java.util.Objects;
  * @param dataDir      where the server keeps its state between runs (its node identity); created if missing
  * @param relayThreads event loops forwarding relay datagrams
  * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
+ * @param messaging    queue limits and redelivery for messages between nodes
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, NodeApiConfig nodeApi, int controlPort, Clock clock) {
+        int relayThreads, NodeApiConfig nodeApi, int controlPort, MessageRouter.Limits messaging, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -25,6 +27,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(rendezvous, "rendezvous");
         Objects.requireNonNull(relay, "relay");
         Objects.requireNonNull(nodeApi, "nodeApi");
+        Objects.requireNonNull(messaging, "messaging");
         if (controlPort < 0 || controlPort > 65535) {
             throw new IllegalArgumentException("control port must be 0..65535");
         }

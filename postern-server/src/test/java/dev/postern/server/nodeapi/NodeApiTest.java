@@ -51,7 +51,7 @@ class NodeApiTest {
             return PosternServer.start(new ServerConfig(LOOPBACK, dataDir,
                     new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 100, 4096, 100, 100),
                     new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, 16, 3, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                    1, new NodeApiConfig(LOOPBACK, 0, 0), 0, new ManualClock()));
+                    1, new NodeApiConfig(LOOPBACK, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, new ManualClock()));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
