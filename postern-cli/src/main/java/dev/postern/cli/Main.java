@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {ServerCommand.class, NodeCommand.class, SocketCommand.class, KeygenCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ServerCommand.class, NodeCommand.class, SocketCommand.class, SubscribeCommand.class, KeygenCommand.class,
+            CommandLine.HelpCommand.class},
         description = {
             "Postern opens sockets between programs behind NATs and firewalls.",
             "One daemon (rendezvous, relay, nodes' control channel; the mediator comes next) and one Java library."

@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {"Starts and stops relay sockets through the local node API.",
             "A postern server must be running (its node API listens on 127.0.0.1:8882)."},
-        subcommands = {SocketCommand.Start.class, SocketCommand.Stop.class})
+        subcommands = {SocketCommand.Start.class, SocketCommand.Stop.class, SocketCommand.Send.class})
 final class SocketCommand implements Runnable {
 
     @CommandLine.Spec
@@ -32,7 +32,7 @@ final class SocketCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "say start or stop");
+        throw new CommandLine.ParameterException(spec.commandLine(), "say start, stop or send");
     }
 
     /** The options every socket subcommand shares. */
@@ -99,6 +99,34 @@ final class SocketCommand implements Runnable {
             }
             return SocketCommand.call(spec, options, "/v1/socket/stop", body,
                     (out, a) -> out.println("stopped " + a.path("stopped").asInt() + " socket(s)"));
+        }
+    }
+
+    @Command(name = "send", mixinStandardHelpOptions = true,
+            description = {"Sends a started socket to another node, as a message it sees on its subscription.",
+                "The message (service type \"socket\") carries the relay's ip, port2 and, with tokens, token2."})
+    static final class Send implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @CommandLine.Mixin
+        ApiOptions options = new ApiOptions();
+
+        @Parameters(index = "0", paramLabel = "PUBKEY", description = "The far end node's address (64 hex digits).")
+        String pubkey;
+
+        @Option(names = "--id", paramLabel = "ID", description = "Which socket; without it, the newest one.")
+        String id;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = JSON.createObjectNode().put("pubkey", pubkey);
+            if (id != null) {
+                body.put("id", id);
+            }
+            return SocketCommand.call(spec, options, "/v1/socket/sendRequest", body,
+                    (out, a) -> out.println("sent as message " + a.path("id").asText()
+                            + "; a receipt arrives on this node's subscription when it is delivered"));
         }
     }
 

@@ -58,6 +58,32 @@ class SocketCommandTest {
     }
 
     @Test
+    void sendDeliversTheSocketToANodeAndSubscribePrintsItsReceiptAndMessages() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        try (PosternServer server = PosternServer.start(new ServerConfig(lo, dataDir,
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM))) {
+            String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
+            String self = server.identity().id().hex();
+            assertThat(run("socket", "send", "--api", api, self).err()).contains("StartSocket first");
+            run("socket", "start", "--api", api);
+
+            CliRun sent = run("socket", "send", "--api", api, self);
+            assertThat(sent.status()).isZero();
+            assertThat(sent.out()).startsWith("sent as message ");
+
+            CliRun printed = run("subscribe", "--api", "http://127.0.0.1:" + server.nodeApi().grpcPort(), "--count", "2");
+            assertThat(printed.status()).isZero();
+            assertThat(printed.out().lines().toList()).hasSize(2);
+            assertThat(printed.out().lines().findFirst().orElseThrow())
+                    .startsWith("socket ").contains(" from " + self + ": {\"protocol\":\"udp\",\"ip\":\"127.0.0.1\",\"port2\":");
+            assertThat(printed.out().lines().skip(1).findFirst().orElseThrow())
+                    .startsWith("receipt: message ").endsWith(" was delivered to " + self);
+        }
+    }
+
+    @Test
     void noServerIsAClearError() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -263,6 +263,56 @@ class NodeApiTest {
     }
 
     @Test
+    void messagesForAnOfflineNodeWaitInOrderAndOneMoreThanTheQueueHoldsIsRefused() throws Exception {
+        Path smallDir = TempDirs.create("postern-queue");
+        try (PosternServer small = PosternServer.start(new ServerConfig(LOOPBACK, smallDir,
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 100, 4096, 100, 100),
+                new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, 16, 3, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, new NodeApiConfig(LOOPBACK, 0, 0), 0,
+                new dev.postern.core.messaging.MessageRouter.Limits(3, 3_600_000_000_000L, 2_000_000_000L),
+                dev.postern.core.time.Clock.SYSTEM))) {
+            NodeKeys offline = NodeKeys.generate(new java.security.SecureRandom());
+            java.util.List<String> ids = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> r = postTo(small, "/v1/message/send", "{\"pubkey\":\"" + offline.id().hex()
+                        + "\",\"msg\":\"" + java.util.Base64.getEncoder().encodeToString(("m" + i).getBytes(StandardCharsets.UTF_8)) + "\"}");
+                assertThat(r.statusCode()).isEqualTo(200);
+                ids.add(JSON.readTree(r.body()).get("id").asText());
+            }
+            HttpResponse<String> refused = postTo(small, "/v1/message/send", "{\"pubkey\":\"" + offline.id().hex() + "\",\"msg\":\"\"}");
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.body()).contains("queue is full");
+
+            var frames = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
+            try (ControlConnection node = ControlConnection.open(offline, small.identity().id(),
+                    new InetSocketAddress(LOOPBACK, small.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
+                    new ControlConnection.Listener() {
+                        @Override
+                        public void onMessage(byte[] payload) {
+                            frames.add(payload);
+                        }
+                    })) {
+                for (int i = 0; i < 3; i++) {
+                    byte[] frame = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                    assertThat(frame).as("message %d", i).isNotNull();
+                    var m = ((MessageCodec.Frame.Deliver) ((Decoded.Ok<MessageCodec.Frame>) MessageCodec.decode(frame, offline.id())).value()).message();
+                    assertThat(m.id()).isEqualTo(ids.get(i));
+                    assertThat(new String(m.data(), StandardCharsets.UTF_8)).isEqualTo("m" + i);
+                    node.send(MessageCodec.ack(m.id()));
+                }
+            }
+        } finally {
+            TempDirs.delete(smallDir);
+        }
+    }
+
+    private HttpResponse<String> postTo(PosternServer s, String path, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.nodeApi().httpPort() + path))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void sendSocketWithoutASocketOrToABadKeyIsRefused() throws Exception {
         assertThat(post("/v1/socket/sendRequest", "{\"pubkey\":\"" + "ab".repeat(32) + "\"}").status()).isEqualTo(400);
         post("/v1/socket/start", "{}");
