@@ -63,6 +63,7 @@ public final class NodeApi implements AutoCloseable {
                 .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
+                .service("/v1/subscribe", SubscribeWebSocket.service(messaging))
                 .service("/health", HealthCheckService.of())
                 .service("/metrics", PrometheusMetrics.service(rendezvous, relay, control, messaging))
                 .build();

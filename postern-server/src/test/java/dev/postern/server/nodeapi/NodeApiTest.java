@@ -313,6 +313,54 @@ class NodeApiTest {
     }
 
     @Test
+    void subscribeAsAWebSocketGetsEachMessageAsAJsonFrame() throws Exception {
+        var frames = new java.util.concurrent.LinkedBlockingQueue<String>();
+        java.net.http.WebSocket ws = http.newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + server.nodeApi().httpPort() + "/v1/subscribe"),
+                        new java.net.http.WebSocket.Listener() {
+                            @Override
+                            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+                                frames.add(data.toString());
+                                w.request(1);
+                                return null;
+                            }
+                        })
+                .get(5, java.util.concurrent.TimeUnit.SECONDS);
+        String self = server.identity().id().hex();
+
+        String id = post("/v1/message/send", "{\"pubkey\":\"" + self + "\",\"msg\":\"d2Vi\"}").body().get("id").asText();
+
+        JsonNode message = JSON.readTree(frames.poll(5, java.util.concurrent.TimeUnit.SECONDS)).get("result");
+        assertThat(message.get("id").asText()).isEqualTo(id);
+        assertThat(message.get("from_pubkey").asText()).isEqualTo(self);
+        assertThat(message.get("service_type").asText()).isEqualTo("message");
+        assertThat(message.get("data").asText()).isEqualTo("d2Vi");
+        JsonNode receipt = JSON.readTree(frames.poll(5, java.util.concurrent.TimeUnit.SECONDS)).get("result");
+        assertThat(receipt.get("service_type").asText()).isEqualTo("receipt");
+        assertThat(receipt.get("reply_to_id").asText()).isEqualTo(id);
+        ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").join();
+    }
+
+    @Test
+    void aWebPageOfAnotherOriginCannotOpenTheSubscription() throws Exception {
+        assertThat(upgradeStatus("https://evil.example")).isEqualTo(403);
+        assertThat(upgradeStatus(null)).as("a program, no Origin").isEqualTo(101);
+    }
+
+    /** The status line of a raw WebSocket handshake, optionally from a page of {@code origin}. */
+    private int upgradeStatus(String origin) throws Exception {
+        try (java.net.Socket s = new java.net.Socket(LOOPBACK, server.nodeApi().httpPort())) {
+            s.setSoTimeout(5_000);
+            String request = "GET /v1/subscribe HTTP/1.1\r\nHost: 127.0.0.1:" + server.nodeApi().httpPort() + "\r\n"
+                    + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n" + (origin == null ? "" : "Origin: " + origin + "\r\n") + "\r\n";
+            s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return Integer.parseInt(status.split(" ")[1]);
+        }
+    }
+
+    @Test
     void sendSocketWithoutASocketOrToABadKeyIsRefused() throws Exception {
         assertThat(post("/v1/socket/sendRequest", "{\"pubkey\":\"" + "ab".repeat(32) + "\"}").status()).isEqualTo(400);
         post("/v1/socket/start", "{}");
