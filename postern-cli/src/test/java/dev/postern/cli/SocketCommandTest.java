@@ -27,13 +27,18 @@ class SocketCommandTest {
         return CliRun.of(args);
     }
 
-    @Test
-    void startPrintsBothPortsAndStopStopsIt() throws Exception {
+    /** A server on fresh loopback ports, every role on. */
+    private PosternServer startServer() throws Exception {
         InetAddress lo = InetAddress.getLoopbackAddress();
-        try (PosternServer server = PosternServer.start(new ServerConfig(lo, dataDir,
+        return PosternServer.start(new ServerConfig(lo, dataDir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM))) {
+                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+    }
+
+    @Test
+    void startPrintsBothPortsAndStopStopsIt() throws Exception {
+        try (PosternServer server = startServer()) {
             String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
 
             CliRun started = run("socket", "start", "--api", api, "--require-token");
@@ -59,11 +64,7 @@ class SocketCommandTest {
 
     @Test
     void sendDeliversTheSocketToANodeAndSubscribePrintsItsReceiptAndMessages() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        try (PosternServer server = PosternServer.start(new ServerConfig(lo, dataDir,
-                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
-                new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM))) {
+        try (PosternServer server = startServer()) {
             String api = "http://127.0.0.1:" + server.nodeApi().httpPort();
             String self = server.identity().id().hex();
             assertThat(run("socket", "send", "--api", api, self).err()).contains("StartSocket first");
