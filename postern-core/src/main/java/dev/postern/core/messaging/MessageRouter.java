@@ -9,6 +9,7 @@ import dev.postern.core.metrics.Counters;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -48,6 +49,12 @@ public final class MessageRouter {
     private final Map<NodeId, Inbox> inboxes = new HashMap<>();
     private final Set<NodeId> connected = new HashSet<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+    /**
+     * Ids of messages accepted lately, so a SEND retried after a lost ACCEPTED is answered again
+     * without being queued twice. Bounded: older ids are forgotten first.
+     */
+    private final LinkedHashSet<String> accepted = new LinkedHashSet<>();
+    static final int REMEMBERED_IDS = 65_536;
     private final Counters<MessagingCounter> counters = new Counters<>(MessagingCounter.class);
 
     public MessageRouter(Limits limits, RandomGenerator random) {
@@ -116,6 +123,11 @@ public final class MessageRouter {
 
     private void offer(Frame.Send send, long now) {
         Message m = send.message();
+        if (accepted.contains(m.id())) {
+            counters.increment(MessagingCounter.DUPLICATE_SENDS);
+            outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
+            return;
+        }
         Inbox inbox = inbox(m.to());
         if (inbox.queue.size() >= limits.maxQueuedPerNode()) {
             counters.increment(MessagingCounter.REFUSED_QUEUE_FULL);
@@ -123,6 +135,10 @@ public final class MessageRouter {
             return;
         }
         inbox.queue.add(new Queued(m, now));
+        accepted.add(m.id());
+        if (accepted.size() > REMEMBERED_IDS) {
+            accepted.remove(accepted.iterator().next());
+        }
         counters.increment(MessagingCounter.ACCEPTED);
         outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
         deliverHead(m.to(), inbox, now);

@@ -9,6 +9,7 @@ public enum MessagingCounter {
     EXPIRED("messages dropped undelivered (too old)"),
     RECEIPTS_DROPPED("receipts dropped (sender's queue full)"),
     DUPLICATE_ACKS("acknowledgements for nothing in flight"),
+    DUPLICATE_SENDS("messages sent again after a lost answer (answered, not queued twice)"),
     DROPPED_MALFORMED("frames dropped (not a messaging frame)");
 
     private final String description;

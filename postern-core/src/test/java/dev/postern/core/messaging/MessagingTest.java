@@ -120,6 +120,18 @@ class MessagingTest {
     }
 
     @Test
+    void aRetriedSendIsAnsweredAgainButQueuedOnce() {
+        Message m = message(alice, bob, "retried");
+        send(m);
+        router.onFrame(alice, MessageCodec.send(++request, m), now); // the ACCEPTED was lost: the node sends again
+        pump();
+
+        assertThat(repliesToAlice).containsExactly(new Frame.Accepted(request - 1), new Frame.Accepted(request));
+        assertThat(router.queued(bob)).isEqualTo(1);
+        assertThat(router.counters().get(MessagingCounter.DUPLICATE_SENDS)).isEqualTo(1);
+    }
+
+    @Test
     void undeliveredMessagesExpire() {
         send(message(alice, bob, "never collected"));
         now += 61 * S;
