@@ -5,6 +5,9 @@ import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.relay.RelayRequests;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
@@ -28,9 +31,11 @@ public final class PosternServer implements AutoCloseable {
     private final RelayService relay;
     private final NodeApi nodeApi;
     private final ControlRole control;
+    private final ExecutorService relayRequestThreads;
 
     private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi,
-            ControlRole control) {
+            ControlRole control, ExecutorService relayRequestThreads) {
+        this.relayRequestThreads = relayRequestThreads;
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
@@ -53,11 +58,18 @@ public final class PosternServer implements AutoCloseable {
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
         RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
         MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), config.messaging());
+        ExecutorService relayRequestThreads = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "postern-relay-requests");
+            t.setDaemon(true);
+            return t;
+        });
+        ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
         ControlRole control;
         try {
-            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, messaging);
-            messaging.attach(control);
+            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, dispatch);
+            dispatch.attach(control);
         } catch (StartupException e) {
+            relayRequestThreads.shutdownNow();
             relay.close();
             rendezvous.close();
             throw e;
@@ -67,6 +79,7 @@ public final class PosternServer implements AutoCloseable {
             nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, transport);
         } catch (StartupException e) {
             control.close();
+            relayRequestThreads.shutdownNow();
             relay.close();
             rendezvous.close();
             throw e;
@@ -82,7 +95,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, relayRequestThreads);
     }
 
     public RelayService relay() {
@@ -110,6 +123,7 @@ public final class PosternServer implements AutoCloseable {
     public void close() {
         nodeApi.close();
         control.close();
+        relayRequestThreads.shutdownNow();
         relay.close();
         rendezvous.close();
     }

@@ -14,6 +14,7 @@ import dev.postern.client.control.ControlConnection;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.MessageCodec;
+import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
@@ -357,6 +358,41 @@ class NodeApiTest {
             s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
             String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
             return Integer.parseInt(status.split(" ")[1]);
+        }
+    }
+
+    @Test
+    void aNodeOnItsOwnStartsAndStopsSocketsOnTheServersRelayOverItsChannel() throws Exception {
+        NodeKeys remoteKeys = NodeKeys.generate(new java.security.SecureRandom());
+        var answers = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
+        try (ControlConnection remote = ControlConnection.open(remoteKeys, server.identity().id(),
+                new InetSocketAddress(LOOPBACK, server.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
+                new ControlConnection.Listener() {
+                    @Override
+                    public void onMessage(byte[] payload) {
+                        answers.add(payload);
+                    }
+                })) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(remote::isConnected);
+            byte[] start = RelayFrames.encode(new RelayFrames.Frame.Start(7, true, java.util.List.of("127.0.0.0/8")));
+
+            remote.send(start);
+            var started = (RelayFrames.Frame.Started) ((Decoded.Ok<RelayFrames.Frame>) RelayFrames.decode(
+                    answers.poll(10, java.util.concurrent.TimeUnit.SECONDS))).value();
+            assertThat(started.request()).isEqualTo(7);
+            assertThat(started.token2()).matches("[0-9a-f]{32}");
+            assertThat(server.relay().ownedBy(remoteKeys.id().hex())).extracting(a -> a.id()).containsExactly(started.id());
+
+            remote.send(start); // as if the answer had been lost: the same answer, no second socket
+            var again = (RelayFrames.Frame.Started) ((Decoded.Ok<RelayFrames.Frame>) RelayFrames.decode(
+                    answers.poll(10, java.util.concurrent.TimeUnit.SECONDS))).value();
+            assertThat(again).isEqualTo(started);
+            assertThat(server.relay().size()).isEqualTo(1);
+
+            remote.send(RelayFrames.encode(new RelayFrames.Frame.Stop(8, "")));
+            assertThat(RelayFrames.decode(answers.poll(10, java.util.concurrent.TimeUnit.SECONDS)))
+                    .isEqualTo(Decoded.ok(new RelayFrames.Frame.Stopped(8, 1)));
+            assertThat(server.relay().size()).isZero();
         }
     }
 
