@@ -1,0 +1,189 @@
+package dev.postern.client.control;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.codec.Hex;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.messaging.Message;
+import dev.postern.core.messaging.MessageCodec;
+import dev.postern.core.messaging.MessageInbox;
+import dev.postern.core.relay.RelayFrames;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * What a node on its own does over its control channel: sends messages, receives them (each once,
+ * acknowledged), and has its server's relay start and stop sockets for it. Requests are sent again
+ * until answered (the server answers a repeat as it did the first time) and fail after a timeout.
+ */
+public final class NodeChannel implements AutoCloseable {
+
+    /** How often an unanswered request is sent again, and when it is given up. */
+    static final Duration RETRY = Duration.ofSeconds(1);
+    static final Duration GIVE_UP = Duration.ofSeconds(10);
+
+    /** A request the server refused; the message says why. */
+    public static final class RequestFailed extends Exception {
+        public RequestFailed(String message) {
+            super(message);
+        }
+    }
+
+    private final NodeKeys identity;
+    private final SecureRandom random = new SecureRandom();
+    private final MessageInbox inbox;
+    private final Consumer<Message> onMessage;
+    private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "postern-node-requests");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ControlConnection connection;
+    private int nextRequest;
+
+    private record Pending(CompletableFuture<Object> result, ScheduledFuture<?> retries) {}
+
+    private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Consumer<Message> onMessage,
+            ControlConnection.Listener events) throws IOException {
+        this.identity = identity;
+        this.inbox = new MessageInbox(identity.id());
+        this.onMessage = onMessage;
+        this.connection = ControlConnection.open(identity, server, address, clock, new ControlConnection.Listener() {
+            @Override
+            public void onConnected(NodeId s) {
+                events.onConnected(s);
+            }
+
+            @Override
+            public void onDisconnected(NodeId s) {
+                events.onDisconnected(s);
+            }
+
+            @Override
+            public void onMessage(byte[] payload) {
+                onFrame(payload);
+            }
+        });
+    }
+
+    /** Connects to {@code server} (its identity pinned) and keeps the channel up until closed. */
+    public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
+            Consumer<Message> onMessage, ControlConnection.Listener events) throws IOException {
+        return new NodeChannel(identity, server, address, clock, onMessage, events);
+    }
+
+    public NodeId id() {
+        return identity.id();
+    }
+
+    public boolean isConnected() {
+        return connection.isConnected();
+    }
+
+    /** Sends a message; completes with its id once the server has queued it. */
+    public CompletableFuture<String> send(NodeId to, String replyToId, String serviceType, long amount, byte[] data) {
+        int request = newRequest();
+        Message m = new Message(Hex.of(random.nextLong(), random.nextLong()), identity.id(), to, replyToId, serviceType, amount, data);
+        return request(request, MessageCodec.send(request, m)).thenApply(answer -> m.id());
+    }
+
+    /** Has the server's relay start a socket for this node. */
+    public CompletableFuture<RelayFrames.Frame.Started> startSocket(boolean requireToken, List<String> allowedSources) {
+        int request = newRequest();
+        return request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, requireToken, allowedSources)))
+                .thenApply(answer -> (RelayFrames.Frame.Started) answer);
+    }
+
+    /** Stops one of this node's sockets, or all of them ({@code id} empty); completes with how many. */
+    public CompletableFuture<Integer> stopSocket(String id) {
+        int request = newRequest();
+        return request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, id)))
+                .thenApply(answer -> ((RelayFrames.Frame.Stopped) answer).count());
+    }
+
+    private synchronized int newRequest() {
+        return ++nextRequest;
+    }
+
+    private CompletableFuture<Object> request(int request, byte[] frame) {
+        CompletableFuture<Object> result = new CompletableFuture<>();
+        long deadline = System.nanoTime() + GIVE_UP.toNanos();
+        ScheduledFuture<?> retries = timer.scheduleWithFixedDelay(() -> {
+            if (System.nanoTime() - deadline > 0) {
+                fail(request, new TimeoutException("no answer from the server within " + GIVE_UP.toSeconds() + " s"));
+            } else {
+                connection.send(frame); // refused while the channel is down: the next round tries again
+            }
+        }, 0, RETRY.toMillis(), TimeUnit.MILLISECONDS);
+        pending.put(request, new Pending(result, retries));
+        return result;
+    }
+
+    private void onFrame(byte[] frame) {
+        if (RelayFrames.isRelayFrame(frame)) {
+            if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
+                if (ok.value() instanceof RelayFrames.Frame.Error e) {
+                    fail(e.request(), new RequestFailed(e.message()));
+                } else {
+                    complete(ok.value().request(), ok.value());
+                }
+            }
+            return;
+        }
+        if (MessageCodec.decode(frame, identity.id()) instanceof Decoded.Ok<MessageCodec.Frame> ok) {
+            switch (ok.value()) {
+                case MessageCodec.Frame.Accepted a -> complete(a.request(), a);
+                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(switch (r.reason()) {
+                    case QUEUE_FULL -> "the recipient's message queue is full; try again later";
+                    case TOO_LARGE -> "the message is too large";
+                    case UNKNOWN -> "the message was refused";
+                }));
+                default -> {
+                    MessageInbox.Handled h;
+                    synchronized (inbox) {
+                        h = inbox.onFrame(frame);
+                    }
+                    h.reply().ifPresent(connection::send);
+                    h.message().ifPresent(onMessage);
+                }
+            }
+        }
+    }
+
+    private void complete(int request, Object answer) {
+        Pending p = pending.remove(request);
+        if (p != null) {
+            p.retries().cancel(false);
+            p.result().complete(answer);
+        }
+    }
+
+    private void fail(int request, Exception e) {
+        Pending p = pending.remove(request);
+        if (p != null) {
+            p.retries().cancel(false);
+            p.result().completeExceptionally(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        connection.close();
+        pending.values().forEach(p -> p.result().completeExceptionally(new IOException("the node channel is closed")));
+    }
+}
