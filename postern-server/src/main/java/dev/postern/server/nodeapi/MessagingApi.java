@@ -10,25 +10,19 @@ import dev.postern.api.websocket.WebsocketGrpc;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.codec.Hex;
 import dev.postern.core.identity.NodeId;
-import dev.postern.core.messaging.Message;
 import dev.postern.core.messaging.MessageCodec;
-import dev.postern.server.messaging.MessagingRole;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.security.SecureRandom;
-import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
-/** {@code messaging.Messaging} and {@code websocket.Websocket} for the daemon's own node. */
+/** {@code messaging.Messaging} and {@code websocket.Websocket} for one node, over its {@link NodeBackend}. */
 final class MessagingApi {
 
-    private final MessagingRole messaging;
-    private final NodeId self;
-    private final SecureRandom random = new SecureRandom();
+    private final NodeBackend node;
 
-    MessagingApi(MessagingRole messaging, NodeId self) {
-        this.messaging = messaging;
-        this.self = self;
+    MessagingApi(NodeBackend node) {
+        this.node = node;
     }
 
     MessagingGrpc.MessagingImplBase sendService() {
@@ -46,7 +40,7 @@ final class MessagingApi {
             @Override
             public void subscribe(SubscribeRequest request, StreamObserver<SubscribeResponse> response) {
                 ServerCallStreamObserver<SubscribeResponse> stream = (ServerCallStreamObserver<SubscribeResponse>) response;
-                Runnable unsubscribe = messaging.subscribe(m -> {
+                Runnable unsubscribe = node.subscribe(m -> {
                     synchronized (stream) {
                         if (!stream.isCancelled()) {
                             stream.onNext(SubscribeResponse.newBuilder()
@@ -66,8 +60,8 @@ final class MessagingApi {
     }
 
     /** Sends from this node to {@code pubkey}; answers with the message id once the server has queued it. */
-    <T> void send(String pubkey, String replyTo, String serviceType, long amount, byte[] data,
-            java.util.function.Function<String, T> answer, StreamObserver<T> response) {
+    <T> void send(String pubkey, String replyTo, String serviceType, long amount, byte[] data, Function<String, T> answer,
+            StreamObserver<T> response) {
         if (!(NodeId.parse(pubkey.strip()) instanceof Decoded.Ok<NodeId> to)) {
             response.onError(Status.INVALID_ARGUMENT.withDescription("pubkey must be a node address: 64 hex digits").asRuntimeException());
             return;
@@ -77,18 +71,14 @@ final class MessagingApi {
                     .asRuntimeException());
             return;
         }
-        if (!replyTo.isEmpty() && !dev.postern.core.codec.Hex.isHex(replyTo, MessageCodec.ID_BYTES * 2)) {
+        if (!replyTo.isEmpty() && !Hex.isHex(replyTo, MessageCodec.ID_BYTES * 2)) {
             response.onError(Status.INVALID_ARGUMENT.withDescription("reply_to_id must be a message id: 32 hex digits")
                     .asRuntimeException());
             return;
         }
-        Message m = new Message(Hex.of(random.nextLong(), random.nextLong()), self, to.value(), replyTo, serviceType, amount, data);
-        messaging.send(m).whenComplete((id, failure) -> {
-            Throwable cause = failure instanceof CompletionException c ? c.getCause() : failure;
-            if (cause instanceof MessagingRole.Refused refused) {
-                response.onError(Status.RESOURCE_EXHAUSTED.withDescription(refused.getMessage()).asRuntimeException());
-            } else if (cause != null) {
-                response.onError(Status.INTERNAL.withDescription("sending failed").asRuntimeException());
+        node.send(to.value(), replyTo, serviceType, amount, data).whenComplete((id, failure) -> {
+            if (failure != null) {
+                Failures.reply(response, failure);
             } else {
                 response.onNext(answer.apply(id));
                 response.onCompleted();

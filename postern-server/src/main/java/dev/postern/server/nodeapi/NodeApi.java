@@ -41,11 +41,22 @@ public final class NodeApi implements AutoCloseable {
         this.httpPort = httpPort;
     }
 
+    /** The server's own node API, with every server counter in {@code /metrics}. */
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
             ControlRole control, MessagingRole messaging, UdpTransport transport) throws StartupException {
-        MessagingApi messagingApi = new MessagingApi(messaging, node);
+        return start(config, new LocalBackend(node, relay, messaging), PrometheusMetrics.service(rendezvous, relay, control, messaging),
+                transport);
+    }
+
+    /**
+     * A node API over {@code node}; {@code metrics} serves {@code /metrics}. A node on its own passes a
+     * backend that asks its server over the control channel.
+     */
+    public static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, UdpTransport transport)
+            throws StartupException {
+        MessagingApi messagingApi = new MessagingApi(node);
         GrpcService grpc = GrpcService.builder()
-                .addService(new SocketApi(relay, node.hex(), messagingApi))
+                .addService(new SocketApi(node, messagingApi))
                 .addService(messagingApi.sendService())
                 .addService(messagingApi.subscribeService())
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -63,9 +74,9 @@ public final class NodeApi implements AutoCloseable {
                 .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
-                .service("/v1/subscribe", SubscribeWebSocket.service(messaging))
+                .service("/v1/subscribe", SubscribeWebSocket.service(node))
                 .service("/health", HealthCheckService.of())
-                .service("/metrics", PrometheusMetrics.service(rendezvous, relay, control, messaging))
+                .service("/metrics", metrics)
                 .build();
         try {
             server.start().join();

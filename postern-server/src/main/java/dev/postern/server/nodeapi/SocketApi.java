@@ -7,35 +7,22 @@ import dev.postern.api.socket.StartSocketRequest;
 import dev.postern.api.socket.StartSocketResponse;
 import dev.postern.api.socket.StopSocketRequest;
 import dev.postern.api.socket.StopSocketResponse;
-import dev.postern.core.codec.Decoded;
-import dev.postern.core.relay.Cidr;
-import dev.postern.core.relay.ClaimToken;
-import dev.postern.server.relay.RelayAllocation;
-import dev.postern.server.relay.RelayException;
-import dev.postern.server.relay.RelayRequest;
-import dev.postern.server.relay.RelayService;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
-/**
- * {@code socket.Socket} for one node: its StartSocket runs on the relay with the node's key as owner,
- * and StopSocket reaches only that owner's sockets.
- */
+/** {@code socket.Socket} for one node, over its {@link NodeBackend}. */
 final class SocketApi extends SocketGrpc.SocketImplBase {
 
     /** More blocks than any real peer list; a request beyond it is refused, not processed. */
     static final int MAX_ALLOWED_SOURCES = 64;
 
-    private final RelayService relay;
-    private final String owner;
+    private final NodeBackend node;
     private final MessagingApi messaging;
 
-    SocketApi(RelayService relay, String owner, MessagingApi messaging) {
-        this.relay = relay;
-        this.owner = owner;
+    SocketApi(NodeBackend node, MessagingApi messaging) {
+        this.node = node;
         this.messaging = messaging;
     }
 
@@ -46,50 +33,31 @@ final class SocketApi extends SocketGrpc.SocketImplBase {
                     .withDescription("at most " + MAX_ALLOWED_SOURCES + " allowed_sources").asRuntimeException());
             return;
         }
-        List<Cidr> allowed = new ArrayList<>();
-        for (int i = 0; i < request.getAllowedSourcesCount(); i++) {
-            String text = request.getAllowedSources(i);
-            if (!(Cidr.parse(text) instanceof Decoded.Ok<Cidr> ok)) {
-                response.onError(Status.INVALID_ARGUMENT.withDescription("allowed_sources[" + i + "] '" + text
-                        + "' is not an address block such as 203.0.113.0/24").asRuntimeException());
+        node.startSocket(request.getRequireToken(), request.getAllowedSourcesList()).whenComplete((s, failure) -> {
+            if (failure != null) {
+                Failures.reply(response, failure);
                 return;
             }
-            allowed.add(ok.value());
-        }
-        RelayAllocation a;
-        try {
-            a = relay.open(owner, new RelayRequest(request.getRequireToken(), allowed));
-        } catch (RelayException e) {
-            response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
-            return;
-        }
-        response.onNext(StartSocketResponse.newBuilder()
-                .setProtocol(a.protocol())
-                .setIp(a.ip().getHostAddress())
-                .setPort1(String.valueOf(a.port1()))
-                .setPort2(String.valueOf(a.port2()))
-                .setId(a.id())
-                .setIdleTimeoutSeconds(a.idleTimeout().toSeconds())
-                .setToken1(a.token1().map(ClaimToken::hex).orElse(""))
-                .setToken2(a.token2().map(ClaimToken::hex).orElse(""))
-                .build());
-        response.onCompleted();
+            response.onNext(StartSocketResponse.newBuilder()
+                    .setProtocol(s.protocol()).setIp(s.ip())
+                    .setPort1(String.valueOf(s.port1())).setPort2(String.valueOf(s.port2()))
+                    .setId(s.id()).setIdleTimeoutSeconds(s.idleSeconds())
+                    .setToken1(s.token1()).setToken2(s.token2())
+                    .build());
+            response.onCompleted();
+        });
     }
 
     @Override
     public void stopSocket(StopSocketRequest request, StreamObserver<StopSocketResponse> response) {
-        int stopped;
-        if (request.getId().isEmpty()) {
-            stopped = relay.stopOwnedBy(owner);
-        } else if (relay.find(request.getId()).filter(a -> a.owner().equals(owner)).isPresent() && relay.stop(request.getId())) {
-            stopped = 1;
-        } else {
-            response.onError(Status.NOT_FOUND.withDescription("no socket " + request.getId() + " started by this node")
-                    .asRuntimeException());
-            return;
-        }
-        response.onNext(StopSocketResponse.newBuilder().setStopped(stopped).build());
-        response.onCompleted();
+        node.stopSocket(request.getId()).whenComplete((n, failure) -> {
+            if (failure != null) {
+                Failures.reply(response, failure);
+                return;
+            }
+            response.onNext(StopSocketResponse.newBuilder().setStopped(n).build());
+            response.onCompleted();
+        });
     }
 
     /**
@@ -99,22 +67,22 @@ final class SocketApi extends SocketGrpc.SocketImplBase {
      */
     @Override
     public void sendSocket(SendSocketRequest request, StreamObserver<SendSocketResponse> response) {
-        List<RelayAllocation> mine = relay.ownedBy(owner);
-        RelayAllocation a = request.getId().isEmpty()
+        List<NodeBackend.Socket> mine = node.sockets();
+        NodeBackend.Socket s = request.getId().isEmpty()
                 ? (mine.isEmpty() ? null : mine.getLast())
                 : mine.stream().filter(x -> x.id().equals(request.getId())).findFirst().orElse(null);
-        if (a == null) {
+        if (s == null) {
             response.onError(Status.FAILED_PRECONDITION.withDescription(request.getId().isEmpty()
                     ? "this node has no started socket: StartSocket first"
                     : "no socket " + request.getId() + " started by this node").asRuntimeException());
             return;
         }
-        messaging.send(request.getPubkey(), "", "socket", 0, socketJson(a).getBytes(StandardCharsets.UTF_8),
+        messaging.send(request.getPubkey(), "", "socket", 0, socketJson(s).getBytes(StandardCharsets.UTF_8),
                 id -> SendSocketResponse.newBuilder().setId(id).build(), response);
     }
 
-    static String socketJson(RelayAllocation a) {
-        return "{\"protocol\":\"" + a.protocol() + "\",\"ip\":\"" + a.ip().getHostAddress() + "\",\"port2\":\""
-                + a.port2() + "\"" + a.token2().map(t -> ",\"token2\":\"" + t.hex() + "\"").orElse("") + "}";
+    static String socketJson(NodeBackend.Socket s) {
+        return "{\"protocol\":\"" + s.protocol() + "\",\"ip\":\"" + s.ip() + "\",\"port2\":\"" + s.port2() + "\""
+                + (s.token2().isEmpty() ? "" : ",\"token2\":\"" + s.token2() + "\"") + "}";
     }
 }

@@ -9,7 +9,6 @@ import com.linecorp.armeria.common.websocket.WebSocketWriter;
 import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.websocket.WebSocketService;
 import dev.postern.core.messaging.Message;
-import dev.postern.server.messaging.MessagingRole;
 import java.util.Base64;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
@@ -29,10 +28,10 @@ final class SubscribeWebSocket {
 
     private SubscribeWebSocket() {}
 
-    static HttpService service(MessagingRole messaging) {
+    static HttpService service(NodeBackend node) {
         WebSocketService ws = WebSocketService.of((ctx, in) -> {
             WebSocketWriter out = WebSocket.streaming();
-            Runnable unsubscribe = messaging.subscribe(m -> out.tryWrite(frame(m)));
+            Runnable unsubscribe = node.subscribe(m -> out.tryWrite(frame(m)));
             out.whenComplete().handle((ok, failure) -> {
                 unsubscribe.run();
                 return null;

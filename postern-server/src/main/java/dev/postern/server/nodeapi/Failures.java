@@ -1,0 +1,27 @@
+package dev.postern.server.nodeapi;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+
+/** One mapping from what went wrong behind the node API to the status a caller sees. */
+final class Failures {
+
+    private Failures() {}
+
+    static void reply(StreamObserver<?> response, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+        Status status = switch (cause) {
+            case NodeBackend.Failure f -> switch (f.kind()) {
+                case BAD_REQUEST -> Status.INVALID_ARGUMENT;
+                case LIMIT -> Status.RESOURCE_EXHAUSTED;
+                case NOT_FOUND -> Status.NOT_FOUND;
+                case UNAVAILABLE -> Status.UNAVAILABLE;
+            };
+            case TimeoutException t -> Status.DEADLINE_EXCEEDED;
+            default -> Status.INTERNAL;
+        };
+        response.onError(status.withDescription(cause.getMessage()).asRuntimeException());
+    }
+}
