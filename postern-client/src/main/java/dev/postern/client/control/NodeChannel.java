@@ -37,8 +37,18 @@ public final class NodeChannel implements AutoCloseable {
 
     /** A request the server refused; the message says why. */
     public static final class RequestFailed extends Exception {
-        public RequestFailed(String message) {
+        /** What kind of refusal: limits or a full queue, a bad request, or an unknown socket. */
+        public enum Kind { LIMIT, BAD_REQUEST, NOT_FOUND }
+
+        private final Kind kind;
+
+        public RequestFailed(Kind kind, String message) {
             super(message);
+            this.kind = kind;
+        }
+
+        public Kind kind() {
+            return kind;
         }
     }
 
@@ -137,7 +147,11 @@ public final class NodeChannel implements AutoCloseable {
         if (RelayFrames.isRelayFrame(frame)) {
             if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
                 if (ok.value() instanceof RelayFrames.Frame.Error e) {
-                    fail(e.request(), new RequestFailed(e.message()));
+                    fail(e.request(), new RequestFailed(switch (e.code()) {
+                        case 1 -> RequestFailed.Kind.LIMIT;
+                        case 3 -> RequestFailed.Kind.NOT_FOUND;
+                        default -> RequestFailed.Kind.BAD_REQUEST;
+                    }, e.message()));
                 } else {
                     complete(ok.value().request(), ok.value());
                 }
@@ -147,7 +161,7 @@ public final class NodeChannel implements AutoCloseable {
         if (MessageCodec.decode(frame, identity.id()) instanceof Decoded.Ok<MessageCodec.Frame> ok) {
             switch (ok.value()) {
                 case MessageCodec.Frame.Accepted a -> complete(a.request(), a);
-                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(switch (r.reason()) {
+                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(RequestFailed.Kind.LIMIT, switch (r.reason()) {
                     case QUEUE_FULL -> "the recipient's message queue is full; try again later";
                     case TOO_LARGE -> "the message is too large";
                     case UNKNOWN -> "the message was refused";

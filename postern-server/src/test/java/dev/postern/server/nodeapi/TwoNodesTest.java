@@ -92,6 +92,88 @@ class TwoNodesTest {
         }
     }
 
+    @Test
+    void aNodeOnItsOwnServesTheNodeApiThroughItsServer() throws Exception {
+        Path dir = TempDirs.create("postern-node-api");
+        NodeKeys node = NodeKeys.generate(new SecureRandom());
+        RemoteBackend backend = new RemoteBackend(node.id());
+        try (PosternServer server = PosternServer.start(new ServerConfig(LO, dir,
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, new NodeApiConfig(LO, 0, 0), 0, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                NodeChannel channel = NodeChannel.open(node, server.identity().id(),
+                        new InetSocketAddress(LO, server.control().address().getPort()), Clock.SYSTEM, backend::deliver,
+                        new ControlConnection.Listener() { })) {
+            backend.attach(channel);
+            NodeApi nodeApi = NodeApi.start(new NodeApiConfig(LO, 0, 0), backend,
+                    (ctx, req) -> com.linecorp.armeria.common.HttpResponse.of(""), dev.postern.server.net.UdpTransport.best());
+            try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+                await().atMost(Duration.ofSeconds(10)).until(channel::isConnected);
+
+                JsonNode started = post(http, nodeApi.httpPort(), "/v1/socket/start", "{}");
+                assertThat(started.get("port2").asText()).matches("\\d+");
+                assertThat(server.relay().ownedBy(node.id().hex())).hasSize(1);
+
+                String server_ = server.identity().id().hex();
+                var serverInbox = subscribe(server.nodeApi().grpcPort());
+                String id = post(http, nodeApi.httpPort(), "/v1/socket/sendRequest", "{\"pubkey\":\"" + server_ + "\"}")
+                        .get("id").asText();
+                var socketMessage = serverInbox.poll(10, TimeUnit.SECONDS);
+                assertThat(socketMessage).isNotNull();
+                assertThat(socketMessage.getId()).isEqualTo(id);
+                assertThat(socketMessage.getFromPubkey()).isEqualTo(node.id().hex());
+                assertThat(socketMessage.getServiceType()).isEqualTo("socket");
+
+                post(http, server.nodeApi().httpPort(), "/v1/message/send",
+                        "{\"pubkey\":\"" + node.id().hex() + "\",\"msg\":\"aGk=\"}");
+                var nodeInbox = subscribe(nodeApi.grpcPort());
+                var receipt = nodeInbox.poll(10, TimeUnit.SECONDS); // for its SendSocket, delivered to the server's node
+                assertThat(receipt.getServiceType()).isEqualTo("receipt");
+                assertThat(receipt.getReplyToId()).isEqualTo(id);
+                var hello = nodeInbox.poll(10, TimeUnit.SECONDS);
+                assertThat(hello).isNotNull();
+                assertThat(hello.getServiceType()).isEqualTo("message");
+                assertThat(hello.getFromPubkey()).isEqualTo(server_);
+                assertThat(hello.getData().toStringUtf8()).isEqualTo("hi");
+
+                assertThat(post(http, nodeApi.httpPort(), "/v1/socket/stop", "{}").get("stopped").asInt()).isEqualTo(1);
+                assertThat(server.relay().size()).isZero();
+            } finally {
+                nodeApi.close();
+            }
+        } finally {
+            TempDirs.delete(dir);
+        }
+    }
+
+    private static JsonNode post(java.net.http.HttpClient http, int port, String path, String json) throws Exception {
+        var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(json)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private static LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse> subscribe(int grpcPort) {
+        var received = new LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse>();
+        com.linecorp.armeria.client.grpc.GrpcClients.newClient("http://127.0.0.1:" + grpcPort,
+                dev.postern.api.websocket.WebsocketGrpc.WebsocketStub.class)
+                .subscribe(dev.postern.api.websocket.SubscribeRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(dev.postern.api.websocket.SubscribeResponse value) {
+                        received.add(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        return received;
+    }
+
     private static NodeChannel open(PosternServer server, NodeKeys keys, LinkedBlockingQueue<Message> inbox) throws Exception {
         return NodeChannel.open(keys, server.identity().id(), new InetSocketAddress(LO, server.control().address().getPort()),
                 Clock.SYSTEM, inbox::add, new ControlConnection.Listener() { });
