@@ -1,6 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.client.control.ControlConnection;
+import dev.postern.client.control.NodeChannel;
 import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.codec.Decoded;
@@ -8,6 +9,11 @@ import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.net.IpLiteral;
 import dev.postern.core.time.Clock;
+import dev.postern.server.StartupException;
+import dev.postern.server.net.UdpTransport;
+import dev.postern.server.nodeapi.NodeApi;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.nodeapi.RemoteBackend;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,8 +33,9 @@ import picocli.CommandLine.Option;
         description = {
             "Runs a node on its own, connected to its Postern server.",
             "The node keeps an authenticated, encrypted control channel to the server, pinned to the",
-            "server's key, and reconnects by itself. Stops on SIGINT or SIGTERM.",
-            "(Its own node API, and messaging over the channel, are not in this build yet.)"
+            "server's key, and reconnects by itself. Its node API (the same as the server's own: sockets",
+            "on the server's relay, messages to other nodes, subscriptions) acts for this node's key through",
+            "that channel. Stops on SIGINT or SIGTERM."
         })
 final class NodeCommand implements Callable<Integer> {
 
@@ -49,12 +56,16 @@ final class NodeCommand implements Callable<Integer> {
             description = "Where this node's identity is kept (created on first start). Default: ${DEFAULT-VALUE}")
     Path dataDir;
 
+    @CommandLine.Mixin
+    NodeApiOptions nodeApi;
+
     @Override
     public Integer call() {
         if (!(NodeId.parse(serverKey.strip()) instanceof Decoded.Ok<NodeId> pinned)) {
             throw new UsageError("--server-key must be the server's address: 64 hex digits");
         }
         InetSocketAddress address = resolve(server);
+        NodeApiConfig apiConfig = nodeApi.config();
         NodeKeys identity;
         try {
             identity = IdentityFiles.loadOrCreate(dataDir);
@@ -63,8 +74,9 @@ final class NodeCommand implements Callable<Integer> {
             return Main.EXIT_FAILURE;
         }
         log.info("node address {}; connecting to server {} at {}", identity.id(), pinned.value(), server);
+        RemoteBackend backend = new RemoteBackend(identity.id());
         CountDownLatch stopped = new CountDownLatch(1);
-        try (ControlConnection connection = ControlConnection.open(identity, pinned.value(), address, Clock.SYSTEM,
+        try (NodeChannel channel = NodeChannel.open(identity, pinned.value(), address, Clock.SYSTEM, backend::deliver,
                 new ControlConnection.Listener() {
                     @Override
                     public void onConnected(NodeId s) {
@@ -76,12 +88,20 @@ final class NodeCommand implements Callable<Integer> {
                         log.warn("lost the server {}: reconnecting", s);
                     }
                 })) {
+            backend.attach(channel);
+            NodeApi api = NodeApi.start(apiConfig, backend, UdpTransport.best());
+            log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", apiConfig.bind().getHostAddress(),
+                    api.grpcPort(), api.httpPort());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 log.info("stopping");
-                connection.close();
+                api.close();
+                channel.close();
                 stopped.countDown();
             }, "postern-shutdown"));
             stopped.await();
+        } catch (StartupException e) {
+            spec.commandLine().getErr().println("postern: " + e.getMessage());
+            return Main.EXIT_FAILURE;
         } catch (IOException e) {
             spec.commandLine().getErr().println("postern: cannot open a UDP socket: " + e.getMessage());
             return Main.EXIT_FAILURE;

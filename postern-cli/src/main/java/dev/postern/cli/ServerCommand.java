@@ -7,7 +7,6 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
-import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.StartupException;
 import dev.postern.server.rendezvous.RendezvousConfig;
@@ -135,17 +134,8 @@ final class ServerCommand implements Callable<Integer> {
             description = "Event loops forwarding relay datagrams. Default: ${DEFAULT-VALUE}")
     int relayThreads;
 
-    @Option(names = "--api-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1", converter = Converters.IpAddress.class,
-            description = "Address of the node API, which acts for this node's key: keep it on loopback. Default: ${DEFAULT-VALUE}")
-    InetAddress apiBind;
-
-    @Option(names = "--api-grpc-port", paramLabel = "PORT", defaultValue = "8881", converter = Converters.Port.class,
-            description = "Node API port for gRPC (both API ports answer gRPC and HTTP/JSON). Default: ${DEFAULT-VALUE}")
-    int apiGrpcPort;
-
-    @Option(names = "--api-http-port", paramLabel = "PORT", defaultValue = "8882", converter = Converters.Port.class,
-            description = "Node API port for HTTP/JSON, /docs and /health. Default: ${DEFAULT-VALUE}")
-    int apiHttpPort;
+    @CommandLine.Mixin
+    NodeApiOptions nodeApi;
 
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "error, warn, info, debug or trace (debug logs every client event). Default: ${DEFAULT-VALUE}")
@@ -159,9 +149,6 @@ final class ServerCommand implements Callable<Integer> {
         if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
-        if (apiGrpcPort == apiHttpPort && apiGrpcPort != 0) {
-            throw new UsageError("--api-grpc-port and --api-http-port must differ");
-        }
         ServerConfig serverConfig = new ServerConfig(bind, dataDir,
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
                         new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
@@ -169,7 +156,7 @@ final class ServerCommand implements Callable<Integer> {
                 new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
                         relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
                 relayThreads,
-                new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort),
+                nodeApi.config(),
                 controlPort,
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);

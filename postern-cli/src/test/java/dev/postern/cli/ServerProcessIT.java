@@ -106,7 +106,7 @@ class ServerProcessIT {
     }
 
     @Test
-    void aNodeProcessKeepsAControlChannelToTheServerItPins(@TempDir Path nodeDir) throws Exception {
+    void aNodeProcessKeepsAControlChannelToTheServerItPinsAndServesItsNodeApiThroughIt(@TempDir Path nodeDir) throws Exception {
         Matcher server = await().atMost(Duration.ofSeconds(10))
                 .until(() -> Pattern.compile("node address ([0-9a-f]{64})").matcher(output()), Matcher::find);
         Matcher control = Pattern.compile("control channel for nodes on udp [^:]+:(\\d+)").matcher(output());
@@ -115,13 +115,24 @@ class ServerProcessIT {
         String java = ProcessHandle.current().info().command().orElseThrow();
         Process node = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar",
                 System.getProperty("postern.jar"), "node", "--server", "127.0.0.1:" + control.group(1),
-                "--server-key", server.group(1), "--data-dir", nodeDir.toString())
+                "--server-key", server.group(1), "--data-dir", nodeDir.toString(), "--api-grpc-port", "0", "--api-http-port", "0")
                 .redirectErrorStream(true).redirectOutput(nodeLog.toFile()).start();
         try {
             String nodeAddress = await().atMost(Duration.ofSeconds(30)).until(
                     () -> Pattern.compile("node address ([0-9a-f]{64})").matcher(Files.readString(nodeLog)), Matcher::find).group(1);
             await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(nodeLog).contains("connected to server " + server.group(1)));
             await().atMost(Duration.ofSeconds(10)).until(() -> output().contains("node " + nodeAddress + " connected from 127.0.0.1:"));
+
+            Matcher api = await().atMost(Duration.ofSeconds(30)).alias("the node logs its API ports").until(
+                    () -> Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)").matcher(Files.readString(nodeLog)), Matcher::find);
+            URI nodeApi = URI.create("http://127.0.0.1:" + api.group(1));
+            HttpResponse<String> started = http.send(HttpRequest.newBuilder(nodeApi.resolve("/v1/socket/start"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(started.statusCode()).as(started.body()).isEqualTo(200);
+            assertThat(started.body()).containsPattern("\"port2\": ?\"?[1-9]\\d*");
+            HttpResponse<String> stopped = http.send(HttpRequest.newBuilder(nodeApi.resolve("/v1/socket/stop"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(stopped.body()).containsPattern("\"stopped\": ?1");
         } finally {
             node.destroy();
             assertThat(node.waitFor(15, TimeUnit.SECONDS)).isTrue();

@@ -48,11 +48,13 @@ public final class NodeApi implements AutoCloseable {
                 transport);
     }
 
-    /**
-     * A node API over {@code node}; {@code metrics} serves {@code /metrics}. A node on its own passes a
-     * backend that asks its server over the control channel.
-     */
-    public static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, UdpTransport transport)
+    /** The node API of a node on its own, acting through its server over the control channel. */
+    public static NodeApi start(NodeApiConfig config, RemoteBackend node, UdpTransport transport) throws StartupException {
+        return start(config, node, PrometheusMetrics.service(node), transport);
+    }
+
+    /** A node API over {@code node}; {@code metrics} serves {@code /metrics}. */
+    private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, UdpTransport transport)
             throws StartupException {
         MessagingApi messagingApi = new MessagingApi(node);
         GrpcService grpc = GrpcService.builder()

@@ -30,6 +30,16 @@ final class PrometheusMetrics {
         return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging));
     }
 
+    /** A node on its own: whether its channel is up, and what it holds for its next subscriber. */
+    static HttpService service(RemoteBackend node) {
+        return (ctx, req) -> {
+            StringBuilder out = new StringBuilder(256);
+            metric(out, "postern_node_connected", "gauge", "1 while the control channel to the server is up", node.connected() ? 1 : 0);
+            metric(out, "postern_node_held_messages", "gauge", "messages kept for the next subscriber", node.held());
+            return HttpResponse.of(TEXT_FORMAT, out.toString());
+        };
+    }
+
     static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging) {
         StringBuilder out = new StringBuilder(4096);
         counters(out, "rendezvous", rendezvous.counters(), RendezvousCounter::description);

@@ -35,6 +35,17 @@ public final class RemoteBackend implements NodeBackend {
         this.channel = channel;
     }
 
+    /** Whether the control channel to the server is up now. */
+    public boolean connected() {
+        NodeChannel c = channel;
+        return c != null && c.isConnected();
+    }
+
+    /** Messages kept for the next subscriber. */
+    synchronized int held() {
+        return held.size();
+    }
+
     /** A message from the server for this node. */
     public synchronized void deliver(Message m) {
         if (subscribers.isEmpty()) {

@@ -106,9 +106,10 @@ class TwoNodesTest {
                         new ControlConnection.Listener() { })) {
             backend.attach(channel);
             NodeApi nodeApi = NodeApi.start(new NodeApiConfig(LO, 0, 0), backend,
-                    (ctx, req) -> com.linecorp.armeria.common.HttpResponse.of(""), dev.postern.server.net.UdpTransport.best());
+                    dev.postern.server.net.UdpTransport.best());
             try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
                 await().atMost(Duration.ofSeconds(10)).until(channel::isConnected);
+                assertThat(get(http, nodeApi.httpPort(), "/metrics")).contains("\npostern_node_connected 1\n");
 
                 JsonNode started = post(http, nodeApi.httpPort(), "/v1/socket/start", "{}");
                 assertThat(started.get("port2").asText()).matches("\\d+");
@@ -126,6 +127,9 @@ class TwoNodesTest {
 
                 post(http, server.nodeApi().httpPort(), "/v1/message/send",
                         "{\"pubkey\":\"" + node.id().hex() + "\",\"msg\":\"aGk=\"}");
+                // the receipt for its SendSocket and the server's message, kept until someone subscribes
+                await().atMost(Duration.ofSeconds(10)).until(() -> get(http, nodeApi.httpPort(), "/metrics"),
+                        m -> m.contains("\npostern_node_held_messages 2\n"));
                 var nodeInbox = subscribe(nodeApi.grpcPort());
                 var receipt = nodeInbox.poll(10, TimeUnit.SECONDS); // for its SendSocket, delivered to the server's node
                 assertThat(receipt.getServiceType()).isEqualTo("receipt");
@@ -144,6 +148,13 @@ class TwoNodesTest {
         } finally {
             TempDirs.delete(dir);
         }
+    }
+
+    private static String get(java.net.http.HttpClient http, int port, String path) throws Exception {
+        var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+        return r.body();
     }
 
     private static JsonNode post(java.net.http.HttpClient http, int port, String path, String json) throws Exception {
