@@ -69,11 +69,10 @@ public record UdpTransport(String name, IoHandlerFactory ioHandlerFactory, Chann
                 .channelFactory(channels)
                 .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES);
-        if (batches()) {
+        if (batches() && batch > 1) {
             // recvmmsg turns on when each datagram has a fixed slot and the read buffer holds several.
             b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slotBytes)
-                    .option(ChannelOption.RECVBUF_ALLOCATOR,
-                            new FixedRecvByteBufAllocator(slotBytes * batch).maxMessagesPerRead(MAX_DATAGRAMS_PER_WAKEUP));
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new BatchReadAllocator(slotBytes * batch, MAX_DATAGRAMS_PER_WAKEUP));
         } else {
             b.option(ChannelOption.RECVBUF_ALLOCATOR,
                     new FixedRecvByteBufAllocator(slotBytes).maxMessagesPerRead(MAX_DATAGRAMS_PER_WAKEUP));
