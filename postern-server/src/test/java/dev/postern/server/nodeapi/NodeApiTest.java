@@ -180,27 +180,6 @@ class NodeApiTest {
         assertThat(get("/health")).isEqualTo(200);
     }
 
-    private java.util.concurrent.BlockingQueue<dev.postern.api.websocket.SubscribeResponse> subscribe() {
-        var received = new java.util.concurrent.LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse>();
-        dev.postern.api.websocket.WebsocketGrpc.WebsocketStub stub = GrpcClients.newClient(
-                "http://127.0.0.1:" + server.nodeApi().grpcPort(), dev.postern.api.websocket.WebsocketGrpc.WebsocketStub.class);
-        stub.subscribe(dev.postern.api.websocket.SubscribeRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
-            @Override
-            public void onNext(dev.postern.api.websocket.SubscribeResponse value) {
-                received.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
-        return received;
-    }
-
     @Test
     void aMessageWaitsForThisNodesSubscriptionAndTheSenderGetsAReceipt() throws Exception {
         String self = server.identity().id().hex();
@@ -210,7 +189,7 @@ class NodeApiTest {
         String id = sent.body().get("id").asText();
 
         // Nobody was subscribed: the message waited in the queue, and arrives once a subscription opens.
-        var subscription = subscribe();
+        var subscription = GrpcSubscription.open(server.nodeApi().grpcPort());
         var message = subscription.poll(5, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(message).isNotNull();
         assertThat(message.getId()).isEqualTo(id);
@@ -235,7 +214,7 @@ class NodeApiTest {
                     }
                 })) {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(remote::isConnected);
-            var subscription = subscribe();
+            var subscription = GrpcSubscription.open(server.nodeApi().grpcPort());
             JsonNode started = post("/v1/socket/start", "{\"require_token\":true}").body();
 
             Answer sent = post("/v1/socket/sendRequest", "{\"pubkey\":\"" + remoteKeys.id().hex() + "\"}");

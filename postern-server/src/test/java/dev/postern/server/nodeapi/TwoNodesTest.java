@@ -116,7 +116,7 @@ class TwoNodesTest {
                 assertThat(server.relay().ownedBy(node.id().hex())).hasSize(1);
 
                 String server_ = server.identity().id().hex();
-                var serverInbox = subscribe(server.nodeApi().grpcPort());
+                var serverInbox = GrpcSubscription.open(server.nodeApi().grpcPort());
                 String id = post(http, nodeApi.httpPort(), "/v1/socket/sendRequest", "{\"pubkey\":\"" + server_ + "\"}")
                         .get("id").asText();
                 var socketMessage = serverInbox.poll(10, TimeUnit.SECONDS);
@@ -130,7 +130,7 @@ class TwoNodesTest {
                 // the receipt for its SendSocket and the server's message, kept until someone subscribes
                 await().atMost(Duration.ofSeconds(10)).until(() -> get(http, nodeApi.httpPort(), "/metrics"),
                         m -> m.contains("\npostern_node_held_messages 2\n"));
-                var nodeInbox = subscribe(nodeApi.grpcPort());
+                var nodeInbox = GrpcSubscription.open(nodeApi.grpcPort());
                 var receipt = nodeInbox.poll(10, TimeUnit.SECONDS); // for its SendSocket, delivered to the server's node
                 assertThat(receipt.getServiceType()).isEqualTo("receipt");
                 assertThat(receipt.getReplyToId()).isEqualTo(id);
@@ -162,27 +162,6 @@ class TwoNodesTest {
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(json)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
         return JSON.readTree(r.body());
-    }
-
-    private static LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse> subscribe(int grpcPort) {
-        var received = new LinkedBlockingQueue<dev.postern.api.websocket.SubscribeResponse>();
-        com.linecorp.armeria.client.grpc.GrpcClients.newClient("http://127.0.0.1:" + grpcPort,
-                dev.postern.api.websocket.WebsocketGrpc.WebsocketStub.class)
-                .subscribe(dev.postern.api.websocket.SubscribeRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
-                    @Override
-                    public void onNext(dev.postern.api.websocket.SubscribeResponse value) {
-                        received.add(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        return received;
     }
 
     private static NodeChannel open(PosternServer server, NodeKeys keys, LinkedBlockingQueue<Message> inbox) throws Exception {
