@@ -45,6 +45,8 @@ public final class ControlClient {
     private long nextAction;
     private long lastHeard;
     private long lastSent;
+    private byte[] cookie = new byte[HelloCookies.LENGTH];
+    private boolean cookieTaken;
 
     public ControlClient(NodeKeys identity, NodeId server, InetSocketAddress serverAddress, byte[] prologue,
             SecureRandom random, Timers timers) {
@@ -78,6 +80,7 @@ public final class ControlClient {
         switch (ok.value()) {
             case ControlPacket.Welcome welcome -> onWelcome(welcome, now);
             case ControlPacket.Data data -> onData(data, now);
+            case ControlPacket.Cookie c -> onCookie(c, now);
             default -> counters.increment(ControlCounter.DROPPED_MALFORMED);
         }
     }
@@ -128,13 +131,33 @@ public final class ControlClient {
     }
 
     private void sendHello(long now) {
+        cookieTaken = false;
+        writeHello();
+        // Jitter spreads the retries of many nodes after a server restart.
+        nextAction = now + retryDelay + (long) (random.nextDouble() * retryDelay / 4);
+    }
+
+    private void writeHello() {
         state = State.CONNECTING;
         crypto = null;
         handshake = AuthenticatedHandshake.initiator(identity, server, prologue, random);
         // The padding makes the HELLO as large as the WELCOME it asks for, so the server amplifies nothing.
-        transmits.add(new Transmit(serverAddress, ControlCodec.hello(handshake.write(new byte[ControlCodec.helloPadding()]))));
-        // Jitter spreads the retries of many nodes after a server restart.
-        nextAction = now + retryDelay + (long) (random.nextDouble() * retryDelay / 4);
+        transmits.add(new Transmit(serverAddress, ControlCodec.hello(handshake.write(ControlCodec.helloPayload(cookie)))));
+    }
+
+    /**
+     * A busy server wants this HELLO again with its cookie. A COOKIE proves nothing about who sent it,
+     * so one is taken per HELLO the retry timer sends: forged ones cost the node one datagram at most.
+     */
+    private void onCookie(ControlPacket.Cookie c, long now) {
+        if (state != State.CONNECTING || cookieTaken) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        cookieTaken = true;
+        cookie = c.cookie();
+        counters.increment(ControlCounter.COOKIES_TAKEN);
+        writeHello();
     }
 
     private void onWelcome(ControlPacket.Welcome welcome, long now) {

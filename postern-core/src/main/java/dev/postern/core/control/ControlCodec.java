@@ -13,10 +13,13 @@ import java.util.Arrays;
  * WELCOME server -> node  | 2 | session, u32 BE | Noise message 2 (the server's identity proof)
  * FINISH  node -> server  | 3 | session, u32 BE | Noise message 3 (the node's identity proof)
  * DATA    both ways       | 4 | session, u32 BE | sealed datagram (an empty payload is a keepalive)
+ * COOKIE  server -> node  | 5 | cookie, 16 bytes |
  * </pre>
  *
  * A HELLO is padded so that the server's answer to this unauthenticated datagram (a WELCOME, about
- * 200 bytes) is never larger than the datagram that caused it.
+ * 200 bytes) is never larger than the datagram that caused it. The padding is Noise message 1's
+ * payload; its first 16 bytes carry the cookie of a COOKIE the server sent (zeros when none), which a
+ * server with many handshakes under way asks for before it keeps any state for a HELLO.
  */
 public final class ControlCodec {
 
@@ -30,6 +33,7 @@ public final class ControlCodec {
     private static final byte WELCOME = 2;
     private static final byte FINISH = 3;
     private static final byte DATA = 4;
+    private static final byte COOKIE = 5;
     private static final int SESSION_HEADER = 5;
 
     private ControlCodec() {}
@@ -43,6 +47,11 @@ public final class ControlCodec {
             return datagram.length < MIN_HELLO
                     ? Decoded.bad(DecodeError.WRONG_LENGTH)
                     : Decoded.ok(new ControlPacket.Hello(datagram[1], Arrays.copyOfRange(datagram, 2, datagram.length)));
+        }
+        if (type == COOKIE) {
+            return datagram.length != 1 + HelloCookies.LENGTH
+                    ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new ControlPacket.Cookie(Arrays.copyOfRange(datagram, 1, datagram.length)));
         }
         if (type != WELCOME && type != FINISH && type != DATA) {
             return Decoded.bad(DecodeError.UNKNOWN_CODE);
@@ -64,6 +73,22 @@ public final class ControlCodec {
         return ByteBuffer.allocate(2 + noise.length).put(HELLO).put(VERSION).put(noise).array();
     }
 
+    /** Noise message 1's payload: the cookie (16 bytes, zeros when none) and padding to {@link #MIN_HELLO}. */
+    public static byte[] helloPayload(byte[] cookie) {
+        byte[] payload = new byte[MIN_HELLO - 2 - 32];
+        System.arraycopy(cookie, 0, payload, 0, HelloCookies.LENGTH);
+        return payload;
+    }
+
+    /** The cookie a HELLO's payload carries; all zeros when it carries none. */
+    static byte[] cookieOf(byte[] helloPayload) {
+        return helloPayload.length < HelloCookies.LENGTH ? new byte[HelloCookies.LENGTH] : Arrays.copyOf(helloPayload, HelloCookies.LENGTH);
+    }
+
+    public static byte[] cookie(byte[] cookie) {
+        return ByteBuffer.allocate(1 + HelloCookies.LENGTH).put(COOKIE).put(cookie).array();
+    }
+
     public static byte[] welcome(int session, byte[] noise) {
         return withSession(WELCOME, session, noise);
     }
@@ -74,11 +99,6 @@ public final class ControlCodec {
 
     public static byte[] data(int session, byte[] sealed) {
         return withSession(DATA, session, sealed);
-    }
-
-    /** Bytes of padding Noise message 1's payload needs for a HELLO of {@link #MIN_HELLO} bytes. */
-    public static int helloPadding() {
-        return MIN_HELLO - 2 - 32;
     }
 
     private static byte[] withSession(byte type, int session, byte[] body) {

@@ -7,6 +7,8 @@ public enum ControlCounter {
     DROPPED_VERSION("hellos dropped (unknown protocol version)"),
     DROPPED_RATE("hellos dropped (source over its rate)"),
     DROPPED_PENDING_FULL("hellos dropped (too many handshakes under way)"),
+    COOKIES_SENT("hellos answered with a cookie to send back (many handshakes under way)"),
+    COOKIES_TAKEN("cookies sent back in a new hello"),
     DROPPED_HANDSHAKE("handshake messages dropped (forged, wrong identity or unknown session)"),
     DROPPED_UNKNOWN_SESSION("datagrams dropped (no such session)"),
     DROPPED_NOT_AUTHENTIC("datagrams dropped (forged, replayed or too old)"),

@@ -10,4 +10,7 @@ public sealed interface ControlPacket {
     record Finish(int session, byte[] noise) implements ControlPacket {}
 
     record Data(int session, byte[] sealed) implements ControlPacket {}
+
+    /** The server's answer to a HELLO while many handshakes are under way: send it again with this. */
+    record Cookie(byte[] cookie) implements ControlPacket {}
 }

@@ -20,14 +20,16 @@ import java.util.Optional;
  * events out. Any node may connect; each proves its identity in the handshake, and its session is
  * then known by that identity. Handshakes are admitted under explicit limits (a rate per source, a
  * cap on those under way) and an unauthenticated HELLO is never answered with more bytes than it had.
+ * Once {@code cookiesAbovePending} handshakes are under way, a HELLO must carry a cookie proving its
+ * source receives at that address (see {@link HelloCookies}), so spoofed sources cannot fill the rest.
  * Not thread-safe: one event loop drives it.
  */
 public final class ControlServer {
 
     /** The limits and timers of the server end. */
-    public record Limits(int maxPendingHandshakes, long handshakeTimeoutNanos, long idleTimeoutNanos,
+    public record Limits(int maxPendingHandshakes, int cookiesAbovePending, long handshakeTimeoutNanos, long idleTimeoutNanos,
             double helloRatePerSource, int helloBurstPerSource) {
-        public static final Limits DEFAULTS = new Limits(1024, 5_000_000_000L, 90_000_000_000L, 5, 20);
+        public static final Limits DEFAULTS = new Limits(1024, 256, 5_000_000_000L, 90_000_000_000L, 5, 20);
     }
 
     private static final int MAX_TRACKED_SOURCES = 65_536;
@@ -37,6 +39,7 @@ public final class ControlServer {
     private final SecureRandom random;
     private final Limits limits;
     private final SourceRateLimiter hellos;
+    private final HelloCookies cookies;
     private final Counters<ControlCounter> counters = new Counters<>(ControlCounter.class);
     private final Map<Integer, Pending> pending = new HashMap<>();
     private final Map<Integer, Session> sessions = new HashMap<>();
@@ -68,6 +71,7 @@ public final class ControlServer {
         this.random = random;
         this.limits = limits;
         this.hellos = new SourceRateLimiter(limits.helloRatePerSource(), limits.helloBurstPerSource(), MAX_TRACKED_SOURCES);
+        this.cookies = new HelloCookies(random);
     }
 
     public Counters<ControlCounter> counters() {
@@ -84,6 +88,7 @@ public final class ControlServer {
             case ControlPacket.Finish finish -> onFinish(from, finish, now);
             case ControlPacket.Data data -> onData(from, data, now);
             case ControlPacket.Welcome welcome -> counters.increment(ControlCounter.DROPPED_MALFORMED);
+            case ControlPacket.Cookie cookie -> counters.increment(ControlCounter.DROPPED_MALFORMED);
         }
     }
 
@@ -142,8 +147,14 @@ public final class ControlServer {
             return;
         }
         AuthenticatedHandshake handshake = AuthenticatedHandshake.responder(identity, null, prologue, random);
-        if (!(handshake.read(hello.noise()) instanceof Decoded.Ok<byte[]>)) {
+        if (!(handshake.read(hello.noise()) instanceof Decoded.Ok<byte[]> payload)) {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        if (pending.size() >= limits.cookiesAbovePending() && !cookies.isValid(from, ControlCodec.cookieOf(payload.value()), now)) {
+            // Reading message 1 costs no key agreement; answering it does, and so does keeping it.
+            counters.increment(ControlCounter.COOKIES_SENT);
+            transmits.add(new Transmit(from, ControlCodec.cookie(cookies.issue(from, now))));
             return;
         }
         int session = newSessionId();

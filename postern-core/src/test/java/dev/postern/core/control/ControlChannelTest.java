@@ -212,4 +212,77 @@ class ControlChannelTest {
         assertThat(server.counters().get(ControlCounter.DROPPED_MALFORMED)).isEqualTo(3);
         assertThat(server.counters().get(ControlCounter.DROPPED_VERSION)).isEqualTo(1);
     }
+
+    /** A valid HELLO from a node nobody hears back from, sent from {@code count} spoofed sources. */
+    private List<byte[]> spoofHellos(int count) {
+        ControlClient other = new ControlClient(NodeKeys.generate(random), serverKeys.id(), serverAddress, PROLOGUE, random,
+                ControlClient.Timers.DEFAULTS);
+        other.start(now);
+        byte[] hello = other.pollTransmit().orElseThrow().datagram();
+        List<byte[]> answers = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            server.onDatagram(new InetSocketAddress("192.0.2." + (i % 250 + 1), 1024 + i), hello, now);
+            for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
+                assertThat(t.get().datagram().length).isLessThanOrEqualTo(hello.length);
+                answers.add(t.get().datagram());
+            }
+        }
+        return answers;
+    }
+
+    @Test
+    void aServerWithManyHandshakesUnderWayKeepsNoStateForSpoofedHellosYetANodeThatHearsItConnects() {
+        int threshold = ControlServer.Limits.DEFAULTS.cookiesAbovePending();
+        List<byte[]> answers = spoofHellos(threshold + 500);
+
+        assertThat(answers).hasSize(threshold + 500);
+        assertThat(answers.subList(0, threshold)).allMatch(a -> a[0] == 2); // WELCOMEs while few are under way
+        assertThat(answers.subList(threshold, answers.size())).allMatch(a -> a[0] == 5 && a.length == 17);
+        assertThat(server.counters().get(ControlCounter.COOKIES_SENT)).isEqualTo(500);
+        assertThat(server.counters().get(ControlCounter.DROPPED_PENDING_FULL)).isZero();
+
+        node.start(now);
+        pump();
+
+        assertThat(node.isConnected()).isTrue();
+        assertThat(node.counters().get(ControlCounter.COOKIES_TAKEN)).isEqualTo(1);
+        assertThat(helloSizes).hasSize(2).allMatch(size -> size == ControlCodec.MIN_HELLO);
+        assertThat(serverEvents).containsExactly(new ControlEvent.Connected(nodeKeys.id(), nodeAddress));
+    }
+
+    @Test
+    void aCookieIsGoodOnlyForItsSourceAndForTwoPeriods() {
+        spoofHellos(ControlServer.Limits.DEFAULTS.cookiesAbovePending());
+        node.start(now);
+        byte[] firstHello = node.pollTransmit().orElseThrow().datagram();
+        server.onDatagram(nodeAddress, firstHello, now);
+        byte[] cookie = server.pollTransmit().orElseThrow().datagram();
+        assertThat(cookie[0]).isEqualTo((byte) 5);
+
+        node.onDatagram(serverAddress, cookie, now);
+        byte[] withCookie = node.pollTransmit().orElseThrow().datagram();
+        server.onDatagram(new InetSocketAddress("203.0.113.6", 40001), withCookie, now);
+        assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("another source's cookie").isEqualTo((byte) 5);
+        server.onDatagram(nodeAddress, withCookie, now + HelloCookies.PERIOD_NANOS);
+        assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("from the last period").isEqualTo((byte) 2);
+        server.onDatagram(nodeAddress, withCookie, now + 2 * HelloCookies.PERIOD_NANOS);
+        assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("an old cookie").isEqualTo((byte) 5);
+    }
+
+    @Test
+    void aNodeTakesOneCookiePerHelloSoForgedCookiesCannotMakeItFlood() {
+        node.start(now);
+        node.pollTransmit().orElseThrow();
+        byte[] forged = ControlCodec.cookie(new byte[HelloCookies.LENGTH]);
+        for (int i = 0; i < 10; i++) {
+            node.onDatagram(serverAddress, forged, now);
+        }
+
+        int hellos = 0;
+        for (var t = node.pollTransmit(); t.isPresent(); t = node.pollTransmit()) {
+            hellos++;
+        }
+        assertThat(hellos).isEqualTo(1);
+        assertThat(node.counters().get(ControlCounter.COOKIES_TAKEN)).isEqualTo(1);
+    }
 }
