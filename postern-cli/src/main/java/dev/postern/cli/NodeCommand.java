@@ -32,10 +32,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Runs a node on its own, connected to its Postern server.",
-            "The node keeps an authenticated, encrypted control channel to the server, pinned to the",
-            "server's key, and reconnects by itself. Its node API (the same as the server's own: sockets",
-            "on the server's relay, messages to other nodes, subscriptions) acts for this node's key through",
-            "that channel. Stops on SIGINT or SIGTERM."
+            "The node keeps an authenticated, encrypted control channel to the server,",
+            "pinned to the server's key, and reconnects by itself. Its node API is the",
+            "server's own (sockets on the server's relay, messages to other nodes,",
+            "subscriptions), acting for this node's key through that channel; give it",
+            "other ports when a server runs on the same machine. Stops on SIGINT or SIGTERM."
         })
 final class NodeCommand implements Callable<Integer> {
 
