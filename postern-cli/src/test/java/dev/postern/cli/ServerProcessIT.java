@@ -11,12 +11,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HexFormat;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -72,6 +76,13 @@ class ServerProcessIT {
         if (process.isAlive()) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    private long claimedDatagrams(URI nodeApi) throws Exception {
+        String metrics = http.send(HttpRequest.newBuilder(nodeApi.resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Matcher m = Pattern.compile("\npostern_relay_datagrams_claimed_total (\\d+)\n").matcher(metrics);
+        assertThat(m.find()).as(metrics).isTrue();
+        return Long.parseLong(m.group(1));
     }
 
     private record Answer(int status, String body) {
@@ -133,6 +144,63 @@ class ServerProcessIT {
             HttpResponse<String> stopped = http.send(HttpRequest.newBuilder(nodeApi.resolve("/v1/socket/stop"))
                     .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(stopped.body()).containsPattern("\"stopped\": ?1");
+
+            // The issue's acceptance, with plain HTTP, a WebSocket and UDP: the server's node sends a socket
+            // to the node process, whose subscription shows it, and two UDP clients talk through it.
+            var frames = new LinkedBlockingQueue<String>();
+            WebSocket ws = http.newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + api.group(1) + "/v1/subscribe"), new WebSocket.Listener() {
+                        @Override
+                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                            frames.add(data.toString());
+                            w.request(1);
+                            return null;
+                        }
+                    }).get(10, TimeUnit.SECONDS);
+            Matcher serverApi = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)").matcher(output());
+            assertThat(serverApi.find()).isTrue();
+            URI serverNode = URI.create("http://127.0.0.1:" + serverApi.group(1));
+            String socket = http.send(HttpRequest.newBuilder(serverNode.resolve("/v1/socket/start"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            Matcher port1 = Pattern.compile("\"port1\": ?\"(\\d+)\"").matcher(socket);
+            assertThat(port1.find()).as(socket).isTrue();
+            HttpResponse<String> sent = http.send(HttpRequest.newBuilder(serverNode.resolve("/v1/socket/sendRequest"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"pubkey\":\"" + nodeAddress + "\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+
+            String frame = frames.poll(10, TimeUnit.SECONDS);
+            assertThat(frame).as("the node's subscription shows the socket").isNotNull().contains("\"service_type\":\"socket\"");
+            Matcher data = Pattern.compile("\"data\":\"([^\"]+)\"").matcher(frame);
+            assertThat(data.find()).isTrue();
+            String details = new String(Base64.getDecoder().decode(data.group(1)), StandardCharsets.UTF_8);
+            Matcher port2 = Pattern.compile("\"port2\":\"(\\d+)\"").matcher(details);
+            assertThat(port2.find()).as(details).isTrue();
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+
+            InetAddress relay = InetAddress.getLoopbackAddress();
+            try (DatagramSocket app = new DatagramSocket(0, relay); DatagramSocket far = new DatagramSocket(0, relay)) {
+                app.setSoTimeout(5_000);
+                far.setSoTimeout(5_000);
+                InetSocketAddress side1 = new InetSocketAddress(relay, Integer.parseInt(port1.group(1)));
+                InetSocketAddress side2 = new InetSocketAddress(relay, Integer.parseInt(port2.group(1)));
+                long claimed = claimedDatagrams(serverNode);
+                app.send(new DatagramPacket(new byte[0], 0, side1));
+                // The relay counts the claim; the far end's first datagram then finds the app's side known.
+                await().atMost(Duration.ofSeconds(10)).until(() -> claimedDatagrams(serverNode) == claimed + 1);
+                byte[] hello = "from the far end".getBytes(StandardCharsets.UTF_8);
+                far.send(new DatagramPacket(new byte[0], 0, side2));
+                DatagramPacket in = new DatagramPacket(new byte[64], 64);
+                app.receive(in); // the far end's first, empty datagram: both sides are known now
+                assertThat(in.getLength()).isZero();
+                far.send(new DatagramPacket(hello, hello.length, side2));
+                app.receive(in);
+                assertThat(new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8)).isEqualTo("from the far end");
+                byte[] back = "from the app".getBytes(StandardCharsets.UTF_8);
+                app.send(new DatagramPacket(back, back.length, side1));
+                far.receive(in);
+                assertThat(new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8)).isEqualTo("from the app");
+            }
         } finally {
             node.destroy();
             assertThat(node.waitFor(15, TimeUnit.SECONDS)).isTrue();
