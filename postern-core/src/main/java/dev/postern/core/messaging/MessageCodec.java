@@ -96,10 +96,7 @@ public final class MessageCodec {
                 case ACK -> new Frame.Ack(id(b));
                 default -> null;
             };
-            if (f == null || b.hasRemaining()) {
-                return Decoded.bad(f == null ? DecodeError.MALFORMED : DecodeError.WRONG_LENGTH);
-            }
-            return Decoded.ok(f);
+            return Decoded.whole(f, b);
         } catch (BufferUnderflowException e) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
