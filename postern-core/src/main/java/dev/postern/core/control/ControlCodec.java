@@ -35,6 +35,7 @@ public final class ControlCodec {
     private static final byte DATA = 4;
     private static final byte COOKIE = 5;
     private static final int SESSION_HEADER = 5;
+    private static final int NOISE_KEY = 32;
 
     private ControlCodec() {}
 
@@ -75,14 +76,17 @@ public final class ControlCodec {
 
     /** Noise message 1's payload: the cookie (16 bytes, zeros when none) and padding to {@link #MIN_HELLO}. */
     public static byte[] helloPayload(byte[] cookie) {
-        byte[] payload = new byte[MIN_HELLO - 2 - 32];
+        byte[] payload = new byte[MIN_HELLO - 2 - NOISE_KEY];
         System.arraycopy(cookie, 0, payload, 0, HelloCookies.LENGTH);
         return payload;
     }
 
-    /** The cookie a HELLO's payload carries; all zeros when it carries none. */
-    static byte[] cookieOf(byte[] helloPayload) {
-        return helloPayload.length < HelloCookies.LENGTH ? new byte[HelloCookies.LENGTH] : Arrays.copyOf(helloPayload, HelloCookies.LENGTH);
+    /**
+     * The cookie a HELLO carries (all zeros when none), read without the handshake: Noise message 1 is
+     * the initiator's ephemeral key and then its payload, both in the clear.
+     */
+    static byte[] cookieOf(ControlPacket.Hello hello) {
+        return Arrays.copyOfRange(hello.noise(), NOISE_KEY, NOISE_KEY + HelloCookies.LENGTH);
     }
 
     public static byte[] cookie(byte[] cookie) {

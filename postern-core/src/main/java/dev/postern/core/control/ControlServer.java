@@ -146,15 +146,15 @@ public final class ControlServer {
             counters.increment(ControlCounter.DROPPED_RATE);
             return;
         }
-        AuthenticatedHandshake handshake = AuthenticatedHandshake.responder(identity, null, prologue, random);
-        if (!(handshake.read(hello.noise()) instanceof Decoded.Ok<byte[]> payload)) {
-            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
-            return;
-        }
-        if (pending.size() >= limits.cookiesAbovePending() && !cookies.isValid(from, ControlCodec.cookieOf(payload.value()), now)) {
-            // Reading message 1 costs no key agreement; answering it does, and so does keeping it.
+        if (pending.size() >= limits.cookiesAbovePending() && !cookies.isValid(from, ControlCodec.cookieOf(hello), now)) {
+            // Before any key is made: a handshake costs key agreement, and keeping it costs memory.
             counters.increment(ControlCounter.COOKIES_SENT);
             transmits.add(new Transmit(from, ControlCodec.cookie(cookies.issue(from, now))));
+            return;
+        }
+        AuthenticatedHandshake handshake = AuthenticatedHandshake.responder(identity, null, prologue, random);
+        if (!(handshake.read(hello.noise()) instanceof Decoded.Ok<byte[]>)) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
             return;
         }
         int session = newSessionId();
