@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -13,18 +14,25 @@ import javax.crypto.spec.SecretKeySpec;
  * source and the current period under a secret of this server, so a server under a flood of spoofed
  * HELLOs answers each with a cookie and keeps no state until a HELLO comes back with a valid one.
  * A cookie is good for the period it was made in and the next ({@link #PERIOD_NANOS} each).
+ * Not thread-safe: its server's event loop uses it.
  */
 final class HelloCookies {
 
     static final int LENGTH = 16;
     static final long PERIOD_NANOS = 120_000_000_000L;
 
-    private final SecretKeySpec secret;
+    /** Made once: under a flood every spoofed HELLO costs a MAC, and nothing more. */
+    private final Mac mac;
 
     HelloCookies(SecureRandom random) {
         byte[] key = new byte[32];
         random.nextBytes(key);
-        this.secret = new SecretKeySpec(key, "HmacSHA256");
+        try {
+            mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
     }
 
     byte[] issue(InetSocketAddress source, long now) {
@@ -42,15 +50,6 @@ final class HelloCookies {
     private byte[] mac(InetSocketAddress source, long period) {
         byte[] ip = source.getAddress().getAddress();
         ByteBuffer input = ByteBuffer.allocate(8 + 2 + ip.length).putLong(period).putShort((short) source.getPort()).put(ip);
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(secret);
-            byte[] full = mac.doFinal(input.array());
-            byte[] cookie = new byte[LENGTH];
-            System.arraycopy(full, 0, cookie, 0, LENGTH);
-            return cookie;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
-        }
+        return Arrays.copyOf(mac.doFinal(input.array()), LENGTH);
     }
 }

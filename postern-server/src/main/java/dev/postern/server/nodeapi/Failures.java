@@ -1,5 +1,6 @@
 package dev.postern.server.nodeapi;
 
+import dev.postern.client.control.NodeChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionException;
@@ -18,6 +19,12 @@ final class Failures {
                 case LIMIT -> Status.RESOURCE_EXHAUSTED;
                 case NOT_FOUND -> Status.NOT_FOUND;
                 case UNAVAILABLE -> Status.UNAVAILABLE;
+            };
+            // A node on its own: what its server refused over the control channel.
+            case NodeChannel.RequestFailed r -> switch (r.kind()) {
+                case BAD_REQUEST -> Status.INVALID_ARGUMENT;
+                case LIMIT -> Status.RESOURCE_EXHAUSTED;
+                case NOT_FOUND -> Status.NOT_FOUND;
             };
             case TimeoutException t -> Status.DEADLINE_EXCEEDED;
             default -> Status.INTERNAL;

@@ -7,7 +7,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -65,19 +64,19 @@ public final class RemoteBackend implements NodeBackend {
 
     @Override
     public CompletableFuture<Socket> startSocket(boolean requireToken, List<String> allowedSources) {
-        return mapped(channel.startSocket(requireToken, allowedSources).thenApply(s -> {
+        return channel.startSocket(requireToken, allowedSources).thenApply(s -> {
             Socket socket = new Socket(s.id(), "udp", s.ip(), s.port1(), s.port2(), s.idleSeconds(), s.token1(), s.token2());
             sockets.add(socket);
             return socket;
-        }));
+        });
     }
 
     @Override
     public CompletableFuture<Integer> stopSocket(String id) {
-        return mapped(channel.stopSocket(id).thenApply(n -> {
+        return channel.stopSocket(id).thenApply(n -> {
             sockets.removeIf(s -> id.isEmpty() || s.id().equals(id));
             return n;
-        }));
+        });
     }
 
     @Override
@@ -87,7 +86,7 @@ public final class RemoteBackend implements NodeBackend {
 
     @Override
     public CompletableFuture<String> send(NodeId to, String replyToId, String serviceType, long amount, byte[] data) {
-        return mapped(channel.send(to, replyToId, serviceType, amount, data));
+        return channel.send(to, replyToId, serviceType, amount, data);
     }
 
     @Override
@@ -101,20 +100,5 @@ public final class RemoteBackend implements NodeBackend {
                 subscribers.remove(subscriber);
             }
         };
-    }
-
-    /** The channel's refusals as the API's failures. */
-    private static <T> CompletableFuture<T> mapped(CompletableFuture<T> f) {
-        return f.exceptionallyCompose(failure -> {
-            Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
-            if (cause instanceof NodeChannel.RequestFailed r) {
-                return CompletableFuture.failedFuture(new Failure(switch (r.kind()) {
-                    case LIMIT -> Failure.Kind.LIMIT;
-                    case NOT_FOUND -> Failure.Kind.NOT_FOUND;
-                    case BAD_REQUEST -> Failure.Kind.BAD_REQUEST;
-                }, r.getMessage()));
-            }
-            return CompletableFuture.failedFuture(cause);
-        });
     }
 }
