@@ -140,6 +140,11 @@ class TwoNodesTest {
                 assertThat(hello.getFromPubkey()).isEqualTo(server_);
                 assertThat(hello.getData().toStringUtf8()).isEqualTo("hi");
 
+                var unknown = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + nodeApi.httpPort() + "/v1/socket/stop"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"id\":\"0123456789abcdef\"}")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(unknown.statusCode()).as("the server's refusal, as the API's status: " + unknown.body()).isEqualTo(404);
                 assertThat(post(http, nodeApi.httpPort(), "/v1/socket/stop", "{}").get("stopped").asInt()).isEqualTo(1);
                 assertThat(server.relay().size()).isZero();
             } finally {
