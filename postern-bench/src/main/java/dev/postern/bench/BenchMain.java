@@ -16,7 +16,7 @@ public final class BenchMain {
                           (default 1,000,000), heap bytes per registered client, and their ratio.
                       relay [options]     (a script: bin/bench relay --help)
                           Postern's relay against the C reference forwarder, driven by the same load tool.
-                      relay-server --first-port P [--pairs N] [--threads T] [--max-seconds S]
+                      relay-server --first-port P [--pairs N] [--threads T] [--engine auto|ffm|netty] [--max-seconds S]
                           the Postern side of the relay benchmark, driven over stdin ("reset", "quit").""");
             return;
         }

@@ -8,6 +8,7 @@ import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import dev.postern.server.rendezvous.store.RendezvousStore;
 import dev.postern.testkit.TempDirs;
@@ -115,7 +116,7 @@ final class PulseBenchmark {
         InetAddress loopback = InetAddress.getLoopbackAddress();
         return PosternServer.start(new ServerConfig(loopback, dataDir, config,
                 new RelayConfig(loopback, loopback, 0, 0, 1, 1, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, RelayConfig.DEFAULT_MAX_DATAGRAM),
-                1, new NodeApiConfig(loopback, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
     }
 
     private static byte[] register(RendezvousStore store, int n, SplittableRandom random) {

@@ -1,9 +1,9 @@
 package dev.postern.bench;
 
 import dev.postern.core.time.Clock;
-import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayAllocation;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayRequest;
 import dev.postern.server.relay.RelayService;
 import java.io.BufferedReader;
@@ -30,12 +30,14 @@ final class RelayServerMode {
         int pairs = 1;
         int threads = 1;
         int maxSeconds = 600;
+        String engine = RelayEngines.AUTO;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--first-port" -> firstPort = Integer.parseInt(args[i + 1]);
                 case "--pairs" -> pairs = Integer.parseInt(args[i + 1]);
                 case "--threads" -> threads = Integer.parseInt(args[i + 1]);
                 case "--max-seconds" -> maxSeconds = Integer.parseInt(args[i + 1]);
+                case "--engine" -> engine = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -57,9 +59,9 @@ final class RelayServerMode {
         }, "deadline");
         deadline.setDaemon(true);
         deadline.start();
-        try (RelayService relay = RelayService.start(config, Clock.SYSTEM, UdpTransport.best(), threads);
+        try (RelayService relay = RelayService.start(config, Clock.SYSTEM, RelayEngines.named(engine), threads);
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
-            System.out.println("{\"ready\":true,\"transport\":\"" + UdpTransport.best().name() + "\",\"pid\":"
+            System.out.println("{\"ready\":true,\"transport\":\"" + relay.engine() + "\",\"pid\":"
                     + ProcessHandle.current().pid() + "}");
             for (String line; (line = in.readLine()) != null && !line.strip().equals("quit"); ) {
                 if (line.strip().equals("reset")) {

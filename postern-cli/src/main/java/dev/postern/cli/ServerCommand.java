@@ -8,6 +8,7 @@ import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.StartupException;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
@@ -131,8 +132,14 @@ final class ServerCommand implements Callable<Integer> {
     boolean relayAllowPrivatePeers;
 
     @Option(names = "--relay-threads", paramLabel = "N", defaultValue = "1", converter = Converters.PositiveInt.class,
-            description = "Event loops forwarding relay datagrams. Default: ${DEFAULT-VALUE}")
+            description = "Threads forwarding relay datagrams. Default: ${DEFAULT-VALUE}")
     int relayThreads;
+
+    @Option(names = "--relay-engine", paramLabel = "NAME", defaultValue = RelayEngines.AUTO,
+            description = "What moves relay datagrams: ffm (Postern's own epoll loop, called through Java's foreign "
+                    + "function API; Linux on x86-64 or arm64, JDK 22+), netty (Netty's epoll transport; runs anywhere), "
+                    + "or auto (ffm where it runs, else netty). Default: ${DEFAULT-VALUE}")
+    String relayEngine;
 
     @CommandLine.Mixin
     NodeApiOptions nodeApi;
@@ -149,6 +156,11 @@ final class ServerCommand implements Callable<Integer> {
         if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
+        try {
+            RelayEngines.named(relayEngine);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--relay-engine: " + e.getMessage());
+        }
         ServerConfig serverConfig = new ServerConfig(bind, dataDir,
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
                         new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
@@ -156,6 +168,7 @@ final class ServerCommand implements Callable<Integer> {
                 new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
                         relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
                 relayThreads,
+                relayEngine,
                 nodeApi.config(),
                 controlPort,
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),

@@ -67,6 +67,9 @@ class CliTest {
         assertThat(run("server", "--register-rate", "-1").err()).contains("must be a positive number");
         assertThat(run("server", "--relay-ports", "41000").err()).contains("is not a port range");
         assertThat(run("server", "--relay-ports", "41000-41000").err()).contains("at least two ports");
+        CliRun engine = run("server", "--relay-engine", "turbo");
+        assertThat(engine.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(engine.err()).contains("--relay-engine: unknown relay engine 'turbo': choose auto, ").contains("netty");
     }
 
     @Test

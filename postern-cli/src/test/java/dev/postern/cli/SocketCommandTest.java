@@ -8,6 +8,7 @@ import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -33,7 +34,7 @@ class SocketCommandTest {
         return PosternServer.start(new ServerConfig(lo, dataDir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
     }
 
     @Test

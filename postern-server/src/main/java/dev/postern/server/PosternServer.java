@@ -12,6 +12,7 @@ import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
 import java.io.IOException;
@@ -56,7 +57,13 @@ public final class PosternServer implements AutoCloseable {
         String host = config.bind().getHostAddress();
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
-        RelayService relay = RelayService.start(config.relay(), config.clock(), transport, config.relayThreads());
+        RelayService relay;
+        try {
+            relay = RelayService.start(config.relay(), config.clock(), RelayEngines.named(config.relayEngine()), config.relayThreads());
+        } catch (IllegalArgumentException e) {
+            rendezvous.close();
+            throw new StartupException(e.getMessage(), e);
+        }
         MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), config.messaging());
         ExecutorService relayRequestThreads = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "postern-relay-requests");
@@ -86,8 +93,9 @@ public final class PosternServer implements AutoCloseable {
         }
         log.info("control channel for nodes on udp {}:{}", config.bind().getHostAddress(), control.address().getPort());
         RelayConfig r = config.relay();
-        log.info("relay: sockets on {} ports {}, advertised as {}", config.bind().getHostAddress(),
-                r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress());
+        log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", config.bind().getHostAddress(),
+                r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress(),
+                relay.engine());
         if (!PeerAddressRule.isGlobal(r.advertised()) && !config.bind().isLoopbackAddress()) {
             log.warn("the relay advertises {}, which only local peers can reach: set --relay-address to this server's public address",
                     r.advertised().getHostAddress());

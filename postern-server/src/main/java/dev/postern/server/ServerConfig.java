@@ -14,12 +14,14 @@ import java.util.Objects;
  *
  * @param bind         the address every public listener binds (the relay's ports too)
  * @param dataDir      where the server keeps its state between runs (its node identity); created if missing
- * @param relayThreads event loops forwarding relay datagrams
+ * @param relayThreads threads forwarding relay datagrams
+ * @param relayEngine  what moves relay datagrams: a {@link dev.postern.server.relay.RelayEngine}'s name, or
+ *                     {@code auto} for the fastest that runs here
  * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
  * @param messaging    queue limits and redelivery for messages between nodes
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, NodeApiConfig nodeApi, int controlPort, MessageRouter.Limits messaging, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, MessageRouter.Limits messaging, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -34,6 +36,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         if (relayThreads < 1) {
             throw new IllegalArgumentException("relay threads must be at least 1");
         }
+        Objects.requireNonNull(relayEngine, "relayEngine");
         Objects.requireNonNull(clock, "clock");
     }
 }

@@ -1,6 +1,7 @@
 package dev.postern.server.relay;
 
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
 import dev.postern.server.net.EmptyDatagrams;
@@ -23,8 +24,9 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
 
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
-    private final RelaySocket socket;
+    private final RelayPair pair;
     private final int side;
+    private final Channel out;
     private final Clock clock;
     private final Counters<RelayCounter> counters;
     private final int maxDatagram;
@@ -32,9 +34,10 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
     private boolean inBatch;
     private boolean flushPending;
 
-    RelayPortHandler(RelaySocket socket, int side, Clock clock, Counters<RelayCounter> counters, int maxDatagram) {
-        this.socket = socket;
+    RelayPortHandler(RelayPair pair, int side, Channel out, Clock clock, Counters<RelayCounter> counters, int maxDatagram) {
+        this.pair = pair;
         this.side = side;
+        this.out = out;
         this.clock = clock;
         this.counters = counters;
         this.maxDatagram = maxDatagram;
@@ -54,14 +57,13 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
                 counters.increment(RelayCounter.DROPPED_OVERSIZED); // truncated by its receive slot
                 return;
             }
-            ByteBuffer payload = socket.pair.isClaimed(side) ? NOTHING : content.nioBuffer();
-            if (socket.pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
-                Channel out = socket.channels[1 - side];
+            ByteBuffer payload = pair.isClaimed(side) ? NOTHING : content.nioBuffer();
+            if (pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
                 if (!content.isReadable()) {
-                    forwardEmpty(out, socket.pair.destinationFrom(side));
+                    forwardEmpty(pair.destinationFrom(side));
                 } else if (out.isWritable()) {
-                    socket.pair.countForwardedBytes(content.readableBytes());
-                    out.write(new DatagramPacket(content, socket.pair.destinationFrom(side)), out.voidPromise());
+                    pair.countForwardedBytes(content.readableBytes());
+                    out.write(new DatagramPacket(content, pair.destinationFrom(side)), out.voidPromise());
                     handedOn = true;
                     flushPending = true;
                 } else {
@@ -76,7 +78,7 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Netty will not send an empty payload: flush what is queued (order), then send it on the socket itself. */
-    private void forwardEmpty(Channel out, InetSocketAddress to) {
+    private void forwardEmpty(InetSocketAddress to) {
         if (flushPending) {
             flushPending = false;
             out.flush();
@@ -93,7 +95,7 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
         inBatch = false;
         if (flushPending) {
             flushPending = false;
-            socket.channels[1 - side].flush();
+            out.flush();
         }
     }
 

@@ -2,24 +2,21 @@ package dev.postern.server.relay;
 
 import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
-import io.netty.channel.Channel;
-import io.netty.channel.EventLoop;
 
-/** A running relay socket: its allocation, its pair state and the two channels, all on one event loop. */
+/** A running relay socket: its allocation, its pair state and its two ports, on one lane of the plane. */
 final class RelaySocket {
 
     final RelayAllocation allocation;
     final RelayPair pair;
-    final EventLoop loop;
     /** Orders sockets by start, for "the newest socket". */
     final long sequence;
-    final Channel[] channels = new Channel[2];
+    final RelayPlane.Port[] ports;
 
-    RelaySocket(RelayAllocation allocation, RelayPair pair, EventLoop loop, long sequence) {
+    RelaySocket(RelayAllocation allocation, RelayPair pair, long sequence, RelayPlane.Port side1, RelayPlane.Port side2) {
         this.allocation = allocation;
         this.pair = pair;
-        this.loop = loop;
         this.sequence = sequence;
+        this.ports = new RelayPlane.Port[] {side1, side2};
     }
 
     long count(RelayVerdict verdict) {

@@ -6,6 +6,7 @@ import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.StartupException;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.TempDirs;
@@ -43,7 +44,7 @@ final class RunningServer implements AutoCloseable {
             server = PosternServer.start(new ServerConfig(loopback, dataDir, config,
                     new RelayConfig(loopback, loopback, 0, 0, 16, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false,
                             RelayConfig.DEFAULT_MAX_DATAGRAM),
-                    1, new NodeApiConfig(loopback, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, clock));
+                    1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, clock));
         } catch (StartupException e) {
             throw new IllegalStateException(e);
         }
