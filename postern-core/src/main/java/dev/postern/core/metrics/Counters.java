@@ -24,6 +24,10 @@ public final class Counters<E extends Enum<E>> {
         values.incrementAndGet(counter.ordinal());
     }
 
+    public void add(E counter, long n) {
+        values.addAndGet(counter.ordinal(), n);
+    }
+
     public long get(E counter) {
         return values.get(counter.ordinal());
     }

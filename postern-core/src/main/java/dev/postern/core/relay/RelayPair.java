@@ -63,7 +63,24 @@ public final class RelayPair {
             // A token datagram is control, not data; a plain first datagram is data once the peer is known.
             return tokens[side] != null || sides[1 - side] == null ? RelayVerdict.CLAIMED : RelayVerdict.FORWARD;
         }
-        if (!known.equals(from)) {
+        return claimedVerdict(side, known.equals(from), now);
+    }
+
+    /**
+     * {@link #onDatagram} for a side already claimed, for a caller that compared the source with the
+     * claimed one itself (as raw socket address bytes, say) instead of making an address per datagram.
+     */
+    public RelayVerdict onDatagramToClaimed(int side, boolean fromClaimedSource, long now) {
+        if (sides[side] == null) {
+            throw new IllegalStateException("side " + (side + 1) + " is not claimed yet");
+        }
+        RelayVerdict verdict = claimedVerdict(side, fromClaimedSource, now);
+        verdicts[verdict.ordinal()]++;
+        return verdict;
+    }
+
+    private RelayVerdict claimedVerdict(int side, boolean fromClaimedSource, long now) {
+        if (!fromClaimedSource) {
             return RelayVerdict.DROPPED_WRONG_SOURCE;
         }
         if (sides[1 - side] == null) {
@@ -91,8 +108,8 @@ public final class RelayPair {
         return sides[side] != null;
     }
 
-    /** Adds a forwarded datagram's size to {@link #forwardedBytes}. */
-    public void countForwardedBytes(int bytes) {
+    /** Adds forwarded datagrams' sizes to {@link #forwardedBytes}. */
+    public void countForwardedBytes(long bytes) {
         forwardedBytes += bytes;
     }
 

@@ -3,6 +3,7 @@ package dev.postern.core.relay;
 import static dev.postern.core.relay.RelayPair.SIDE_1;
 import static dev.postern.core.relay.RelayPair.SIDE_2;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -58,6 +59,23 @@ class RelayPairTest {
         assertThat(pair.onDatagram(SIDE_1, new InetSocketAddress(alice.getAddress(), 4001), EMPTY, now))
                 .as("same host, other port").isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
         assertThat(pair.destinationFrom(SIDE_2)).isEqualTo(alice);
+    }
+
+    @Test
+    void aCallerThatComparesSourcesItselfGetsTheSameVerdictsAndCounts() {
+        RelayPair pair = open();
+        pair.onDatagram(SIDE_1, alice, EMPTY, now);
+        assertThatThrownBy(() -> pair.onDatagramToClaimed(SIDE_2, true, now)).isInstanceOf(IllegalStateException.class);
+
+        assertThat(pair.onDatagramToClaimed(SIDE_1, true, now)).isEqualTo(RelayVerdict.DROPPED_NO_PEER_YET);
+        pair.onDatagram(SIDE_2, bob, EMPTY, now);
+        assertThat(pair.onDatagramToClaimed(SIDE_1, false, now)).isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
+        assertThat(pair.onDatagramToClaimed(SIDE_2, true, now + 5)).isEqualTo(RelayVerdict.FORWARD);
+
+        assertThat(pair.lastActivity()).isEqualTo(now + 5);
+        assertThat(pair.count(RelayVerdict.DROPPED_NO_PEER_YET)).isEqualTo(1);
+        assertThat(pair.count(RelayVerdict.DROPPED_WRONG_SOURCE)).isEqualTo(1);
+        assertThat(pair.count(RelayVerdict.FORWARD)).isEqualTo(2);
     }
 
     @Test

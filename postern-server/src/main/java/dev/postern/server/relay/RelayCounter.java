@@ -8,6 +8,7 @@ public enum RelayCounter {
     REFUSED_LIMIT("relay sockets refused (limit)"),
     REFUSED_PORTS("relay sockets refused (no free ports)"),
     DROPPED_BACKPRESSURE("datagrams dropped (send queue full)"),
+    DROPPED_SEND_FAILED("datagrams dropped (the system refused to send them)"),
     DROPPED_OVERSIZED("datagrams dropped (larger than the relay's maximum datagram)");
 
     private final String description;

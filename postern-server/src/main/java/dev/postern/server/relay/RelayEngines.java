@@ -1,21 +1,37 @@
 package dev.postern.server.relay;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The relay engines this process has, and the choice among them. */
 public final class RelayEngines {
 
     public static final String AUTO = "auto";
+    private static final Logger log = LoggerFactory.getLogger("postern.relay");
 
     private RelayEngines() {}
 
     /** Every engine: those found on the class path first (they exist to be faster), Netty's last. */
     public static List<RelayEngine> all() {
         List<RelayEngine> engines = new ArrayList<>();
-        ServiceLoader.load(RelayEngine.class, RelayEngines.class.getClassLoader()).forEach(engines::add);
+        Iterator<RelayEngine> found = ServiceLoader.load(RelayEngine.class, RelayEngines.class.getClassLoader()).iterator();
+        while (true) {
+            try {
+                if (!found.hasNext()) {
+                    break;
+                }
+                engines.add(found.next());
+            } catch (ServiceConfigurationError tooNew) {
+                // An engine built for a newer JDK than this one (the ffm engine on JDK 21): not here.
+                log.debug("relay engine skipped: {}", tooNew.toString());
+            }
+        }
         engines.add(new NettyRelayEngine());
         return engines;
     }

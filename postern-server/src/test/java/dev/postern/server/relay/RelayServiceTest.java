@@ -2,6 +2,7 @@ package dev.postern.server.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.postern.core.relay.Cidr;
 import dev.postern.core.relay.RelayVerdict;
@@ -48,7 +49,11 @@ class RelayServiceTest {
     }
 
     private DatagramSocket client() throws SocketException {
-        DatagramSocket s = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
+        return client(LOOPBACK);
+    }
+
+    private DatagramSocket client(InetAddress address) throws SocketException {
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(address, 0));
         s.setSoTimeout(2_000);
         s.setReceiveBufferSize(1 << 20);
         sockets.add(s);
@@ -56,7 +61,11 @@ class RelayServiceTest {
     }
 
     private static void send(DatagramSocket from, int port, byte[] payload) throws Exception {
-        from.send(new DatagramPacket(payload, payload.length, new InetSocketAddress(LOOPBACK, port)));
+        send(from, new InetSocketAddress(LOOPBACK, port), payload);
+    }
+
+    private static void send(DatagramSocket from, InetSocketAddress to, byte[] payload) throws Exception {
+        from.send(new DatagramPacket(payload, payload.length, to));
     }
 
     private static DatagramPacket receive(DatagramSocket s) throws Exception {
@@ -129,6 +138,34 @@ class RelayServiceTest {
         assertThat(java.util.Arrays.copyOf(got.getData(), got.getLength())).isEqualTo(largest);
         assertNothingArrives(two);
         assertThat(relay.counters().get(RelayCounter.DROPPED_OVERSIZED)).isEqualTo(2);
+    }
+
+    @Test
+    void anIpv6RelayRelaysBetweenIpv6SidesAndLocksThem() throws Exception {
+        InetAddress v6 = InetAddress.getByName("::1");
+        try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(v6, 0))) {
+            assumeTrue(probe.getLocalAddress().equals(v6), "this machine has no IPv6 loopback");
+        } catch (SocketException noIpv6) {
+            assumeTrue(false, "this machine has no IPv6 loopback: " + noIpv6.getMessage());
+        }
+        try (RelayService v6Relay = RelayService.start(new RelayConfig(v6, v6, 0, 0, 4, 4, IDLE, false, MAX_DATAGRAM),
+                clock, engine(), 1)) {
+            RelayAllocation a = v6Relay.open("node-a", RelayRequest.OPEN);
+            DatagramSocket one = client(v6);
+            DatagramSocket two = client(v6);
+            send(one, new InetSocketAddress(v6, a.port1()), new byte[0]);
+            send(two, new InetSocketAddress(v6, a.port2()), "hello".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(receive(one).getData(), 0, 5, StandardCharsets.US_ASCII)).isEqualTo("hello");
+
+            send(one, new InetSocketAddress(v6, a.port1()), "back".getBytes(StandardCharsets.US_ASCII));
+            DatagramPacket back = receive(two);
+            assertThat(new String(back.getData(), 0, back.getLength(), StandardCharsets.US_ASCII)).isEqualTo("back");
+            assertThat(back.getSocketAddress()).isEqualTo(new InetSocketAddress(v6, a.port2()));
+
+            send(client(v6), new InetSocketAddress(v6, a.port1()), "intruder".getBytes(StandardCharsets.US_ASCII));
+            assertNothingArrives(two);
+            assertThat(v6Relay.count(a.id(), RelayVerdict.DROPPED_WRONG_SOURCE)).isEqualTo(1);
+        }
     }
 
     @Test
