@@ -76,10 +76,11 @@ def nice_prefix(level):
 
 
 class PosternRelay:
-    def __init__(self, java, jar, first_port, nice, pairs=1):
+    def __init__(self, java, jar, first_port, nice, engine, pairs=1):
         # RELAY_JAVA_OPTS: extra JVM options for the relay under test, e.g. -Dpostern.transport=io_uring
         cmd = nice + [java] + os.environ.get("RELAY_JAVA_OPTS", "").split() + ["--enable-native-access=ALL-UNNAMED", "-XX:+UseG1GC", "-Xms256m", "-Xmx256m",
-                      "-jar", jar, "relay-server", "--first-port", str(first_port), "--pairs", str(pairs), "--max-seconds", "3000"]
+                      "-jar", jar, "relay-server", "--first-port", str(first_port), "--pairs", str(pairs), "--engine", engine,
+                      "--max-seconds", "3000"]
         major = int(subprocess.run([java, "-XshowSettings:properties", "-version"], capture_output=True, text=True)
                     .stderr.split("java.specification.version = ")[1].split()[0])
         if major >= 23:
@@ -145,6 +146,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5, help="seconds per run (at most 60)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--engine", default="auto", help="the relay engine under test: auto, ffm or netty")
     ap.add_argument("--pairs", type=int, default=0,
                     help="instead: N pairs at once at max rate against one pair, Postern only (target aggregate >= 0.9)")
     args = ap.parse_args()
@@ -167,7 +169,7 @@ def main():
     postern_port, fwd_port = free_pair(), None
     while fwd_port is None or abs(fwd_port - postern_port) < 2:
         fwd_port = free_pair()
-    postern = PosternRelay(args.java, args.jar, postern_port, relay_nice)
+    postern = PosternRelay(args.java, args.jar, postern_port, relay_nice, args.engine)
     log(f"postern relay pid {postern.pid} ({postern.transport}) on {postern_port}-{postern_port + 1}; "
         f"udpfwd on {fwd_port}-{fwd_port + 1}; results in {out}")
     my_pids = []
@@ -248,8 +250,8 @@ def many_pairs(args):
     # other, as with one pair; both rounds use the same setting.
     load_nice = ["nice", "-n", "19"]
     n = args.pairs
-    one = PosternRelay(args.java, args.jar, free_range(1), relay_nice, 1)
-    many = PosternRelay(args.java, args.jar, free_range(n), relay_nice, n)
+    one = PosternRelay(args.java, args.jar, free_range(1), relay_nice, args.engine, 1)
+    many = PosternRelay(args.java, args.jar, free_range(n), relay_nice, args.engine, n)
     size = int(args.sizes.split()[0])
     try:
         log(f"warming up; then {args.reps} rounds of: 1 pair, then {n} pairs at once ({size} B, max rate, {args.duration} s)")

@@ -59,7 +59,7 @@ public final class RelayService implements AutoCloseable {
         this.peerRule = new PeerAddressRule(config.advertised(), config.allowPrivatePeers());
         this.ports = config.systemChosenPorts() ? null : new PortAllocator(config.firstPort(), config.lastPort());
         long period = Math.clamp(config.idleTimeout().toNanos() / 4, MIN_SWEEP_NANOS, MAX_SWEEP_NANOS);
-        sweep.scheduleAtFixedRate(this::expireIdle, period, period, TimeUnit.NANOSECONDS);
+        sweep.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
 
     /** @param threads threads forwarding datagrams; sockets are spread over them */
@@ -180,6 +180,15 @@ public final class RelayService implements AutoCloseable {
         return n;
     }
 
+    /** A failed sweep is logged, not thrown: thrown, it would end every later sweep. */
+    private void sweep() {
+        try {
+            expireIdle();
+        } catch (RuntimeException e) {
+            log.warn("idle sweep failed; the next one runs as planned", e);
+        }
+    }
+
     /** Stops sockets idle for longer than the idle timeout; returns how many. Runs periodically by itself. */
     public int expireIdle() {
         long now = clock.nanoTime();
@@ -199,6 +208,11 @@ public final class RelayService implements AutoCloseable {
     @Override
     public void close() {
         sweep.shutdownNow();
+        try {
+            sweep.awaitTermination(10, TimeUnit.SECONDS); // a sweep under way finishes closing its sockets first
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (String id : List.copyOf(sockets.keySet())) {
             stop(id);
         }
