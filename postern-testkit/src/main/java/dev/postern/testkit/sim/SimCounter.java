@@ -1,0 +1,17 @@
+package dev.postern.testkit.sim;
+
+/** What happened to the simulated network's datagrams. */
+public enum SimCounter {
+    SENT,
+    DELIVERED,
+    LOST,
+    DUPLICATED,
+    /** Arrived at a NAT with no mapping, an expired one, or one whose filter keeps the source out. */
+    FILTERED,
+    /** Sent to the sender's own NAT's public address by a box that does not hairpin. */
+    NOT_HAIRPINNED,
+    /** No host or NAT has the address, or nothing listens on the port. */
+    UNREACHABLE,
+    MAPPINGS_MADE,
+    MAPPINGS_EXPIRED
+}
