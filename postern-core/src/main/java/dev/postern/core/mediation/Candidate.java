@@ -1,0 +1,34 @@
+package dev.postern.core.mediation;
+
+import java.net.InetSocketAddress;
+import java.util.Objects;
+
+/**
+ * An address a peer may be reached at, and how it was learned.
+ *
+ * @param kind    what the address is
+ * @param address where to send
+ */
+public record Candidate(Kind kind, InetSocketAddress address) {
+
+    /** How a candidate was learned; the order is the wire code. */
+    public enum Kind {
+        /** The peer's public endpoint as its server sees it (its NAT's mapping). */
+        OBSERVED,
+        /** An address of the peer's own machine (reaches it on a shared LAN). */
+        LOCAL,
+        /** A relay port that forwards to the peer. */
+        RELAY
+    }
+
+    public Candidate {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(address, "address");
+        if (address.isUnresolved()) {
+            throw new IllegalArgumentException("a candidate is an IP address, not a name: " + address);
+        }
+        if (address.getPort() == 0) {
+            throw new IllegalArgumentException("a candidate needs a port: " + address);
+        }
+    }
+}

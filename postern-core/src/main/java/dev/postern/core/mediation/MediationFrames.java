@@ -1,0 +1,259 @@
+package dev.postern.core.mediation;
+
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeId;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Mediation over the control channel: a node listens for calls, another calls it by key, the server
+ * offers the call to the callee and, once it accepts, introduces each to the other's candidates.
+ * Each sender repeats its frame until it sees the answer; the server answers a repeat as it did the
+ * first, so lost datagrams cost only time.
+ *
+ * <pre>
+ * LISTEN      node -> server | 24 | request u32 | version u8 | on u8 |
+ * LISTENING   server -> node | 25 | request u32 |
+ * CALL        node -> server | 26 | call u32 | version u8 | callee 32 B | candidates |
+ * OFFER       server -> node | 27 | session u64 | caller 32 B | candidates |
+ * ANSWER      node -> server | 28 | session u64 | accept u8 | candidates |
+ * INTRODUCE   server -> node | 29 | session u64 | call u32 (0 for the callee) | role u8 | peer 32 B |
+ *                            | delay ms u16 | token 16 B | candidates |
+ * CALL_FAILED server -> node | 30 | call u32 | reason u8 |
+ * RELAYED     node -> server -> node | 31 | session u64 | candidate | token 16 B |
+ *
+ * candidates: count u8 (at most 8) | count x candidate
+ * candidate:  kind u8 (0 observed, 1 local, 2 relay) | family u8 (4 or 6) | address 4 or 16 B | port u16
+ * </pre>
+ */
+public final class MediationFrames {
+
+    public static final byte FIRST_TYPE = 24;
+    public static final byte LAST_TYPE = 31;
+    /** The mediation protocol's version; a caller and callee of different versions are refused. */
+    public static final int VERSION = 1;
+    /** Candidates per peer: enough for a few interfaces and the observed endpoint; the cap keeps probes from being aimed at many hosts. */
+    public static final int MAX_CANDIDATES = 8;
+    public static final int TOKEN_BYTES = 16;
+
+    /** Whether a peer starts the handshake (the caller) or answers it. */
+    public enum Role { CALLER, CALLEE }
+
+    /** Why a call failed; the order is the wire code, from 1. */
+    public enum Reason {
+        /** The callee did not listen (or answer) before the call's time ran out. */
+        NOT_AVAILABLE,
+        /** The callee refused this caller. */
+        DECLINED,
+        /** Caller and callee speak different versions of the protocol. */
+        VERSION_MISMATCH,
+        /** The server holds too many calls (from this node, or in all). */
+        BUSY
+    }
+
+    /** A decoded frame. */
+    public sealed interface Frame {
+
+        record Listen(int request, int version, boolean on) implements Frame {}
+
+        record Listening(int request) implements Frame {}
+
+        record Call(int call, int version, NodeId callee, List<Candidate> candidates) implements Frame {}
+
+        record Offer(long session, NodeId caller, List<Candidate> candidates) implements Frame {}
+
+        record Answer(long session, boolean accept, List<Candidate> candidates) implements Frame {}
+
+        /** @param delayMillis when to start punching, counted from this frame's arrival */
+        record Introduce(long session, int call, Role role, NodeId peer, int delayMillis, byte[] token, List<Candidate> candidates)
+                implements Frame {}
+
+        record CallFailed(int call, Reason reason) implements Frame {}
+
+        /** A relay port the sender holds for the session; the receiver claims it with the token. */
+        record Relayed(long session, Candidate relay, byte[] token) implements Frame {}
+    }
+
+    private MediationFrames() {}
+
+    public static boolean isMediationFrame(byte[] frame) {
+        return frame.length > 0 && frame[0] >= FIRST_TYPE && frame[0] <= LAST_TYPE;
+    }
+
+    public static byte[] encode(Frame f) {
+        ByteBuffer b = ByteBuffer.allocate(64 + MAX_CANDIDATES * 20 + NodeId.BYTES + TOKEN_BYTES);
+        switch (f) {
+            case Frame.Listen l -> b.put((byte) 24).putInt(l.request()).put((byte) l.version()).put((byte) (l.on() ? 1 : 0));
+            case Frame.Listening l -> b.put((byte) 25).putInt(l.request());
+            case Frame.Call c -> {
+                b.put((byte) 26).putInt(c.call()).put((byte) c.version()).put(c.callee().raw());
+                candidates(b, c.candidates());
+            }
+            case Frame.Offer o -> {
+                b.put((byte) 27).putLong(o.session()).put(o.caller().raw());
+                candidates(b, o.candidates());
+            }
+            case Frame.Answer a -> {
+                b.put((byte) 28).putLong(a.session()).put((byte) (a.accept() ? 1 : 0));
+                candidates(b, a.candidates());
+            }
+            case Frame.Introduce i -> {
+                b.put((byte) 29).putLong(i.session()).putInt(i.call()).put((byte) i.role().ordinal()).put(i.peer().raw())
+                        .putShort((short) i.delayMillis()).put(token(i.token()));
+                candidates(b, i.candidates());
+            }
+            case Frame.CallFailed c -> b.put((byte) 30).putInt(c.call()).put((byte) (c.reason().ordinal() + 1));
+            case Frame.Relayed r -> {
+                b.put((byte) 31).putLong(r.session());
+                candidate(b, r.relay());
+                b.put(token(r.token()));
+            }
+        }
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
+    }
+
+    public static Decoded<Frame> decode(byte[] frame) {
+        try {
+            ByteBuffer b = ByteBuffer.wrap(frame);
+            Frame f = switch (b.get()) {
+                case 24 -> {
+                    int request = b.getInt();
+                    int version = b.get() & 0xff;
+                    yield new Frame.Listen(request, version, flag(b));
+                }
+                case 25 -> new Frame.Listening(b.getInt());
+                case 26 -> {
+                    int call = b.getInt();
+                    int version = b.get() & 0xff;
+                    NodeId callee = nodeId(b);
+                    yield callee == null ? null : new Frame.Call(call, version, callee, candidates(b));
+                }
+                case 27 -> {
+                    long session = b.getLong();
+                    NodeId caller = nodeId(b);
+                    yield caller == null ? null : new Frame.Offer(session, caller, candidates(b));
+                }
+                case 28 -> {
+                    long session = b.getLong();
+                    yield new Frame.Answer(session, flag(b), candidates(b));
+                }
+                case 29 -> {
+                    long session = b.getLong();
+                    int call = b.getInt();
+                    int role = b.get() & 0xff;
+                    NodeId peer = nodeId(b);
+                    int delay = b.getShort() & 0xffff;
+                    byte[] token = new byte[TOKEN_BYTES];
+                    b.get(token);
+                    List<Candidate> candidates = candidates(b);
+                    yield role > 1 || peer == null ? null
+                            : new Frame.Introduce(session, call, Role.values()[role], peer, delay, token, candidates);
+                }
+                case 30 -> {
+                    int call = b.getInt();
+                    int reason = b.get() & 0xff;
+                    yield reason < 1 || reason > Reason.values().length ? null : new Frame.CallFailed(call, Reason.values()[reason - 1]);
+                }
+                case 31 -> {
+                    long session = b.getLong();
+                    Candidate relay = candidate(b);
+                    byte[] token = new byte[TOKEN_BYTES];
+                    b.get(token);
+                    yield new Frame.Relayed(session, relay, token);
+                }
+                default -> null;
+            };
+            return Decoded.whole(f, b);
+        } catch (BufferUnderflowException e) {
+            return Decoded.bad(DecodeError.WRONG_LENGTH);
+        } catch (MalformedFrame e) {
+            return Decoded.bad(DecodeError.MALFORMED);
+        }
+    }
+
+    /** A field no frame may hold: a flag other than 0 or 1, too many candidates, an unknown kind or family, port 0. */
+    private static final class MalformedFrame extends RuntimeException {
+        MalformedFrame() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static boolean flag(ByteBuffer b) {
+        byte v = b.get();
+        if (v != 0 && v != 1) {
+            throw new MalformedFrame();
+        }
+        return v == 1;
+    }
+
+    private static NodeId nodeId(ByteBuffer b) {
+        byte[] raw = new byte[NodeId.BYTES];
+        b.get(raw);
+        return NodeId.fromRaw(raw).toOptional().orElse(null);
+    }
+
+    private static byte[] token(byte[] token) {
+        if (token.length != TOKEN_BYTES) {
+            throw new IllegalArgumentException("a token is " + TOKEN_BYTES + " bytes");
+        }
+        return token;
+    }
+
+    private static void candidates(ByteBuffer b, List<Candidate> candidates) {
+        if (candidates.size() > MAX_CANDIDATES) {
+            throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates");
+        }
+        b.put((byte) candidates.size());
+        candidates.forEach(c -> candidate(b, c));
+    }
+
+    private static void candidate(ByteBuffer b, Candidate c) {
+        byte[] ip = c.address().getAddress().getAddress();
+        b.put((byte) c.kind().ordinal()).put((byte) (ip.length == 4 ? 4 : 6)).put(ip).putShort((short) c.address().getPort());
+    }
+
+    private static List<Candidate> candidates(ByteBuffer b) {
+        int n = b.get() & 0xff;
+        if (n > MAX_CANDIDATES) {
+            throw new MalformedFrame();
+        }
+        List<Candidate> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(candidate(b));
+        }
+        return List.copyOf(out);
+    }
+
+    private static Candidate candidate(ByteBuffer b) {
+        int kind = b.get() & 0xff;
+        int family = b.get() & 0xff;
+        if (kind >= Candidate.Kind.values().length || (family != 4 && family != 6)) {
+            throw new MalformedFrame();
+        }
+        byte[] ip = new byte[family == 4 ? 4 : 16];
+        b.get(ip);
+        int port = b.getShort() & 0xffff;
+        if (port == 0) {
+            throw new MalformedFrame();
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.getByAddress(ip);
+        } catch (UnknownHostException impossible) {
+            throw new AssertionError("4 or 16 bytes are an address", impossible);
+        }
+        if (family == 6 && address instanceof Inet4Address) {
+            throw new MalformedFrame(); // an IPv4-mapped address sent as IPv6 would not encode back the same
+        }
+        return new Candidate(Candidate.Kind.values()[kind], new InetSocketAddress(address, port));
+    }
+}

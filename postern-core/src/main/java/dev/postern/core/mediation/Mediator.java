@@ -1,0 +1,299 @@
+package dev.postern.core.mediation;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.mediation.MediationFrames.Frame;
+import dev.postern.core.mediation.MediationFrames.Reason;
+import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.metrics.Counters;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The server's side of mediation, without sockets. A call waits (up to its timeout) for the callee
+ * to listen, is offered to it until it answers, and once accepted both peers are introduced: each gets
+ * the other's candidates (the public endpoint this server sees first, then the peer's own local
+ * addresses), a shared token and a start delay. Nothing is sent to a peer's candidates before the
+ * callee accepts, so a caller cannot aim a peer's probes at third parties. Driven by {@link #onFrame}
+ * and a periodic {@link #tick}; what it sends is taken with {@link #poll}. Not thread-safe.
+ */
+public final class Mediator {
+
+    /**
+     * @param callTimeoutNanos    how long a call waits for its callee to listen and answer
+     * @param sessionLifetimeNanos how long an introduced session passes relay ports between its peers
+     * @param offerRetryNanos     how often an unanswered offer is sent again
+     * @param startDelayMillis    the start delay given to both peers
+     */
+    public record Limits(int maxCallsPerCaller, int maxCalls, long callTimeoutNanos, long sessionLifetimeNanos,
+            long offerRetryNanos, int startDelayMillis) {
+        public static final Limits DEFAULTS = new Limits(16, 10_000, 30_000_000_000L, 120_000_000_000L, 1_000_000_000L, 100);
+    }
+
+    /** A frame for node {@code to}. */
+    public record Outgoing(NodeId to, byte[] frame) {}
+
+    private enum State { WAITING, OFFERED, INTRODUCED, FAILED }
+
+    private record CallKey(NodeId caller, int call) {}
+
+    private static final class Session {
+        final long id;
+        final CallKey key;
+        final int version;
+        final NodeId callee;
+        final List<Candidate> callerCandidates;
+        final byte[] token;
+        State state = State.WAITING;
+        Reason failure;
+        long deadline;
+        long nextOffer;
+        Frame.Introduce toCaller;
+        Frame.Introduce toCallee;
+
+        Session(long id, CallKey key, int version, NodeId callee, List<Candidate> callerCandidates, byte[] token, long deadline) {
+            this.id = id;
+            this.key = key;
+            this.version = version;
+            this.callee = callee;
+            this.callerCandidates = callerCandidates;
+            this.token = token;
+            this.deadline = deadline;
+        }
+    }
+
+    /** A failed call is remembered this long past its deadline, so a repeated CALL gets the same answer. */
+    private static final long FAILED_MEMORY_NANOS = 10_000_000_000L;
+
+    private final Limits limits;
+    private final SecureRandom random;
+    private final Counters<MediationCounter> counters = new Counters<>(MediationCounter.class);
+    private final Map<NodeId, Integer> listening = new HashMap<>();
+    private final Map<CallKey, Session> byCall = new HashMap<>();
+    private final Map<Long, Session> byId = new HashMap<>();
+    private final Map<NodeId, Integer> openCallsByCaller = new HashMap<>();
+    private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+
+    public Mediator(Limits limits, SecureRandom random) {
+        this.limits = limits;
+        this.random = random;
+    }
+
+    public Counters<MediationCounter> counters() {
+        return counters;
+    }
+
+    public Optional<Outgoing> poll() {
+        return Optional.ofNullable(outgoing.poll());
+    }
+
+    /** Calls not yet answered or timed out. */
+    public int openCalls() {
+        return (int) byId.values().stream().filter(s -> s.state == State.WAITING || s.state == State.OFFERED).count();
+    }
+
+    /**
+     * A mediation frame from node {@code from}, whose datagrams come from {@code observed} (its public
+     * endpoint, as the control channel sees it).
+     */
+    public void onFrame(NodeId from, InetSocketAddress observed, byte[] frame, long now) {
+        if (!(MediationFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
+            counters.increment(MediationCounter.DROPPED_MALFORMED);
+            return;
+        }
+        switch (ok.value()) {
+            case Frame.Listen l -> onListen(from, l, now);
+            case Frame.Call c -> onCall(from, observed, c, now);
+            case Frame.Answer a -> onAnswer(from, observed, a, now);
+            case Frame.Relayed r -> onRelayed(from, r, frame);
+            default -> counters.increment(MediationCounter.DROPPED_MALFORMED); // a server's frame, sent to the server
+        }
+    }
+
+    /** A node whose control channel is gone no longer listens; calls it placed wait for it to call again. */
+    public void onDisconnected(NodeId node) {
+        listening.remove(node);
+    }
+
+    /** Offers again, times calls out, forgets old sessions. Call it a few times a second. */
+    public void tick(long now) {
+        for (Iterator<Session> it = byId.values().iterator(); it.hasNext(); ) {
+            Session s = it.next();
+            switch (s.state) {
+                case WAITING, OFFERED -> {
+                    if (now - s.deadline >= 0) {
+                        counters.increment(MediationCounter.TIMED_OUT);
+                        fail(s, Reason.NOT_AVAILABLE, now);
+                    } else if (s.state == State.OFFERED && now - s.nextOffer >= 0) {
+                        offer(s, now);
+                    }
+                }
+                case INTRODUCED -> {
+                    if (now - s.deadline >= 0) {
+                        forget(s, it);
+                    }
+                }
+                case FAILED -> {
+                    if (now - s.deadline >= FAILED_MEMORY_NANOS) {
+                        forget(s, it);
+                    }
+                }
+            }
+        }
+    }
+
+    private void onListen(NodeId from, Frame.Listen l, long now) {
+        if (l.on()) {
+            listening.put(from, l.version());
+        } else {
+            listening.remove(from);
+        }
+        send(from, new Frame.Listening(l.request()));
+        if (l.on()) {
+            for (Session s : List.copyOf(byId.values())) {
+                if (s.state == State.WAITING && s.callee.equals(from)) {
+                    offerIfCompatible(s, now);
+                }
+            }
+        }
+    }
+
+    private void onCall(NodeId from, InetSocketAddress observed, Frame.Call c, long now) {
+        CallKey key = new CallKey(from, c.call());
+        Session known = byCall.get(key);
+        if (known != null) {
+            switch (known.state) { // a repeat: the caller has not seen the answer yet
+                case INTRODUCED -> send(from, known.toCaller);
+                case FAILED -> send(from, new Frame.CallFailed(c.call(), known.failure));
+                default -> { }
+            }
+            return;
+        }
+        counters.increment(MediationCounter.CALLS);
+        if (c.callee().equals(from)) {
+            send(from, new Frame.CallFailed(c.call(), Reason.DECLINED));
+            return;
+        }
+        if (openCallsByCaller.getOrDefault(from, 0) >= limits.maxCallsPerCaller() || byId.size() >= limits.maxCalls()) {
+            counters.increment(MediationCounter.REFUSED_BUSY);
+            send(from, new Frame.CallFailed(c.call(), Reason.BUSY));
+            return;
+        }
+        byte[] token = new byte[MediationFrames.TOKEN_BYTES];
+        random.nextBytes(token);
+        Session s = new Session(newSessionId(), key, c.version(), c.callee(), candidates(observed, c.candidates()), token,
+                now + limits.callTimeoutNanos());
+        byCall.put(key, s);
+        byId.put(s.id, s);
+        openCallsByCaller.merge(from, 1, Integer::sum);
+        if (listening.containsKey(c.callee())) {
+            offerIfCompatible(s, now);
+        }
+    }
+
+    private void onAnswer(NodeId from, InetSocketAddress observed, Frame.Answer a, long now) {
+        Session s = byId.get(a.session());
+        if (s == null || !s.callee.equals(from)) {
+            counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);
+            return;
+        }
+        switch (s.state) {
+            case OFFERED -> {
+                if (!a.accept()) {
+                    counters.increment(MediationCounter.DECLINED);
+                    fail(s, Reason.DECLINED, now);
+                    return;
+                }
+                int delay = limits.startDelayMillis();
+                s.toCaller = new Frame.Introduce(s.id, s.key.call(), Role.CALLER, s.callee, delay, s.token, candidates(observed, a.candidates()));
+                s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.key.caller(), delay, s.token, s.callerCandidates);
+                s.state = State.INTRODUCED;
+                s.deadline = now + limits.sessionLifetimeNanos();
+                closeCall(s);
+                counters.increment(MediationCounter.INTRODUCED);
+                send(s.key.caller(), s.toCaller);
+                send(s.callee, s.toCallee);
+            }
+            case INTRODUCED -> send(from, s.toCallee); // the callee's INTRODUCE was lost
+            default -> counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);
+        }
+    }
+
+    /** A relay port one peer holds for the session, passed on unchanged to the other. */
+    private void onRelayed(NodeId from, Frame.Relayed r, byte[] frame) {
+        Session s = byId.get(r.session());
+        if (s == null || s.state != State.INTRODUCED || !(from.equals(s.callee) || from.equals(s.key.caller()))) {
+            counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);
+            return;
+        }
+        counters.increment(MediationCounter.RELAYS_PASSED);
+        outgoing.add(new Outgoing(from.equals(s.callee) ? s.key.caller() : s.callee, frame));
+    }
+
+    private void offerIfCompatible(Session s, long now) {
+        if (listening.get(s.callee) != s.version) {
+            counters.increment(MediationCounter.REFUSED_VERSION);
+            fail(s, Reason.VERSION_MISMATCH, now);
+            return;
+        }
+        s.state = State.OFFERED;
+        offer(s, now);
+    }
+
+    private void offer(Session s, long now) {
+        counters.increment(MediationCounter.OFFERS_SENT);
+        s.nextOffer = now + limits.offerRetryNanos();
+        send(s.callee, new Frame.Offer(s.id, s.key.caller(), s.callerCandidates));
+    }
+
+    private void fail(Session s, Reason reason, long now) {
+        s.state = State.FAILED;
+        s.failure = reason;
+        s.deadline = now;
+        closeCall(s);
+        send(s.key.caller(), new Frame.CallFailed(s.key.call(), reason));
+    }
+
+    private void closeCall(Session s) {
+        openCallsByCaller.computeIfPresent(s.key.caller(), (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    private void forget(Session s, Iterator<Session> it) {
+        it.remove();
+        byCall.remove(s.key);
+    }
+
+    private long newSessionId() {
+        long id;
+        do {
+            id = random.nextLong();
+        } while (id == 0 || byId.containsKey(id));
+        return id;
+    }
+
+    /** The endpoint this server sees first, then the node's own addresses (local ones only, no repeats, at most 8 in all). */
+    private static List<Candidate> candidates(InetSocketAddress observed, List<Candidate> own) {
+        List<Candidate> out = new ArrayList<>();
+        out.add(new Candidate(Candidate.Kind.OBSERVED, observed));
+        for (Candidate c : own) {
+            if (out.size() == MediationFrames.MAX_CANDIDATES) {
+                break;
+            }
+            if (c.kind() == Candidate.Kind.LOCAL && !c.address().equals(observed)) {
+                out.add(c);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private void send(NodeId to, Frame f) {
+        outgoing.add(new Outgoing(to, MediationFrames.encode(f)));
+    }
+}

@@ -1,0 +1,218 @@
+package dev.postern.core.mediation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.MediationFrames.Frame;
+import dev.postern.core.mediation.MediationFrames.Reason;
+import dev.postern.core.mediation.MediationFrames.Role;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MediatorTest {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final long SECOND = 1_000_000_000L;
+
+    private final Mediator mediator = new Mediator(new Mediator.Limits(2, 100, 30 * SECOND, 120 * SECOND, SECOND, 100), RANDOM);
+    private final NodeId caller = NodeKeys.generate(RANDOM).id();
+    private final NodeId callee = NodeKeys.generate(RANDOM).id();
+    private final NodeId stranger = NodeKeys.generate(RANDOM).id();
+    private final InetSocketAddress callerSeen = address("203.0.113.1", 40000);
+    private final InetSocketAddress calleeSeen = address("198.51.100.2", 50000);
+    private final List<Candidate> callerLocal = List.of(new Candidate(Candidate.Kind.LOCAL, address("192.168.1.10", 5000)));
+    private final List<Candidate> calleeLocal = List.of(new Candidate(Candidate.Kind.LOCAL, address("10.0.0.5", 6000)));
+    private long now = 77 * SECOND;
+
+    private static InetSocketAddress address(String ip, int port) {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(ip), port);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private record Sent(NodeId to, Frame frame) {}
+
+    private List<Sent> drain() {
+        List<Sent> out = new ArrayList<>();
+        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+            out.add(new Sent(o.get().to(), ((Decoded.Ok<Frame>) MediationFrames.decode(o.get().frame())).value()));
+        }
+        return out;
+    }
+
+    private void from(NodeId node, InetSocketAddress seen, Frame f) {
+        mediator.onFrame(node, seen, MediationFrames.encode(f), now);
+    }
+
+    private void call(int number) {
+        from(caller, callerSeen, new Frame.Call(number, MediationFrames.VERSION, callee, callerLocal));
+    }
+
+    private void listen(boolean on) {
+        from(callee, calleeSeen, new Frame.Listen(1, MediationFrames.VERSION, on));
+    }
+
+    private Frame.Offer offer() {
+        return drain().stream().filter(s -> s.frame() instanceof Frame.Offer).map(s -> (Frame.Offer) s.frame()).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aCallWaitsForItsCalleeToListenAndBothAreIntroducedOnceItAccepts() {
+        call(7);
+        assertThat(drain()).as("nothing is sent while the callee is not listening").isEmpty();
+
+        listen(true);
+        List<Sent> sent = drain();
+        assertThat(sent).extracting(Sent::to).containsExactly(callee, callee);
+        assertThat(sent.get(0).frame()).isEqualTo(new Frame.Listening(1));
+        Frame.Offer offer = (Frame.Offer) sent.get(1).frame();
+        assertThat(offer.caller()).isEqualTo(caller);
+        assertThat(offer.candidates()).containsExactly(new Candidate(Candidate.Kind.OBSERVED, callerSeen), callerLocal.get(0));
+
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        List<Sent> intro = drain();
+        assertThat(intro).extracting(Sent::to).containsExactly(caller, callee);
+        Frame.Introduce toCaller = (Frame.Introduce) intro.get(0).frame();
+        Frame.Introduce toCallee = (Frame.Introduce) intro.get(1).frame();
+        assertThat(toCaller.call()).isEqualTo(7);
+        assertThat(toCaller.role()).isEqualTo(Role.CALLER);
+        assertThat(toCaller.peer()).isEqualTo(callee);
+        assertThat(toCaller.candidates()).containsExactly(new Candidate(Candidate.Kind.OBSERVED, calleeSeen), calleeLocal.get(0));
+        assertThat(toCallee.role()).isEqualTo(Role.CALLEE);
+        assertThat(toCallee.peer()).isEqualTo(caller);
+        assertThat(toCallee.candidates()).isEqualTo(offer.candidates());
+        assertThat(toCallee.token()).isEqualTo(toCaller.token()).hasSize(MediationFrames.TOKEN_BYTES);
+        assertThat(toCaller.delayMillis()).isEqualTo(100).isEqualTo(toCallee.delayMillis());
+        assertThat(mediator.counters().get(MediationCounter.INTRODUCED)).isEqualTo(1);
+    }
+
+    @Test
+    void aListeningCalleeIsOfferedTheCallAtOnceAndAgainUntilItAnswers() {
+        listen(true);
+        drain();
+        call(1);
+        Frame.Offer first = offer();
+
+        now += SECOND / 2;
+        mediator.tick(now);
+        assertThat(drain()).isEmpty();
+        now += SECOND / 2;
+        mediator.tick(now);
+        assertThat(offer().session()).isEqualTo(first.session());
+    }
+
+    @Test
+    void repeatsGetTheSameAnswerAgain() {
+        listen(true);
+        call(3);
+        Frame.Offer offer = offer();
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        List<Sent> intro = drain();
+
+        call(3);
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        List<Sent> again = drain();
+
+        assertThat(again).extracting(Sent::to).containsExactly(caller, callee);
+        assertThat(MediationFrames.encode(again.get(0).frame())).isEqualTo(MediationFrames.encode(intro.get(0).frame()));
+        assertThat(MediationFrames.encode(again.get(1).frame())).isEqualTo(MediationFrames.encode(intro.get(1).frame()));
+        assertThat(mediator.counters().get(MediationCounter.CALLS)).isEqualTo(1);
+    }
+
+    @Test
+    void aCalleeThatNeverListensMakesTheCallFailAsNotAvailable() {
+        call(4);
+        now += 29 * SECOND;
+        mediator.tick(now);
+        assertThat(drain()).isEmpty();
+
+        now += SECOND;
+        mediator.tick(now);
+        assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(4, Reason.NOT_AVAILABLE)));
+        call(4);
+        assertThat(drain()).as("a repeat after the failure").containsExactly(new Sent(caller, new Frame.CallFailed(4, Reason.NOT_AVAILABLE)));
+        assertThat(mediator.openCalls()).isZero();
+    }
+
+    @Test
+    void aDeclineReachesTheCaller() {
+        listen(true);
+        call(5);
+        from(callee, calleeSeen, new Frame.Answer(offer().session(), false, List.of()));
+
+        assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(5, Reason.DECLINED)));
+    }
+
+    @Test
+    void onlyTheCalleeMayAnswerAndOnlyIntroducedPeersPassRelayPorts() {
+        listen(true);
+        call(6);
+        Frame.Offer offer = offer();
+        byte[] token = new byte[MediationFrames.TOKEN_BYTES];
+        Candidate relay = new Candidate(Candidate.Kind.RELAY, address("198.51.100.9", 40001));
+
+        from(stranger, calleeSeen, new Frame.Answer(offer.session(), true, List.of()));
+        from(caller, callerSeen, new Frame.Relayed(offer.session(), relay, token));
+        assertThat(drain()).as("a stranger's answer; a relay before the introduction").isEmpty();
+        assertThat(mediator.counters().get(MediationCounter.DROPPED_UNKNOWN_SESSION)).isEqualTo(2);
+
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of()));
+        drain();
+        from(caller, callerSeen, new Frame.Relayed(offer.session(), relay, token));
+        from(stranger, callerSeen, new Frame.Relayed(offer.session(), relay, token));
+        List<Sent> passed = drain();
+        assertThat(passed).hasSize(1);
+        assertThat(passed.get(0).to()).isEqualTo(callee);
+        assertThat(((Frame.Relayed) passed.get(0).frame()).relay()).isEqualTo(relay);
+    }
+
+    @Test
+    void differentVersionsAreRefusedAndTooManyCallsAreBusy() {
+        from(callee, calleeSeen, new Frame.Listen(1, MediationFrames.VERSION + 1, true));
+        drain();
+        call(1);
+        assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(1, Reason.VERSION_MISMATCH)));
+
+        from(callee, calleeSeen, new Frame.Listen(2, MediationFrames.VERSION, false));
+        call(2);
+        call(3);
+        call(4);
+        assertThat(drain()).contains(new Sent(caller, new Frame.CallFailed(4, Reason.BUSY)));
+        assertThat(mediator.openCalls()).isEqualTo(2);
+    }
+
+    @Test
+    void callingYourselfIsDeclinedAndOnlyLocalCandidatesAreTakenFromANode() {
+        from(caller, callerSeen, new Frame.Call(9, MediationFrames.VERSION, caller, List.of()));
+        assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(9, Reason.DECLINED)));
+
+        listen(true);
+        drain();
+        List<Candidate> claimed = new ArrayList<>();
+        claimed.add(new Candidate(Candidate.Kind.OBSERVED, address("192.0.2.66", 1))); // a node cannot say what the server sees
+        claimed.add(new Candidate(Candidate.Kind.RELAY, address("192.0.2.67", 2)));
+        for (int i = 0; i < 6; i++) {
+            claimed.add(new Candidate(Candidate.Kind.LOCAL, address("10.0.0." + (i + 1), 1000 + i)));
+        }
+        from(caller, callerSeen, new Frame.Call(10, MediationFrames.VERSION, callee, claimed));
+
+        assertThat(offer().candidates()).hasSize(7).first().isEqualTo(new Candidate(Candidate.Kind.OBSERVED, callerSeen));
+    }
+
+    @Test
+    void garbageAndServerFramesFromNodesAreDroppedAndCounted() {
+        mediator.onFrame(caller, callerSeen, new byte[] {26, 1}, now);
+        from(caller, callerSeen, new Frame.CallFailed(1, Reason.BUSY));
+
+        assertThat(drain()).isEmpty();
+        assertThat(mediator.counters().get(MediationCounter.DROPPED_MALFORMED)).isEqualTo(2);
+    }
+}
