@@ -1,0 +1,22 @@
+package dev.postern.core.peer;
+
+import dev.postern.core.identity.NodeId;
+
+/** What a {@link PeerAgent} reports to its node. {@code connection} is the connection's local index. */
+public sealed interface AgentEvent {
+
+    /** A call this node placed is connected. */
+    record CallConnected(int call, int connection, NodeId peer, Path path) implements AgentEvent {}
+
+    /** A call this node placed failed. */
+    record CallFailed(int call, PeerFailure failure, String detail) implements AgentEvent {}
+
+    /** A caller this node accepted is connected. */
+    record Accepted(int connection, NodeId peer, Path path) implements AgentEvent {}
+
+    /** Something happened on a connection: data, a move, its end. */
+    record OnConnection(int connection, PeerEvent event) implements AgentEvent {}
+
+    /** A connection wants a relay port pair with claim tokens; answer with {@link PeerAgent#onRelayGranted}. */
+    record RelayWanted(int connection) implements AgentEvent {}
+}

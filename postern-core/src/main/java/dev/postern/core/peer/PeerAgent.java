@@ -1,0 +1,331 @@
+package dev.postern.core.peer;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.control.Transmit;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.mediation.MediationFrames.Frame;
+import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.metrics.Counters;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * A node's side of mediation and its peer connections, without sockets. It places calls and listens
+ * for them over the control channel (frames to send are taken with {@link #pollServerFrame}), runs a
+ * {@link PeerSession} per introduction, and sorts the peer packets arriving on the node's socket to
+ * their sessions: HELLO and PROBE by the session's token, the rest by the receiver's index. Frames to
+ * the server are repeated until answered, so a lost datagram costs a second. Not thread-safe.
+ */
+public final class PeerAgent {
+
+    /**
+     * @param callTimeoutNanos  how long a call may wait for the callee (the server gives up at 30 s; this
+     *                          side a little later, in case the server's answer is lost)
+     * @param retryNanos        how often an unanswered frame to the server is sent again
+     */
+    public record Settings(PeerSession.Settings session, long callTimeoutNanos, long retryNanos) {
+        public static final Settings DEFAULTS = new Settings(PeerSession.Settings.DEFAULTS, 35_000_000_000L, 1_000_000_000L);
+    }
+
+    private final NodeKeys me;
+    private final Settings settings;
+    private final SecureRandom random;
+    private final Counters<PeerCounter> counters = new Counters<>(PeerCounter.class);
+    private final Map<Integer, PeerSession> byIndex = new HashMap<>();
+    private final Map<Integer, Call> calls = new HashMap<>();
+    private final Map<Long, Answer> answers = new HashMap<>();
+    /** The call number of each caller-side connection not yet connected. */
+    private final Map<Integer, Integer> callOf = new HashMap<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
+    private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
+    private List<Candidate> localCandidates = List.of();
+    private Predicate<NodeId> accepts;
+    private byte[] listenFrame;
+    private long nextListen = Long.MAX_VALUE;
+    private int nextRequest;
+    private boolean heardFromServer;
+
+    /** A call placed: its frame (repeated until the server answers), and whether it wants the relay only. */
+    private record Call(int number, NodeId callee, byte[] frame, boolean relayOnly, long deadline, long[] nextSend) {}
+
+    /** An offer this node accepted: the answer repeated until the introduction comes. */
+    private record Answer(long session, byte[] frame, long deadline, long[] nextSend) {}
+
+    public PeerAgent(NodeKeys me, Settings settings, SecureRandom random) {
+        this.me = me;
+        this.settings = settings;
+        this.random = random;
+    }
+
+    public Counters<PeerCounter> counters() {
+        return counters;
+    }
+
+    /** This node's own addresses (its socket's port on each interface), offered to callers and callees as LAN candidates. */
+    public void localCandidates(List<Candidate> candidates) {
+        this.localCandidates = List.copyOf(candidates.subList(0, Math.min(candidates.size(), MediationFrames.MAX_CANDIDATES - 1)));
+    }
+
+    /** Accept calls from callers {@code accepts} lets in (null: stop listening). */
+    public void listen(Predicate<NodeId> accepts, long now) {
+        this.accepts = accepts;
+        listenFrame = MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null));
+        toServer.add(listenFrame);
+        nextListen = now + settings.retryNanos();
+    }
+
+    /** Calls {@code peer}; the outcome comes as {@link AgentEvent.CallConnected} or {@link AgentEvent.CallFailed} with the number returned. */
+    public int connect(NodeId peer, boolean relayOnly, long now) {
+        int number = ++nextRequest;
+        byte[] frame = MediationFrames.encode(new Frame.Call(number, MediationFrames.VERSION, peer, localCandidates));
+        calls.put(number, new Call(number, peer, frame, relayOnly, now + settings.callTimeoutNanos(), new long[] {now + settings.retryNanos()}));
+        toServer.add(frame);
+        return number;
+    }
+
+    /** Gives up a call not yet connected. */
+    public void cancel(int call) {
+        calls.remove(call);
+    }
+
+    public Optional<PeerSession> connection(int index) {
+        return Optional.ofNullable(byIndex.get(index));
+    }
+
+    public void send(int connection, byte[] payload, long now) {
+        PeerSession s = byIndex.get(connection);
+        if (s == null) {
+            throw new IllegalStateException("no such connection");
+        }
+        s.send(payload, now);
+        drain(s);
+    }
+
+    public void close(int connection, long now) {
+        PeerSession s = byIndex.get(connection);
+        if (s != null) {
+            s.close(now);
+            drain(s);
+        }
+    }
+
+    /** The relay port pair a connection asked for: port 1 is this side's, port 2 the peer's. */
+    public void onRelayGranted(int connection, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+        PeerSession s = byIndex.get(connection);
+        if (s != null) {
+            s.onRelayGranted(port1, token1, port2, token2, now);
+            drain(s);
+        }
+    }
+
+    /** A payload from the server over the control channel: mediation frames are this agent's, others are ignored. */
+    public void onServerFrame(byte[] frame, long now) {
+        if (!MediationFrames.isMediationFrame(frame)) {
+            return;
+        }
+        if (!(MediationFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
+            counters.increment(PeerCounter.DROPPED_MALFORMED);
+            return;
+        }
+        heardFromServer = true;
+        switch (ok.value()) {
+            case Frame.Listening l -> nextListen = Long.MAX_VALUE;
+            case Frame.Offer o -> onOffer(o, now);
+            case Frame.Introduce i -> onIntroduce(i, now);
+            case Frame.CallFailed f -> {
+                if (calls.remove(f.call()) != null) {
+                    events.add(new AgentEvent.CallFailed(f.call(), switch (f.reason()) {
+                        case NOT_AVAILABLE, DECLINED -> PeerFailure.PEER_NOT_AVAILABLE;
+                        case VERSION_MISMATCH -> PeerFailure.VERSION_MISMATCH;
+                        case BUSY -> PeerFailure.SERVER_UNREACHABLE;
+                    }, switch (f.reason()) {
+                        case NOT_AVAILABLE -> "the peer did not come online and listen in time";
+                        case DECLINED -> "the peer refused the call";
+                        case VERSION_MISMATCH -> "the peer speaks another version of the protocol";
+                        case BUSY -> "the server holds too many calls; try again later";
+                    }));
+                }
+            }
+            case Frame.Relayed r -> {
+                for (PeerSession s : byIndex.values()) {
+                    if (s.introduction().session() == r.session()) {
+                        s.onRelayed(r.relay(), r.token(), now);
+                        drain(s);
+                    }
+                }
+            }
+            default -> counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+        }
+    }
+
+    private void onOffer(Frame.Offer o, long now) {
+        Answer known = answers.get(o.session());
+        if (known != null) {
+            toServer.add(known.frame()); // our answer was lost
+            return;
+        }
+        boolean accept = accepts != null && accepts.test(o.caller());
+        byte[] frame = MediationFrames.encode(new Frame.Answer(o.session(), accept, accept ? localCandidates : List.of()));
+        toServer.add(frame);
+        if (accept) {
+            answers.put(o.session(), new Answer(o.session(), frame, now + settings.callTimeoutNanos(), new long[] {now + settings.retryNanos()}));
+        }
+    }
+
+    private void onIntroduce(Frame.Introduce i, long now) {
+        boolean caller = i.role() == Role.CALLER;
+        Call call = caller ? calls.remove(i.call()) : null;
+        if (caller ? call == null || !call.callee().equals(i.peer()) : answers.remove(i.session()) == null) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED); // a repeat of one already taken, or not ours
+            return;
+        }
+        PeerSession.Settings s = settings.session().withRelayOnly(caller && call.relayOnly());
+        PeerSession session = new PeerSession(me, i, s, counters, random, newIndex(), now);
+        byIndex.put(session.localIndex(), session);
+        if (caller) {
+            callOf.put(session.localIndex(), call.number());
+        }
+        drain(session);
+    }
+
+    /** A datagram from a peer on the node's socket. */
+    public void onPacket(InetSocketAddress from, byte[] datagram, long now) {
+        if (!(PeerPackets.decode(datagram) instanceof Decoded.Ok<PeerPacket> ok)) {
+            counters.increment(PeerCounter.DROPPED_MALFORMED);
+            return;
+        }
+        PeerSession session = switch (ok.value()) {
+            case PeerPacket.Probe p -> byToken(p.token());
+            case PeerPacket.Hello h -> byToken(h.token());
+            case PeerPacket.Welcome w -> byIndex.get(w.receiver());
+            case PeerPacket.Confirm c -> byIndex.get(c.receiver());
+            case PeerPacket.Data d -> byIndex.get(d.receiver());
+        };
+        if (session == null) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        session.onPacket(from, ok.value(), now);
+        drain(session);
+    }
+
+    public long pollTimeout() {
+        long t = nextListen;
+        for (Call c : calls.values()) {
+            t = Math.min(t, Math.min(c.deadline(), c.nextSend()[0]));
+        }
+        for (Answer a : answers.values()) {
+            t = Math.min(t, Math.min(a.deadline(), a.nextSend()[0]));
+        }
+        for (PeerSession s : byIndex.values()) {
+            t = Math.min(t, s.pollTimeout());
+        }
+        return t;
+    }
+
+    public void handleTimeout(long now) {
+        if (now - nextListen >= 0) {
+            toServer.add(listenFrame);
+            nextListen = now + settings.retryNanos();
+        }
+        for (Iterator<Call> it = calls.values().iterator(); it.hasNext(); ) {
+            Call c = it.next();
+            if (now - c.deadline() >= 0) {
+                it.remove();
+                events.add(heardFromServer
+                        ? new AgentEvent.CallFailed(c.number(), PeerFailure.TIMEOUT, "the server gave no answer to the call in time")
+                        : new AgentEvent.CallFailed(c.number(), PeerFailure.SERVER_UNREACHABLE, "the server did not answer"));
+            } else if (now - c.nextSend()[0] >= 0) {
+                toServer.add(c.frame());
+                c.nextSend()[0] = now + settings.retryNanos();
+            }
+        }
+        for (Iterator<Answer> it = answers.values().iterator(); it.hasNext(); ) {
+            Answer a = it.next();
+            if (now - a.deadline() >= 0) {
+                it.remove();
+            } else if (now - a.nextSend()[0] >= 0) {
+                toServer.add(a.frame());
+                a.nextSend()[0] = now + settings.retryNanos();
+            }
+        }
+        for (PeerSession s : List.copyOf(byIndex.values())) {
+            if (now - s.pollTimeout() >= 0) {
+                s.handleTimeout(now);
+                drain(s);
+            }
+        }
+    }
+
+    public Optional<Transmit> pollTransmit() {
+        return Optional.ofNullable(transmits.poll());
+    }
+
+    public Optional<byte[]> pollServerFrame() {
+        return Optional.ofNullable(toServer.poll());
+    }
+
+    public Optional<AgentEvent> pollEvent() {
+        return Optional.ofNullable(events.poll());
+    }
+
+    /** Moves a session's output out, and turns its events into the agent's. */
+    private void drain(PeerSession s) {
+        for (var t = s.pollTransmit(); t.isPresent(); t = s.pollTransmit()) {
+            transmits.add(t.get());
+        }
+        int index = s.localIndex();
+        for (var e = s.pollEvent(); e.isPresent(); e = s.pollEvent()) {
+            switch (e.get()) {
+                case PeerEvent.Connected c -> {
+                    Integer call = callOf.remove(index);
+                    events.add(call != null ? new AgentEvent.CallConnected(call, index, s.introduction().peer(), c.path())
+                            : new AgentEvent.Accepted(index, s.introduction().peer(), c.path()));
+                }
+                case PeerEvent.Failed f -> {
+                    Integer call = callOf.remove(index);
+                    byIndex.remove(index);
+                    if (call != null) {
+                        events.add(new AgentEvent.CallFailed(call, f.failure(), f.detail()));
+                    }
+                }
+                case PeerEvent.RelayWanted r -> events.add(new AgentEvent.RelayWanted(index));
+                case PeerEvent.ToServer f -> toServer.add(f.frame());
+                case PeerEvent.Closed c -> {
+                    byIndex.remove(index);
+                    callOf.remove(index);
+                    events.add(new AgentEvent.OnConnection(index, c));
+                }
+                default -> events.add(new AgentEvent.OnConnection(index, e.get()));
+            }
+        }
+    }
+
+    private PeerSession byToken(byte[] token) {
+        for (PeerSession s : byIndex.values()) {
+            if (java.util.Arrays.equals(s.introduction().token(), token)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private int newIndex() {
+        int index;
+        do {
+            index = random.nextInt();
+        } while (index == 0 || byIndex.containsKey(index));
+        return index;
+    }
+}

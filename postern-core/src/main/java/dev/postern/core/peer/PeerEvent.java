@@ -1,0 +1,38 @@
+package dev.postern.core.peer;
+
+import java.net.InetSocketAddress;
+
+/** What a {@link PeerSession} reports to its owner. */
+public sealed interface PeerEvent {
+
+    /** The handshake is done: datagrams flow over {@code path} to {@code peer}. */
+    record Connected(Path path, InetSocketAddress peer) implements PeerEvent {}
+
+    /** An authentic datagram's payload. */
+    record Received(byte[] payload) implements PeerEvent {}
+
+    /** The peer's datagrams now come from elsewhere (it roamed, or its NAT rebound) and replies follow them. */
+    record Moved(Path path, InetSocketAddress peer) implements PeerEvent {}
+
+    /** The connection attempt failed. */
+    record Failed(PeerFailure failure, String detail) implements PeerEvent {}
+
+    /** An established connection ended. */
+    record Closed(CloseReason reason) implements PeerEvent {}
+
+    /** The caller wants a relay port pair (with claim tokens) from its server, for {@link PeerSession#onRelayGranted}. */
+    record RelayWanted() implements PeerEvent {}
+
+    /** A mediation frame for the server (a relay port to pass on to the peer). */
+    record ToServer(byte[] frame) implements PeerEvent {}
+
+    /** Why an established connection ended. */
+    enum CloseReason {
+        /** This side closed it. */
+        LOCAL,
+        /** The peer closed it. */
+        BY_PEER,
+        /** Nothing authentic came from the peer for too long. */
+        PEER_SILENT
+    }
+}

@@ -1,0 +1,93 @@
+package dev.postern.core.peer;
+
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.mediation.MediationFrames;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * The datagrams peers exchange, on the same socket as the node's control channel (whose packet types
+ * are 1 to 5). The indexes let one socket carry many connections: each side picks its own at random
+ * and the other puts it in every packet it sends.
+ *
+ * <pre>
+ * PROBE   | 0x50 | token 16 B | zeros to {@value #HELLO_BYTES} bytes |
+ * HELLO   | 0x51 | token 16 B | sender u32 | Noise message 1 (its clear payload pads to {@value #HELLO_BYTES}) |
+ * WELCOME | 0x52 | receiver u32 | sender u32 | Noise message 2 |
+ * CONFIRM | 0x53 | receiver u32 | Noise message 3 |
+ * DATA    | 0x54 | receiver u32 | sealed datagram (counter u64, ciphertext, tag) |
+ * </pre>
+ *
+ * PROBE and HELLO are as long as a WELCOME can be, so answering either sends no more bytes than came in.
+ */
+public final class PeerPackets {
+
+    public static final byte PROBE = 0x50;
+    public static final byte HELLO = 0x51;
+    public static final byte WELCOME = 0x52;
+    public static final byte CONFIRM = 0x53;
+    public static final byte DATA = 0x54;
+    /** The length of every PROBE and HELLO; a WELCOME (Noise message 2 with an identity proof, 192 bytes, and its header) fits under it. */
+    public static final int HELLO_BYTES = 256;
+    static final int HELLO_HEADER = 1 + MediationFrames.TOKEN_BYTES + 4;
+    /** Noise message 1 is the initiator's ephemeral key and a clear payload. */
+    public static final int HELLO_PADDING = HELLO_BYTES - HELLO_HEADER - 32;
+    /** The largest packet a peer sends: a DATA with the largest payload a connection carries. */
+    public static final int MAX_PACKET = 65_535;
+
+    private PeerPackets() {}
+
+    /** Whether {@code datagram} is a peer packet rather than the control channel's. */
+    public static boolean isPeerPacket(byte[] datagram) {
+        return datagram.length > 0 && datagram[0] >= PROBE && datagram[0] <= DATA;
+    }
+
+    public static byte[] probe(byte[] token) {
+        byte[] out = new byte[HELLO_BYTES];
+        out[0] = PROBE;
+        System.arraycopy(token, 0, out, 1, MediationFrames.TOKEN_BYTES);
+        return out;
+    }
+
+    public static byte[] hello(byte[] token, int sender, byte[] noise) {
+        if (HELLO_HEADER + noise.length != HELLO_BYTES) {
+            throw new IllegalArgumentException("a HELLO's noise message must pad it to " + HELLO_BYTES + " bytes");
+        }
+        return ByteBuffer.allocate(HELLO_BYTES).put(HELLO).put(token).putInt(sender).put(noise).array();
+    }
+
+    public static byte[] welcome(int receiver, int sender, byte[] noise) {
+        return ByteBuffer.allocate(9 + noise.length).put(WELCOME).putInt(receiver).putInt(sender).put(noise).array();
+    }
+
+    public static byte[] confirm(int receiver, byte[] noise) {
+        return ByteBuffer.allocate(5 + noise.length).put(CONFIRM).putInt(receiver).put(noise).array();
+    }
+
+    public static byte[] data(int receiver, byte[] sealed) {
+        return ByteBuffer.allocate(5 + sealed.length).put(DATA).putInt(receiver).put(sealed).array();
+    }
+
+    public static Decoded<PeerPacket> decode(byte[] d) {
+        if (d.length == 0 || d.length > MAX_PACKET) {
+            return Decoded.bad(DecodeError.WRONG_LENGTH);
+        }
+        ByteBuffer b = ByteBuffer.wrap(d);
+        byte type = b.get();
+        return switch (type) {
+            case PROBE -> d.length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Probe(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES)));
+            case HELLO -> d.length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Hello(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES),
+                            b.getInt(1 + MediationFrames.TOKEN_BYTES), Arrays.copyOfRange(d, HELLO_HEADER, d.length)));
+            case WELCOME -> d.length < 9 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Welcome(b.getInt(1), b.getInt(5), Arrays.copyOfRange(d, 9, d.length)));
+            case CONFIRM -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
+            case DATA -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
+            default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
+        };
+    }
+}

@@ -1,0 +1,498 @@
+package dev.postern.core.peer;
+
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.control.Transmit;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.mediation.MediationFrames.Frame;
+import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.noise.AuthenticatedHandshake;
+import dev.postern.core.noise.SecureDatagrams;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One connection to a peer the mediator introduced, without sockets: finding a path (its
+ * {@link PathStrategy strategies} say where to probe), the Noise XX handshake with identity proofs
+ * that fixes it, and then sealed datagrams, keepalives, round-trip times, roaming and close.
+ *
+ * <p>The caller sends HELLO (Noise message 1) to every target its strategies name; the callee sends
+ * PROBEs to open its NAT toward the caller, answers the first HELLO with a WELCOME, and the caller's
+ * CONFIRM completes the handshake. The path is where the first authentic answer came from. The
+ * handshake pins the peer's identity (the caller the key it dialled, the callee the key the
+ * mediator announced), so a mediator that introduces someone else is caught.
+ *
+ * <p>Drive it with {@link #handleTimeout} at {@link #pollTimeout}, feed it the peer's packets, and take
+ * its {@link #pollTransmit transmits} and {@link #pollEvent events}. Not thread-safe.
+ */
+public final class PeerSession {
+
+    /**
+     * @param probeIntervalNanos   how often each strategy probes its targets while no path is found
+     * @param relayHeadStartNanos  how long direct paths have before the caller asks for a relay as well
+     * @param handshakeTimeoutNanos how long the handshake may take once punching starts
+     * @param keepaliveNanos       the longest silence this side keeps on a connection (NAT mappings last
+     *                             30 s and more; 25 s keeps them)
+     * @param deadAfterNanos       silence from the peer after which the connection is given up
+     * @param maxPayload           the largest datagram a connection carries (1200 bytes fit any internet path)
+     */
+    public record Settings(long probeIntervalNanos, long relayHeadStartNanos, long handshakeTimeoutNanos, long keepaliveNanos,
+            long deadAfterNanos, boolean relayOnly, int maxPayload) {
+
+        public static final Settings DEFAULTS = new Settings(200_000_000L, 3_000_000_000L, 15_000_000_000L, 25_000_000_000L,
+                80_000_000_000L, false, 1200);
+
+        public Settings withRelayOnly(boolean on) {
+            return new Settings(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, keepaliveNanos, deadAfterNanos, on, maxPayload);
+        }
+
+        List<PathStrategy> strategies() {
+            return relayOnly ? Strategies.relayOnly() : Strategies.all(probeIntervalNanos, relayHeadStartNanos);
+        }
+    }
+
+    private static final byte[] PROLOGUE = "postern peer v1".getBytes(StandardCharsets.US_ASCII);
+    /** Sources a callee answers HELLOs from (LAN, public, relay...): a bound on what one token can make it send. */
+    private static final int MAX_HELLO_SOURCES = MediationFrames.MAX_CANDIDATES + 2;
+    private static final long RELAYED_RETRY_NANOS = 1_000_000_000L;
+
+    private enum State { WAITING, HANDSHAKING, CONNECTED, ENDED }
+
+    private final Frame.Introduce intro;
+    private final Settings settings;
+    private final Counters<PeerCounter> counters;
+    private final int localIndex;
+    private final List<PathStrategy> strategies;
+    private final AuthenticatedHandshake handshake;
+    /** Every address probed, and the path a connection through it would be. */
+    private final Map<InetSocketAddress, Path> targets = new LinkedHashMap<>();
+    private final Set<InetSocketAddress> helloSources = new LinkedHashSet<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
+    private final SecureRandom random;
+    private final Context context = new Context();
+    private State state = State.WAITING;
+    private final long startAt;
+    private final long deadline;
+    private byte[] hello;
+    private byte[] helloNoise;
+    private byte[] welcome;
+    private byte[] confirm;
+    private long nextWelcome = Long.MAX_VALUE;
+    private int remoteIndex;
+    private SecureDatagrams crypto;
+    private InetSocketAddress peer;
+    private Path path;
+    private long lastSent;
+    private long lastHeard;
+    private long pingId;
+    private long pingSentAt;
+    private long rttNanos = -1;
+    private boolean relayRequested;
+    private InetSocketAddress relayClaim;
+    private byte[] relayToken;
+    private long nextClaim = Long.MAX_VALUE;
+    private byte[] relayedFrame;
+    private long nextRelayed = Long.MAX_VALUE;
+
+    /**
+     * @param localIndex this side's index for the connection, unique on its socket
+     * @param now        when the introduction arrived; punching starts after its delay
+     */
+    public PeerSession(NodeKeys me, Frame.Introduce intro, Settings settings, Counters<PeerCounter> counters, SecureRandom random,
+            int localIndex, long now) {
+        this.intro = intro;
+        this.settings = settings;
+        this.counters = counters;
+        this.random = random;
+        this.localIndex = localIndex;
+        this.strategies = settings.strategies();
+        this.startAt = now + intro.delayMillis() * 1_000_000L;
+        this.deadline = startAt + settings.handshakeTimeoutNanos();
+        byte[] prologue = ByteBuffer.allocate(PROLOGUE.length + 8 + intro.token().length)
+                .put(PROLOGUE).putLong(intro.session()).put(intro.token()).array();
+        if (intro.role() == Role.CALLER) {
+            handshake = AuthenticatedHandshake.initiator(me, intro.peer(), prologue, random);
+            hello = PeerPackets.hello(intro.token(), localIndex, handshake.write(new byte[PeerPackets.HELLO_PADDING]));
+        } else {
+            handshake = AuthenticatedHandshake.responder(me, intro.peer(), prologue, random);
+        }
+    }
+
+    public Frame.Introduce introduction() {
+        return intro;
+    }
+
+    public int localIndex() {
+        return localIndex;
+    }
+
+    public boolean isConnected() {
+        return state == State.CONNECTED;
+    }
+
+    public boolean hasEnded() {
+        return state == State.ENDED;
+    }
+
+    /** The path in use, once connected. */
+    public Optional<Path> path() {
+        return Optional.ofNullable(path);
+    }
+
+    /** Where the peer's datagrams come from and this side's go, once connected. */
+    public Optional<InetSocketAddress> peerAddress() {
+        return Optional.ofNullable(peer);
+    }
+
+    /** The last measured round-trip time, or -1 before the first. */
+    public long rttNanos() {
+        return rttNanos;
+    }
+
+    public Optional<Transmit> pollTransmit() {
+        return Optional.ofNullable(transmits.poll());
+    }
+
+    public Optional<PeerEvent> pollEvent() {
+        return Optional.ofNullable(events.poll());
+    }
+
+    public long pollTimeout() {
+        return switch (state) {
+            case WAITING -> startAt;
+            case HANDSHAKING -> {
+                long t = Math.min(deadline, Math.min(nextClaim, Math.min(nextRelayed, nextWelcome)));
+                for (PathStrategy s : strategies) {
+                    t = Math.min(t, s.nextTimeout());
+                }
+                yield t;
+            }
+            case CONNECTED -> Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos());
+            case ENDED -> Long.MAX_VALUE;
+        };
+    }
+
+    public void handleTimeout(long now) {
+        if (state == State.WAITING && now - startAt >= 0) {
+            startPunching(now);
+        }
+        if (state == State.HANDSHAKING) {
+            if (now - deadline >= 0) {
+                fail(PeerFailure.TIMEOUT, "no path to the peer answered within "
+                        + settings.handshakeTimeoutNanos() / 1_000_000_000L + " s");
+                return;
+            }
+            for (PathStrategy s : strategies) {
+                if (now - s.nextTimeout() >= 0) {
+                    s.onTimeout(context, now);
+                }
+            }
+            if (now - nextClaim >= 0) {
+                claimRelay(now);
+            }
+            if (now - nextRelayed >= 0) {
+                events.add(new PeerEvent.ToServer(relayedFrame));
+                nextRelayed = now + RELAYED_RETRY_NANOS;
+            }
+            if (now - nextWelcome >= 0) {
+                helloSources.forEach(to -> transmits.add(new Transmit(to, welcome)));
+                nextWelcome = now + settings.probeIntervalNanos();
+            }
+        } else if (state == State.CONNECTED) {
+            if (now - lastHeard >= settings.deadAfterNanos()) {
+                end(PeerEvent.CloseReason.PEER_SILENT);
+            } else if (now - lastSent >= settings.keepaliveNanos()) {
+                ping(now);
+            }
+        }
+    }
+
+    private void startPunching(long now) {
+        state = State.HANDSHAKING;
+        for (PathStrategy s : strategies) {
+            s.start(context, now);
+        }
+    }
+
+    /**
+     * The caller's relay port pair arrived: it claims port 1 with token 1 and probes through it, and
+     * passes port 2 and token 2 to the peer through the server.
+     */
+    public void onRelayGranted(InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+        if (state != State.HANDSHAKING || intro.role() != Role.CALLER) {
+            return;
+        }
+        targets.put(port1, Path.RELAYED);
+        relayClaim = port1;
+        relayToken = token1.clone();
+        claimRelay(now);
+        relayedFrame = MediationFrames.encode(new Frame.Relayed(intro.session(), new Candidate(Candidate.Kind.RELAY, port2), token2));
+        events.add(new PeerEvent.ToServer(relayedFrame));
+        nextRelayed = now + RELAYED_RETRY_NANOS;
+    }
+
+    /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */
+    public void onRelayed(Candidate relay, byte[] token, long now) {
+        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relayClaim != null) {
+            return;
+        }
+        targets.put(relay.address(), Path.RELAYED);
+        relayClaim = relay.address();
+        relayToken = token.clone();
+        claimRelay(now);
+    }
+
+    /** The token until the handshake is done (a lost claim is simply sent again); the caller's HELLO follows it. */
+    private void claimRelay(long now) {
+        transmits.add(new Transmit(relayClaim, relayToken));
+        if (hello != null) {
+            transmits.add(new Transmit(relayClaim, hello));
+        }
+        nextClaim = now + settings.probeIntervalNanos();
+    }
+
+    public void onPacket(InetSocketAddress from, PeerPacket packet, long now) {
+        switch (packet) {
+            case PeerPacket.Probe p -> onProbe(from, p, now);
+            case PeerPacket.Hello h -> onHello(from, h, now);
+            case PeerPacket.Welcome w -> onWelcome(from, w, now);
+            case PeerPacket.Confirm c -> onConfirm(from, c, now);
+            case PeerPacket.Data d -> onData(from, d, now);
+        }
+    }
+
+    /** A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. */
+    private void onProbe(InetSocketAddress from, PeerPacket.Probe p, long now) {
+        if (intro.role() != Role.CALLER || state != State.HANDSHAKING || settings.relayOnly() || !sameToken(p.token())) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        targets.putIfAbsent(from, Path.DIRECT);
+        send(from, hello);
+    }
+
+    private void onHello(InetSocketAddress from, PeerPacket.Hello h, long now) {
+        if (intro.role() != Role.CALLEE || state == State.ENDED || state == State.CONNECTED || !sameToken(h.token())) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        if (state == State.WAITING) {
+            startPunching(now); // the caller's delay ran out first
+        }
+        if (welcome == null) {
+            if (!(handshake.read(h.noise()) instanceof Decoded.Ok<byte[]>)) {
+                counters.increment(PeerCounter.DROPPED_MALFORMED);
+                fail(PeerFailure.AUTHENTICATION_FAILED, "the caller's first handshake message was not valid");
+                return;
+            }
+            remoteIndex = h.sender();
+            helloNoise = h.noise();
+            welcome = PeerPackets.welcome(remoteIndex, localIndex, handshake.write(new byte[0]));
+        } else if (!MessageDigest.isEqual(helloNoise, h.noise())) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED); // another handshake's HELLO, stale or forged
+            return;
+        }
+        if (helloSources.size() < MAX_HELLO_SOURCES || helloSources.contains(from)) {
+            helloSources.add(from);
+            transmits.add(new Transmit(from, welcome));
+            nextWelcome = now + settings.probeIntervalNanos();
+        }
+    }
+
+    private void onWelcome(InetSocketAddress from, PeerPacket.Welcome w, long now) {
+        if (intro.role() != Role.CALLER) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        if (state == State.CONNECTED && w.sender() == remoteIndex) {
+            transmits.add(new Transmit(from, confirm)); // the callee did not get our CONFIRM
+            return;
+        }
+        if (state != State.HANDSHAKING) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        Decoded<byte[]> read = handshake.read(w.noise());
+        if (read instanceof Decoded.Bad<byte[]> bad) {
+            refused(bad.error());
+            return;
+        }
+        remoteIndex = w.sender();
+        confirm = PeerPackets.confirm(remoteIndex, handshake.write(new byte[0]));
+        crypto = new SecureDatagrams(handshake.transport());
+        transmits.add(new Transmit(from, confirm));
+        connected(from, now);
+    }
+
+    private void onConfirm(InetSocketAddress from, PeerPacket.Confirm c, long now) {
+        if (intro.role() != Role.CALLEE || state != State.HANDSHAKING || welcome == null) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        Decoded<byte[]> read = handshake.read(c.noise());
+        if (read instanceof Decoded.Bad<byte[]> bad) {
+            refused(bad.error());
+            return;
+        }
+        crypto = new SecureDatagrams(handshake.transport());
+        connected(from, now);
+    }
+
+    private void refused(DecodeError error) {
+        counters.increment(PeerCounter.DROPPED_FORGED);
+        fail(PeerFailure.AUTHENTICATION_FAILED, error == DecodeError.WRONG_PEER
+                ? "the peer proved another identity than " + intro.peer().hex()
+                : "the peer's handshake did not verify");
+    }
+
+    private void connected(InetSocketAddress from, long now) {
+        state = State.CONNECTED;
+        peer = from;
+        path = pathOf(from);
+        lastHeard = now;
+        counters.increment(PeerCounter.HANDSHAKES_COMPLETED);
+        events.add(new PeerEvent.Connected(path, from));
+        ping(now);
+    }
+
+    private void onData(InetSocketAddress from, PeerPacket.Data d, long now) {
+        if (crypto == null || state != State.CONNECTED) {
+            counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            return;
+        }
+        Decoded<byte[]> opened = crypto.open(d.sealed());
+        if (!(opened instanceof Decoded.Ok<byte[]> ok)) {
+            counters.increment(((Decoded.Bad<byte[]>) opened).error() == DecodeError.UNKNOWN_CODE
+                    ? PeerCounter.DROPPED_REPLAYED : PeerCounter.DROPPED_FORGED);
+            return;
+        }
+        lastHeard = now;
+        if (!from.equals(peer)) {
+            peer = from;
+            path = pathOf(from);
+            counters.increment(PeerCounter.ROAMED);
+            events.add(new PeerEvent.Moved(path, from));
+        }
+        switch (ChannelFrames.decode(ok.value())) {
+            case Decoded.Ok<ChannelFrames.Frame> f -> {
+                switch (f.value()) {
+                    case ChannelFrames.Frame.Data data -> events.add(new PeerEvent.Received(data.payload()));
+                    case ChannelFrames.Frame.Ping ping -> seal(ChannelFrames.pong(ping.id()), now);
+                    case ChannelFrames.Frame.Pong pong -> {
+                        if (pong.id() == pingId) {
+                            rttNanos = now - pingSentAt;
+                        }
+                    }
+                    case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
+                }
+            }
+            case Decoded.Bad<ChannelFrames.Frame> bad -> counters.increment(PeerCounter.DROPPED_MALFORMED);
+        }
+    }
+
+    /** Sends one datagram to the peer. */
+    public void send(byte[] payload, long now) {
+        if (state != State.CONNECTED) {
+            throw new IllegalStateException("not connected");
+        }
+        if (payload.length > settings.maxPayload()) {
+            throw new IllegalArgumentException("a datagram of " + payload.length + " bytes is over this connection's "
+                    + settings.maxPayload());
+        }
+        seal(ChannelFrames.data(payload), now);
+    }
+
+    /** Ends the connection (telling the peer, if connected) or the attempt. */
+    public void close(long now) {
+        if (state == State.CONNECTED) {
+            seal(ChannelFrames.close(), now);
+        }
+        if (state != State.ENDED) {
+            end(PeerEvent.CloseReason.LOCAL);
+        }
+    }
+
+    private void ping(long now) {
+        pingId = random.nextLong();
+        pingSentAt = now;
+        seal(ChannelFrames.ping(pingId), now);
+    }
+
+    private void seal(byte[] plain, long now) {
+        transmits.add(new Transmit(peer, PeerPackets.data(remoteIndex, crypto.seal(plain))));
+        lastSent = now;
+    }
+
+    private void fail(PeerFailure failure, String detail) {
+        state = State.ENDED;
+        counters.increment(PeerCounter.HANDSHAKES_FAILED);
+        events.add(new PeerEvent.Failed(failure, detail));
+    }
+
+    private void end(PeerEvent.CloseReason reason) {
+        state = State.ENDED;
+        events.add(new PeerEvent.Closed(reason));
+    }
+
+    private void send(InetSocketAddress to, byte[] packet) {
+        counters.increment(PeerCounter.PROBES_SENT);
+        transmits.add(new Transmit(to, packet));
+    }
+
+    private Path pathOf(InetSocketAddress address) {
+        Path known = targets.get(address);
+        if (known != null) {
+            return known;
+        }
+        for (Candidate c : intro.candidates()) {
+            if (c.address().equals(address)) {
+                return c.kind() == Candidate.Kind.LOCAL ? Path.LAN : c.kind() == Candidate.Kind.RELAY ? Path.RELAYED : Path.DIRECT;
+            }
+        }
+        return Path.DIRECT;
+    }
+
+    private boolean sameToken(byte[] token) {
+        return MessageDigest.isEqual(token, intro.token());
+    }
+
+    private final class Context implements PathStrategy.Context {
+        @Override
+        public Role role() {
+            return intro.role();
+        }
+
+        @Override
+        public List<Candidate> peerCandidates() {
+            return intro.candidates();
+        }
+
+        @Override
+        public void probe(InetSocketAddress target, Path kind) {
+            targets.putIfAbsent(target, kind);
+            send(target, intro.role() == Role.CALLER ? hello : PeerPackets.probe(intro.token()));
+        }
+
+        @Override
+        public void requestRelay() {
+            if (!relayRequested) {
+                relayRequested = true;
+                events.add(new PeerEvent.RelayWanted());
+            }
+        }
+    }
+}

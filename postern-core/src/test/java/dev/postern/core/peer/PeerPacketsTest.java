@@ -1,0 +1,71 @@
+package dev.postern.core.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeKeys;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import org.junit.jupiter.api.Test;
+
+class PeerPacketsTest {
+
+    private static final byte[] TOKEN = new byte[16];
+    private static final PeerAgent AGENT = new PeerAgent(NodeKeys.generate(new SecureRandom()), PeerAgent.Settings.DEFAULTS, new SecureRandom());
+    private static final InetSocketAddress FROM = new InetSocketAddress("127.0.0.1", 9);
+
+    private static PeerPacket decoded(byte[] d) {
+        return ((Decoded.Ok<PeerPacket>) PeerPackets.decode(d)).value();
+    }
+
+    @Test
+    void everyPacketDecodesToWhatWasEncoded() {
+        TOKEN[0] = 7;
+        assertThat(((PeerPacket.Probe) decoded(PeerPackets.probe(TOKEN))).token()).isEqualTo(TOKEN);
+        PeerPacket.Hello hello = (PeerPacket.Hello) decoded(PeerPackets.hello(TOKEN, -5, new byte[32 + PeerPackets.HELLO_PADDING]));
+        assertThat(hello.sender()).isEqualTo(-5);
+        assertThat(hello.token()).isEqualTo(TOKEN);
+        assertThat(hello.noise()).hasSize(32 + PeerPackets.HELLO_PADDING);
+        PeerPacket.Welcome welcome = (PeerPacket.Welcome) decoded(PeerPackets.welcome(1, 2, new byte[] {3}));
+        assertThat(welcome.receiver()).isEqualTo(1);
+        assertThat(welcome.sender()).isEqualTo(2);
+        assertThat(welcome.noise()).containsExactly(3);
+        assertThat(((PeerPacket.Confirm) decoded(PeerPackets.confirm(4, new byte[] {5}))).receiver()).isEqualTo(4);
+        assertThat(((PeerPacket.Data) decoded(PeerPackets.data(6, new byte[] {7, 8}))).sealed()).containsExactly(7, 8);
+    }
+
+    @Test
+    void wrongLengthsAndTypesAreTypedErrors() {
+        assertThat(PeerPackets.decode(new byte[0])).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(new byte[] {PeerPackets.HELLO, 1, 2})).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(new byte[] {PeerPackets.PROBE})).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(new byte[] {PeerPackets.DATA, 0, 0})).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(new byte[] {4, 0, 0, 0, 0, 0})).as("a control channel packet").isEqualTo(Decoded.bad(DecodeError.UNKNOWN_CODE));
+        assertThat(PeerPackets.isPeerPacket(new byte[] {4})).isFalse();
+        assertThat(PeerPackets.isPeerPacket(new byte[] {PeerPackets.DATA})).isTrue();
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void decodingAnyBytesIsTotal(byte[] input) {
+        Decoded<PeerPacket> d = PeerPackets.decode(input);
+        if (d instanceof Decoded.Ok<PeerPacket> ok && !(ok.value() instanceof PeerPacket.Probe)) {
+            byte[] again = switch (ok.value()) {
+                case PeerPacket.Hello h -> PeerPackets.hello(h.token(), h.sender(), h.noise());
+                case PeerPacket.Welcome w -> PeerPackets.welcome(w.receiver(), w.sender(), w.noise());
+                case PeerPacket.Confirm c -> PeerPackets.confirm(c.receiver(), c.noise());
+                case PeerPacket.Data x -> PeerPackets.data(x.receiver(), x.sealed());
+                case PeerPacket.Probe p -> throw new AssertionError();
+            };
+            assertThat(again).isEqualTo(input);
+        }
+    }
+
+    /** A node's agent takes any datagram without throwing; nothing it sends answers a stranger. */
+    @FuzzTest(maxDuration = "30s")
+    void anAgentSurvivesAnyDatagram(byte[] input) {
+        AGENT.onPacket(FROM, input, 0);
+        assertThat(AGENT.pollTransmit()).isEmpty();
+    }
+}

@@ -1,0 +1,98 @@
+package dev.postern.testkit.sim;
+
+import dev.postern.core.control.ControlCodec;
+import dev.postern.core.control.ControlEvent;
+import dev.postern.core.control.ControlServer;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.mediation.Mediator;
+import dev.postern.core.relay.RelayFrames;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+
+/**
+ * A Postern server on the simulated network: the real control channel, mediator and relay logic,
+ * moved by the simulation instead of sockets. Nodes are made with {@link #node}.
+ */
+public final class SimPostern {
+
+    private static final long TICK_NANOS = Duration.ofMillis(50).toNanos();
+
+    private final SimNetwork net;
+    private final SecureRandom random;
+    private final NodeKeys identity;
+    private final SimSocket socket;
+    private final ControlServer control;
+    private final Mediator mediator;
+    private final SimRelay relay;
+
+    public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
+        this(net, host, random, Mediator.Limits.DEFAULTS);
+    }
+
+    public SimPostern(SimNetwork net, SimHost host, SecureRandom random, Mediator.Limits limits) {
+        this.net = net;
+        this.random = random;
+        this.identity = NodeKeys.generate(random);
+        this.socket = host.open(5026);
+        this.control = new ControlServer(identity, ControlCodec.PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+        this.mediator = new Mediator(limits, random);
+        this.relay = new SimRelay(host, random);
+        socket.onReceive((from, payload) -> {
+            control.onDatagram(from, payload, net.clock().nanoTime());
+            pump();
+        });
+        net.after(Duration.ofNanos(TICK_NANOS), this::tick);
+    }
+
+    public NodeId id() {
+        return identity.id();
+    }
+
+    public InetSocketAddress controlAddress() {
+        return socket.localAddress();
+    }
+
+    public Mediator mediator() {
+        return mediator;
+    }
+
+    public SimRelay relay() {
+        return relay;
+    }
+
+    /** A node on {@code host} that connects to this server. */
+    public SimNode node(SimHost host, NodeKeys keys) {
+        return new SimNode(net, host, keys, this, random);
+    }
+
+    private void tick() {
+        long now = net.clock().nanoTime();
+        control.handleTimeout(now);
+        mediator.tick(now);
+        pump();
+        net.after(Duration.ofNanos(TICK_NANOS), this::tick);
+    }
+
+    private void pump() {
+        long now = net.clock().nanoTime();
+        for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
+            switch (e.get()) {
+                case ControlEvent.Received r when MediationFrames.isMediationFrame(r.payload()) ->
+                        control.endpointOf(r.peer()).ifPresent(seen -> mediator.onFrame(r.peer(), seen, r.payload(), now));
+                case ControlEvent.Received r when RelayFrames.isRelayFrame(r.payload()) ->
+                        relay.onFrame(r.peer(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
+                case ControlEvent.Disconnected d -> mediator.onDisconnected(d.peer());
+                default -> { }
+            }
+        }
+        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+            control.send(o.get().to(), o.get().frame());
+        }
+        for (var t = control.pollTransmit(); t.isPresent(); t = control.pollTransmit()) {
+            socket.send(t.get().to(), t.get().datagram());
+        }
+    }
+}

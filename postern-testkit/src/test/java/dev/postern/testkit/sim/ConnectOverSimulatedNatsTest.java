@@ -1,0 +1,225 @@
+package dev.postern.testkit.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.Path;
+import dev.postern.core.peer.PeerEvent;
+import dev.postern.core.peer.PeerFailure;
+import dev.postern.testkit.ManualClock;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The real mediation, punching and handshake code, connecting nodes across simulated NATs. */
+class ConnectOverSimulatedNatsTest {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private final ManualClock clock = new ManualClock();
+    private final SimNetwork net = new SimNetwork(clock, 1234);
+    private final SimPostern server = new SimPostern(net, net.addHost("198.51.100.1"), RANDOM);
+
+    private SimNode nodeOn(SimHost host) {
+        SimNode node = server.node(host, NodeKeys.generate(RANDOM));
+        assertThat(net.runUntil(node::isConnectedToServer, Duration.ofSeconds(10))).as("control channel up").isTrue();
+        return node;
+    }
+
+    private SimNode behind(String natAddress, NatBehavior behavior, String inside) {
+        return nodeOn(net.addNat(natAddress, behavior).addHost(inside));
+    }
+
+    private static Optional<AgentEvent> first(SimNode node, Class<? extends AgentEvent> type) {
+        return node.events().stream().filter(type::isInstance).findFirst();
+    }
+
+    private static <T extends AgentEvent> T await(SimNetwork net, SimNode node, Class<T> type, Duration limit) {
+        assertThat(net.runUntil(() -> first(node, type).isPresent(), limit))
+                .as("%s for %s; events so far: %s", type.getSimpleName(), node.id(), node.events()).isTrue();
+        return type.cast(first(node, type).orElseThrow());
+    }
+
+    /** Connects caller to callee (already listening or not) and checks datagrams cross both ways. */
+    private Path connectAndTalk(SimNode caller, SimNode callee) {
+        caller.connect(callee.id(), false);
+        AgentEvent.CallConnected out = await(net, caller, AgentEvent.CallConnected.class, Duration.ofSeconds(40));
+        AgentEvent.Accepted in = await(net, callee, AgentEvent.Accepted.class, Duration.ofSeconds(5));
+        assertThat(in.peer()).isEqualTo(caller.id());
+        assertThat(out.peer()).isEqualTo(callee.id());
+
+        caller.send(out.connection(), bytes("ping from caller"));
+        callee.send(in.connection(), bytes("pong from callee"));
+        net.runFor(Duration.ofSeconds(1));
+        assertThat(received(callee)).contains("ping from caller");
+        assertThat(received(caller)).contains("pong from callee");
+        assertThat(in.path()).isEqualTo(out.path());
+        return out.path();
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static List<String> received(SimNode node) {
+        return node.events().stream()
+                .filter(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Received)
+                .map(e -> new String(((PeerEvent.Received) ((AgentEvent.OnConnection) e).event()).payload(), StandardCharsets.UTF_8))
+                .toList();
+    }
+
+    @Test
+    void publicPeersConnectDirectlyEitherWay() {
+        SimNode a = nodeOn(net.addHost("203.0.113.10"));
+        SimNode b = nodeOn(net.addHost("203.0.113.20"));
+        a.listen(id -> true);
+        b.listen(id -> true);
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.DIRECT);
+        a.events().clear();
+        b.events().clear();
+        assertThat(connectAndTalk(b, a)).isEqualTo(Path.DIRECT);
+    }
+
+    @Test
+    void theCallerMayComeFirstAndTheListenerLater() {
+        SimNode a = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.EASY, "192.168.7.20");
+
+        a.connect(b.id(), false);
+        net.runFor(Duration.ofSeconds(10));
+        assertThat(a.events()).isEmpty();
+        b.listen(id -> true);
+
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(30));
+        assertThat(out.path()).isEqualTo(Path.DIRECT);
+    }
+
+    @Test
+    void easyNatsOnBothSidesPunchADirectPath() {
+        SimNode a = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.EASY, "192.168.7.20");
+        b.listen(id -> true);
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.DIRECT);
+        assertThat(server.relay().pairsMade()).isZero();
+    }
+
+    @Test
+    void twoPeersBehindOneNatWithoutHairpinningMeetOnTheirLan() {
+        SimNat nat = net.addNat("203.0.113.10", NatBehavior.EASY);
+        SimNode a = nodeOn(nat.addHost("192.168.1.10"));
+        SimNode b = nodeOn(nat.addHost("192.168.1.11"));
+        b.listen(id -> true);
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.LAN);
+    }
+
+    @Test
+    void hardNatsOnBothSidesConnectThroughTheRelay() {
+        SimNode a = behind("203.0.113.10", NatBehavior.HARD, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.HARD, "192.168.7.20");
+        b.listen(id -> true);
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.RELAYED);
+        assertThat(server.relay().pairsMade()).isEqualTo(1);
+        assertThat(server.relay().forwarded()).as("the server's relay carried the handshake and data").isGreaterThanOrEqualTo(5);
+    }
+
+    @Test
+    void relayOnlyUsesTheRelayEvenWhenADirectPathExists() {
+        SimNode a = nodeOn(net.addHost("203.0.113.10"));
+        SimNode b = nodeOn(net.addHost("203.0.113.20"));
+        b.listen(id -> true);
+
+        a.connect(b.id(), true);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+
+        assertThat(out.path()).isEqualTo(Path.RELAYED);
+        assertThat(server.relay().forwarded()).isPositive();
+    }
+
+    @Test
+    void aPeerThatNeverListensMakesTheCallFailAsNotAvailable() {
+        SimNode a = nodeOn(net.addHost("203.0.113.10"));
+        SimNode absent = nodeOn(net.addHost("203.0.113.20"));
+
+        a.connect(absent.id(), false);
+        AgentEvent.CallFailed failed = await(net, a, AgentEvent.CallFailed.class, Duration.ofSeconds(40));
+
+        assertThat(failed.failure()).isEqualTo(PeerFailure.PEER_NOT_AVAILABLE);
+        assertThat(clock.nanoTime()).isGreaterThan(0);
+    }
+
+    @Test
+    void aListenerThatAcceptsOnlyListedKeysRefusesOthers() {
+        SimNode a = nodeOn(net.addHost("203.0.113.10"));
+        SimNode friend = nodeOn(net.addHost("203.0.113.11"));
+        SimNode b = nodeOn(net.addHost("203.0.113.20"));
+        b.listen(friend.id()::equals);
+
+        a.connect(b.id(), false);
+        AgentEvent.CallFailed failed = await(net, a, AgentEvent.CallFailed.class, Duration.ofSeconds(10));
+        assertThat(failed.failure()).isEqualTo(PeerFailure.PEER_NOT_AVAILABLE);
+        assertThat(failed.detail()).contains("refused");
+        assertThat(connectAndTalk(friend, b)).isEqualTo(Path.DIRECT);
+    }
+
+    @Test
+    void keepalivesHoldThePathAcrossLongIdleTimes() {
+        NatBehavior shortLived = NatBehavior.EASY.withLifetime(Duration.ofSeconds(30));
+        SimNode a = behind("203.0.113.10", shortLived, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", shortLived, "192.168.7.20");
+        b.listen(id -> true);
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        await(net, b, AgentEvent.Accepted.class, Duration.ofSeconds(5));
+
+        net.runFor(Duration.ofMinutes(5));
+        a.send(out.connection(), bytes("after five quiet minutes"));
+        net.runFor(Duration.ofSeconds(1));
+
+        assertThat(received(b)).containsExactly("after five quiet minutes");
+        assertThat(b.events()).noneMatch(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Closed);
+    }
+
+    @Test
+    void aConnectionFollowsItsPeerWhenTheNatRebinds() {
+        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY.withPorts(NatBehavior.PortAllocation.RANDOM));
+        SimNode a = nodeOn(net.addHost("203.0.113.10"));
+        SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
+        b.listen(id -> true);
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        AgentEvent.Accepted in = await(net, b, AgentEvent.Accepted.class, Duration.ofSeconds(5));
+        java.net.InetSocketAddress before = a.agent().connection(out.connection()).orElseThrow().peerAddress().orElseThrow();
+
+        bNat.reboot();
+        b.send(in.connection(), bytes("from my new port"));
+        net.runFor(Duration.ofSeconds(1));
+        a.send(out.connection(), bytes("reply follows"));
+        net.runFor(Duration.ofSeconds(1));
+
+        java.net.InetSocketAddress after = a.agent().connection(out.connection()).orElseThrow().peerAddress().orElseThrow();
+        assertThat(after).isNotEqualTo(before);
+        assertThat(received(a)).contains("from my new port");
+        assertThat(received(b)).contains("reply follows");
+        assertThat(a.events()).anyMatch(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Moved);
+    }
+
+    @Test
+    void connectsUnderLossWithJitter() {
+        net.conditions(LinkConditions.PERFECT.withLoss(0.1).withJitter(Duration.ofMillis(20)));
+        SimNode a = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.EASY, "192.168.7.20");
+        b.listen(id -> true);
+
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(40));
+
+        assertThat(out.path()).isEqualTo(Path.DIRECT);
+    }
+}
