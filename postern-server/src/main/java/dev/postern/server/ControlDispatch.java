@@ -1,30 +1,34 @@
 package dev.postern.server;
 
 import dev.postern.core.control.ControlEvent;
+import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.mediation.MediatorRole;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.relay.RelayRequests;
 import java.util.function.Consumer;
 
 /**
- * Where the control channel's events go: relay requests to the relay, everything else (connections,
- * disconnections, messaging frames) to messaging. Created before the channel it answers over, so the
- * channel is attached afterwards.
+ * Where the control channel's events go: relay requests to the relay, mediation frames to the mediator,
+ * everything else (connections, disconnections, messaging frames) to messaging, and disconnections to
+ * the mediator too. Created before the channel it answers over, so the channel is attached afterwards.
  */
 final class ControlDispatch implements Consumer<ControlEvent> {
 
     private final MessagingRole messaging;
     private final RelayRequests relay;
     private volatile ControlRole control;
+    private volatile MediatorRole mediator;
 
     ControlDispatch(MessagingRole messaging, RelayRequests relay) {
         this.messaging = messaging;
         this.relay = relay;
     }
 
-    void attach(ControlRole channel) {
+    void attach(ControlRole channel, MediatorRole mediatorRole) {
         this.control = channel;
+        this.mediator = mediatorRole;
         messaging.attach(channel);
     }
 
@@ -32,7 +36,12 @@ final class ControlDispatch implements Consumer<ControlEvent> {
     public void accept(ControlEvent event) {
         if (event instanceof ControlEvent.Received r && RelayFrames.isRelayFrame(r.payload())) {
             relay.onFrame(r.peer(), r.payload(), (node, answer) -> control.send(node, answer));
+        } else if (event instanceof ControlEvent.Received r && MediationFrames.isMediationFrame(r.payload())) {
+            mediator.onFrame(r.peer(), r.payload());
         } else {
+            if (event instanceof ControlEvent.Disconnected d) {
+                mediator.onDisconnected(d.peer());
+            }
             messaging.accept(event);
         }
     }

@@ -11,6 +11,8 @@ import java.util.concurrent.Executors;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
+import dev.postern.core.mediation.Mediator;
+import dev.postern.server.mediation.MediatorRole;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayService;
@@ -33,10 +35,12 @@ public final class PosternServer implements AutoCloseable {
     private final NodeApi nodeApi;
     private final ControlRole control;
     private final ExecutorService relayRequestThreads;
+    private final MediatorRole mediator;
 
     private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi,
-            ControlRole control, ExecutorService relayRequestThreads) {
+            ControlRole control, MediatorRole mediator, ExecutorService relayRequestThreads) {
         this.relayRequestThreads = relayRequestThreads;
+        this.mediator = mediator;
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
@@ -72,9 +76,11 @@ public final class PosternServer implements AutoCloseable {
         });
         ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
         ControlRole control;
+        MediatorRole mediator;
         try {
             control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, dispatch);
-            dispatch.attach(control);
+            mediator = MediatorRole.start(control, config.clock(), Mediator.Limits.DEFAULTS);
+            dispatch.attach(control, mediator);
         } catch (StartupException e) {
             relayRequestThreads.shutdownNow();
             relay.close();
@@ -83,7 +89,7 @@ public final class PosternServer implements AutoCloseable {
         }
         NodeApi nodeApi;
         try {
-            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, transport);
+            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), transport);
         } catch (StartupException e) {
             control.close();
             relayRequestThreads.shutdownNow();
@@ -91,7 +97,8 @@ public final class PosternServer implements AutoCloseable {
             rendezvous.close();
             throw e;
         }
-        log.info("control channel for nodes on udp {}:{}", config.bind().getHostAddress(), control.address().getPort());
+        log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", config.bind().getHostAddress(),
+                control.address().getPort());
         RelayConfig r = config.relay();
         log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", config.bind().getHostAddress(),
                 r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress(),
@@ -103,7 +110,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control, relayRequestThreads);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, relayRequestThreads);
     }
 
     public RelayService relay() {
@@ -116,6 +123,10 @@ public final class PosternServer implements AutoCloseable {
 
     public ControlRole control() {
         return control;
+    }
+
+    public MediatorRole mediator() {
+        return mediator;
     }
 
     /** The server's own node identity; its public key is the server's address. */

@@ -5,22 +5,36 @@ import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * A node's control channel to its server, kept up by one thread: it connects, pins the server's
- * identity, sends keepalives, and reconnects with backoff when the server goes silent. The protocol
- * is {@link ControlClient}; this class only moves its datagrams and time.
+ * A node's UDP socket and the one thread that serves it: the control channel to its server (connect,
+ * pin the server's identity, keepalives, reconnect with backoff) and, on the same socket, its peer
+ * connections, so the public endpoint the server sees is the one peers punch to. The protocols are
+ * {@link ControlClient} and {@link PeerAgent}; this class only moves their datagrams and time.
  */
 public final class ControlConnection implements AutoCloseable {
 
@@ -31,45 +45,67 @@ public final class ControlConnection implements AutoCloseable {
         default void onDisconnected(NodeId server) {}
 
         default void onMessage(byte[] payload) {}
+
+        default void onPeerEvent(AgentEvent event) {}
     }
 
     private final ControlClient client;
+    private final PeerAgent agent;
     private final DatagramChannel socket;
     private final Selector selector;
     private final Clock clock;
     private final Listener listener;
     private final ConcurrentLinkedQueue<byte[]> outgoing = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Consumer<PeerAgent>> agentTasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean connected;
     private volatile boolean closed;
 
-    private ControlConnection(ControlClient client, DatagramChannel socket, Selector selector, Clock clock, Listener listener) {
+    private ControlConnection(ControlClient client, PeerAgent agent, DatagramChannel socket, Selector selector, Clock clock,
+            Listener listener) {
         this.client = client;
+        this.agent = agent;
         this.socket = socket;
         this.selector = selector;
         this.clock = clock;
         this.listener = listener;
-        this.thread = new Thread(this::run, "postern-control");
+        this.thread = new Thread(this::run, "postern-node");
         this.thread.setDaemon(true);
     }
 
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
     public static ControlConnection open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
             Listener listener) throws IOException {
+        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, listener);
+    }
+
+    public static ControlConnection open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
+            PeerAgent.Settings peerSettings, Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ);
-        ControlClient client = new ControlClient(identity, server, address, ControlCodec.PROLOGUE, new SecureRandom(),
-                ControlClient.Timers.DEFAULTS);
-        ControlConnection c = new ControlConnection(client, socket, selector, clock, listener);
+        SecureRandom random = new SecureRandom();
+        ControlClient client = new ControlClient(identity, server, address, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
+        PeerAgent agent = new PeerAgent(identity, peerSettings, random);
+        agent.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
+        ControlConnection c = new ControlConnection(client, agent, socket, selector, clock, listener);
         c.thread.start();
         return c;
     }
 
     public boolean isConnected() {
         return connected;
+    }
+
+    /** The socket's local port (peers on the same LAN reach it there). */
+    public int localPort() {
+        try {
+            return ((InetSocketAddress) socket.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     /** Queues {@code payload} for the server; false while the channel is down (nothing is queued then). */
@@ -82,14 +118,20 @@ public final class ControlConnection implements AutoCloseable {
         return true;
     }
 
+    /** Runs {@code task} with the peer agent on the connection's thread, the only one that may touch it. */
+    public void withAgent(Consumer<PeerAgent> task) {
+        agentTasks.add(task);
+        selector.wakeup();
+    }
+
     private void run() {
         ByteBuffer in = ByteBuffer.allocate(ControlCodec.MAX_PACKET + 1);
         client.start(clock.nanoTime());
         while (!closed) {
             flush();
-            long waitNanos = client.pollTimeout() - clock.nanoTime();
+            long waitNanos = Math.min(client.pollTimeout(), agent.pollTimeout()) - clock.nanoTime();
             try {
-                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)));
+                selector.select(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(waitNanos), 60_000)));
             } catch (IOException e) {
                 return; // the selector is gone: only close does that
             }
@@ -99,18 +141,40 @@ public final class ControlConnection implements AutoCloseable {
             for (byte[] payload; (payload = outgoing.poll()) != null; ) {
                 client.send(payload, now);
             }
+            for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
+                task.accept(agent);
+            }
             client.handleTimeout(now);
+            if (now - agent.pollTimeout() >= 0) {
+                agent.handleTimeout(now);
+            }
             for (var e = client.pollEvent(); e.isPresent(); e = client.pollEvent()) {
-                deliver(e.get());
+                deliver(e.get(), now);
+            }
+            for (var f = agent.pollServerFrame(); f.isPresent(); f = agent.pollServerFrame()) {
+                client.send(f.get(), now); // refused while the channel is down: the agent repeats it
+            }
+            for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
+                listener.onPeerEvent(e.get());
             }
         }
+        // Closing: what was asked before (a peer connection's close, say) still goes out.
+        for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
+            task.accept(agent);
+        }
+        flush();
     }
 
-    /** UDP errors (unreachable, no route) are passing: the protocol's retries and timeouts handle loss. */
+    /** UDP errors (unreachable, no route) are passing: the protocols' retries and timeouts handle loss. */
     private void receiveAll(ByteBuffer in, long now) {
         try {
             for (InetSocketAddress from; (from = (InetSocketAddress) socket.receive(in.clear())) != null; ) {
-                client.onDatagram(from, Arrays.copyOf(in.array(), in.position()), now);
+                byte[] datagram = Arrays.copyOf(in.array(), in.position());
+                if (PeerPackets.isPeerPacket(datagram)) {
+                    agent.onPacket(from, datagram, now);
+                } else {
+                    client.onDatagram(from, datagram, now);
+                }
             }
         } catch (IOException e) {
             // the next round reads again
@@ -119,15 +183,22 @@ public final class ControlConnection implements AutoCloseable {
 
     private void flush() {
         for (var t = client.pollTransmit(); t.isPresent(); t = client.pollTransmit()) {
-            try {
-                socket.send(ByteBuffer.wrap(t.get().datagram()), t.get().to());
-            } catch (IOException e) {
-                // lost like any datagram: retried by the protocol
-            }
+            sendQuietly(t.get().to(), t.get().datagram());
+        }
+        for (var t = agent.pollTransmit(); t.isPresent(); t = agent.pollTransmit()) {
+            sendQuietly(t.get().to(), t.get().datagram());
         }
     }
 
-    private void deliver(ControlEvent event) {
+    private void sendQuietly(InetSocketAddress to, byte[] datagram) {
+        try {
+            socket.send(ByteBuffer.wrap(datagram), to);
+        } catch (IOException e) {
+            // lost like any datagram: retried by the protocol
+        }
+    }
+
+    private void deliver(ControlEvent event, long now) {
         switch (event) {
             case ControlEvent.Connected c -> {
                 connected = true;
@@ -137,9 +208,39 @@ public final class ControlConnection implements AutoCloseable {
                 connected = false;
                 listener.onDisconnected(d.peer());
             }
-            case ControlEvent.Received r -> listener.onMessage(r.payload());
+            case ControlEvent.Received r -> {
+                if (MediationFrames.isMediationFrame(r.payload())) {
+                    agent.onServerFrame(r.payload(), now);
+                } else {
+                    listener.onMessage(r.payload());
+                }
+            }
             case ControlEvent.Moved m -> { }
         }
+    }
+
+    /**
+     * This machine's own addresses with the socket's port: where a peer on the same network reaches it
+     * without going through the NAT. Loopback and link-local addresses are left out (a peer elsewhere
+     * cannot use them; one on this machine finds the observed endpoint).
+     */
+    static List<Candidate> localCandidates(int port) {
+        List<Candidate> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nic.isUp() || nic.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    if (!a.isLinkLocalAddress() && !a.isLoopbackAddress() && !(a instanceof Inet6Address v6 && v6.getScopeId() != 0)) {
+                        out.add(new Candidate(Candidate.Kind.LOCAL, new InetSocketAddress(a, port)));
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            return List.of(); // no interface list: peers still have the observed endpoint
+        }
+        return out.subList(0, Math.min(out.size(), MediationFrames.MAX_CANDIDATES - 1));
     }
 
     @Override

@@ -7,12 +7,16 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.messaging.MessageCodec;
 import dev.postern.core.messaging.MessageInbox;
+import dev.postern.core.net.IpLiteral;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -63,16 +67,18 @@ public final class NodeChannel implements AutoCloseable {
         return t;
     });
     private final ControlConnection connection;
+    private final Clock clock;
     private int nextRequest;
 
     private record Pending(CompletableFuture<Object> result, ScheduledFuture<?> retries) {}
 
     private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Consumer<Message> onMessage,
-            ControlConnection.Listener events) throws IOException {
+            ControlConnection.Listener events, PeerAgent.Settings peerSettings, Consumer<AgentEvent> onPeer) throws IOException {
         this.identity = identity;
         this.inbox = new MessageInbox(identity.id());
         this.onMessage = onMessage;
-        this.connection = ControlConnection.open(identity, server, address, clock, new ControlConnection.Listener() {
+        this.clock = clock;
+        this.connection = ControlConnection.open(identity, server, address, clock, peerSettings, new ControlConnection.Listener() {
             @Override
             public void onConnected(NodeId s) {
                 events.onConnected(s);
@@ -87,13 +93,51 @@ public final class NodeChannel implements AutoCloseable {
             public void onMessage(byte[] payload) {
                 onFrame(payload);
             }
+
+            @Override
+            public void onPeerEvent(AgentEvent event) {
+                if (event instanceof AgentEvent.RelayWanted wanted) {
+                    startRelayFor(wanted.connection());
+                } else {
+                    onPeer.accept(event);
+                }
+            }
         });
     }
 
     /** Connects to {@code server} (its identity pinned) and keeps the channel up until closed. */
     public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
             Consumer<Message> onMessage, ControlConnection.Listener events) throws IOException {
-        return new NodeChannel(identity, server, address, clock, onMessage, events);
+        return open(identity, server, address, clock, onMessage, events, PeerAgent.Settings.DEFAULTS, event -> { });
+    }
+
+    /** The same, with peer connections: their events (on the node's thread) go to {@code onPeer}. */
+    public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
+            Consumer<Message> onMessage, ControlConnection.Listener events, PeerAgent.Settings peerSettings,
+            Consumer<AgentEvent> onPeer) throws IOException {
+        return new NodeChannel(identity, server, address, clock, onMessage, events, peerSettings, onPeer);
+    }
+
+    /** Runs {@code task} with the node's peer agent, on the node's thread. */
+    public void withAgent(Consumer<PeerAgent> task) {
+        connection.withAgent(task);
+    }
+
+    /**
+     * A connection wants a relay: the server's relay starts a socket with claim tokens for this node,
+     * and the connection gets both ports. If the server refuses, the connection's own timeout decides.
+     */
+    private void startRelayFor(int peerConnection) {
+        startSocket(true, List.of()).thenAccept(started -> {
+            if (!(IpLiteral.parse(started.ip()) instanceof Decoded.Ok<java.net.InetAddress> literal)) {
+                return; // not an address: the connection's own timeout decides
+            }
+            java.net.InetAddress ip = literal.value();
+            HexFormat hex = HexFormat.of();
+            connection.withAgent(agent -> agent.onRelayGranted(peerConnection, new InetSocketAddress(ip, started.port1()),
+                    hex.parseHex(started.token1()), new InetSocketAddress(ip, started.port2()), hex.parseHex(started.token2()),
+                    clock.nanoTime()));
+        });
     }
 
     public NodeId id() {

@@ -22,6 +22,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.concurrent.ScheduledFuture;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -84,6 +85,11 @@ public final class ControlRole implements AutoCloseable {
             server.send(node, payload);
             Handler.drain(server, channel, onEvent);
         });
+    }
+
+    /** Where {@code node}'s datagrams come from (its public endpoint); call it on the event loop only. */
+    public Optional<InetSocketAddress> endpointOf(NodeId node) {
+        return server.endpointOf(node);
     }
 
     /** Runs {@code task} on the control channel's event loop, the thread that owns its state. */

@@ -13,6 +13,8 @@ import com.linecorp.armeria.server.docs.DocService;
 import com.linecorp.armeria.server.grpc.GrpcService;
 import com.linecorp.armeria.server.healthcheck.HealthCheckService;
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.mediation.MediationCounter;
+import dev.postern.core.metrics.Counters;
 import dev.postern.server.StartupException;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.messaging.MessagingRole;
@@ -43,9 +45,10 @@ public final class NodeApi implements AutoCloseable {
 
     /** The server's own node API, with every server counter in {@code /metrics}. */
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
-            ControlRole control, MessagingRole messaging, UdpTransport transport) throws StartupException {
-        return start(config, new LocalBackend(node, relay, messaging), PrometheusMetrics.service(rendezvous, relay, control, messaging),
-                transport);
+            ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, UdpTransport transport)
+            throws StartupException {
+        return start(config, new LocalBackend(node, relay, messaging),
+                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation), transport);
     }
 
     /** The node API of a node on its own, acting through its server over the control channel. */

@@ -5,6 +5,7 @@ import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.server.HttpService;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.control.ControlCounter;
+import dev.postern.core.mediation.MediationCounter;
 import dev.postern.core.messaging.MessagingCounter;
 import dev.postern.core.relay.RelayVerdict;
 import dev.postern.server.messaging.MessagingRole;
@@ -26,8 +27,9 @@ final class PrometheusMetrics {
 
     private PrometheusMetrics() {}
 
-    static HttpService service(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging) {
-        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging));
+    static HttpService service(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging,
+            Counters<MediationCounter> mediation) {
+        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging, mediation));
     }
 
     /** A node on its own: whether its channel is up, and what it holds for its next subscriber. */
@@ -40,12 +42,14 @@ final class PrometheusMetrics {
         };
     }
 
-    static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging) {
+    static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging,
+            Counters<MediationCounter> mediation) {
         StringBuilder out = new StringBuilder(4096);
         counters(out, "rendezvous", rendezvous.counters(), RendezvousCounter::description);
         counters(out, "relay", relay.counters(), RelayCounter::description);
         counters(out, "control", control.counters(), ControlCounter::description);
         counters(out, "messaging", messaging.counters(), MessagingCounter::description);
+        counters(out, "mediation", mediation, MediationCounter::description);
         for (RelayVerdict v : RelayVerdict.values()) {
             metric(out, "postern_relay_datagrams_" + v.name().toLowerCase(Locale.ROOT) + "_total", "counter",
                     "relay datagrams: " + v.name().toLowerCase(Locale.ROOT).replace('_', ' '), relay.total(v));

@@ -1,0 +1,191 @@
+package dev.postern.client.peer;
+
+import dev.postern.client.control.ControlConnection;
+import dev.postern.client.control.NodeChannel;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.PeerEvent;
+import dev.postern.core.peer.PeerFailure;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * A Postern node: its identity, a control channel to its server, and connections to peers named by
+ * their keys — made by {@link #connect} or taken from a {@link #listen listener}. One UDP socket and
+ * one thread serve it all.
+ *
+ * <pre>{@code
+ * try (PosternNode node = PosternNode.start(keys, server)) {
+ *     PeerConnection c = node.connect(peerKey).get();
+ *     c.send("hello".getBytes());
+ * }
+ * }</pre>
+ */
+public final class PosternNode implements AutoCloseable {
+
+    private final NodeKeys identity;
+    private final Clock clock;
+    private final PeerAgent.Settings settings;
+    private final NodeChannel channel;
+    private final Map<Integer, CompletableFuture<PeerConnection>> calls = new ConcurrentHashMap<>();
+    private final Map<Integer, PeerConnection> connections = new ConcurrentHashMap<>();
+    private volatile PeerListener listener;
+
+    private PosternNode(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings) throws IOException {
+        this.identity = identity;
+        this.clock = clock;
+        this.settings = settings;
+        this.channel = NodeChannel.open(identity, server.key(), server.address(), clock, message -> { },
+                new ControlConnection.Listener() { }, settings, this::onPeerEvent);
+    }
+
+    /** Starts a node with {@code identity} that keeps a channel to {@code server}. */
+    public static PosternNode start(NodeKeys identity, ServerAddress server) throws IOException {
+        return start(identity, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS);
+    }
+
+    public static PosternNode start(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings)
+            throws IOException {
+        return new PosternNode(identity, server, clock, settings);
+    }
+
+    public NodeId id() {
+        return identity.id();
+    }
+
+    /** Whether the channel to the server is up now. */
+    public boolean isConnectedToServer() {
+        return channel.isConnected();
+    }
+
+    public CompletableFuture<PeerConnection> connect(NodeId peer) {
+        return connect(peer, ConnectOptions.DEFAULTS);
+    }
+
+    /**
+     * Connects to {@code peer} through this node's server: the future completes with the connection, or
+     * fails with a {@link PeerException} saying why (its timeout, the peer not there, the server not
+     * reachable, the peer not proving its key, another protocol version).
+     */
+    public CompletableFuture<PeerConnection> connect(NodeId peer, ConnectOptions options) {
+        CompletableFuture<PeerConnection> result = new CompletableFuture<>();
+        int[] call = {0};
+        channel.withAgent(agent -> {
+            call[0] = agent.connect(peer, options.relayOnly(), now());
+            calls.put(call[0], result);
+        });
+        CompletableFuture.delayedExecutor(options.serverTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+            if (!result.isDone() && !channel.isConnected()) {
+                giveUp(call, result, new PeerException(PeerFailure.SERVER_UNREACHABLE,
+                        "no channel to the server within " + options.serverTimeout().toSeconds() + " s"));
+            }
+        });
+        CompletableFuture.delayedExecutor(options.timeout().toNanos(), TimeUnit.NANOSECONDS).execute(() ->
+                giveUp(call, result, new PeerException(PeerFailure.TIMEOUT, "no connection within " + options.timeout().toSeconds() + " s")));
+        return result;
+    }
+
+    private void giveUp(int[] call, CompletableFuture<PeerConnection> result, PeerException why) {
+        if (result.completeExceptionally(why)) {
+            channel.withAgent(agent -> {
+                agent.cancel(call[0]);
+                calls.remove(call[0]);
+            });
+        }
+    }
+
+    /** Accepts calls from any peer {@code accepts} lets in; another call replaces the previous listener. */
+    public PeerListener listen(Predicate<NodeId> accepts) {
+        PeerListener l = new PeerListener(this);
+        PeerListener old = listener;
+        listener = l;
+        if (old != null) {
+            old.close();
+        }
+        channel.withAgent(agent -> agent.listen(accepts, now()));
+        return l;
+    }
+
+    /** Accepts calls from these keys only. */
+    public PeerListener listen(Set<NodeId> only) {
+        Set<NodeId> keys = Set.copyOf(only);
+        return listen(keys::contains);
+    }
+
+    void stopListening(PeerListener l) {
+        if (listener == l) {
+            listener = null;
+            channel.withAgent(agent -> agent.listen(null, now()));
+        }
+    }
+
+    void withAgent(Consumer<PeerAgent> task) {
+        channel.withAgent(task);
+    }
+
+    long now() {
+        return clock.nanoTime();
+    }
+
+    /** On the node's thread. */
+    private void onPeerEvent(AgentEvent event) {
+        switch (event) {
+            case AgentEvent.CallConnected c -> {
+                CompletableFuture<PeerConnection> f = calls.remove(c.call());
+                PeerConnection conn = new PeerConnection(this, c.connection(), c.peer(), c.path(), settings.session().maxPayload());
+                connections.put(c.connection(), conn);
+                if (f == null || !f.complete(conn)) {
+                    conn.close(); // given up meanwhile
+                }
+            }
+            case AgentEvent.CallFailed f -> {
+                CompletableFuture<PeerConnection> result = calls.remove(f.call());
+                if (result != null) {
+                    result.completeExceptionally(new PeerException(f.failure(), f.detail()));
+                }
+            }
+            case AgentEvent.Accepted a -> {
+                PeerConnection conn = new PeerConnection(this, a.connection(), a.peer(), a.path(), settings.session().maxPayload());
+                connections.put(a.connection(), conn);
+                PeerListener l = listener;
+                if (l == null || !l.offer(conn)) {
+                    withAgent(agent -> agent.close(a.connection(), now()));
+                }
+            }
+            case AgentEvent.OnConnection o -> {
+                PeerConnection conn = connections.get(o.connection());
+                if (conn == null) {
+                    return;
+                }
+                switch (o.event()) {
+                    case PeerEvent.Received r -> conn.onReceived(r.payload());
+                    case PeerEvent.Moved m -> conn.onMoved(m.path());
+                    case PeerEvent.Closed c -> {
+                        connections.remove(o.connection());
+                        conn.onClosed(c.reason());
+                    }
+                    default -> { }
+                }
+            }
+            case AgentEvent.RelayWanted r -> { } // NodeChannel asks the server's relay
+        }
+    }
+
+    /** Closes every connection (telling each peer) and the channel to the server. */
+    @Override
+    public void close() {
+        channel.withAgent(agent -> connections.keySet().forEach(index -> agent.close(index, now())));
+        channel.close(); // runs the closes above and sends what they queued before the socket goes
+        connections.values().forEach(c -> c.onClosed(PeerEvent.CloseReason.LOCAL));
+        calls.values().forEach(f -> f.completeExceptionally(new PeerException(PeerFailure.TIMEOUT, "the node was closed")));
+    }
+}

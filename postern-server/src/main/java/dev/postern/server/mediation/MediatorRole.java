@@ -1,0 +1,62 @@
+package dev.postern.server.mediation;
+
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.mediation.MediationCounter;
+import dev.postern.core.mediation.Mediator;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.time.Clock;
+import dev.postern.server.control.ControlRole;
+import java.security.SecureRandom;
+
+/**
+ * The mediator on the server's control channel: calls and introductions between nodes that name each
+ * other by key. It runs on the control channel's event loop (where the frames arrive and each node's
+ * public endpoint is known), so its state needs no locks.
+ */
+public final class MediatorRole {
+
+    /** Offers are repeated each second and calls wait 30 s: a quarter second is fine enough. */
+    private static final long TICK_NANOS = 250_000_000L;
+
+    private final Mediator mediator;
+    private final ControlRole control;
+    private final Clock clock;
+
+    private MediatorRole(Mediator mediator, ControlRole control, Clock clock) {
+        this.mediator = mediator;
+        this.control = control;
+        this.clock = clock;
+    }
+
+    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Limits limits) {
+        MediatorRole role = new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock);
+        control.every(TICK_NANOS, role::tick);
+        return role;
+    }
+
+    public Counters<MediationCounter> counters() {
+        return mediator.counters();
+    }
+
+    /** A mediation frame from {@code node}; on the control channel's event loop. */
+    public void onFrame(NodeId node, byte[] frame) {
+        control.endpointOf(node).ifPresent(seen -> mediator.onFrame(node, seen, frame, clock.nanoTime()));
+        flush();
+    }
+
+    /** On the control channel's event loop. */
+    public void onDisconnected(NodeId node) {
+        mediator.onDisconnected(node);
+    }
+
+    private void tick() {
+        mediator.tick(clock.nanoTime());
+        flush();
+    }
+
+    private void flush() {
+        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+            control.send(o.get().to(), o.get().frame());
+        }
+    }
+}

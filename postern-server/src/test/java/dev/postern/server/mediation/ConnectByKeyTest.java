@@ -1,0 +1,158 @@
+package dev.postern.server.mediation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.postern.client.peer.ConnectOptions;
+import dev.postern.client.peer.PeerConnection;
+import dev.postern.client.peer.PeerException;
+import dev.postern.client.peer.PeerListener;
+import dev.postern.client.peer.PosternNode;
+import dev.postern.client.peer.ServerAddress;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.MediationCounter;
+import dev.postern.core.messaging.MessageRouter;
+import dev.postern.core.peer.Path;
+import dev.postern.core.peer.PeerEvent;
+import dev.postern.core.peer.PeerFailure;
+import dev.postern.core.relay.RelayVerdict;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.testkit.FreePorts;
+import dev.postern.testkit.TempDirs;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Two library nodes on loopback that know only each other's keys, connected through a real server. */
+class ConnectByKeyTest {
+
+    private static final InetAddress LO = InetAddress.getLoopbackAddress();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private PosternServer server;
+    private ServerAddress serverAddress;
+    private final NodeKeys alice = NodeKeys.generate(RANDOM);
+    private final NodeKeys bob = NodeKeys.generate(RANDOM);
+
+    @BeforeEach
+    void startServer() throws Exception {
+        server = PosternServer.start(new ServerConfig(LO, TempDirs.create("postern-connect"),
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+        serverAddress = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.close();
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private void exchange(PeerConnection caller, PeerConnection callee) throws Exception {
+        caller.send(bytes("hello bob"));
+        assertThat(text(callee.receive(WAIT))).isEqualTo("hello bob");
+        callee.send(bytes("hello alice"));
+        assertThat(text(caller.receive(WAIT))).isEqualTo("hello alice");
+    }
+
+    @Test
+    void twoNodesThatKnowOnlyEachOthersKeysConnectDirectlyAndCloseCleanly() throws Exception {
+        try (PosternNode a = PosternNode.start(alice, serverAddress);
+                PosternNode b = PosternNode.start(bob, serverAddress);
+                PeerListener listener = b.listen(Set.of(alice.id()))) {
+            PeerConnection toBob = a.connect(bob.id()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+
+            assertThat(toBob.peer()).isEqualTo(bob.id());
+            assertThat(fromAlice.peer()).isEqualTo(alice.id());
+            assertThat(toBob.path()).isIn(Path.DIRECT, Path.LAN);
+            exchange(toBob, fromAlice);
+            await().atMost(WAIT).until(() -> toBob.rtt().isPresent());
+
+            toBob.close();
+            assertThat(fromAlice.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(PeerEvent.CloseReason.BY_PEER);
+            assertThatThrownBy(() -> fromAlice.receive(Duration.ofMillis(100))).isInstanceOf(java.nio.channels.ClosedChannelException.class);
+        }
+    }
+
+    @Test
+    void relayOnlyGoesThroughTheServersRelay() throws Exception {
+        try (PosternNode a = PosternNode.start(alice, serverAddress);
+                PosternNode b = PosternNode.start(bob, serverAddress);
+                PeerListener listener = b.listen(id -> true)) {
+            PeerConnection toBob = a.connect(bob.id(), ConnectOptions.DEFAULTS.withRelayOnly(true)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+
+            assertThat(toBob.path()).isEqualTo(Path.RELAYED);
+            assertThat(fromAlice.path()).isEqualTo(Path.RELAYED);
+            long before = server.relay().total(RelayVerdict.FORWARD);
+            exchange(toBob, fromAlice);
+            await().atMost(WAIT).until(() -> server.relay().total(RelayVerdict.FORWARD) >= before + 2);
+        }
+    }
+
+    @Test
+    void theCallerMayCallBeforeTheCalleeListens() throws Exception {
+        try (PosternNode a = PosternNode.start(alice, serverAddress);
+                PosternNode b = PosternNode.start(bob, serverAddress)) {
+            var call = a.connect(bob.id());
+            await().atMost(WAIT).until(() -> server.mediator().counters().get(MediationCounter.CALLS) == 1);
+            assertThat(call).isNotDone();
+
+            try (PeerListener listener = b.listen(id -> true)) {
+                PeerConnection toBob = call.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                exchange(toBob, listener.accept(WAIT));
+            }
+        }
+    }
+
+    @Test
+    void aCalleeThatDoesNotListTheCallerRefusesIt() throws Exception {
+        NodeKeys carol = NodeKeys.generate(RANDOM);
+        try (PosternNode a = PosternNode.start(alice, serverAddress);
+                PosternNode b = PosternNode.start(bob, serverAddress);
+                PeerListener listener = b.listen(Set.of(carol.id()))) {
+            var call = a.connect(bob.id());
+
+            assertThatThrownBy(() -> call.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOfSatisfying(PeerException.class,
+                            e -> assertThat(e.failure()).isEqualTo(PeerFailure.PEER_NOT_AVAILABLE));
+        }
+    }
+
+    @Test
+    void aServerThatIsNotThereIsUnreachable() throws Exception {
+        ServerAddress nowhere = new ServerAddress(new InetSocketAddress(LO, FreePorts.udpRange(1)), server.identity().id());
+        try (PosternNode a = PosternNode.start(alice, nowhere)) {
+            var call = a.connect(bob.id(), new ConnectOptions(false, Duration.ofSeconds(30), Duration.ofSeconds(1)));
+
+            assertThatThrownBy(() -> call.get(WAIT.toSeconds(), TimeUnit.SECONDS)).cause()
+                    .isInstanceOfSatisfying(PeerException.class, e -> assertThat(e.failure()).isEqualTo(PeerFailure.SERVER_UNREACHABLE));
+        }
+    }
+}
