@@ -10,11 +10,12 @@ import picocli.CommandLine.Command;
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {ServerCommand.class, NodeCommand.class, SocketCommand.class, SubscribeCommand.class, KeygenCommand.class,
+        subcommands = {ServerCommand.class, NodeCommand.class, ConnectCommand.class, ListenCommand.class, SocketCommand.class,
+            SubscribeCommand.class, KeygenCommand.class,
             CommandLine.HelpCommand.class},
         description = {
             "Postern opens sockets between programs behind NATs and firewalls.",
-            "One daemon (rendezvous, relay, nodes' control channel; the mediator comes next) and one Java library."
+            "One daemon (rendezvous, mediator, relay, nodes' control channel) and one Java library."
         },
         footer = {"", "Run 'postern COMMAND --help' for a command's options."})
 public final class Main implements Runnable {

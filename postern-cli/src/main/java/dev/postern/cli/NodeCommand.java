@@ -3,11 +3,9 @@ package dev.postern.cli;
 import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
 import dev.postern.client.identity.IdentityException;
-import dev.postern.client.identity.IdentityFiles;
-import dev.postern.core.codec.Decoded;
+import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
-import dev.postern.core.net.IpLiteral;
 import dev.postern.core.time.Clock;
 import dev.postern.server.StartupException;
 import dev.postern.server.net.UdpTransport;
@@ -15,10 +13,6 @@ import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.nodeapi.RemoteBackend;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -45,39 +39,27 @@ final class NodeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--server", paramLabel = "HOST[:PORT]", required = true,
-            description = "The server's address; the port is its control port (default 5026).")
-    String server;
-
-    @Option(names = "--server-key", paramLabel = "HEX", required = true,
-            description = "The server's address as it logs it at start ('node address ...'): the channel accepts no other server.")
-    String serverKey;
-
-    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.postern",
-            description = "Where this node's identity is kept (created on first start). Default: ${DEFAULT-VALUE}")
-    Path dataDir;
+    @CommandLine.Mixin
+    ServerOptions serverOptions;
 
     @CommandLine.Mixin
     NodeApiOptions nodeApi;
 
     @Override
     public Integer call() {
-        if (!(NodeId.parse(serverKey.strip()) instanceof Decoded.Ok<NodeId> pinned)) {
-            throw new UsageError("--server-key must be the server's address: 64 hex digits");
-        }
-        InetSocketAddress address = resolve(server);
+        ServerAddress server = serverOptions.serverAddress();
         NodeApiConfig apiConfig = nodeApi.config();
         NodeKeys identity;
         try {
-            identity = IdentityFiles.loadOrCreate(dataDir);
+            identity = serverOptions.identity();
         } catch (IdentityException e) {
             spec.commandLine().getErr().println("postern: " + e.getMessage());
             return Main.EXIT_FAILURE;
         }
-        log.info("node address {}; connecting to server {} at {}", identity.id(), pinned.value(), server);
+        log.info("node address {}; connecting to server {} at {}", identity.id(), server.key(), serverOptions.server);
         RemoteBackend backend = new RemoteBackend(identity.id());
         CountDownLatch stopped = new CountDownLatch(1);
-        try (NodeChannel channel = NodeChannel.open(identity, pinned.value(), address, Clock.SYSTEM, backend::deliver,
+        try (NodeChannel channel = NodeChannel.open(identity, server.key(), server.address(), Clock.SYSTEM, backend::deliver,
                 new ControlConnection.Listener() {
                     @Override
                     public void onConnected(NodeId s) {
@@ -110,42 +92,5 @@ final class NodeCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
-    }
-
-    /** HOST, HOST:PORT or [IPv6]:PORT; a name is looked up once, here, not by the protocol. */
-    static InetSocketAddress resolve(String text) {
-        String host = text.strip();
-        int port = 5026;
-        if (host.startsWith("[")) {
-            int close = host.indexOf(']');
-            if (close < 0) {
-                throw new UsageError("--server '" + text + "' has an unclosed [");
-            }
-            if (host.length() > close + 1) {
-                port = parsePort(text, host.substring(close + 2));
-            }
-            host = host.substring(1, close);
-        } else if (host.indexOf(':') > 0 && host.indexOf(':') == host.lastIndexOf(':')) {
-            port = parsePort(text, host.substring(host.indexOf(':') + 1));
-            host = host.substring(0, host.indexOf(':'));
-        }
-        try {
-            InetAddress a = IpLiteral.parse(host) instanceof Decoded.Ok<InetAddress> ok ? ok.value() : InetAddress.getByName(host);
-            return new InetSocketAddress(a, port);
-        } catch (UnknownHostException e) {
-            throw new UsageError("--server: cannot resolve '" + host + "'");
-        }
-    }
-
-    private static int parsePort(String text, String port) {
-        try {
-            int p = Integer.parseInt(port);
-            if (p >= 1 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new UsageError("--server '" + text + "': the port must be 1..65535");
     }
 }

@@ -1,0 +1,82 @@
+package dev.postern.cli;
+
+import dev.postern.client.peer.PeerConnection;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A connection used as a chat line: each line typed on stdin goes to the peer as one datagram, each
+ * datagram from the peer is printed as a line. It ends at the end of input (telling the peer) or when
+ * the peer closes. Data goes to stdout, everything else to stderr.
+ */
+final class LineExchange {
+
+    private LineExchange() {}
+
+    static void run(PeerConnection connection, BufferedReader in, PrintWriter out, PrintWriter err) {
+        Thread printer = new Thread(() -> print(connection, out), "postern-print");
+        printer.setDaemon(true);
+        printer.start();
+        CompletableFuture<Void> inputDone = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            read(connection, in, err);
+            inputDone.complete(null);
+        }, "postern-stdin");
+        reader.setDaemon(true);
+        reader.start();
+        CompletableFuture.anyOf(inputDone, connection.closed()).join();
+        if (connection.closed().isDone()) {
+            err.println("postern: the peer closed the connection (" + connection.closed().join().name().toLowerCase().replace('_', ' ') + ")");
+        } else {
+            connection.close();
+        }
+        try {
+            printer.join(Duration.ofSeconds(1));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void read(PeerConnection connection, BufferedReader in, PrintWriter err) {
+        try {
+            for (String line; (line = in.readLine()) != null && connection.isOpen(); ) {
+                byte[] datagram = line.getBytes(StandardCharsets.UTF_8);
+                if (datagram.length > connection.maxDatagram()) {
+                    err.println("postern: that line is " + datagram.length + " bytes; a datagram carries at most "
+                            + connection.maxDatagram() + ": not sent");
+                    continue;
+                }
+                connection.send(datagram);
+            }
+        } catch (ClosedChannelException e) {
+            // the peer closed meanwhile: reported by run
+        } catch (IOException e) {
+            err.println("postern: cannot read stdin: " + e.getMessage());
+        }
+    }
+
+    private static void print(PeerConnection connection, PrintWriter out) {
+        while (true) {
+            try {
+                out.println(new String(connection.receive(Duration.ofSeconds(1)), StandardCharsets.UTF_8));
+                out.flush();
+            } catch (TimeoutException e) {
+                // keep waiting
+            } catch (ClosedChannelException | InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** "DIRECT path, rtt 1.2 ms": how the connection runs, for the user. */
+    static String describe(PeerConnection c) {
+        String rtt = c.rtt().map(d -> String.format(java.util.Locale.ROOT, ", rtt %.1f ms", d.toNanos() / 1e6)).orElse("");
+        return c.path().name().toLowerCase() + " path" + rtt;
+    }
+}
