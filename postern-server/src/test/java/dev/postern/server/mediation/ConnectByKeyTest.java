@@ -8,6 +8,7 @@ import dev.postern.client.peer.ConnectOptions;
 import dev.postern.client.peer.PeerConnection;
 import dev.postern.client.peer.PeerException;
 import dev.postern.client.peer.PeerListener;
+import dev.postern.client.peer.Postern;
 import dev.postern.client.peer.PosternNode;
 import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.identity.NodeKeys;
@@ -33,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -97,6 +99,27 @@ class ConnectByKeyTest {
             toBob.close();
             assertThat(fromAlice.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(PeerEvent.CloseReason.BY_PEER);
             assertThatThrownBy(() -> fromAlice.receive(Duration.ofMillis(100))).isInstanceOf(java.nio.channels.ClosedChannelException.class);
+        }
+    }
+
+    @Test
+    void oneCallWithACallbackConnectsAsP2pscDoes() throws Exception {
+        try (PosternNode b = PosternNode.start(bob, serverAddress);
+                PeerListener listener = b.listen(id -> true)) {
+            CompletableFuture<PeerConnection> got = new CompletableFuture<>();
+            Postern.connect(alice, bob.id(), serverAddress, (connection, failure) -> {
+                if (failure != null) {
+                    got.completeExceptionally(failure);
+                } else {
+                    got.complete(connection);
+                }
+            });
+            PeerConnection toBob = got.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+            exchange(toBob, fromAlice);
+
+            toBob.close();
+            assertThat(fromAlice.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(PeerEvent.CloseReason.BY_PEER);
         }
     }
 
