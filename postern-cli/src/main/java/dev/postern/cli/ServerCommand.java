@@ -94,6 +94,11 @@ final class ServerCommand implements Callable<Integer> {
             description = "UDP port of the control channel nodes keep to this server (0 picks a free port). Default: ${DEFAULT-VALUE}")
     int controlPort;
 
+    @Option(names = "--p2psc-port", paramLabel = "PORT", defaultValue = "1337", converter = Converters.PortOrOff.class,
+            description = "TCP port of the mediator for p2psc clients and Postern's TCP connect (0 picks a free port, "
+                    + "'off' runs none). Default: ${DEFAULT-VALUE}")
+    int p2pscPort;
+
     @Option(names = "--message-queue-max", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
             description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
     int messageQueueMax;
@@ -171,6 +176,7 @@ final class ServerCommand implements Callable<Integer> {
                 relayEngine,
                 nodeApi.config(),
                 controlPort,
+                p2pscPort,
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);
         PosternServer server;

@@ -17,7 +17,11 @@ import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
+import dev.postern.server.p2psc.P2pscMediatorRole;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -34,18 +38,21 @@ public final class PosternServer implements AutoCloseable {
     private final RelayService relay;
     private final NodeApi nodeApi;
     private final ControlRole control;
-    private final ExecutorService relayRequestThreads;
     private final MediatorRole mediator;
+    private final Optional<P2pscMediatorRole> p2psc;
+    /** Everything started, in order: closed in reverse. */
+    private final List<AutoCloseable> started;
 
-    private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi,
-            ControlRole control, MediatorRole mediator, ExecutorService relayRequestThreads) {
-        this.relayRequestThreads = relayRequestThreads;
-        this.mediator = mediator;
+    private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi, ControlRole control,
+            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, List<AutoCloseable> started) {
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
         this.nodeApi = nodeApi;
         this.control = control;
+        this.mediator = mediator;
+        this.p2psc = p2psc;
+        this.started = started;
     }
 
     public static PosternServer start(ServerConfig config) throws StartupException {
@@ -56,51 +63,53 @@ public final class PosternServer implements AutoCloseable {
         } catch (IdentityException e) {
             throw new StartupException(e.getMessage(), e);
         }
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            return start(config, identity, started);
+        } catch (StartupException | RuntimeException e) {
+            closeAll(started);
+            throw e;
+        }
+    }
+
+    private static PosternServer start(ServerConfig config, NodeKeys identity, List<AutoCloseable> started) throws StartupException {
         UdpTransport transport = UdpTransport.best();
-        RendezvousRole rendezvous = RendezvousRole.start(config.rendezvous(), config.bind(), config.clock(), transport);
         String host = config.bind().getHostAddress();
+        RendezvousRole rendezvous = RendezvousRole.start(config.rendezvous(), config.bind(), config.clock(), transport);
+        started.add(rendezvous);
         log.info("rendezvous listening: pulses on udp {}:{}, API on http {}:{} ({} transport)",
                 host, rendezvous.udpAddress().getPort(), host, rendezvous.httpAddress().getPort(), transport.name());
         RelayService relay;
         try {
             relay = RelayService.start(config.relay(), config.clock(), RelayEngines.named(config.relayEngine()), config.relayThreads());
         } catch (IllegalArgumentException e) {
-            rendezvous.close();
             throw new StartupException(e.getMessage(), e);
         }
+        started.add(relay);
         MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), config.messaging());
         ExecutorService relayRequestThreads = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "postern-relay-requests");
             t.setDaemon(true);
             return t;
         });
+        started.add(relayRequestThreads::shutdownNow);
         ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
-        ControlRole control;
-        MediatorRole mediator;
-        try {
-            control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, dispatch);
-            mediator = MediatorRole.start(control, config.clock(), Mediator.Limits.DEFAULTS);
-            dispatch.attach(control, mediator);
-        } catch (StartupException e) {
-            relayRequestThreads.shutdownNow();
-            relay.close();
-            rendezvous.close();
-            throw e;
+        ControlRole control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, dispatch);
+        started.add(control);
+        MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Limits.DEFAULTS);
+        dispatch.attach(control, mediator);
+        log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", host, control.address().getPort());
+        Optional<P2pscMediatorRole> p2psc = Optional.empty();
+        if (config.p2pscPort() >= 0) {
+            P2pscMediatorRole role = P2pscMediatorRole.start(config.bind(), config.p2pscPort(), P2pscMediatorRole.Limits.DEFAULTS);
+            started.add(role);
+            p2psc = Optional.of(role);
+            log.info("p2psc mediator on tcp {}:{}", host, role.address().getPort());
         }
-        NodeApi nodeApi;
-        try {
-            nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), transport);
-        } catch (StartupException e) {
-            control.close();
-            relayRequestThreads.shutdownNow();
-            relay.close();
-            rendezvous.close();
-            throw e;
-        }
-        log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", config.bind().getHostAddress(),
-                control.address().getPort());
+        NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), transport);
+        started.add(nodeApi);
         RelayConfig r = config.relay();
-        log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", config.bind().getHostAddress(),
+        log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", host,
                 r.systemChosenPorts() ? "chosen by the system" : r.firstPort() + "-" + r.lastPort(), r.advertised().getHostAddress(),
                 relay.engine());
         if (!PeerAddressRule.isGlobal(r.advertised()) && !config.bind().isLoopbackAddress()) {
@@ -110,7 +119,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, relayRequestThreads);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, started);
     }
 
     public RelayService relay() {
@@ -138,13 +147,24 @@ public final class PosternServer implements AutoCloseable {
         return rendezvous;
     }
 
+    /** The p2psc mediator, unless turned off. */
+    public Optional<P2pscMediatorRole> p2psc() {
+        return p2psc;
+    }
+
     @Override
     public void close() {
-        nodeApi.close();
-        control.close();
-        relayRequestThreads.shutdownNow();
-        relay.close();
-        rendezvous.close();
+        closeAll(started);
+    }
+
+    private static void closeAll(List<AutoCloseable> started) {
+        for (AutoCloseable c : started.reversed()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("stopping: {}", e.toString());
+            }
+        }
     }
 
     private static void prepareDataDir(Path dir) throws StartupException {

@@ -18,10 +18,11 @@ import java.util.Objects;
  * @param relayEngine  what moves relay datagrams: a {@link dev.postern.server.relay.RelayEngine}'s name, or
  *                     {@code auto} for the fastest that runs here
  * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
+ * @param p2pscPort    TCP port of the p2psc-compatible mediator (0 picks a free one, -1 turns it off)
  * @param messaging    queue limits and redelivery for messages between nodes
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, MessageRouter.Limits messaging, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, MessageRouter.Limits messaging, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -32,6 +33,9 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(messaging, "messaging");
         if (controlPort < 0 || controlPort > 65535) {
             throw new IllegalArgumentException("control port must be 0..65535");
+        }
+        if (p2pscPort < -1 || p2pscPort > 65535) {
+            throw new IllegalArgumentException("p2psc port must be 0..65535, or -1 for none");
         }
         if (relayThreads < 1) {
             throw new IllegalArgumentException("relay threads must be at least 1");

@@ -1,0 +1,174 @@
+package dev.postern.server.p2psc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.client.p2psc.P2pscMessage;
+import dev.postern.client.p2psc.P2pscStream;
+import dev.postern.client.p2psc.RsaKeys;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPublicKey;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The p2psc-compatible mediator, used by clients written from p2psc's protocol description. */
+class P2pscMediatorTest {
+
+    private static final KeyPairGenerator RSA;
+
+    static {
+        try {
+            RSA = KeyPairGenerator.getInstance("RSA");
+            RSA.initialize(2048);
+        } catch (Exception e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final P2pscMediatorRole mediator = start(Duration.ofSeconds(30));
+    private final KeyPair alice = RSA.generateKeyPair();
+    private final KeyPair bob = RSA.generateKeyPair();
+
+    private static P2pscMediatorRole start(Duration peerWait) {
+        try {
+            return P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
+                    new P2pscMediatorRole.Limits(16, Duration.ofSeconds(10), peerWait));
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        mediator.close();
+    }
+
+    private Socket open() throws IOException {
+        Socket s = new Socket(mediator.address().getAddress(), mediator.address().getPort());
+        s.setSoTimeout(20_000);
+        return s;
+    }
+
+    private static String pem(KeyPair k) {
+        return RsaKeys.toPem((RSAPublicKey) k.getPublic());
+    }
+
+    @Test
+    void twoOriginalClientsAreIntroducedAndProveTheirKeysToEachOther() throws Exception {
+        // Each on a thread of its own: the common pool may have a single thread, and each waits for the other.
+        var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        CompletableFuture<Socket> first = CompletableFuture.supplyAsync(() -> connect(alice, bob), threads);
+        CompletableFuture<Socket> second = CompletableFuture.supplyAsync(() -> connect(bob, alice), threads);
+
+        try (threads; Socket a = first.get(30, TimeUnit.SECONDS); Socket b = second.get(30, TimeUnit.SECONDS)) {
+            a.getOutputStream().write("bananarama!".getBytes(StandardCharsets.UTF_8));
+            assertThat(new String(b.getInputStream().readNBytes(11), StandardCharsets.UTF_8)).isEqualTo("bananarama!");
+        }
+        assertThat(mediator.counters().get(P2pscCounter.PAIRED)).isEqualTo(1);
+        assertThat(mediator.counters().get(P2pscCounter.ADVERTISED)).isEqualTo(2);
+    }
+
+    private Socket connect(KeyPair me, KeyPair them) {
+        try {
+            return new OriginalP2pscClient(me, (RSAPublicKey) them.getPublic(), mediator.address()).connect();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void anotherVersionIsAbortedWithTheRequiredOne() throws Exception {
+        try (Socket s = open()) {
+            P2pscStream io = new P2pscStream(s);
+            io.send(new P2pscMessage.Advertise(1, pem(alice), pem(bob)));
+
+            assertThat(io.expect(P2pscMessage.AdvertiseAbort.class).reason()).isEqualTo("Required protocol version: 0");
+            assertThat(io.receive()).as("then closed").isEmpty();
+        }
+    }
+
+    @Test
+    void somethingThatIsNoKeyIsAborted() throws Exception {
+        try (Socket s = open()) {
+            P2pscStream io = new P2pscStream(s);
+            io.send(new P2pscMessage.Advertise(0, "hello", pem(bob)));
+
+            assertThat(io.expect(P2pscMessage.AdvertiseAbort.class).reason()).contains("RSA public key");
+        }
+    }
+
+    @Test
+    void aWrongNonceClosesTheConnection() throws Exception {
+        try (Socket s = open()) {
+            P2pscStream io = new P2pscStream(s);
+            io.send(new P2pscMessage.Advertise(0, pem(alice), pem(bob)));
+            io.expect(P2pscMessage.AdvertiseChallenge.class);
+            io.send(new P2pscMessage.AdvertiseResponse("1337"));
+
+            assertThat(io.receive()).isEmpty();
+            assertThat(mediator.counters().get(P2pscCounter.FAILED_CHALLENGE)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aPeerWhoseMatchNeverComesIsToldSoAfterTheWait() throws Exception {
+        try (P2pscMediatorRole quick = start(Duration.ofMillis(500));
+                Socket s = new Socket(quick.address().getAddress(), quick.address().getPort())) {
+            s.setSoTimeout(20_000);
+            P2pscStream io = new P2pscStream(s);
+            io.send(new P2pscMessage.Advertise(0, pem(alice), pem(bob)));
+            String challenge = io.expect(P2pscMessage.AdvertiseChallenge.class).encryptedNonce();
+            io.send(new P2pscMessage.AdvertiseResponse(RsaKeys.decrypt(alice.getPrivate(), challenge).orElseThrow()));
+
+            assertThat(io.expect(P2pscMessage.AdvertiseAbort.class).reason()).contains("did not advertise within");
+            assertThat(quick.counters().get(P2pscCounter.PEER_TIMEOUTS)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void peersArePairedOnlyWhenEachWantsTheOther() throws Exception {
+        KeyPair carol = RSA.generateKeyPair();
+        try (P2pscMediatorRole quick = start(Duration.ofMillis(800));
+                Socket a = new Socket(quick.address().getAddress(), quick.address().getPort());
+                Socket b = new Socket(quick.address().getAddress(), quick.address().getPort())) {
+            P2pscStream aliceWantsBob = advertise(a, alice, bob);
+            P2pscStream bobWantsCarol = advertise(b, bob, carol);
+
+            assertThat(aliceWantsBob.expect(P2pscMessage.AdvertiseAbort.class).reason()).contains("did not advertise");
+            assertThat(bobWantsCarol.expect(P2pscMessage.AdvertiseAbort.class).reason()).contains("did not advertise");
+            assertThat(quick.counters().get(P2pscCounter.PAIRED)).isZero();
+        }
+    }
+
+    private static P2pscStream advertise(Socket s, KeyPair me, KeyPair them) throws IOException {
+        s.setSoTimeout(20_000);
+        P2pscStream io = new P2pscStream(s);
+        io.send(new P2pscMessage.Advertise(0, pem(me), pem(them)));
+        String challenge = io.expect(P2pscMessage.AdvertiseChallenge.class).encryptedNonce();
+        io.send(new P2pscMessage.AdvertiseResponse(RsaKeys.decrypt(me.getPrivate(), challenge).orElseThrow()));
+        return io;
+    }
+
+    @Test
+    void aMessageSplitAcrossWritesIsReadWhole() throws Exception {
+        try (Socket s = open()) {
+            byte[] advert = dev.postern.client.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
+                    .getBytes(StandardCharsets.UTF_8);
+            OutputStream out = s.getOutputStream();
+            out.write(advert, 0, 7);
+            out.flush();
+            out.write(advert, 7, advert.length - 7);
+            out.flush();
+
+            assertThat(new P2pscStream(s).expect(P2pscMessage.AdvertiseChallenge.class).encryptedNonce()).isNotEmpty();
+        }
+    }
+}
