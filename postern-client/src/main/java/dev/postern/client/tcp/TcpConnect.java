@@ -1,0 +1,204 @@
+package dev.postern.client.tcp;
+
+import dev.postern.client.p2psc.AdvertisedKey;
+import dev.postern.client.p2psc.P2pscMessage;
+import dev.postern.client.p2psc.P2pscStream;
+import dev.postern.client.peer.PeerException;
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.noise.AuthenticatedHandshake;
+import dev.postern.core.peer.PeerFailure;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Connect by key over TCP: both peers advertise their node addresses to the p2psc-compatible mediator
+ * from a port they keep, each is told the other's address as the mediator saw it, and both open a TCP
+ * connection from that port to the other at once, so each NAT has seen an outgoing SYN before the
+ * other's arrives. The peer with the smaller address dials; the other listens on its port and dials
+ * too (its SYNs open its NAT; one may meet the dialer's in a simultaneous open). Over the connection,
+ * a Noise XX handshake with identity proofs pins the peer's key, and the stream that follows is sealed.
+ */
+public final class TcpConnect {
+
+    private static final byte[] PROLOGUE = "postern tcp v1".getBytes(StandardCharsets.US_ASCII);
+    private static final long RETRY_MILLIS = 50;
+
+    private TcpConnect() {}
+
+    /**
+     * A connection to {@code peer}, both keys proven, within {@code timeout}.
+     *
+     * @throws PeerException why not: the mediator unreachable, the peer absent, another protocol version,
+     *                       no TCP path in time, or the far end not proving {@code peer}'s key
+     */
+    public static PeerSocket connect(NodeKeys me, NodeId peer, InetSocketAddress mediator, Duration timeout)
+            throws PeerException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Introduction intro = advertise(me, peer, mediator, timeout);
+        boolean dialer = me.id().hex().compareTo(peer.hex()) < 0;
+        Socket tcp = dialer ? dial(intro, deadline) : listenAndDial(intro, deadline);
+        try {
+            return handshake(tcp, me, peer, dialer, deadline);
+        } catch (PeerException | RuntimeException e) {
+            closeQuietly(tcp);
+            throw e;
+        }
+    }
+
+    /** What the mediator told: this side's port, and where the peer was seen. */
+    private record Introduction(int localPort, InetSocketAddress peer) {}
+
+    private static Introduction advertise(NodeKeys me, NodeId peer, InetSocketAddress mediator, Duration timeout) throws PeerException {
+        try (Socket m = reusable()) {
+            m.bind(new InetSocketAddress(0));
+            try {
+                m.connect(mediator, (int) Math.min(timeout.toMillis(), 10_000));
+            } catch (IOException e) {
+                throw new PeerException(PeerFailure.SERVER_UNREACHABLE, "cannot reach the mediator at " + mediator + ": " + e.getMessage());
+            }
+            m.setSoTimeout((int) Math.max(1, timeout.toMillis()));
+            P2pscStream io = new P2pscStream(m);
+            io.send(new P2pscMessage.Advertise(0, me.id().hex(), peer.hex()));
+            String challenge = expect(io, P2pscMessage.AdvertiseChallenge.class).encryptedNonce();
+            io.send(new P2pscMessage.AdvertiseResponse(AdvertisedKey.Node.answer(me, challenge)));
+            P2pscMessage.PeerIdentification id = expect(io, P2pscMessage.PeerIdentification.class);
+            return new Introduction(m.getLocalPort(), new InetSocketAddress(InetAddress.getByName(id.ip()), id.port()));
+        } catch (SocketTimeoutException e) {
+            throw new PeerException(PeerFailure.TIMEOUT, "the mediator did not introduce the peer in time");
+        } catch (IOException e) {
+            throw new PeerException(PeerFailure.SERVER_UNREACHABLE, "the mediator connection failed: " + e.getMessage());
+        }
+    }
+
+    private static <T extends P2pscMessage> T expect(P2pscStream io, Class<T> type) throws IOException, PeerException {
+        P2pscMessage m = io.receive().orElseThrow(() -> new IOException("the mediator closed the connection"));
+        if (m instanceof P2pscMessage.AdvertiseAbort abort) {
+            throw new PeerException(abort.reason().startsWith("Required protocol version") ? PeerFailure.VERSION_MISMATCH
+                    : PeerFailure.PEER_NOT_AVAILABLE, "the mediator: " + abort.reason());
+        }
+        if (!type.isInstance(m)) {
+            throw new IOException("the mediator sent " + m.getClass().getSimpleName() + " instead of " + type.getSimpleName());
+        }
+        return type.cast(m);
+    }
+
+    private static Socket dial(Introduction intro, long deadline) throws PeerException, InterruptedException {
+        while (System.nanoTime() - deadline < 0) {
+            Socket s = null;
+            try {
+                s = reusable();
+                s.bind(new InetSocketAddress(intro.localPort()));
+                s.connect(intro.peer(), (int) Math.max(1, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+                return s;
+            } catch (IOException notYet) {
+                closeQuietly(s);
+                Thread.sleep(RETRY_MILLIS); // the peer is not listening yet: wait a moment before the next SYN
+            }
+        }
+        throw new PeerException(PeerFailure.TIMEOUT, "no TCP connection to the peer at " + intro.peer() + " in time");
+    }
+
+    private static Socket listenAndDial(Introduction intro, long deadline) throws PeerException, InterruptedException {
+        CompletableFuture<Socket> first = new CompletableFuture<>();
+        ServerSocket listener;
+        try {
+            listener = new ServerSocket();
+            listener.setReuseAddress(true);
+            listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            listener.bind(new InetSocketAddress(intro.localPort()));
+        } catch (IOException e) {
+            throw new PeerException(PeerFailure.TIMEOUT, "cannot listen on port " + intro.localPort() + ": " + e.getMessage());
+        }
+        Thread.ofVirtual().start(() -> {
+            try {
+                first.complete(listener.accept());
+            } catch (IOException closed) {
+                first.completeExceptionally(closed);
+            }
+        });
+        Thread punch = Thread.ofVirtual().start(() -> {
+            try {
+                Socket s = dial(intro, deadline);
+                if (!first.complete(s)) {
+                    closeQuietly(s);
+                }
+            } catch (PeerException | InterruptedException e) {
+                // the listener's accept decides
+            }
+        });
+        try {
+            return first.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new PeerException(PeerFailure.TIMEOUT, "no TCP connection from the peer at " + intro.peer() + " in time");
+        } finally {
+            punch.interrupt();
+            closeQuietly(listener);
+        }
+    }
+
+    private static PeerSocket handshake(Socket tcp, NodeKeys me, NodeId peer, boolean initiator, long deadline)
+            throws PeerException {
+        try {
+            tcp.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            tcp.setTcpNoDelay(true);
+            DataInputStream in = new DataInputStream(tcp.getInputStream());
+            DataOutputStream out = new DataOutputStream(tcp.getOutputStream());
+            SecureRandom random = new SecureRandom();
+            AuthenticatedHandshake hs = initiator ? AuthenticatedHandshake.initiator(me, peer, PROLOGUE, random)
+                    : AuthenticatedHandshake.responder(me, peer, PROLOGUE, random);
+            while (!hs.isComplete()) {
+                if (hs.writes()) {
+                    byte[] m = hs.write(new byte[0]);
+                    out.writeShort(m.length);
+                    out.write(m);
+                    out.flush();
+                } else {
+                    byte[] m = new byte[in.readUnsignedShort()];
+                    in.readFully(m);
+                    if (hs.read(m) instanceof Decoded.Bad<byte[]> bad) {
+                        throw new PeerException(PeerFailure.AUTHENTICATION_FAILED, bad.error() == DecodeError.WRONG_PEER
+                                ? "the far end proved another key than " + peer.hex() : "the far end's handshake did not verify");
+                    }
+                }
+            }
+            tcp.setSoTimeout(0);
+            return new PeerSocket(tcp, peer, hs.transport());
+        } catch (IOException e) {
+            throw new PeerException(PeerFailure.TIMEOUT, "the handshake with the peer failed: " + e.getMessage());
+        }
+    }
+
+    private static Socket reusable() throws IOException {
+        Socket s = new Socket();
+        s.setReuseAddress(true);
+        s.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+        return s;
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing a socket that failed: nothing to do
+            }
+        }
+    }
+}
