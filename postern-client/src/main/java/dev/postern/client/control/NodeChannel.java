@@ -68,6 +68,10 @@ public final class NodeChannel implements AutoCloseable {
     });
     private final ControlConnection connection;
     private final Clock clock;
+    /** The relay socket each peer connection holds, by connection. */
+    private final Map<Integer, String> relaySockets = new ConcurrentHashMap<>();
+    /** Connections that no longer want the relay socket still being granted. */
+    private final java.util.Set<Integer> unusedGrants = ConcurrentHashMap.newKeySet();
     private int nextRequest;
 
     private record Pending(CompletableFuture<Object> result, ScheduledFuture<?> retries) {}
@@ -96,10 +100,17 @@ public final class NodeChannel implements AutoCloseable {
 
             @Override
             public void onPeerEvent(AgentEvent event) {
-                if (event instanceof AgentEvent.RelayWanted wanted) {
-                    startRelayFor(wanted.connection());
-                } else {
-                    onPeer.accept(event);
+                switch (event) {
+                    case AgentEvent.RelayWanted wanted -> startRelayFor(wanted.connection());
+                    case AgentEvent.RelayUnused unused -> {
+                        String id = relaySockets.remove(unused.connection());
+                        if (id != null) {
+                            stopSocket(id); // else the grant is still on its way: stopped when it comes
+                        } else {
+                            unusedGrants.add(unused.connection());
+                        }
+                    }
+                    default -> onPeer.accept(event);
                 }
             }
         });
@@ -129,6 +140,11 @@ public final class NodeChannel implements AutoCloseable {
      */
     private void startRelayFor(int peerConnection) {
         startSocket(true, List.of()).thenAccept(started -> {
+            if (unusedGrants.remove(peerConnection)) {
+                stopSocket(started.id());
+                return;
+            }
+            relaySockets.put(peerConnection, started.id());
             if (!(IpLiteral.parse(started.ip()) instanceof Decoded.Ok<java.net.InetAddress> literal)) {
                 return; // not an address: the connection's own timeout decides
             }

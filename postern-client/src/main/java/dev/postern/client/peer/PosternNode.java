@@ -176,7 +176,9 @@ public final class PosternNode implements AutoCloseable {
                     default -> { }
                 }
             }
-            case AgentEvent.RelayWanted r -> { } // NodeChannel asks the server's relay
+            // The channel asks for and stops relay sockets itself; these never reach here.
+            case AgentEvent.RelayWanted r -> { }
+            case AgentEvent.RelayUnused r -> { }
         }
     }
 

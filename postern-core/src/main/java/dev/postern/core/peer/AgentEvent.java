@@ -19,4 +19,7 @@ public sealed interface AgentEvent {
 
     /** A connection wants a relay port pair with claim tokens; answer with {@link PeerAgent#onRelayGranted}. */
     record RelayWanted(int connection) implements AgentEvent {}
+
+    /** The relay port pair granted to a connection is no longer needed (it found another path, or ended): stop it. */
+    record RelayUnused(int connection) implements AgentEvent {}
 }

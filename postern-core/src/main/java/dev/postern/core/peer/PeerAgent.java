@@ -46,6 +46,8 @@ public final class PeerAgent {
     private final Map<Long, Answer> answers = new HashMap<>();
     /** The call number of each caller-side connection not yet connected. */
     private final Map<Integer, Integer> callOf = new HashMap<>();
+    /** Connections holding a relay port pair from the server. */
+    private final java.util.Set<Integer> relayed = new java.util.HashSet<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
     private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
@@ -123,10 +125,13 @@ public final class PeerAgent {
     /** The relay port pair a connection asked for: port 1 is this side's, port 2 the peer's. */
     public void onRelayGranted(int connection, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
         PeerSession s = byIndex.get(connection);
-        if (s != null) {
-            s.onRelayGranted(port1, token1, port2, token2, now);
-            drain(s);
+        if (s == null || s.hasEnded() || s.isConnected()) {
+            events.add(new AgentEvent.RelayUnused(connection)); // granted too late
+            return;
         }
+        relayed.add(connection);
+        s.onRelayGranted(port1, token1, port2, token2, now);
+        drain(s);
     }
 
     /** A payload from the server over the control channel: mediation frames are this agent's, others are ignored. */
@@ -289,6 +294,9 @@ public final class PeerAgent {
         for (var e = s.pollEvent(); e.isPresent(); e = s.pollEvent()) {
             switch (e.get()) {
                 case PeerEvent.Connected c -> {
+                    if (c.path() != Path.RELAYED && relayed.remove(index)) {
+                        events.add(new AgentEvent.RelayUnused(index));
+                    }
                     Integer call = callOf.remove(index);
                     events.add(call != null ? new AgentEvent.CallConnected(call, index, s.introduction().peer(), c.path())
                             : new AgentEvent.Accepted(index, s.introduction().peer(), c.path()));
@@ -296,6 +304,9 @@ public final class PeerAgent {
                 case PeerEvent.Failed f -> {
                     Integer call = callOf.remove(index);
                     byIndex.remove(index);
+                    if (relayed.remove(index)) {
+                        events.add(new AgentEvent.RelayUnused(index));
+                    }
                     if (call != null) {
                         events.add(new AgentEvent.CallFailed(call, f.failure(), f.detail()));
                     }
@@ -305,6 +316,9 @@ public final class PeerAgent {
                 case PeerEvent.Closed c -> {
                     byIndex.remove(index);
                     callOf.remove(index);
+                    if (relayed.remove(index)) {
+                        events.add(new AgentEvent.RelayUnused(index));
+                    }
                     events.add(new AgentEvent.OnConnection(index, c));
                 }
                 default -> events.add(new AgentEvent.OnConnection(index, e.get()));

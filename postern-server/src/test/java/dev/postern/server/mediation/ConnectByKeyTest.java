@@ -136,6 +136,10 @@ class ConnectByKeyTest {
             long before = server.relay().total(RelayVerdict.FORWARD);
             exchange(toBob, fromAlice);
             await().atMost(WAIT).until(() -> server.relay().total(RelayVerdict.FORWARD) >= before + 2);
+            assertThat(server.relay().size()).isEqualTo(1);
+
+            toBob.close();
+            await().atMost(WAIT).alias("the relay socket is stopped with its connection").until(() -> server.relay().size() == 0);
         }
     }
 
