@@ -1,6 +1,5 @@
 package dev.postern.cli;
 
-import dev.postern.client.identity.IdentityException;
 import dev.postern.client.peer.ConnectOptions;
 import dev.postern.client.peer.PeerConnection;
 import dev.postern.client.peer.PeerException;
@@ -8,11 +7,7 @@ import dev.postern.client.peer.PosternNode;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -53,32 +48,19 @@ final class ConnectCommand implements Callable<Integer> {
             throw new UsageError("PEER-KEY must be the peer's address: 64 hex digits");
         }
         PrintWriter err = spec.commandLine().getErr();
-        NodeKeys identity;
-        try {
-            identity = serverOptions.identity();
-        } catch (IdentityException e) {
-            err.println("postern: " + e.getMessage());
-            return Main.EXIT_FAILURE;
-        }
-        try (PosternNode node = PosternNode.start(identity, serverOptions.serverAddress())) {
+        NodeKeys identity = serverOptions.identity();
+        try (PosternNode node = serverOptions.startNode(identity)) {
             err.println("postern: node " + identity.id() + " calling " + peer.value() + " through " + serverOptions.server);
             PeerConnection connection;
             try {
                 connection = node.connect(peer.value(), ConnectOptions.DEFAULTS.withRelayOnly(relayOnly).withTimeout(timeout)).get();
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof PeerException p) {
-                    err.println("postern: cannot connect: " + p.failure().name().toLowerCase().replace('_', ' ') + ": " + p.getMessage());
-                    return Main.EXIT_FAILURE;
+                    throw new CommandFailure("cannot connect: " + p.failure().name().toLowerCase().replace('_', ' ') + ": " + p.getMessage());
                 }
                 throw new IllegalStateException(e.getCause());
             }
-            err.println("postern: connected to " + connection.peer() + " (" + LineExchange.describe(connection) + ")");
-            LineExchange.run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
-                    spec.commandLine().getOut(), err);
-            return 0;
-        } catch (IOException e) {
-            err.println("postern: cannot open a UDP socket: " + e.getMessage());
-            return Main.EXIT_FAILURE;
+            return LineExchange.converse(connection, spec.commandLine().getOut(), err);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;

@@ -3,6 +3,7 @@ package dev.postern.cli;
 import dev.postern.client.peer.PeerConnection;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,13 @@ import java.util.concurrent.TimeoutException;
 final class LineExchange {
 
     private LineExchange() {}
+
+    /** Says how the connection runs, then runs it on this process's stdin and stdout; returns the exit status. */
+    static int converse(PeerConnection connection, PrintWriter out, PrintWriter err) {
+        err.println("postern: connected to " + connection.peer() + " (" + describe(connection) + ")");
+        run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out, err);
+        return 0;
+    }
 
     static void run(PeerConnection connection, BufferedReader in, PrintWriter out, PrintWriter err) {
         Thread printer = new Thread(() -> print(connection, out), "postern-print");

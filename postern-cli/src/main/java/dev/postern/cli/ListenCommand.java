@@ -1,17 +1,12 @@
 package dev.postern.cli;
 
-import dev.postern.client.identity.IdentityException;
 import dev.postern.client.peer.PeerConnection;
 import dev.postern.client.peer.PeerListener;
 import dev.postern.client.peer.PosternNode;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -57,28 +52,15 @@ final class ListenCommand implements Callable<Integer> {
             allowed.add(id.value());
         }
         PrintWriter err = spec.commandLine().getErr();
-        NodeKeys identity;
-        try {
-            identity = serverOptions.identity();
-        } catch (IdentityException e) {
-            err.println("postern: " + e.getMessage());
-            return Main.EXIT_FAILURE;
-        }
-        try (PosternNode node = PosternNode.start(identity, serverOptions.serverAddress());
+        NodeKeys identity = serverOptions.identity();
+        try (PosternNode node = serverOptions.startNode(identity);
                 PeerListener listener = allowed.isEmpty() ? node.listen(id -> true) : node.listen(allowed)) {
             err.println("postern: node " + identity.id() + " listening through " + serverOptions.server
                     + (allowed.isEmpty() ? " (any caller)" : " (" + allowed.size() + " allowed callers)"));
             PeerConnection connection = timeout != null ? listener.accept(timeout) : acceptUntilStopped(listener);
-            err.println("postern: connected to " + connection.peer() + " (" + LineExchange.describe(connection) + ")");
-            LineExchange.run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
-                    spec.commandLine().getOut(), err);
-            return 0;
+            return LineExchange.converse(connection, spec.commandLine().getOut(), err);
         } catch (TimeoutException e) {
-            err.println("postern: no caller within " + timeout.toSeconds() + " s");
-            return Main.EXIT_FAILURE;
-        } catch (IOException e) {
-            err.println("postern: cannot open a UDP socket: " + e.getMessage());
-            return Main.EXIT_FAILURE;
+            throw new CommandFailure("no caller within " + timeout.toSeconds() + " s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;

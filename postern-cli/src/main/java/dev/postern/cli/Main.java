@@ -47,6 +47,10 @@ public final class Main implements Runnable {
                 err.println("postern: " + usage.getMessage());
                 return EXIT_USAGE;
             }
+            if (e instanceof CommandFailure failure) {
+                err.println("postern: " + failure.getMessage());
+                return EXIT_FAILURE;
+            }
             err.println("postern: unexpected error: " + e);
             e.printStackTrace(err);
             return EXIT_FAILURE;

@@ -2,7 +2,6 @@ package dev.postern.cli;
 
 import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
-import dev.postern.client.identity.IdentityException;
 import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
@@ -49,13 +48,7 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() {
         ServerAddress server = serverOptions.serverAddress();
         NodeApiConfig apiConfig = nodeApi.config();
-        NodeKeys identity;
-        try {
-            identity = serverOptions.identity();
-        } catch (IdentityException e) {
-            spec.commandLine().getErr().println("postern: " + e.getMessage());
-            return Main.EXIT_FAILURE;
-        }
+        NodeKeys identity = serverOptions.identity();
         log.info("node address {}; connecting to server {} at {}", identity.id(), server.key(), serverOptions.server);
         RemoteBackend backend = new RemoteBackend(identity.id());
         CountDownLatch stopped = new CountDownLatch(1);

@@ -2,11 +2,13 @@ package dev.postern.cli;
 
 import dev.postern.client.identity.IdentityException;
 import dev.postern.client.identity.IdentityFiles;
+import dev.postern.client.peer.PosternNode;
 import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.net.IpLiteral;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -40,8 +42,21 @@ final class ServerOptions {
     }
 
     /** This node's identity from {@link #dataDir}, made there on first use. */
-    NodeKeys identity() throws IdentityException {
-        return IdentityFiles.loadOrCreate(dataDir);
+    NodeKeys identity() {
+        try {
+            return IdentityFiles.loadOrCreate(dataDir);
+        } catch (IdentityException e) {
+            throw new CommandFailure(e.getMessage());
+        }
+    }
+
+    /** A node with {@code identity} keeping its channel to this server. */
+    PosternNode startNode(NodeKeys identity) {
+        try {
+            return PosternNode.start(identity, serverAddress());
+        } catch (IOException e) {
+            throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());
+        }
     }
 
     /** HOST, HOST:PORT or [IPv6]:PORT; a name is looked up once, here, not by the protocol. */

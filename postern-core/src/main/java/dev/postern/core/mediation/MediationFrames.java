@@ -1,5 +1,6 @@
 package dev.postern.core.mediation;
 
+import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
@@ -116,9 +117,7 @@ public final class MediationFrames {
                 b.put(token(r.token()));
             }
         }
-        byte[] out = new byte[b.position()];
-        b.flip().get(out);
-        return out;
+        return Buffers.written(b);
     }
 
     public static Decoded<Frame> decode(byte[] frame) {

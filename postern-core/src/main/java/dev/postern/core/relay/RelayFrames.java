@@ -1,5 +1,6 @@
 package dev.postern.core.relay;
 
+import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
 import java.nio.BufferUnderflowException;
@@ -79,9 +80,7 @@ public final class RelayFrames {
                 b.put((byte) 20).putInt(e.request()).put((byte) e.code()).putShort((short) m.length).put(m);
             }
         }
-        byte[] out = new byte[b.position()];
-        b.flip().get(out);
-        return out;
+        return Buffers.written(b);
     }
 
     public static Decoded<Frame> decode(byte[] frame) {
