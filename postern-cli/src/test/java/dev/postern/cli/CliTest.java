@@ -2,6 +2,7 @@ package dev.postern.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.postern.testkit.FreePorts;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -138,6 +139,26 @@ class CliTest {
         CliRun badPort = run("node", "--server", "127.0.0.1:99999", "--server-key", "ab".repeat(32));
         assertThat(badPort.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(badPort.err()).contains("the port must be 1..65535");
+    }
+
+    @Test
+    void connectAndListenCheckTheirKeysAndSayWhyAConnectFailed(@TempDir Path data) throws Exception {
+        String server = "127.0.0.1:" + FreePorts.udpRange(1);
+        String key = "a".repeat(64);
+
+        CliRun badPeer = run("connect", "cafe", "--server", server, "--server-key", key);
+        assertThat(badPeer.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badPeer.err()).contains("PEER-KEY must be the peer's address");
+        CliRun badAllow = run("listen", "--server", server, "--server-key", key, "--allow", "nope");
+        assertThat(badAllow.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badAllow.err()).contains("--allow 'nope' is not a peer's address");
+
+        CliRun nobody = run("connect", "b".repeat(64), "--server", server, "--server-key", key, "--data-dir", data.toString(),
+                "--timeout", "1s");
+        assertThat(nobody.status()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(nobody.err()).contains("postern: cannot connect: server unreachable");
+        assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout");
+        assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout");
     }
 
     @Test

@@ -90,7 +90,10 @@ public final class PosternNode implements AutoCloseable {
             }
         });
         CompletableFuture.delayedExecutor(options.timeout().toNanos(), TimeUnit.NANOSECONDS).execute(() ->
-                giveUp(call, result, new PeerException(PeerFailure.TIMEOUT, "no connection within " + options.timeout().toSeconds() + " s")));
+                giveUp(call, result, channel.isConnected()
+                        ? new PeerException(PeerFailure.TIMEOUT, "no connection within " + options.timeout().toSeconds() + " s")
+                        : new PeerException(PeerFailure.SERVER_UNREACHABLE, "no channel to the server within "
+                                + options.timeout().toSeconds() + " s")));
         return result;
     }
 
