@@ -80,10 +80,14 @@ public final class PeerSession {
     /** Every address probed, and the path a connection through it would be. */
     private final Map<InetSocketAddress, Path> targets = new LinkedHashMap<>();
     private final Set<InetSocketAddress> helloSources = new LinkedHashSet<>();
+    /** When this side last sent its handshake message (HELLO or WELCOME) to each address: the answer gives a first round-trip time. */
+    private final Map<InetSocketAddress, Long> handshakeSentAt = new java.util.HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
     private final SecureRandom random;
     private final Context context = new Context();
+    /** The time of the strategy call under way, for what the strategy sends. */
+    private long strategiesNow;
     private State state = State.WAITING;
     private final long startAt;
     private final long deadline;
@@ -196,6 +200,7 @@ public final class PeerSession {
                         + settings.handshakeTimeoutNanos() / 1_000_000_000L + " s");
                 return;
             }
+            strategiesNow = now;
             for (PathStrategy s : strategies) {
                 if (now - s.nextTimeout() >= 0) {
                     s.onTimeout(context, now);
@@ -209,7 +214,10 @@ public final class PeerSession {
                 nextRelayed = now + RELAYED_RETRY_NANOS;
             }
             if (now - nextWelcome >= 0) {
-                helloSources.forEach(to -> transmits.add(new Transmit(to, welcome)));
+                for (InetSocketAddress to : helloSources) {
+                    transmits.add(new Transmit(to, welcome));
+                    handshakeSentAt.put(to, now);
+                }
                 nextWelcome = now + settings.probeIntervalNanos();
             }
         } else if (state == State.CONNECTED) {
@@ -223,6 +231,7 @@ public final class PeerSession {
 
     private void startPunching(long now) {
         state = State.HANDSHAKING;
+        strategiesNow = now;
         for (PathStrategy s : strategies) {
             s.start(context, now);
         }
@@ -282,7 +291,7 @@ public final class PeerSession {
             return;
         }
         targets.putIfAbsent(from, Path.DIRECT);
-        send(from, hello);
+        send(from, hello, now);
     }
 
     private void onHello(InetSocketAddress from, PeerPacket.Hello h, long now) {
@@ -309,6 +318,7 @@ public final class PeerSession {
         if (helloSources.size() < MAX_HELLO_SOURCES || helloSources.contains(from)) {
             helloSources.add(from);
             transmits.add(new Transmit(from, welcome));
+            handshakeSentAt.put(from, now);
             nextWelcome = now + settings.probeIntervalNanos();
         }
     }
@@ -360,6 +370,11 @@ public final class PeerSession {
     }
 
     private void connected(InetSocketAddress from, long now) {
+        Long sent = handshakeSentAt.get(from);
+        if (sent != null) {
+            rttNanos = now - sent; // the first estimate; the ping that follows measures it again
+        }
+        handshakeSentAt.clear();
         state = State.CONNECTED;
         peer = from;
         path = pathOf(from);
@@ -448,9 +463,12 @@ public final class PeerSession {
         events.add(new PeerEvent.Closed(reason));
     }
 
-    private void send(InetSocketAddress to, byte[] packet) {
+    private void send(InetSocketAddress to, byte[] packet, long now) {
         counters.increment(PeerCounter.PROBES_SENT);
         transmits.add(new Transmit(to, packet));
+        if (packet == hello) {
+            handshakeSentAt.put(to, now);
+        }
     }
 
     private Path pathOf(InetSocketAddress address) {
@@ -484,7 +502,7 @@ public final class PeerSession {
         @Override
         public void probe(InetSocketAddress target, Path kind) {
             targets.putIfAbsent(target, kind);
-            send(target, intro.role() == Role.CALLER ? hello : PeerPackets.probe(intro.token()));
+            send(target, intro.role() == Role.CALLER ? hello : PeerPackets.probe(intro.token()), strategiesNow);
         }
 
         @Override

@@ -79,6 +79,9 @@ class ConnectOverSimulatedNatsTest {
         b.listen(id -> true);
 
         assertThat(connectAndTalk(a, b)).isEqualTo(Path.DIRECT);
+        int connection = ((AgentEvent.CallConnected) first(a, AgentEvent.CallConnected.class).orElseThrow()).connection();
+        assertThat(a.agent().connection(connection).orElseThrow().rttNanos()).as("two one-way delays of 20 ms")
+                .isEqualTo(Duration.ofMillis(40).toNanos());
         a.events().clear();
         b.events().clear();
         assertThat(connectAndTalk(b, a)).isEqualTo(Path.DIRECT);
