@@ -43,7 +43,8 @@ public final class PeerAgent {
     private final Counters<PeerCounter> counters = new Counters<>(PeerCounter.class);
     private final Map<Integer, PeerSession> byIndex = new HashMap<>();
     private final Map<Integer, Call> calls = new HashMap<>();
-    private final Map<Long, Answer> answers = new HashMap<>();
+    /** The ANSWER to each offer this node accepted, repeated until the introduction comes. */
+    private final Map<Long, Repeated> answers = new HashMap<>();
     /** The call number of each caller-side connection not yet connected. */
     private final Map<Integer, Integer> callOf = new HashMap<>();
     /** Connections holding a relay port pair from the server. */
@@ -53,16 +54,29 @@ public final class PeerAgent {
     private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
     private List<Candidate> localCandidates = List.of();
     private Predicate<NodeId> accepts;
-    private byte[] listenFrame;
-    private long nextListen = Long.MAX_VALUE;
+    private Repeated listening;
     private int nextRequest;
     private boolean heardFromServer;
 
-    /** A call placed: its frame (repeated until the server answers), and whether it wants the relay only. */
-    private record Call(int number, NodeId callee, byte[] frame, boolean relayOnly, long deadline, long[] nextSend) {}
+    /** A frame for the server, sent again each retry interval until its answer comes or its deadline passes. */
+    private static final class Repeated {
+        final byte[] frame;
+        final long deadline;
+        long nextSend;
 
-    /** An offer this node accepted: the answer repeated until the introduction comes. */
-    private record Answer(long session, byte[] frame, long deadline, long[] nextSend) {}
+        Repeated(byte[] frame, long now, long deadline, long retryNanos) {
+            this.frame = frame;
+            this.deadline = deadline;
+            this.nextSend = now + retryNanos;
+        }
+
+        long nextTimeout() {
+            return Math.min(deadline, nextSend);
+        }
+    }
+
+    /** A call placed: its CALL (repeated until the server answers), and whether it wants the relay only. */
+    private record Call(int number, NodeId callee, boolean relayOnly, Repeated call) {}
 
     public PeerAgent(NodeKeys me, Settings settings, SecureRandom random) {
         this.me = me;
@@ -82,16 +96,16 @@ public final class PeerAgent {
     /** Accept calls from callers {@code accepts} lets in (null: stop listening). */
     public void listen(Predicate<NodeId> accepts, long now) {
         this.accepts = accepts;
-        listenFrame = MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null));
-        toServer.add(listenFrame);
-        nextListen = now + settings.retryNanos();
+        listening = new Repeated(MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null)),
+                now, Long.MAX_VALUE, settings.retryNanos());
+        toServer.add(listening.frame);
     }
 
     /** Calls {@code peer}; the outcome comes as {@link AgentEvent.CallConnected} or {@link AgentEvent.CallFailed} with the number returned. */
     public int connect(NodeId peer, boolean relayOnly, long now) {
         int number = ++nextRequest;
         byte[] frame = MediationFrames.encode(new Frame.Call(number, MediationFrames.VERSION, peer, localCandidates));
-        calls.put(number, new Call(number, peer, frame, relayOnly, now + settings.callTimeoutNanos(), new long[] {now + settings.retryNanos()}));
+        calls.put(number, new Call(number, peer, relayOnly, new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos())));
         toServer.add(frame);
         return number;
     }
@@ -145,7 +159,7 @@ public final class PeerAgent {
         }
         heardFromServer = true;
         switch (ok.value()) {
-            case Frame.Listening l -> nextListen = Long.MAX_VALUE;
+            case Frame.Listening l -> listening = null;
             case Frame.Offer o -> onOffer(o, now);
             case Frame.Introduce i -> onIntroduce(i, now);
             case Frame.CallFailed f -> {
@@ -175,16 +189,16 @@ public final class PeerAgent {
     }
 
     private void onOffer(Frame.Offer o, long now) {
-        Answer known = answers.get(o.session());
+        Repeated known = answers.get(o.session());
         if (known != null) {
-            toServer.add(known.frame()); // our answer was lost
+            toServer.add(known.frame); // our answer was lost
             return;
         }
         boolean accept = accepts != null && accepts.test(o.caller());
         byte[] frame = MediationFrames.encode(new Frame.Answer(o.session(), accept, accept ? localCandidates : List.of()));
         toServer.add(frame);
         if (accept) {
-            answers.put(o.session(), new Answer(o.session(), frame, now + settings.callTimeoutNanos(), new long[] {now + settings.retryNanos()}));
+            answers.put(o.session(), new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos()));
         }
     }
 
@@ -226,12 +240,12 @@ public final class PeerAgent {
     }
 
     public long pollTimeout() {
-        long t = nextListen;
+        long t = listening == null ? Long.MAX_VALUE : listening.nextTimeout();
         for (Call c : calls.values()) {
-            t = Math.min(t, Math.min(c.deadline(), c.nextSend()[0]));
+            t = Math.min(t, c.call().nextTimeout());
         }
-        for (Answer a : answers.values()) {
-            t = Math.min(t, Math.min(a.deadline(), a.nextSend()[0]));
+        for (Repeated a : answers.values()) {
+            t = Math.min(t, a.nextTimeout());
         }
         for (PeerSession s : byIndex.values()) {
             t = Math.min(t, s.pollTimeout());
@@ -240,29 +254,26 @@ public final class PeerAgent {
     }
 
     public void handleTimeout(long now) {
-        if (now - nextListen >= 0) {
-            toServer.add(listenFrame);
-            nextListen = now + settings.retryNanos();
+        if (listening != null && now - listening.nextSend >= 0) {
+            resend(listening, now);
         }
         for (Iterator<Call> it = calls.values().iterator(); it.hasNext(); ) {
             Call c = it.next();
-            if (now - c.deadline() >= 0) {
+            if (now - c.call().deadline >= 0) {
                 it.remove();
                 events.add(heardFromServer
                         ? new AgentEvent.CallFailed(c.number(), PeerFailure.TIMEOUT, "the server gave no answer to the call in time")
                         : new AgentEvent.CallFailed(c.number(), PeerFailure.SERVER_UNREACHABLE, "the server did not answer"));
-            } else if (now - c.nextSend()[0] >= 0) {
-                toServer.add(c.frame());
-                c.nextSend()[0] = now + settings.retryNanos();
+            } else if (now - c.call().nextSend >= 0) {
+                resend(c.call(), now);
             }
         }
-        for (Iterator<Answer> it = answers.values().iterator(); it.hasNext(); ) {
-            Answer a = it.next();
-            if (now - a.deadline() >= 0) {
+        for (Iterator<Repeated> it = answers.values().iterator(); it.hasNext(); ) {
+            Repeated a = it.next();
+            if (now - a.deadline >= 0) {
                 it.remove();
-            } else if (now - a.nextSend()[0] >= 0) {
-                toServer.add(a.frame());
-                a.nextSend()[0] = now + settings.retryNanos();
+            } else if (now - a.nextSend >= 0) {
+                resend(a, now);
             }
         }
         for (PeerSession s : List.copyOf(byIndex.values())) {
@@ -271,6 +282,11 @@ public final class PeerAgent {
                 drain(s);
             }
         }
+    }
+
+    private void resend(Repeated r, long now) {
+        toServer.add(r.frame);
+        r.nextSend = now + settings.retryNanos();
     }
 
     public Optional<Transmit> pollTransmit() {
