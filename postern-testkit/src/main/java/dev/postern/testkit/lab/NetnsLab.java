@@ -1,0 +1,262 @@
+package dev.postern.testkit.lab;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The kernel NAT lab: Linux network namespaces joined by veth links. One namespace is the "internet"
+ * (a bridge on 203.0.113.0/24, a documentation range) where the server lives with two addresses; each
+ * site is a router namespace with a public address on that bridge and a private network behind it, its
+ * NAT made with iptables. Nothing links to the machine's own network, every name starts with this lab's
+ * own prefix, and {@link #close} removes it all (and stops the processes started in it). Needs root.
+ *
+ * <pre>
+ *   server 203.0.113.1, .2 ─┐
+ *   public host .10, .11 …  ├─ br0 (internet namespace)
+ *   router .20 ── 192.168.1.0/24 ── hosts .2, .3 …
+ *   router .21 ── 192.168.2.0/24 ── …
+ * </pre>
+ */
+public final class NetnsLab implements AutoCloseable {
+
+    public static final String SERVER_ADDRESS = "203.0.113.1";
+    public static final String SERVER_SECOND_ADDRESS = "203.0.113.2";
+
+    private final String prefix;
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
+    private final LabHost server;
+    private int nextPublic = 10;
+    private int nextRouter = 20;
+    private int nextSite = 1;
+    private int links;
+
+    private NetnsLab(String prefix) throws IOException {
+        this.prefix = prefix;
+        String inet = namespace("inet");
+        run("ip", "-n", inet, "link", "add", "br0", "type", "bridge");
+        run("ip", "-n", inet, "link", "set", "br0", "up");
+        run("ip", "-n", inet, "link", "set", "lo", "up");
+        run("ip", "-n", inet, "addr", "add", SERVER_ADDRESS + "/24", "dev", "br0");
+        run("ip", "-n", inet, "addr", "add", SERVER_SECOND_ADDRESS + "/24", "dev", "br0");
+        this.server = new LabHost(this, inet, address(SERVER_ADDRESS));
+    }
+
+    /** Why the lab cannot be built here (not Linux, not root, a tool missing), or empty when it can. */
+    public static Optional<String> unavailableReason() {
+        if (!System.getProperty("os.name").equals("Linux")) {
+            return Optional.of("the NAT lab needs Linux network namespaces");
+        }
+        try {
+            Process id = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
+            if (!new String(id.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip().equals("0")) {
+                return Optional.of("the NAT lab needs root (network namespaces and iptables)");
+            }
+            for (String tool : List.of("ip", "iptables")) {
+                if (new ProcessBuilder("sh", "-c", "command -v " + tool).start().waitFor() != 0) {
+                    return Optional.of("the NAT lab needs '" + tool + "' (apt-get install iproute2 iptables)");
+                }
+            }
+        } catch (IOException e) {
+            return Optional.of("cannot run the lab's tools: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.of("interrupted");
+        }
+        return Optional.empty();
+    }
+
+    /** Builds the internet namespace with the server's two addresses. */
+    public static NetnsLab create() throws IOException {
+        String prefix = "pl" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 4);
+        NetnsLab lab = new NetnsLab(prefix);
+        Runtime.getRuntime().addShutdownHook(new Thread(lab::close, "netns-lab-cleanup"));
+        return lab;
+    }
+
+    /** Where the server runs: the internet namespace, which holds both server addresses. */
+    public LabHost server() {
+        return server;
+    }
+
+    /** A host on the internet with a public address of its own. */
+    public LabHost addPublicHost() throws IOException {
+        String ns = namespace("h" + nextPublic);
+        String address = "203.0.113." + nextPublic++;
+        link(server.namespace(), ns, "eth0", address + "/24", true);
+        run("ip", "-n", ns, "route", "add", "default", "via", SERVER_ADDRESS);
+        return new LabHost(this, ns, address(address));
+    }
+
+    /** A router of {@code type} with a private network behind it; add hosts with {@link Site#addHost}. */
+    public Site addSite(NatType type) throws IOException {
+        if (type == NatType.PUBLIC) {
+            throw new IllegalArgumentException("a public host has no router: use addPublicHost");
+        }
+        int site = nextSite++;
+        String router = namespace("r" + site);
+        String wan = "203.0.113." + nextRouter++;
+        link(server.namespace(), router, "wan", wan + "/24", true);
+        run("ip", "-n", router, "route", "add", "default", "via", SERVER_ADDRESS);
+        run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        return new Site(router, wan, "192.168." + site, type);
+    }
+
+    /** A router and the private network behind it. */
+    public final class Site {
+        private final String router;
+        private final String wan;
+        private final String lan;
+        private final NatType type;
+        private int nextHost = 2;
+        private boolean lanUp;
+
+        Site(String router, String wan, String lan, NatType type) {
+            this.router = router;
+            this.wan = wan;
+            this.lan = lan;
+            this.type = type;
+        }
+
+        public InetAddress publicAddress() {
+            return address(wan);
+        }
+
+        public NatType type() {
+            return type;
+        }
+
+        /** A host on this site's private network, behind its router. */
+        public LabHost addHost() throws IOException {
+            if (!lanUp) {
+                run("ip", "-n", router, "link", "add", "br1", "type", "bridge");
+                run("ip", "-n", router, "addr", "add", lan + ".1/24", "dev", "br1");
+                run("ip", "-n", router, "link", "set", "br1", "up");
+                lanUp = true;
+            }
+            String ns = namespace("r" + lan.substring(lan.lastIndexOf('.') + 1) + "h" + nextHost);
+            String address = lan + "." + nextHost++;
+            link(router, ns, "eth0", address + "/24", false);
+            run("ip", "-n", ns, "route", "add", "default", "via", lan + ".1");
+            configureNat(address);
+            return new LabHost(NetnsLab.this, ns, NetnsLab.address(address));
+        }
+
+        private void configureNat(String host) throws IOException {
+            if (nextHost > 3) {
+                return; // the rules are made once, with the first host
+            }
+            List<String> ipt = List.of("ip", "netns", "exec", router, "iptables");
+            switch (type) {
+                case FULL_CONE -> {
+                    iptables(ipt, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-p", "udp", "-j", "SNAT", "--to-source", wan);
+                    iptables(ipt, "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "udp", "-j", "DNAT", "--to-destination", host);
+                    iptables(ipt, "-A", "FORWARD", "-i", "wan", "-p", "udp", "-d", host, "-j", "ACCEPT");
+                }
+                case EASY -> iptables(ipt, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE");
+                case HARD -> iptables(ipt, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE", "--random-fully");
+                case PUBLIC -> throw new IllegalStateException("no router");
+            }
+            // Whatever was not let in above: only answers to what went out. Unsolicited datagrams for the router
+            // itself are dropped too, as a home router's firewall does; a datagram it took in would leave a
+            // conntrack entry that makes MASQUERADE give the next outgoing flow to that peer another port.
+            iptables(ipt, "-A", "FORWARD", "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT");
+            iptables(ipt, "-A", "FORWARD", "-i", "wan", "-j", "DROP");
+            iptables(ipt, "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT");
+            iptables(ipt, "-A", "INPUT", "-i", "wan", "-j", "DROP");
+        }
+
+        private void iptables(List<String> prefix, String... rule) throws IOException {
+            List<String> c = new ArrayList<>(prefix);
+            c.addAll(List.of(rule));
+            run(c.toArray(String[]::new));
+        }
+    }
+
+    /** A veth pair: one end in {@code from} (on its bridge), the other named {@code name} in {@code to} with {@code cidr}. */
+    private void link(String from, String to, String name, String cidr, boolean toInternet) throws IOException {
+        String a = prefix + "a" + links;
+        String b = prefix + "b" + links++;
+        run("ip", "link", "add", a, "type", "veth", "peer", "name", b);
+        run("ip", "link", "set", a, "netns", from);
+        run("ip", "link", "set", b, "netns", to);
+        run("ip", "-n", from, "link", "set", a, "master", toInternet ? "br0" : "br1", "up");
+        run("ip", "-n", to, "link", "set", b, "name", name);
+        run("ip", "-n", to, "addr", "add", cidr, "dev", name);
+        run("ip", "-n", to, "link", "set", name, "up");
+        run("ip", "-n", to, "link", "set", "lo", "up");
+    }
+
+    private String namespace(String role) throws IOException {
+        String ns = prefix + "-" + role;
+        run("ip", "netns", "add", ns);
+        namespaces.add(ns);
+        return ns;
+    }
+
+    synchronized Process track(Process p) {
+        processes.add(p);
+        return p;
+    }
+
+    /** Runs a setup command and waits for it; its failure is an exception with its output. */
+    static void run(String... command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", command) + ": did not finish in 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " failed: "
+                    + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip());
+        }
+    }
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal); // always a literal here: no lookup
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(literal, e);
+        }
+    }
+
+    /** Stops the processes started in the lab, then removes its namespaces (their links go with them). */
+    @Override
+    public synchronized void close() {
+        for (Process p : processes) {
+            p.descendants().forEach(ProcessHandle::destroy);
+            p.destroy();
+        }
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        processes.clear();
+        for (String ns : namespaces.reversed()) {
+            try {
+                run("ip", "netns", "del", ns);
+            } catch (IOException e) {
+                // already gone
+            }
+        }
+        namespaces.clear();
+    }
+}
