@@ -268,8 +268,8 @@ public final class PeerSession {
     /** The token until the handshake is done (a lost claim is simply sent again); the caller's HELLO follows it. */
     private void claimRelay(long now) {
         transmits.add(new Transmit(relayClaim, relayToken));
-        if (hello != null) {
-            transmits.add(new Transmit(relayClaim, hello));
+        if (intro.role() == Role.CALLER) {
+            probe(relayClaim, now);
         }
         nextClaim = now + settings.probeIntervalNanos();
     }
@@ -291,7 +291,7 @@ public final class PeerSession {
             return;
         }
         targets.putIfAbsent(from, Path.DIRECT);
-        send(from, hello, now);
+        probe(from, now);
     }
 
     private void onHello(InetSocketAddress from, PeerPacket.Hello h, long now) {
@@ -463,11 +463,14 @@ public final class PeerSession {
         events.add(new PeerEvent.Closed(reason));
     }
 
-    private void send(InetSocketAddress to, byte[] packet, long now) {
+    /** This side's probe to {@code to}: the caller's HELLO (timed, for a first round-trip time), the callee's PROBE. */
+    private void probe(InetSocketAddress to, long now) {
         counters.increment(PeerCounter.PROBES_SENT);
-        transmits.add(new Transmit(to, packet));
-        if (packet == hello) {
+        if (intro.role() == Role.CALLER) {
+            transmits.add(new Transmit(to, hello));
             handshakeSentAt.put(to, now);
+        } else {
+            transmits.add(new Transmit(to, PeerPackets.probe(intro.token())));
         }
     }
 
@@ -502,7 +505,7 @@ public final class PeerSession {
         @Override
         public void probe(InetSocketAddress target, Path kind) {
             targets.putIfAbsent(target, kind);
-            send(target, intro.role() == Role.CALLER ? hello : PeerPackets.probe(intro.token()), strategiesNow);
+            PeerSession.this.probe(target, strategiesNow);
         }
 
         @Override
