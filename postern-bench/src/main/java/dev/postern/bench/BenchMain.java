@@ -17,13 +17,17 @@ public final class BenchMain {
                       relay [options]     (a script: bin/bench relay --help)
                           Postern's relay against the C reference forwarder, driven by the same load tool.
                       relay-server --first-port P [--pairs N] [--threads T] [--engine auto|ffm|netty] [--max-seconds S]
-                          the Postern side of the relay benchmark, driven over stdin ("reset", "quit").""");
+                          the Postern side of the relay benchmark, driven over stdin ("reset", "quit").
+                      sim-matrix [ATTEMPTS [LOSS]]
+                          connect attempts over the simulated network for every pair of RFC 4787 NAT
+                          behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");
             return;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "rendezvous-pulse" -> PulseBenchmark.main(rest);
             case "relay-server" -> RelayServerMode.main(rest);
+            case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
             default -> {
                 System.err.println("bench: unknown benchmark '" + args[0] + "' (see bin/bench --help)");
                 System.exit(2);
