@@ -49,15 +49,15 @@ final class Converters {
         }
     }
 
-    /** A port 0..65535; 0 lets the system choose. */
     /** A port, or "off" (-1): for listeners a user may not want. */
     static final class PortOrOff implements ITypeConverter<Integer> {
         @Override
-        public Integer convert(String text) throws Exception {
+        public Integer convert(String text) {
             return text.strip().equalsIgnoreCase("off") ? -1 : new Port().convert(text);
         }
     }
 
+    /** A port 0..65535; 0 lets the system choose. */
     static final class Port implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String text) {

@@ -83,7 +83,7 @@ final class RendezvousHttpApi {
     }
 
     private AggregatedHttpResponse register(ServiceRequestContext ctx, AggregatedHttpRequest req, long now) {
-        InetAddress source = ((InetSocketAddress) ctx.remoteAddress()).getAddress();
+        InetAddress source = ctx.remoteAddress().getAddress();
         if (!registrations.tryAcquire(source, now)) {
             counters.increment(RendezvousCounter.REGISTER_REFUSED_RATE);
             long wait = registrations.secondsUntilNext(source);
