@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The result of decoding untrusted input: a value or the reason it was refused. Decoders return this
@@ -34,6 +35,11 @@ public sealed interface Decoded<T> {
             return bad(frame == null ? DecodeError.MALFORMED : DecodeError.WRONG_LENGTH);
         }
         return ok(frame);
+    }
+
+    /** The value made into another, or the same refusal. */
+    default <R> Decoded<R> map(Function<? super T, ? extends R> f) {
+        return this instanceof Ok<T> ok ? ok(f.apply(ok.value())) : bad(((Bad<T>) this).error());
     }
 
     default Optional<T> toOptional() {

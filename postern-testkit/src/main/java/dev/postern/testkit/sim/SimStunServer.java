@@ -1,0 +1,37 @@
+package dev.postern.testkit.sim;
+
+import dev.postern.core.stun.StunResponder;
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/** The server's NAT detection on the simulated network: two hosts (its two addresses), two ports each. */
+public final class SimStunServer {
+
+    public static final int FIRST_PORT = 3478;
+    public static final int SECOND_PORT = 3479;
+
+    private final SimSocket[] sockets = new SimSocket[4];
+    private final StunResponder responder;
+
+    public SimStunServer(SimHost first, SimHost second) {
+        sockets[0] = first.open(FIRST_PORT);
+        sockets[1] = first.open(SECOND_PORT);
+        sockets[2] = second.open(FIRST_PORT);
+        sockets[3] = second.open(SECOND_PORT);
+        responder = new StunResponder(List.of(sockets[0].localAddress(), sockets[1].localAddress(), sockets[2].localAddress(),
+                sockets[3].localAddress()));
+        for (int i = 0; i < 4; i++) {
+            int on = i;
+            sockets[i].onReceive((from, payload) -> responder.onDatagram(on, from, payload)
+                    .ifPresent(r -> sockets[r.from()].send(r.to(), r.datagram())));
+        }
+    }
+
+    public InetSocketAddress primary() {
+        return sockets[0].localAddress();
+    }
+
+    public StunResponder responder() {
+        return responder;
+    }
+}
