@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {ServerCommand.class, NodeCommand.class, ConnectCommand.class, ListenCommand.class, SocketCommand.class,
+        subcommands = {ServerCommand.class, NodeCommand.class, ConnectCommand.class, ListenCommand.class, NatCheckCommand.class,
+            SocketCommand.class,
             SubscribeCommand.class, KeygenCommand.class,
             CommandLine.HelpCommand.class},
         description = {

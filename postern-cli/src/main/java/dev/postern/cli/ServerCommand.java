@@ -7,6 +7,7 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.natcheck.NatCheckConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.StartupException;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -99,6 +101,15 @@ final class ServerCommand implements Callable<Integer> {
                     + "'off' runs none). Default: ${DEFAULT-VALUE}")
     int p2pscPort;
 
+    @Option(names = "--nat-check-address", paramLabel = "IP", converter = Converters.IpAddress.class,
+            description = "A second address of this server, for NAT detection (STUN, RFC 5780: nodes compare what both "
+                    + "addresses see). Without it there is no NAT detection.")
+    InetAddress natCheckAddress;
+
+    @Option(names = "--nat-check-port", paramLabel = "PORT", defaultValue = "3478", converter = Converters.PortOrOff.class,
+            description = "UDP port of NAT detection on both addresses; it takes the next port too ('off' for none). Default: ${DEFAULT-VALUE}")
+    int natCheckPort;
+
     @Option(names = "--message-queue-max", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
             description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
     int messageQueueMax;
@@ -155,12 +166,21 @@ final class ServerCommand implements Callable<Integer> {
 
     enum LogLevel { error, warn, info, debug, trace }
 
+    private NatCheckConfig natCheck() {
+        try {
+            return new NatCheckConfig(natCheckPort, Optional.ofNullable(natCheckAddress));
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--nat-check-port: " + e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() {
         setLogLevel(logLevel);
         if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
+        natCheck(); // checked before anything starts
         try {
             RelayEngines.named(relayEngine);
         } catch (IllegalArgumentException e) {
@@ -177,6 +197,7 @@ final class ServerCommand implements Callable<Integer> {
                 nodeApi.config(),
                 controlPort,
                 p2pscPort,
+                natCheck(),
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);
         PosternServer server;

@@ -59,10 +59,15 @@ final class ServerOptions {
         }
     }
 
-    /** HOST, HOST:PORT or [IPv6]:PORT; a name is looked up once, here, not by the protocol. */
+    /** HOST, HOST:PORT or [IPv6]:PORT, the control port by default. */
     static InetSocketAddress resolve(String text) {
+        return resolve(text, 5026);
+    }
+
+    /** HOST, HOST:PORT or [IPv6]:PORT; a name is looked up once, here, not by the protocol. */
+    static InetSocketAddress resolve(String text, int defaultPort) {
         String host = text.strip();
-        int port = 5026;
+        int port = defaultPort;
         if (host.startsWith("[")) {
             int close = host.indexOf(']');
             if (close < 0) {

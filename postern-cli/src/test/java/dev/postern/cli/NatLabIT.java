@@ -48,7 +48,8 @@ class NatLabIT {
         assumeTrue(why.isEmpty(), () -> "NatLabIT skipped: " + why.orElseThrow());
         lab = NetnsLab.create();
         Path log = dir.resolve("server.log");
-        lab.server().start(postern("server", "--bind", "0.0.0.0", "--relay-address", NetnsLab.SERVER_ADDRESS,
+        lab.server().start(postern("server", "--bind", NetnsLab.SERVER_ADDRESS, "--relay-address", NetnsLab.SERVER_ADDRESS,
+                "--nat-check-address", NetnsLab.SERVER_SECOND_ADDRESS,
                 "--data-dir", dir.resolve("server").toString()).redirectErrorStream(true).redirectOutput(log.toFile()));
         serverKey = awaitIn(log, "node address ([0-9a-f]{64})").group(1);
         awaitIn(log, "relay: sockets on");
@@ -104,6 +105,25 @@ class NatLabIT {
     void twoPeersBehindOneNatMeetOnTheirLan() throws Exception {
         NetnsLab.Site site = lab.addSite(NatType.EASY);
         assertThat(connect(site.addHost(), site.addHost())).isEqualTo("lan");
+    }
+
+    @Test
+    void natCheckTellsEachKernelNatApart() throws Exception {
+        assertThat(natCheck(lab.addPublicHost())).contains("\"nat\":\"none\"");
+        assertThat(natCheck(host(NatType.FULL_CONE))).contains("\"nat\":\"full cone\"", "\"mapping\":\"endpoint_independent\"",
+                "\"filtering\":\"endpoint_independent\"");
+        assertThat(natCheck(host(NatType.EASY))).contains("\"nat\":\"easy\"", "\"mapping\":\"endpoint_independent\"",
+                "\"filtering\":\"address_and_port_dependent\"");
+        assertThat(natCheck(host(NatType.HARD))).contains("\"nat\":\"hard\"", "\"mapping\":\"address_and_port_dependent\"");
+    }
+
+    private static String natCheck(LabHost host) throws Exception {
+        Path out = dir.resolve("nat-check-" + (++run) + ".json");
+        Process p = host.start(postern("nat-check", "--server", NetnsLab.SERVER_ADDRESS, "--json").redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD));
+        assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        return Files.readString(out);
     }
 
     /** Alice (behind {@code a}) calls Bob (behind {@code b}); they exchange a line each; returns the path alice reports. */

@@ -17,6 +17,7 @@ import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
+import dev.postern.server.natcheck.NatCheckRole;
 import dev.postern.server.p2psc.P2pscMediatorRole;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -40,11 +41,13 @@ public final class PosternServer implements AutoCloseable {
     private final ControlRole control;
     private final MediatorRole mediator;
     private final Optional<P2pscMediatorRole> p2psc;
+    private final Optional<NatCheckRole> natCheck;
     /** Everything started, in order: closed in reverse. */
     private final List<AutoCloseable> started;
 
     private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi, ControlRole control,
-            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, List<AutoCloseable> started) {
+            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, Optional<NatCheckRole> natCheck, List<AutoCloseable> started) {
+        this.natCheck = natCheck;
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
@@ -106,6 +109,20 @@ public final class PosternServer implements AutoCloseable {
             p2psc = Optional.of(role);
             log.info("p2psc mediator on tcp {}:{}", host, role.address().getPort());
         }
+        Optional<NatCheckRole> natCheck = Optional.empty();
+        if (config.natCheck().enabled()) {
+            if (config.bind().isAnyLocalAddress()) {
+                throw new StartupException("NAT detection answers from two addresses: give the first as --bind (not "
+                        + host + ") and the second as --nat-check-address", null);
+            }
+            NatCheckRole role = NatCheckRole.start(config.bind(), config.natCheck(), transport);
+            started.add(role);
+            natCheck = Optional.of(role);
+            log.info("NAT detection (STUN, RFC 5780) on udp {} and {}, ports {} and {}", host,
+                    config.natCheck().secondAddress().orElseThrow().getHostAddress(), config.natCheck().port(), config.natCheck().port() + 1);
+        } else {
+            log.info("NAT detection is off: it needs a second address (--nat-check-address) to tell mappings apart");
+        }
         NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), transport);
         started.add(nodeApi);
         RelayConfig r = config.relay();
@@ -119,7 +136,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, started);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, natCheck, started);
     }
 
     public RelayService relay() {
@@ -145,6 +162,11 @@ public final class PosternServer implements AutoCloseable {
 
     public RendezvousRole rendezvous() {
         return rendezvous;
+    }
+
+    /** NAT detection, when the server has a second address for it. */
+    public Optional<NatCheckRole> natCheck() {
+        return natCheck;
     }
 
     /** The p2psc mediator, unless turned off. */

@@ -58,7 +58,7 @@ class ConnectByKeyTest {
         server = PosternServer.start(new ServerConfig(LO, TempDirs.create("postern-connect"),
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.natcheck.NatCheckConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
         serverAddress = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
     }
 

@@ -1,0 +1,143 @@
+package dev.postern.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.postern.core.stun.NatProbe;
+import dev.postern.core.stun.NatReport;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code postern nat-check}: what kind of NAT this machine is behind, asked of a Postern server's NAT detection. */
+@Command(name = "nat-check",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Tells what kind of NAT (if any) this machine is behind, like 'tailscale netcheck': its public",
+            "address, whether the NAT keeps one public port for every destination (mapping), whom it lets",
+            "in (filtering), whether it keeps ports, and whether it hairpins. Asks a Postern server that",
+            "runs NAT detection (postern server --nat-check-address)."
+        })
+final class NatCheckCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--server", paramLabel = "HOST[:PORT]", required = true,
+            description = "The server; the port is its NAT detection port (default 3478).")
+    String server;
+
+    @Option(names = "--json", description = "Print the report as one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        InetSocketAddress primary = ServerOptions.resolve(server, 3478);
+        NatReport report = probe(primary);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json ? json(report) : text(report));
+        return 0;
+    }
+
+    private static NatReport probe(InetSocketAddress primary) {
+        StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+        try (Selector selector = Selector.open();
+                DatagramChannel mapping = DatagramChannel.open(family);
+                DatagramChannel filtering = DatagramChannel.open(family)) {
+            DatagramChannel[] sockets = {mapping, filtering};
+            for (int i = 0; i < 2; i++) {
+                sockets[i].bind(null).configureBlocking(false).register(selector, SelectionKey.OP_READ, i);
+            }
+            NatProbe probe = new NatProbe(primary, ownAddresses(), ((InetSocketAddress) mapping.getLocalAddress()).getPort(),
+                    NatProbe.Settings.DEFAULTS, new SecureRandom());
+            Clock clock = Clock.SYSTEM;
+            probe.start(clock.nanoTime());
+            ByteBuffer in = ByteBuffer.allocate(1024);
+            while (!probe.isDone()) {
+                for (var t = probe.pollTransmit(); t.isPresent(); t = probe.pollTransmit()) {
+                    sockets[t.get().socket()].send(ByteBuffer.wrap(t.get().datagram()), t.get().to());
+                }
+                long wait = TimeUnit.NANOSECONDS.toMillis(probe.pollTimeout() - clock.nanoTime());
+                selector.select(Math.max(1, wait));
+                for (SelectionKey key : selector.selectedKeys()) {
+                    DatagramChannel c = (DatagramChannel) key.channel();
+                    for (InetSocketAddress from; (from = (InetSocketAddress) c.receive(in.clear())) != null; ) {
+                        probe.onDatagram((Integer) key.attachment(), from, Arrays.copyOf(in.array(), in.position()), clock.nanoTime());
+                    }
+                }
+                selector.selectedKeys().clear();
+                probe.handleTimeout(clock.nanoTime());
+            }
+            return probe.report().orElseThrow(() -> new CommandFailure(probe.failure().orElse("NAT detection did not finish")));
+        } catch (IOException e) {
+            throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());
+        }
+    }
+
+    private static Set<InetAddress> ownAddresses() throws IOException {
+        Set<InetAddress> own = new HashSet<>();
+        for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            own.addAll(Collections.list(nic.getInetAddresses()));
+        }
+        return own;
+    }
+
+    /** What a user calls it: none, full cone, easy, or hard. */
+    static String kind(NatReport r) {
+        if (!r.translated()) {
+            return "none";
+        }
+        if (r.endpointIndependentMapping()) {
+            return r.filtering() == NatReport.Dependence.ENDPOINT_INDEPENDENT ? "full cone" : "easy";
+        }
+        return "hard";
+    }
+
+    private static String words(NatReport.Dependence d) {
+        return d.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static String text(NatReport r) {
+        String a = r.publicAddress().getAddress().getHostAddress() + ":" + r.publicAddress().getPort();
+        return String.join("\n",
+                "public address:    " + a,
+                "NAT:               " + kind(r) + (r.translated() ? "" : " (the server saw this machine's own address)"),
+                "mapping:           " + words(r.mapping()) + (r.endpointIndependentMapping()
+                        ? " (one public port for every destination: peers can punch to it)"
+                        : " (a new public port per destination: punching needs the relay or birthday probes)"),
+                "filtering:         " + words(r.filtering()),
+                "port preservation: " + (r.portPreserved() ? "yes" : "no"),
+                "hairpinning:       " + r.hairpinning().map(h -> h ? "yes" : "no").orElse("n/a"));
+    }
+
+    private static String json(NatReport r) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("public_address", r.publicAddress().getAddress().getHostAddress() + ":" + r.publicAddress().getPort());
+        o.put("nat", kind(r));
+        o.put("translated", r.translated());
+        o.put("mapping", r.mapping().name().toLowerCase(Locale.ROOT));
+        o.put("filtering", r.filtering().name().toLowerCase(Locale.ROOT));
+        o.put("port_preserved", r.portPreserved());
+        r.hairpinning().ifPresentOrElse(h -> o.put("hairpinning", h), () -> o.putNull("hairpinning"));
+        return o.toString();
+    }
+}
