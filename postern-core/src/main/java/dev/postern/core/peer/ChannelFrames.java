@@ -14,6 +14,8 @@ import java.util.Arrays;
  * PING  | 1 | id u64 |
  * PONG  | 2 | id u64 |
  * CLOSE | 3 |
+ * PATH_PROBE | 4 | id u64 |   sent on a direct path while the connection is relayed
+ * PATH_ACK   | 5 | id u64 |   its answer, to where the probe came from: both directions work
  * </pre>
  */
 final class ChannelFrames {
@@ -26,6 +28,10 @@ final class ChannelFrames {
         record Pong(long id) implements Frame {}
 
         record Close() implements Frame {}
+
+        record PathProbe(long id) implements Frame {}
+
+        record PathAck(long id) implements Frame {}
     }
 
     private ChannelFrames() {}
@@ -48,18 +54,31 @@ final class ChannelFrames {
         return new byte[] {3};
     }
 
+    static byte[] pathProbe(long id) {
+        return ByteBuffer.allocate(9).put((byte) 4).putLong(id).array();
+    }
+
+    static byte[] pathAck(long id) {
+        return ByteBuffer.allocate(9).put((byte) 5).putLong(id).array();
+    }
+
     static Decoded<Frame> decode(byte[] plain) {
         if (plain.length == 0) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
         return switch (plain[0]) {
             case 0 -> Decoded.ok(new Frame.Data(Arrays.copyOfRange(plain, 1, plain.length)));
-            case 1, 2 -> {
+            case 1, 2, 4, 5 -> {
                 if (plain.length != 9) {
                     yield Decoded.bad(DecodeError.WRONG_LENGTH);
                 }
                 long id = ByteBuffer.wrap(plain).getLong(1);
-                yield Decoded.ok(plain[0] == 1 ? new Frame.Ping(id) : new Frame.Pong(id));
+                yield Decoded.ok(switch (plain[0]) {
+                    case 1 -> new Frame.Ping(id);
+                    case 2 -> new Frame.Pong(id);
+                    case 4 -> new Frame.PathProbe(id);
+                    default -> new Frame.PathAck(id);
+                });
             }
             case 3 -> plain.length == 1 ? Decoded.ok(new Frame.Close()) : Decoded.bad(DecodeError.WRONG_LENGTH);
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);

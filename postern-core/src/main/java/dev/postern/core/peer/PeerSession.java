@@ -48,15 +48,17 @@ public final class PeerSession {
      *                             30 s and more; 25 s keeps them)
      * @param deadAfterNanos       silence from the peer after which the connection is given up
      * @param maxPayload           the largest datagram a connection carries (1200 bytes fit any internet path)
+     * @param upgradeIntervalNanos how often a relayed connection tries its direct paths again (unless relay-only)
      */
     public record Settings(long probeIntervalNanos, long relayHeadStartNanos, long handshakeTimeoutNanos, long keepaliveNanos,
-            long deadAfterNanos, boolean relayOnly, int maxPayload) {
+            long deadAfterNanos, boolean relayOnly, int maxPayload, long upgradeIntervalNanos) {
 
         public static final Settings DEFAULTS = new Settings(200_000_000L, 3_000_000_000L, 15_000_000_000L, 25_000_000_000L,
-                80_000_000_000L, false, 1200);
+                80_000_000_000L, false, 1200, 5_000_000_000L);
 
         public Settings withRelayOnly(boolean on) {
-            return new Settings(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, keepaliveNanos, deadAfterNanos, on, maxPayload);
+            return new Settings(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, keepaliveNanos, deadAfterNanos, on,
+                    maxPayload, upgradeIntervalNanos);
         }
 
         List<PathStrategy> strategies() {
@@ -105,6 +107,8 @@ public final class PeerSession {
     private long pingId;
     private long pingSentAt;
     private long rttNanos = -1;
+    private long nextUpgrade = Long.MAX_VALUE;
+    private long pathProbeId;
     private boolean relayRequested;
     private InetSocketAddress relayClaim;
     private byte[] relayToken;
@@ -185,7 +189,7 @@ public final class PeerSession {
                 }
                 yield t;
             }
-            case CONNECTED -> Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos());
+            case CONNECTED -> Math.min(nextUpgrade, Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos()));
             case ENDED -> Long.MAX_VALUE;
         };
     }
@@ -223,8 +227,13 @@ public final class PeerSession {
         } else if (state == State.CONNECTED) {
             if (now - lastHeard >= settings.deadAfterNanos()) {
                 end(PeerEvent.CloseReason.PEER_SILENT);
-            } else if (now - lastSent >= settings.keepaliveNanos()) {
+                return;
+            }
+            if (now - lastSent >= settings.keepaliveNanos()) {
                 ping(now);
+            }
+            if (now - nextUpgrade >= 0) {
+                tryDirectPaths(now);
             }
         }
     }
@@ -369,6 +378,20 @@ public final class PeerSession {
                 : "the peer's handshake did not verify");
     }
 
+    /**
+     * A relayed connection keeps trying its direct paths: both sides send a sealed path probe to every
+     * direct target (which also keeps punching their NATs), and an answer from one proves both directions.
+     */
+    private void tryDirectPaths(long now) {
+        pathProbeId = random.nextLong();
+        for (Map.Entry<InetSocketAddress, Path> t : targets.entrySet()) {
+            if (t.getValue() != Path.RELAYED) {
+                sealTo(t.getKey(), ChannelFrames.pathProbe(pathProbeId), now);
+            }
+        }
+        nextUpgrade = now + settings.upgradeIntervalNanos();
+    }
+
     private void connected(InetSocketAddress from, long now) {
         Long sent = handshakeSentAt.get(from);
         if (sent != null) {
@@ -382,6 +405,9 @@ public final class PeerSession {
         counters.increment(PeerCounter.HANDSHAKES_COMPLETED);
         events.add(new PeerEvent.Connected(path, from));
         ping(now);
+        if (path == Path.RELAYED && !settings.relayOnly()) {
+            nextUpgrade = now + settings.upgradeIntervalNanos();
+        }
     }
 
     private void onData(InetSocketAddress from, PeerPacket.Data d, long now) {
@@ -396,14 +422,22 @@ public final class PeerSession {
             return;
         }
         lastHeard = now;
-        if (!from.equals(peer)) {
-            peer = from;
-            path = pathOf(from);
-            counters.increment(PeerCounter.ROAMED);
-            events.add(new PeerEvent.Moved(path, from));
+        if (!(ChannelFrames.decode(ok.value()) instanceof Decoded.Ok<ChannelFrames.Frame> f)) {
+            counters.increment(PeerCounter.DROPPED_MALFORMED);
+            return;
         }
-        switch (ChannelFrames.decode(ok.value())) {
-            case Decoded.Ok<ChannelFrames.Frame> f -> {
+        switch (f.value()) {
+            case ChannelFrames.Frame.PathProbe probe -> sealTo(from, ChannelFrames.pathAck(probe.id()), now); // no move: one way is not enough
+            case ChannelFrames.Frame.PathAck ack -> {
+                if (ack.id() == pathProbeId && path == Path.RELAYED && pathOf(from) != Path.RELAYED) {
+                    move(from);
+                    nextUpgrade = Long.MAX_VALUE;
+                }
+            }
+            default -> {
+                if (!from.equals(peer)) {
+                    move(from); // the peer roamed, its NAT rebound, or it moved off the relay
+                }
                 switch (f.value()) {
                     case ChannelFrames.Frame.Data data -> events.add(new PeerEvent.Received(data.payload()));
                     case ChannelFrames.Frame.Ping ping -> seal(ChannelFrames.pong(ping.id()), now);
@@ -413,10 +447,20 @@ public final class PeerSession {
                         }
                     }
                     case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
+                    default -> { }
                 }
             }
-            case Decoded.Bad<ChannelFrames.Frame> bad -> counters.increment(PeerCounter.DROPPED_MALFORMED);
         }
+    }
+
+    private void move(InetSocketAddress to) {
+        peer = to;
+        path = pathOf(to);
+        if (path != Path.RELAYED) {
+            nextUpgrade = Long.MAX_VALUE;
+        }
+        counters.increment(PeerCounter.ROAMED);
+        events.add(new PeerEvent.Moved(path, to));
     }
 
     /** Sends one datagram to the peer. */
@@ -448,7 +492,11 @@ public final class PeerSession {
     }
 
     private void seal(byte[] plain, long now) {
-        transmits.add(new Transmit(peer, PeerPackets.data(remoteIndex, crypto.seal(plain))));
+        sealTo(peer, plain, now);
+    }
+
+    private void sealTo(InetSocketAddress to, byte[] plain, long now) {
+        transmits.add(new Transmit(to, PeerPackets.data(remoteIndex, crypto.seal(plain))));
         lastSent = now;
     }
 

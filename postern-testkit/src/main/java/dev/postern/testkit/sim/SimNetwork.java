@@ -37,6 +37,8 @@ public final class SimNetwork {
     private final Map<InetAddress, SimNat> nats = new HashMap<>();
     private final Counters<SimCounter> counters = new Counters<>(SimCounter.class);
     private LinkConditions conditions = LinkConditions.PERFECT;
+    /** Pairs of public addresses that cannot reach each other until a time (an outage between two sites). */
+    private final Map<java.util.Set<InetAddress>, Long> blocked = new HashMap<>();
     private long sequence;
 
     private record Event(long at, long sequence, Runnable action) implements Comparable<Event> {
@@ -78,6 +80,11 @@ public final class SimNetwork {
         SimNat nat = new SimNat(this, a, behavior);
         nats.put(a, nat);
         return nat;
+    }
+
+    /** Datagrams between public addresses {@code a} and {@code b}, either way, are lost for {@code outage}; others pass. */
+    public void block(InetAddress a, InetAddress b, Duration outage) {
+        blocked.put(java.util.Set.of(a, b), clock.nanoTime() + outage.toNanos());
     }
 
     /** Runs {@code action} at monotonic time {@code nanos} (now, if that has passed). */
@@ -163,7 +170,8 @@ public final class SimNetwork {
     }
 
     private void acrossInternet(InetSocketAddress from, InetSocketAddress to, byte[] payload, long now) {
-        if (random.nextDouble() < conditions.loss()) {
+        Long until = from.getAddress().equals(to.getAddress()) ? null : blocked.get(java.util.Set.of(from.getAddress(), to.getAddress()));
+        if (until != null && now - until < 0 || random.nextDouble() < conditions.loss()) {
             counters.increment(SimCounter.LOST);
             return;
         }

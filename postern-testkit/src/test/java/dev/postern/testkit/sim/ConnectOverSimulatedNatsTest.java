@@ -133,6 +133,30 @@ class ConnectOverSimulatedNatsTest {
     }
 
     @Test
+    void aRelayedConnectionMovesToADirectPathOnceOneOpens() {
+        SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
+        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
+        SimNode a = nodeOn(aNat.addHost("192.168.1.10"));
+        SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
+        b.listen(id -> true);
+        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(20)); // an outage between the two sites
+
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        assertThat(out.path()).isEqualTo(Path.RELAYED);
+        net.runFor(Duration.ofSeconds(30));
+
+        assertThat(a.agent().connection(out.connection()).orElseThrow().path()).contains(Path.DIRECT);
+        assertThat(a.events()).anyMatch(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Moved m
+                && m.path() == Path.DIRECT);
+        long relayedBefore = server.relay().forwarded();
+        a.send(out.connection(), bytes("straight across now"));
+        net.runFor(Duration.ofSeconds(1));
+        assertThat(received(b)).contains("straight across now");
+        assertThat(server.relay().forwarded()).as("no longer through the relay").isEqualTo(relayedBefore);
+    }
+
+    @Test
     void relayOnlyUsesTheRelayEvenWhenADirectPathExists() {
         SimNode a = nodeOn(net.addHost("203.0.113.10"));
         SimNode b = nodeOn(net.addHost("203.0.113.20"));
