@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -78,10 +79,11 @@ public final class PosternNode implements AutoCloseable {
      */
     public CompletableFuture<PeerConnection> connect(NodeId peer, ConnectOptions options) {
         CompletableFuture<PeerConnection> result = new CompletableFuture<>();
-        int[] call = {0};
+        // The call's number is known once the node's thread has placed it; every use of it runs on that thread after.
+        AtomicInteger call = new AtomicInteger();
         channel.withAgent(agent -> {
-            call[0] = agent.connect(peer, options.relayOnly(), now());
-            calls.put(call[0], result);
+            call.set(agent.connect(peer, options.relayOnly(), now()));
+            calls.put(call.get(), result);
         });
         CompletableFuture.delayedExecutor(options.serverTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
             if (!result.isDone() && !channel.isConnected()) {
@@ -97,11 +99,11 @@ public final class PosternNode implements AutoCloseable {
         return result;
     }
 
-    private void giveUp(int[] call, CompletableFuture<PeerConnection> result, PeerException why) {
+    private void giveUp(AtomicInteger call, CompletableFuture<PeerConnection> result, PeerException why) {
         if (result.completeExceptionally(why)) {
             channel.withAgent(agent -> {
-                agent.cancel(call[0]);
-                calls.remove(call[0]);
+                agent.cancel(call.get());
+                calls.remove(call.get());
             });
         }
     }
