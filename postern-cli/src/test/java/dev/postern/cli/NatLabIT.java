@@ -23,6 +23,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The real {@code postern} processes across real Linux NATs: the kernel lab's server namespace runs
@@ -79,26 +81,25 @@ class NatLabIT {
         return type == NatType.PUBLIC ? lab.addPublicHost() : lab.addSite(type).addHost();
     }
 
-    @Test
-    void easyNatsOnBothSidesConnectDirectly() throws Exception {
-        assertThat(connect(host(NatType.EASY), host(NatType.EASY))).isEqualTo("direct");
-    }
-
-    @Test
-    void hardNatsOnBothSidesConnectThroughTheRelay() throws Exception {
+    /**
+     * Every pair of {public, full cone, easy, hard}: the path alice reports. Pairs with an endpoint-
+     * independent side connect directly; hard×hard through the relay, checked on the server's counter.
+     * Easy×hard needs the birthday strategy, not built yet: until then it must connect, by any path.
+     */
+    @ParameterizedTest(name = "{0} x {1}")
+    @CsvSource({
+        "PUBLIC, PUBLIC, direct", "PUBLIC, FULL_CONE, direct", "PUBLIC, EASY, direct", "PUBLIC, HARD, direct",
+        "FULL_CONE, FULL_CONE, direct", "FULL_CONE, EASY, direct", "HARD, FULL_CONE, direct",
+        "EASY, EASY, direct", "EASY, HARD, any", "HARD, HARD, relayed"})
+    void everyPairOfNatsConnects(NatType a, NatType b, String expected) throws Exception {
         long before = relayed();
-        assertThat(connect(host(NatType.HARD), host(NatType.HARD))).isEqualTo("relayed");
-        assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 2);
-    }
-
-    @Test
-    void aPublicPeerAndAHardNatConnectDirectly() throws Exception {
-        assertThat(connect(host(NatType.PUBLIC), host(NatType.HARD))).isEqualTo("direct");
-    }
-
-    @Test
-    void aFullConeAndAHardNatConnectDirectly() throws Exception {
-        assertThat(connect(host(NatType.HARD), host(NatType.FULL_CONE))).isEqualTo("direct");
+        String path = connect(host(a), host(b));
+        if (!expected.equals("any")) {
+            assertThat(path).isEqualTo(expected);
+        }
+        if (expected.equals("relayed")) {
+            assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 2);
+        }
     }
 
     @Test
