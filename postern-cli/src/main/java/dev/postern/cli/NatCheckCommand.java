@@ -49,26 +49,34 @@ final class NatCheckCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as one JSON object.")
     boolean json;
 
+    @Option(names = "--lifetime-up-to", paramLabel = "DURATION", converter = Converters.PositiveDuration.class,
+            description = "Also time how long an idle mapping lasts, trying idle times of 15 s, 30 s, 60 s... up to this "
+                    + "(it takes about twice as long). Default: not measured.")
+    java.time.Duration lifetimeUpTo;
+
     @Override
     public Integer call() {
         InetSocketAddress primary = ServerOptions.resolve(server, 3478);
-        NatReport report = probe(primary);
+        NatProbe.Settings settings = lifetimeUpTo == null ? NatProbe.Settings.DEFAULTS
+                : NatProbe.Settings.DEFAULTS.withLifetimeUpTo(lifetimeUpTo);
+        NatReport report = probe(primary, settings);
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? json(report) : text(report));
         return 0;
     }
 
-    private static NatReport probe(InetSocketAddress primary) {
+    private static NatReport probe(InetSocketAddress primary, NatProbe.Settings settings) {
         StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
         try (Selector selector = Selector.open();
                 DatagramChannel mapping = DatagramChannel.open(family);
-                DatagramChannel filtering = DatagramChannel.open(family)) {
-            DatagramChannel[] sockets = {mapping, filtering};
-            for (int i = 0; i < 2; i++) {
+                DatagramChannel filtering = DatagramChannel.open(family);
+                DatagramChannel lifetime = DatagramChannel.open(family)) {
+            DatagramChannel[] sockets = {mapping, filtering, lifetime};
+            for (int i = 0; i < sockets.length; i++) {
                 sockets[i].bind(null).configureBlocking(false).register(selector, SelectionKey.OP_READ, i);
             }
             NatProbe probe = new NatProbe(primary, ownAddresses(), ((InetSocketAddress) mapping.getLocalAddress()).getPort(),
-                    NatProbe.Settings.DEFAULTS, new SecureRandom());
+                    settings, new SecureRandom());
             Clock clock = Clock.SYSTEM;
             probe.start(clock.nanoTime());
             ByteBuffer in = ByteBuffer.allocate(1024);
@@ -126,7 +134,9 @@ final class NatCheckCommand implements Callable<Integer> {
                         : " (a new public port per destination: punching needs the relay or birthday probes)"),
                 "filtering:         " + words(r.filtering()),
                 "port preservation: " + (r.portPreserved() ? "yes" : "no"),
-                "hairpinning:       " + r.hairpinning().map(h -> h ? "yes" : "no").orElse("n/a"));
+                "hairpinning:       " + r.hairpinning().map(h -> h ? "yes" : "no").orElse("n/a"),
+                "mapping lifetime:  " + r.lifetime().map(l -> "at least " + l.atLeast().toSeconds() + " s"
+                        + l.below().map(b -> ", under " + b.toSeconds() + " s").orElse("")).orElse("not measured (--lifetime-up-to)"));
     }
 
     private static String json(NatReport r) {
@@ -138,6 +148,10 @@ final class NatCheckCommand implements Callable<Integer> {
         o.put("filtering", r.filtering().name().toLowerCase(Locale.ROOT));
         o.put("port_preserved", r.portPreserved());
         r.hairpinning().ifPresentOrElse(h -> o.put("hairpinning", h), () -> o.putNull("hairpinning"));
+        r.lifetime().ifPresent(l -> {
+            o.put("mapping_lifetime_at_least_s", l.atLeast().toSeconds());
+            l.below().ifPresent(b -> o.put("mapping_lifetime_under_s", b.toSeconds()));
+        });
         return o.toString();
     }
 }

@@ -21,19 +21,31 @@ import java.util.Set;
  */
 public final class NatProbe {
 
-    /** The sockets: 0 for mapping and hairpinning, 1 for filtering. */
+    /** The sockets: 0 for mapping and hairpinning, 1 for filtering, 2 for the mapping lifetime (only when measured). */
     public static final int MAPPING_SOCKET = 0;
     public static final int FILTERING_SOCKET = 1;
+    public static final int LIFETIME_SOCKET = 2;
+    /** The idle times tried in turn: each on a fresh (or freshly used) mapping. */
+    private static final long[] LIFETIME_STEPS_SECONDS = {15, 30, 60, 120, 240, 480};
 
     /** A datagram to send from socket {@code socket}. */
     public record Transmit(int socket, InetSocketAddress to, byte[] datagram) {}
 
-    /** @param tries how often a request is sent before it counts as unanswered */
-    public record Settings(long retryNanos, int tries) {
-        public static final Settings DEFAULTS = new Settings(300_000_000L, 4);
+    /**
+     * @param tries            how often a request is sent before it counts as unanswered
+     * @param lifetimeMaxNanos the longest idle time to try when measuring the mapping lifetime; 0 skips it
+     *                         (it takes about twice that long)
+     */
+    public record Settings(long retryNanos, int tries, long lifetimeMaxNanos) {
+        public static final Settings DEFAULTS = new Settings(300_000_000L, 4, 0);
+
+        public Settings withLifetimeUpTo(java.time.Duration max) {
+            return new Settings(retryNanos, tries, max.toNanos());
+        }
     }
 
-    private enum Step { PRIMARY, OTHER_ADDRESS, OTHER_ADDRESS_AND_PORT, HAIRPIN, FILTER_ANY, FILTER_ADDRESS, DONE }
+    private enum Step { PRIMARY, OTHER_ADDRESS, OTHER_ADDRESS_AND_PORT, HAIRPIN, FILTER_ANY, FILTER_ADDRESS, LIFETIME_OPEN, LIFETIME_WAIT,
+        LIFETIME_CHECK, DONE }
 
     /** Padding: a request as long as the longest answer (three IPv6 addresses, 92 bytes), so the server may answer. */
     private static final int REQUEST_BYTES = 96;
@@ -56,6 +68,11 @@ public final class NatProbe {
     private Dependence filtering;
     private Optional<Boolean> hairpinning = Optional.empty();
     private Optional<NatReport> report = Optional.empty();
+    /** The socket the pending request's answer arrives on (another one's, for a lifetime check). */
+    private int receiveOn;
+    private int lifetimeStep;
+    private InetSocketAddress lifetimeMapped;
+    private Optional<NatReport.Lifetime> lifetime = Optional.empty();
     private Optional<String> failure = Optional.empty();
 
     /**
@@ -101,7 +118,11 @@ public final class NatProbe {
         if (step == Step.DONE || now - nextTry < 0) {
             return;
         }
-        if (triesLeft > 0) {
+        if (step == Step.LIFETIME_WAIT) {
+            step = Step.LIFETIME_CHECK;
+            ask(MAPPING_SOCKET, primary, false, false, lifetimeMapped.getPort(), now);
+            receiveOn = LIFETIME_SOCKET;
+        } else if (triesLeft > 0) {
             send(now);
         } else {
             unanswered(now);
@@ -109,7 +130,7 @@ public final class NatProbe {
     }
 
     public void onDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
-        if (step == Step.DONE || pending == null || socket != pending.socket()) {
+        if (step == Step.DONE || pending == null || socket != receiveOn) {
             return;
         }
         if (step == Step.HAIRPIN) {
@@ -135,9 +156,15 @@ public final class NatProbe {
                     : Dependence.ADDRESS_AND_PORT_DEPENDENT;
             case FILTER_ANY -> filtering = Dependence.ENDPOINT_INDEPENDENT;
             case FILTER_ADDRESS -> filtering = Dependence.ADDRESS_DEPENDENT;
+            case LIFETIME_OPEN -> lifetimeMapped = r.mapped();
+            case LIFETIME_CHECK -> lifetime = Optional.of(new NatReport.Lifetime(lifetimeIdle(), Optional.empty()));
             default -> { }
         }
         next(now);
+    }
+
+    private java.time.Duration lifetimeIdle() {
+        return java.time.Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep]);
     }
 
     /** The step's request went unanswered through all its tries. */
@@ -155,6 +182,19 @@ public final class NatProbe {
             }
             case HAIRPIN -> hairpinning = Optional.of(false);
             case FILTER_ADDRESS -> filtering = Dependence.ADDRESS_AND_PORT_DEPENDENT;
+            case LIFETIME_OPEN -> {
+                finish(); // the lifetime socket got no answer: report without it
+                return;
+            }
+            case LIFETIME_CHECK -> {
+                // Gone after this idle time: it lasted at least the previous one.
+                java.time.Duration below = lifetimeIdle();
+                java.time.Duration atLeast = lifetimeStep == 0 ? java.time.Duration.ZERO
+                        : java.time.Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep - 1]);
+                lifetime = Optional.of(new NatReport.Lifetime(atLeast, Optional.of(below)));
+                finish();
+                return;
+            }
             default -> { }
         }
         next(now);
@@ -189,14 +229,28 @@ public final class NatProbe {
             }
             case FILTER_ANY -> {
                 if (filtering != null) {
-                    finish();
+                    measureLifetimeOrFinish(now);
                 } else {
                     step = Step.FILTER_ADDRESS;
                     ask(FILTERING_SOCKET, primary, false, true, now);
                 }
             }
-            case FILTER_ADDRESS -> finish();
-            case DONE -> { }
+            case FILTER_ADDRESS -> measureLifetimeOrFinish(now);
+            case LIFETIME_OPEN -> {
+                step = Step.LIFETIME_WAIT;
+                nextTry = now + lifetimeIdle().toNanos();
+            }
+            case LIFETIME_CHECK -> {
+                if (lifetimeStep + 1 < LIFETIME_STEPS_SECONDS.length
+                        && LIFETIME_STEPS_SECONDS[lifetimeStep + 1] * 1_000_000_000L <= settings.lifetimeMaxNanos()) {
+                    lifetimeStep++;
+                    step = Step.LIFETIME_OPEN;
+                    ask(LIFETIME_SOCKET, primary, false, false, now);
+                } else {
+                    finish();
+                }
+            }
+            case LIFETIME_WAIT, DONE -> { }
         }
     }
 
@@ -214,8 +268,18 @@ public final class NatProbe {
         ask(FILTERING_SOCKET, primary, true, true, now);
     }
 
+    /** The lifetime is measured on request, and only where a NAT keeps mappings. */
+    private void measureLifetimeOrFinish(long now) {
+        if (settings.lifetimeMaxNanos() < LIFETIME_STEPS_SECONDS[0] * 1_000_000_000L || !translated()) {
+            finish();
+            return;
+        }
+        step = Step.LIFETIME_OPEN;
+        ask(LIFETIME_SOCKET, primary, false, false, now);
+    }
+
     private void finish() {
-        report = Optional.of(new NatReport(mapped1, translated(), mapping, filtering, mapped1.getPort() == ownPort, hairpinning));
+        report = Optional.of(new NatReport(mapped1, translated(), mapping, filtering, mapped1.getPort() == ownPort, hairpinning, lifetime));
         step = Step.DONE;
     }
 
@@ -224,9 +288,14 @@ public final class NatProbe {
     }
 
     private void ask(int socket, InetSocketAddress to, boolean changeIp, boolean changePort, long now) {
+        ask(socket, to, changeIp, changePort, 0, now);
+    }
+
+    private void ask(int socket, InetSocketAddress to, boolean changeIp, boolean changePort, int responsePort, long now) {
         transaction = new byte[12];
         random.nextBytes(transaction);
-        pending = new Transmit(socket, to, StunMessage.request(transaction, changeIp, changePort, REQUEST_BYTES));
+        receiveOn = socket;
+        pending = new Transmit(socket, to, StunMessage.request(transaction, changeIp, changePort, responsePort, REQUEST_BYTES));
         triesLeft = settings.tries();
         send(now);
     }

@@ -12,9 +12,13 @@ import java.util.Optional;
  * @param filtering     which outside sources may send to it
  * @param portPreserved whether the public port is the socket's own
  * @param hairpinning   whether a datagram to its own public address comes back (empty without a NAT)
+ * @param lifetime      how long an idle mapping lasts, when it was measured
  */
 public record NatReport(InetSocketAddress publicAddress, boolean translated, Dependence mapping, Dependence filtering,
-        boolean portPreserved, Optional<Boolean> hairpinning) {
+        boolean portPreserved, Optional<Boolean> hairpinning, Optional<Lifetime> lifetime) {
+
+    /** An idle mapping was still there after {@code atLeast}, and gone after {@code below} (empty: never seen gone). */
+    public record Lifetime(java.time.Duration atLeast, Optional<java.time.Duration> below) {}
 
     /** How much of the destination (or the source) the NAT looks at. */
     public enum Dependence { ENDPOINT_INDEPENDENT, ADDRESS_DEPENDENT, ADDRESS_AND_PORT_DEPENDENT }

@@ -33,13 +33,17 @@ public final class StunMessage {
     static final int PADDING = 0x0026;
     static final int RESPONSE_ORIGIN = 0x802B;
     static final int OTHER_ADDRESS = 0x802C;
+    static final int RESPONSE_PORT = 0x0027;
     static final int CHANGE_IP = 0x4;
     static final int CHANGE_PORT = 0x2;
     /** Requests and answers are small; anything longer is not one of ours. */
     public static final int MAX_BYTES = 548;
 
-    /** A Binding request. {@code changeIp}/{@code changePort}: answer from the server's other address or port. */
-    public record Request(byte[] transaction, boolean changeIp, boolean changePort, int length) {}
+    /**
+     * A Binding request. {@code changeIp}/{@code changePort}: answer from the server's other address or port;
+     * {@code responsePort} (RFC 5780): answer to this port of the requester's address instead, or 0.
+     */
+    public record Request(byte[] transaction, boolean changeIp, boolean changePort, int responsePort, int length) {}
 
     /** A Binding success response: the requester's address as the server saw it, where it was sent from, and the server's other address. */
     public record Response(byte[] transaction, InetSocketAddress mapped, Optional<InetSocketAddress> origin,
@@ -49,10 +53,19 @@ public final class StunMessage {
 
     /** A Binding request padded to {@code length} bytes (at least the header and its CHANGE-REQUEST). */
     public static byte[] request(byte[] transaction, boolean changeIp, boolean changePort, int length) {
-        ByteBuffer b = ByteBuffer.allocate(Math.max(length, HEADER_BYTES + 8));
-        int pad = b.capacity() - HEADER_BYTES - 8 - 4;
+        return request(transaction, changeIp, changePort, 0, length);
+    }
+
+    /** The same, asking for the answer at {@code responsePort} of the requester's address (0: where it came from). */
+    public static byte[] request(byte[] transaction, boolean changeIp, boolean changePort, int responsePort, int length) {
+        int fixed = HEADER_BYTES + 8 + (responsePort != 0 ? 8 : 0);
+        ByteBuffer b = ByteBuffer.allocate(Math.max(length, fixed));
+        int pad = b.capacity() - fixed - 4;
         b.putShort((short) BINDING_REQUEST).putShort((short) (b.capacity() - HEADER_BYTES)).putInt(MAGIC_COOKIE).put(transaction);
         b.putShort((short) CHANGE_REQUEST).putShort((short) 4).putInt((changeIp ? CHANGE_IP : 0) | (changePort ? CHANGE_PORT : 0));
+        if (responsePort != 0) {
+            b.putShort((short) RESPONSE_PORT).putShort((short) 2).putShort((short) responsePort).putShort((short) 0);
+        }
         if (pad >= 0) {
             b.putShort((short) PADDING).putShort((short) pad).put(new byte[pad]);
         }
@@ -74,7 +87,7 @@ public final class StunMessage {
     }
 
     public static Decoded<Request> decodeRequest(byte[] d) {
-        return decode(d, BINDING_REQUEST).map(p -> new Request(p.transaction, p.changeIp, p.changePort, d.length));
+        return decode(d, BINDING_REQUEST).map(p -> new Request(p.transaction, p.changeIp, p.changePort, p.responsePort, d.length));
     }
 
     public static Decoded<Response> decodeResponse(byte[] d) {
@@ -94,6 +107,7 @@ public final class StunMessage {
         byte[] transaction;
         boolean changeIp;
         boolean changePort;
+        int responsePort;
         InetSocketAddress mapped;
         InetSocketAddress xorMapped;
         InetSocketAddress origin;
@@ -134,6 +148,12 @@ public final class StunMessage {
                         int flags = value.getInt();
                         p.changeIp = (flags & CHANGE_IP) != 0;
                         p.changePort = (flags & CHANGE_PORT) != 0;
+                    }
+                    case RESPONSE_PORT -> {
+                        if (len != 2) {
+                            return Decoded.bad(DecodeError.MALFORMED);
+                        }
+                        p.responsePort = value.getShort() & 0xffff;
                     }
                     case MAPPED_ADDRESS -> p.mapped = address(value, null);
                     case XOR_MAPPED_ADDRESS -> p.xorMapped = address(value, p.transaction);

@@ -55,6 +55,8 @@ public final class StunResponder {
             return Optional.empty();
         }
         counters.increment(Counter.ANSWERED);
-        return Optional.of(new Reply(from, source, answer));
+        // RESPONSE-PORT may only move the answer to another port of the requester's own address.
+        InetSocketAddress to = r.responsePort() == 0 ? source : new InetSocketAddress(source.getAddress(), r.responsePort());
+        return Optional.of(new Reply(from, to, answer));
     }
 }

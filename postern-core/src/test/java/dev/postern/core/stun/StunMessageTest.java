@@ -63,6 +63,9 @@ class StunMessageTest {
         assertThat(responder.onDatagram(0, client, StunMessage.request(TX, true, true, 96))).hasValueSatisfying(r -> assertThat(r.from()).isEqualTo(3));
         assertThat(responder.onDatagram(0, client, StunMessage.request(TX, false, true, 96))).hasValueSatisfying(r -> assertThat(r.from()).isEqualTo(1));
         assertThat(responder.onDatagram(2, client, StunMessage.request(TX, true, false, 96))).hasValueSatisfying(r -> assertThat(r.from()).isEqualTo(0));
+        assertThat(responder.onDatagram(0, client, StunMessage.request(TX, false, false, 7777, 96)))
+                .as("RESPONSE-PORT: another port of the requester's own address")
+                .hasValueSatisfying(r -> assertThat(r.to()).isEqualTo(address("203.0.113.9", 7777)));
         assertThat(responder.onDatagram(0, client, StunMessage.request(TX, false, false, 28))).as("not padded to its answer").isEmpty();
         assertThat(responder.counters().get(StunResponder.Counter.DROPPED_SHORT)).isEqualTo(1);
     }

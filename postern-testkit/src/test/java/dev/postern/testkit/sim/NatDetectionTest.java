@@ -20,12 +20,16 @@ class NatDetectionTest {
 
     /** Detection from a host behind {@code nat} (or on the internet if null). */
     private static NatProbe detect(NatBehavior nat, double loss, long seed) {
+        return detect(nat, loss, seed, NatProbe.Settings.DEFAULTS);
+    }
+
+    private static NatProbe detect(NatBehavior nat, double loss, long seed, NatProbe.Settings settings) {
         SimNetwork net = new SimNetwork(new ManualClock(), seed);
         net.conditions(LinkConditions.PERFECT.withLoss(loss));
         SimStunServer server = new SimStunServer(net.addHost("198.51.100.1"), net.addHost("198.51.100.2"));
         SimHost host = nat == null ? net.addHost("203.0.113.50") : net.addNat("203.0.113.9", nat).addHost("192.168.1.10");
-        SimSocket[] sockets = {host.open(5000), host.open(5001)};
-        NatProbe probe = new NatProbe(server.primary(), Set.of(host.address()), 5000, NatProbe.Settings.DEFAULTS, RANDOM);
+        SimSocket[] sockets = {host.open(5000), host.open(5001), host.open(5002)};
+        NatProbe probe = new NatProbe(server.primary(), Set.of(host.address()), 5000, settings, RANDOM);
         Runnable[] pump = new Runnable[1];
         long[] wakeAt = {Long.MAX_VALUE};
         pump[0] = () -> {
@@ -41,7 +45,7 @@ class NatDetectionTest {
                 });
             }
         };
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < sockets.length; i++) {
             int socket = i;
             sockets[i].onReceive((from, payload) -> {
                 probe.onDatagram(socket, from, payload, net.clock().nanoTime());
@@ -50,7 +54,7 @@ class NatDetectionTest {
         }
         probe.start(net.clock().nanoTime());
         pump[0].run();
-        assertThat(net.runUntil(probe::isDone, Duration.ofSeconds(30))).isTrue();
+        assertThat(net.runUntil(probe::isDone, Duration.ofMinutes(30))).isTrue();
         return probe;
     }
 
@@ -96,6 +100,21 @@ class NatDetectionTest {
         assertThat(hairpin.hairpinning()).contains(true);
         assertThat(random.portPreserved()).isFalse();
         assertThat(random.mapping()).isEqualTo(Dependence.ADDRESS_AND_PORT_DEPENDENT);
+    }
+
+    @Test
+    void theMappingLifetimeIsBracketedByTheIdleTimesTried() {
+        NatProbe.Settings measure = NatProbe.Settings.DEFAULTS.withLifetimeUpTo(Duration.ofMinutes(4));
+
+        NatReport.Lifetime short45 = detect(NatBehavior.EASY.withLifetime(Duration.ofSeconds(45)), 0, 6, measure)
+                .report().orElseThrow().lifetime().orElseThrow();
+        NatReport.Lifetime long10m = detect(NatBehavior.EASY.withLifetime(Duration.ofMinutes(10)), 0, 7, measure)
+                .report().orElseThrow().lifetime().orElseThrow();
+
+        assertThat(short45).isEqualTo(new NatReport.Lifetime(Duration.ofSeconds(30), java.util.Optional.of(Duration.ofSeconds(60))));
+        assertThat(long10m).isEqualTo(new NatReport.Lifetime(Duration.ofSeconds(240), java.util.Optional.empty()));
+        assertThat(detect(null, 0, 8, measure).report().orElseThrow().lifetime()).as("no NAT, no mapping to time").isEmpty();
+        assertThat(detect(NatBehavior.EASY, 0, 9).report().orElseThrow().lifetime()).as("not asked for").isEmpty();
     }
 
     @Test
