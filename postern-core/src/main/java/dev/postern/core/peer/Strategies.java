@@ -9,10 +9,14 @@ public final class Strategies {
 
     private Strategies() {}
 
-    /** Every path: LAN, punch and (after {@code relayHeadStartNanos}) the relay. */
+    /** The ports after the observed one that port prediction tries. */
+    static final int PREDICTED_PORTS = 4;
+
+    /** Every path: LAN, punch, port prediction and (after {@code relayHeadStartNanos}) the relay. */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos) {
         return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos),
                 new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos),
+                new NextPorts(intervalNanos),
                 new Relay(relayHeadStartNanos));
     }
 
@@ -58,6 +62,51 @@ public final class Strategies {
                 if (c.kind() == kind) {
                     context.probe(c.address(), path);
                     any = true;
+                }
+            }
+            next = any ? now + intervalNanos : Long.MAX_VALUE;
+        }
+
+        @Override
+        public long nextTimeout() {
+            return next;
+        }
+    }
+
+    /**
+     * Port prediction: a NAT whose mapping depends on the destination gives the peer's flow toward this
+     * side a new port, and NATs that allocate in order (or keep ports where free, as Linux does) give it
+     * one just after the port the server saw. Probing the next few ports finds it; the probes' answers
+     * (or the peer's own probes, once this side has opened its NAT toward that port) complete the path.
+     * Random allocation defeats it: that takes birthday probing.
+     */
+    static final class NextPorts implements PathStrategy {
+        private final long intervalNanos;
+        private long next = Long.MAX_VALUE;
+
+        NextPorts(long intervalNanos) {
+            this.intervalNanos = intervalNanos;
+        }
+
+        @Override
+        public String name() {
+            return "predict";
+        }
+
+        @Override
+        public void start(Context context, long now) {
+            onTimeout(context, now);
+        }
+
+        @Override
+        public void onTimeout(Context context, long now) {
+            boolean any = false;
+            for (Candidate c : context.peerCandidates()) {
+                if (c.kind() == Candidate.Kind.OBSERVED) {
+                    for (int i = 1; i <= PREDICTED_PORTS && c.address().getPort() + i <= 65535; i++) {
+                        context.probe(new java.net.InetSocketAddress(c.address().getAddress(), c.address().getPort() + i), Path.DIRECT);
+                        any = true;
+                    }
                 }
             }
             next = any ? now + intervalNanos : Long.MAX_VALUE;
