@@ -11,6 +11,11 @@ public final class Strategies {
 
     /** The ports after the observed one that port prediction tries. */
     static final int PREDICTED_PORTS = 4;
+    /**
+     * Port prediction waits this long: a plain punch usually answers within a round trip, and until the
+     * peers exchange their NAT kinds, guessed ports would otherwise be probed on every connect.
+     */
+    static final long PREDICTION_HEAD_START_NANOS = 1_000_000_000L;
 
     /** Every path: LAN, punch, port prediction and (after {@code relayHeadStartNanos}) the relay. */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos) {
@@ -95,7 +100,7 @@ public final class Strategies {
 
         @Override
         public void start(Context context, long now) {
-            onTimeout(context, now);
+            next = now + PREDICTION_HEAD_START_NANOS;
         }
 
         @Override
