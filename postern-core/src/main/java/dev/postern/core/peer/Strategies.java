@@ -2,9 +2,12 @@ package dev.postern.core.peer;
 
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames.Role;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
-/** The strategies a session runs, and the built-in ones: the peer's LAN addresses, a simultaneous punch, the relay. */
+/** The strategies a session runs, and the built-in ones: the peer's LAN addresses, a simultaneous punch, port prediction, the relay. */
 public final class Strategies {
 
     private Strategies() {}
@@ -19,9 +22,10 @@ public final class Strategies {
 
     /** Every path: LAN, punch, port prediction and (after {@code relayHeadStartNanos}) the relay. */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos) {
-        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos),
-                new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos),
-                new NextPorts(intervalNanos),
+        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, c -> List.of(c.address())),
+                new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, c -> List.of(c.address())),
+                new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS,
+                        Strategies::nextPorts),
                 new Relay(relayHeadStartNanos));
     }
 
@@ -31,23 +35,43 @@ public final class Strategies {
     }
 
     /**
-     * Probes every candidate of one kind at once and then every {@code intervalNanos} until the session
-     * ends: both sides do, so each NAT sees an outbound datagram to the other's endpoint before (or
-     * while) the other's arrive — a simultaneous punch for observed endpoints, plain reachability for
-     * LAN addresses.
+     * Port prediction's targets: a NAT whose mapping depends on the destination gives the peer's flow
+     * toward this side a new port, and NATs that allocate in order (or keep ports where free, as Linux
+     * does) give it one just after the port the server saw. Probing the next few ports finds it; the
+     * probes' answers (or the peer's own probes, once this side has opened its NAT toward that port)
+     * complete the path. Random allocation defeats it: that takes birthday probing.
+     */
+    static List<InetSocketAddress> nextPorts(Candidate observed) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (int i = 1; i <= PREDICTED_PORTS && observed.address().getPort() + i <= 65535; i++) {
+            out.add(new InetSocketAddress(observed.address().getAddress(), observed.address().getPort() + i));
+        }
+        return out;
+    }
+
+    /**
+     * Probes the addresses {@code targets} derives from every candidate of one kind, after a head start
+     * and then every {@code intervalNanos} until the session ends. Both sides do, so each NAT sees an
+     * outbound datagram to the other's endpoint before (or while) the other's arrive — a simultaneous
+     * punch for observed endpoints, plain reachability for LAN addresses.
      */
     static final class Probing implements PathStrategy {
         private final String name;
         private final Candidate.Kind kind;
         private final Path path;
         private final long intervalNanos;
+        private final long headStartNanos;
+        private final Function<Candidate, List<InetSocketAddress>> targets;
         private long next = Long.MAX_VALUE;
 
-        Probing(String name, Candidate.Kind kind, Path path, long intervalNanos) {
+        Probing(String name, Candidate.Kind kind, Path path, long intervalNanos, long headStartNanos,
+                Function<Candidate, List<InetSocketAddress>> targets) {
             this.name = name;
             this.kind = kind;
             this.path = path;
             this.intervalNanos = intervalNanos;
+            this.headStartNanos = headStartNanos;
+            this.targets = targets;
         }
 
         @Override
@@ -57,7 +81,11 @@ public final class Strategies {
 
         @Override
         public void start(Context context, long now) {
-            onTimeout(context, now);
+            if (headStartNanos == 0) {
+                onTimeout(context, now);
+            } else {
+                next = now + headStartNanos;
+            }
         }
 
         @Override
@@ -65,51 +93,8 @@ public final class Strategies {
             boolean any = false;
             for (Candidate c : context.peerCandidates()) {
                 if (c.kind() == kind) {
-                    context.probe(c.address(), path);
-                    any = true;
-                }
-            }
-            next = any ? now + intervalNanos : Long.MAX_VALUE;
-        }
-
-        @Override
-        public long nextTimeout() {
-            return next;
-        }
-    }
-
-    /**
-     * Port prediction: a NAT whose mapping depends on the destination gives the peer's flow toward this
-     * side a new port, and NATs that allocate in order (or keep ports where free, as Linux does) give it
-     * one just after the port the server saw. Probing the next few ports finds it; the probes' answers
-     * (or the peer's own probes, once this side has opened its NAT toward that port) complete the path.
-     * Random allocation defeats it: that takes birthday probing.
-     */
-    static final class NextPorts implements PathStrategy {
-        private final long intervalNanos;
-        private long next = Long.MAX_VALUE;
-
-        NextPorts(long intervalNanos) {
-            this.intervalNanos = intervalNanos;
-        }
-
-        @Override
-        public String name() {
-            return "predict";
-        }
-
-        @Override
-        public void start(Context context, long now) {
-            next = now + PREDICTION_HEAD_START_NANOS;
-        }
-
-        @Override
-        public void onTimeout(Context context, long now) {
-            boolean any = false;
-            for (Candidate c : context.peerCandidates()) {
-                if (c.kind() == Candidate.Kind.OBSERVED) {
-                    for (int i = 1; i <= PREDICTED_PORTS && c.address().getPort() + i <= 65535; i++) {
-                        context.probe(new java.net.InetSocketAddress(c.address().getAddress(), c.address().getPort() + i), Path.DIRECT);
+                    for (InetSocketAddress target : targets.apply(c)) {
+                        context.probe(target, path);
                         any = true;
                     }
                 }

@@ -5,6 +5,7 @@ import dev.postern.core.stun.NatReport.Dependence;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Optional;
@@ -39,7 +40,7 @@ public final class NatProbe {
     public record Settings(long retryNanos, int tries, long lifetimeMaxNanos) {
         public static final Settings DEFAULTS = new Settings(300_000_000L, 4, 0);
 
-        public Settings withLifetimeUpTo(java.time.Duration max) {
+        public Settings withLifetimeUpTo(Duration max) {
             return new Settings(retryNanos, tries, max.toNanos());
         }
     }
@@ -163,8 +164,8 @@ public final class NatProbe {
         next(now);
     }
 
-    private java.time.Duration lifetimeIdle() {
-        return java.time.Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep]);
+    private Duration lifetimeIdle() {
+        return Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep]);
     }
 
     /** The step's request went unanswered through all its tries. */
@@ -188,9 +189,9 @@ public final class NatProbe {
             }
             case LIFETIME_CHECK -> {
                 // Gone after this idle time: it lasted at least the previous one.
-                java.time.Duration below = lifetimeIdle();
-                java.time.Duration atLeast = lifetimeStep == 0 ? java.time.Duration.ZERO
-                        : java.time.Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep - 1]);
+                Duration below = lifetimeIdle();
+                Duration atLeast = lifetimeStep == 0 ? Duration.ZERO
+                        : Duration.ofSeconds(LIFETIME_STEPS_SECONDS[lifetimeStep - 1]);
                 lifetime = Optional.of(new NatReport.Lifetime(atLeast, Optional.of(below)));
                 finish();
                 return;

@@ -1,6 +1,7 @@
 package dev.postern.core.stun;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -18,7 +19,7 @@ public record NatReport(InetSocketAddress publicAddress, boolean translated, Dep
         boolean portPreserved, Optional<Boolean> hairpinning, Optional<Lifetime> lifetime) {
 
     /** An idle mapping was still there after {@code atLeast}, and gone after {@code below} (empty: never seen gone). */
-    public record Lifetime(java.time.Duration atLeast, Optional<java.time.Duration> below) {}
+    public record Lifetime(Duration atLeast, Optional<Duration> below) {}
 
     /** How much of the destination (or the source) the NAT looks at. */
     public enum Dependence { ENDPOINT_INDEPENDENT, ADDRESS_DEPENDENT, ADDRESS_AND_PORT_DEPENDENT }
