@@ -2,28 +2,14 @@ package dev.postern.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.postern.client.nat.NatDetection;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.stun.NatReport;
-import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.StandardProtocolFamily;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.security.SecureRandom;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashSet;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,47 +52,12 @@ final class NatCheckCommand implements Callable<Integer> {
     }
 
     private static NatReport probe(InetSocketAddress primary, NatProbe.Settings settings) {
-        StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
-        try (Selector selector = Selector.open();
-                DatagramChannel mapping = DatagramChannel.open(family);
-                DatagramChannel filtering = DatagramChannel.open(family);
-                DatagramChannel lifetime = DatagramChannel.open(family)) {
-            DatagramChannel[] sockets = {mapping, filtering, lifetime};
-            for (int i = 0; i < sockets.length; i++) {
-                sockets[i].bind(null).configureBlocking(false).register(selector, SelectionKey.OP_READ, i);
-            }
-            NatProbe probe = new NatProbe(primary, ownAddresses(), ((InetSocketAddress) mapping.getLocalAddress()).getPort(),
-                    settings, new SecureRandom());
-            Clock clock = Clock.SYSTEM;
-            probe.start(clock.nanoTime());
-            ByteBuffer in = ByteBuffer.allocate(1024);
-            while (!probe.isDone()) {
-                for (var t = probe.pollTransmit(); t.isPresent(); t = probe.pollTransmit()) {
-                    sockets[t.get().socket()].send(ByteBuffer.wrap(t.get().datagram()), t.get().to());
-                }
-                long wait = TimeUnit.NANOSECONDS.toMillis(probe.pollTimeout() - clock.nanoTime());
-                selector.select(Math.max(1, wait));
-                for (SelectionKey key : selector.selectedKeys()) {
-                    DatagramChannel c = (DatagramChannel) key.channel();
-                    for (InetSocketAddress from; (from = (InetSocketAddress) c.receive(in.clear())) != null; ) {
-                        probe.onDatagram((Integer) key.attachment(), from, Arrays.copyOf(in.array(), in.position()), clock.nanoTime());
-                    }
-                }
-                selector.selectedKeys().clear();
-                probe.handleTimeout(clock.nanoTime());
-            }
+        try {
+            NatProbe probe = NatDetection.run(primary, settings, p -> false);
             return probe.report().orElseThrow(() -> new CommandFailure(probe.failure().orElse("NAT detection did not finish")));
         } catch (IOException e) {
             throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());
         }
-    }
-
-    private static Set<InetAddress> ownAddresses() throws IOException {
-        Set<InetAddress> own = new HashSet<>();
-        for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            own.addAll(Collections.list(nic.getInetAddresses()));
-        }
-        return own;
     }
 
     /** What a user calls it: none, full cone, easy, or hard. */

@@ -8,11 +8,14 @@ import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.net.IpLiteral;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** The options of every command that runs a node of its own: its server, the server's key, and where its identity lives. */
@@ -29,6 +32,11 @@ final class ServerOptions {
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.postern",
             description = "Where this node's identity is kept (created on first start). Default: ${DEFAULT-VALUE}")
     Path dataDir;
+
+    @Option(names = "--nat-check-port", paramLabel = "PORT", defaultValue = "3478", converter = Converters.PortOrOff.class,
+            description = {"The server's NAT detection port: at start the node learns there whether its NAT gives every",
+                "destination a new port, and peers use that to choose birthday punching. 'off' skips it. Default: ${DEFAULT-VALUE}"})
+    int natCheckPort;
 
     NodeId pinnedKey() {
         if (!(NodeId.parse(serverKey.strip()) instanceof Decoded.Ok<NodeId> pinned)) {
@@ -53,7 +61,10 @@ final class ServerOptions {
     /** A node with {@code identity} keeping its channel to this server. */
     PosternNode startNode(NodeKeys identity) {
         try {
-            return PosternNode.start(identity, serverAddress());
+            ServerAddress server = serverAddress();
+            Optional<InetSocketAddress> natDetection = natCheckPort <= 0 ? Optional.empty()
+                    : Optional.of(new InetSocketAddress(server.address().getAddress(), natCheckPort));
+            return PosternNode.start(identity, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, natDetection);
         } catch (IOException e) {
             throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());
         }

@@ -10,6 +10,7 @@ import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
+import dev.postern.core.peer.PeerTransmit;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -25,7 +26,9 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -33,7 +36,8 @@ import java.util.function.Consumer;
 /**
  * A node's UDP socket and the one thread that serves it: the control channel to its server (connect,
  * pin the server's identity, keepalives, reconnect with backoff) and, on the same socket, its peer
- * connections, so the public endpoint the server sees is the one peers punch to. The protocols are
+ * connections, so the public endpoint the server sees is the one peers punch to; also the sockets
+ * birthday punching asks for, opened and closed on the agent's word. The protocols are
  * {@link ControlClient} and {@link PeerAgent}; this class only moves their datagrams and time.
  */
 public final class ControlConnection implements AutoCloseable {
@@ -58,6 +62,10 @@ public final class ControlConnection implements AutoCloseable {
     private final ConcurrentLinkedQueue<byte[]> outgoing = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Consumer<PeerAgent>> agentTasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
+    /** Sockets opened for peer connections, by the number the agent knows them by; and each connection's. Only the thread touches them. */
+    private final Map<Integer, DatagramChannel> extraSockets = new HashMap<>();
+    private final Map<Integer, List<Integer>> socketsOf = new HashMap<>();
+    private int nextSocket = PeerTransmit.MAIN + 1;
     private volatile boolean connected;
     private volatile boolean closed;
 
@@ -85,7 +93,7 @@ public final class ControlConnection implements AutoCloseable {
         socket.bind(null);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
-        socket.register(selector, SelectionKey.OP_READ);
+        socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
         SecureRandom random = new SecureRandom();
         ControlClient client = new ControlClient(identity, server, address, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
         PeerAgent agent = new PeerAgent(identity, peerSettings, random);
@@ -135,9 +143,14 @@ public final class ControlConnection implements AutoCloseable {
             } catch (IOException e) {
                 return; // the selector is gone: only close does that
             }
-            selector.selectedKeys().clear();
             long now = clock.nanoTime();
-            receiveAll(in, now);
+            receiveAll(socket, PeerTransmit.MAIN, in, now);
+            for (SelectionKey key : selector.selectedKeys()) {
+                if ((Integer) key.attachment() != PeerTransmit.MAIN && key.isValid()) {
+                    receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, now);
+                }
+            }
+            selector.selectedKeys().clear();
             for (byte[] payload; (payload = outgoing.poll()) != null; ) {
                 client.send(payload, now);
             }
@@ -155,9 +168,14 @@ public final class ControlConnection implements AutoCloseable {
                 client.send(f.get(), now); // refused while the channel is down: the agent repeats it
             }
             for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
-                listener.onPeerEvent(e.get());
+                switch (e.get()) {
+                    case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
+                    case AgentEvent.SocketsUnused u -> closeSockets(u.connection(), u.keep());
+                    default -> listener.onPeerEvent(e.get());
+                }
             }
         }
+        extraSockets.values().forEach(ControlConnection::closeQuietly);
         // Closing: what was asked before (a peer connection's close, say) still goes out.
         for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
             task.accept(agent);
@@ -166,14 +184,14 @@ public final class ControlConnection implements AutoCloseable {
     }
 
     /** UDP errors (unreachable, no route) are passing: the protocols' retries and timeouts handle loss. */
-    private void receiveAll(ByteBuffer in, long now) {
+    private void receiveAll(DatagramChannel from, int socketNumber, ByteBuffer in, long now) {
         try {
-            for (InetSocketAddress from; (from = (InetSocketAddress) socket.receive(in.clear())) != null; ) {
+            for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
                 byte[] datagram = Arrays.copyOf(in.array(), in.position());
                 if (PeerPackets.isPeerPacket(datagram)) {
-                    agent.onPacket(from, datagram, now);
-                } else {
-                    client.onDatagram(from, datagram, now);
+                    agent.onPacket(socketNumber, sender, datagram, now);
+                } else if (socketNumber == PeerTransmit.MAIN) {
+                    client.onDatagram(sender, datagram, now);
                 }
             }
         } catch (IOException e) {
@@ -183,18 +201,66 @@ public final class ControlConnection implements AutoCloseable {
 
     private void flush() {
         for (var t = client.pollTransmit(); t.isPresent(); t = client.pollTransmit()) {
-            sendQuietly(t.get().to(), t.get().datagram());
+            sendQuietly(socket, t.get().to(), t.get().datagram());
         }
         for (var t = agent.pollTransmit(); t.isPresent(); t = agent.pollTransmit()) {
-            sendQuietly(t.get().to(), t.get().datagram());
+            DatagramChannel from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
+            if (from != null) {
+                sendQuietly(from, t.get().to(), t.get().datagram());
+            }
         }
     }
 
-    private void sendQuietly(InetSocketAddress to, byte[] datagram) {
+    private static void sendQuietly(DatagramChannel from, InetSocketAddress to, byte[] datagram) {
         try {
-            socket.send(ByteBuffer.wrap(datagram), to);
+            from.send(ByteBuffer.wrap(datagram), to);
         } catch (IOException e) {
             // lost like any datagram: retried by the protocol
+        }
+    }
+
+    /** Opens up to {@code count} sockets for a connection (fewer if the system runs out: birthday punching works with what it gets). */
+    private List<Integer> openSockets(int connection, int count) {
+        List<Integer> opened = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                DatagramChannel c = DatagramChannel.open();
+                try {
+                    c.bind(null).configureBlocking(false);
+                    int number = nextSocket++;
+                    c.register(selector, SelectionKey.OP_READ, number);
+                    extraSockets.put(number, c);
+                    opened.add(number);
+                } catch (IOException e) {
+                    closeQuietly(c);
+                    throw e;
+                }
+            }
+        } catch (IOException e) {
+            // out of descriptors or ports: go on with those opened
+        }
+        socketsOf.computeIfAbsent(connection, k -> new ArrayList<>()).addAll(opened);
+        return opened;
+    }
+
+    private void closeSockets(int connection, int keep) {
+        List<Integer> numbers = socketsOf.getOrDefault(connection, List.of());
+        for (Integer number : List.copyOf(numbers)) {
+            if (number != keep) {
+                closeQuietly(extraSockets.remove(number));
+                numbers.remove(number);
+            }
+        }
+        if (numbers.isEmpty()) {
+            socketsOf.remove(connection);
+        }
+    }
+
+    private static void closeQuietly(DatagramChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // closing: nothing left to do with it
         }
     }
 

@@ -2,15 +2,19 @@ package dev.postern.client.peer;
 
 import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
+import dev.postern.client.nat.NatDetection;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +26,9 @@ import java.util.function.Predicate;
 /**
  * A Postern node: its identity, a control channel to its server, and connections to peers named by
  * their keys — made by {@link #connect} or taken from a {@link #listen listener}. One UDP socket and
- * one thread serve it all.
+ * one thread serve it all. At start it asks the server's NAT detection (port 3478 unless told
+ * otherwise) whether its NAT maps every destination anew; peers learn the answer through the server
+ * and use it to choose birthday punching. Without an answer the node works as well, minus that.
  *
  * <pre>{@code
  * try (PosternNode node = PosternNode.start(keys, server)) {
@@ -40,23 +46,43 @@ public final class PosternNode implements AutoCloseable {
     private final Map<Integer, CompletableFuture<PeerConnection>> calls = new ConcurrentHashMap<>();
     private final Map<Integer, PeerConnection> connections = new ConcurrentHashMap<>();
     private volatile PeerListener listener;
+    /** Done once the agent knows this node's NAT mapping (or that it cannot be known): calls wait for it. */
+    private final CompletableFuture<NatMapping> natDetected;
 
-    private PosternNode(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings) throws IOException {
+    private PosternNode(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings,
+            Optional<InetSocketAddress> natDetection) throws IOException {
         this.identity = identity;
         this.clock = clock;
         this.settings = settings;
         this.channel = NodeChannel.open(identity, server.key(), server.address(), clock, message -> { },
                 new ControlConnection.Listener() { }, settings, this::onPeerEvent);
+        CompletableFuture<NatMapping> measured = new CompletableFuture<>();
+        natDetection.ifPresentOrElse(at -> Thread.ofVirtual().name("postern-nat-detection").start(() -> measured.complete(NatDetection.mapping(at))),
+                () -> measured.complete(NatMapping.UNKNOWN));
+        this.natDetected = measured.thenApply(mapping -> {
+                    channel.withAgent(agent -> agent.natMapping(mapping)); // queued before any call placed after this
+                    return mapping;
+                });
     }
 
-    /** Starts a node with {@code identity} that keeps a channel to {@code server}. */
+    /** The NAT detection port Postern servers use unless configured otherwise ({@code --nat-check-port}). */
+    public static final int DEFAULT_NAT_DETECTION_PORT = 3478;
+
+    /** Starts a node with {@code identity} that keeps a channel to {@code server}, and asks its NAT detection on port 3478. */
     public static PosternNode start(NodeKeys identity, ServerAddress server) throws IOException {
-        return start(identity, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS);
+        return start(identity, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS,
+                Optional.of(new InetSocketAddress(server.address().getAddress(), DEFAULT_NAT_DETECTION_PORT)));
     }
 
-    public static PosternNode start(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings)
-            throws IOException {
-        return new PosternNode(identity, server, clock, settings);
+    /** @param natDetection the server's NAT detection endpoint; empty: none (peers are told the mapping is unknown) */
+    public static PosternNode start(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings,
+            Optional<InetSocketAddress> natDetection) throws IOException {
+        return new PosternNode(identity, server, clock, settings, natDetection);
+    }
+
+    /** This node's NAT mapping, once NAT detection has answered (unknown where the server offers none). */
+    public CompletableFuture<NatMapping> natMapping() {
+        return natDetected.copy();
     }
 
     public NodeId id() {
@@ -81,10 +107,12 @@ public final class PosternNode implements AutoCloseable {
         CompletableFuture<PeerConnection> result = new CompletableFuture<>();
         // The call's number is known once the node's thread has placed it; every use of it runs on that thread after.
         AtomicInteger call = new AtomicInteger();
-        channel.withAgent(agent -> {
-            call.set(agent.connect(peer, options.relayOnly(), now()));
-            calls.put(call.get(), result);
-        });
+        natDetected.thenRun(() -> channel.withAgent(agent -> {
+            if (!result.isDone()) {
+                call.set(agent.connect(peer, options.relayOnly(), now()));
+                calls.put(call.get(), result);
+            }
+        }));
         CompletableFuture.delayedExecutor(options.serverTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
             if (!result.isDone() && !channel.isConnected()) {
                 giveUp(call, result, new PeerException(PeerFailure.SERVER_UNREACHABLE,
@@ -181,9 +209,11 @@ public final class PosternNode implements AutoCloseable {
                     default -> { }
                 }
             }
-            // The channel asks for and stops relay sockets itself; these never reach here.
+            // The channel and its connection start and stop relay ports and sockets themselves; these never reach here.
             case AgentEvent.RelayWanted r -> { }
             case AgentEvent.RelayUnused r -> { }
+            case AgentEvent.SocketsWanted w -> { }
+            case AgentEvent.SocketsUnused u -> { }
         }
     }
 

@@ -22,16 +22,17 @@ import java.util.List;
  * <pre>
  * LISTEN      node -> server | 24 | request u32 | version u8 | on u8 |
  * LISTENING   server -> node | 25 | request u32 |
- * CALL        node -> server | 26 | call u32 | version u8 | callee 32 B | candidates |
+ * CALL        node -> server | 26 | call u32 | version u8 | callee 32 B | candidates | mapping u8 |
  * OFFER       server -> node | 27 | session u64 | caller 32 B | candidates |
- * ANSWER      node -> server | 28 | session u64 | accept u8 | candidates |
+ * ANSWER      node -> server | 28 | session u64 | accept u8 | candidates | mapping u8 |
  * INTRODUCE   server -> node | 29 | session u64 | call u32 (0 for the callee) | role u8 | peer 32 B |
- *                            | delay ms u16 | token 16 B | candidates |
+ *                            | delay ms u16 | token 16 B | candidates | peer's mapping u8 |
  * CALL_FAILED server -> node | 30 | call u32 | reason u8 |
  * RELAYED     node -> server -> node | 31 | session u64 | candidate | token 16 B |
  *
  * candidates: count u8 (at most 8) | count x candidate
  * candidate:  kind u8 (0 observed, 1 local, 2 relay) | family u8 (4 or 6) | address 4 or 16 B | port u16
+ * mapping:    0 unknown, 1 endpoint-independent, 2 endpoint-dependent (the sender's NAT, see {@link NatMapping})
  * </pre>
  */
 public final class MediationFrames {
@@ -39,7 +40,7 @@ public final class MediationFrames {
     public static final byte FIRST_TYPE = 24;
     public static final byte LAST_TYPE = 31;
     /** The mediation protocol's version; a caller and callee of different versions are refused. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     /** Candidates per peer: enough for a few interfaces and the observed endpoint; the cap keeps probes from being aimed at many hosts. */
     public static final int MAX_CANDIDATES = 8;
     public static final int TOKEN_BYTES = 16;
@@ -66,15 +67,18 @@ public final class MediationFrames {
 
         record Listening(int request) implements Frame {}
 
-        record Call(int call, int version, NodeId callee, List<Candidate> candidates) implements Frame {}
+        record Call(int call, int version, NodeId callee, List<Candidate> candidates, NatMapping mapping) implements Frame {}
 
         record Offer(long session, NodeId caller, List<Candidate> candidates) implements Frame {}
 
-        record Answer(long session, boolean accept, List<Candidate> candidates) implements Frame {}
+        record Answer(long session, boolean accept, List<Candidate> candidates, NatMapping mapping) implements Frame {}
 
-        /** @param delayMillis when to start punching, counted from this frame's arrival */
-        record Introduce(long session, int call, Role role, NodeId peer, int delayMillis, byte[] token, List<Candidate> candidates)
-                implements Frame {}
+        /**
+         * @param delayMillis when to start punching, counted from this frame's arrival
+         * @param peerMapping the peer's NAT mapping, as it reported it
+         */
+        record Introduce(long session, int call, Role role, NodeId peer, int delayMillis, byte[] token, List<Candidate> candidates,
+                NatMapping peerMapping) implements Frame {}
 
         record CallFailed(int call, Reason reason) implements Frame {}
 
@@ -96,6 +100,7 @@ public final class MediationFrames {
             case Frame.Call c -> {
                 b.put((byte) 26).putInt(c.call()).put((byte) c.version()).put(c.callee().raw());
                 candidates(b, c.candidates());
+                b.put((byte) c.mapping().ordinal());
             }
             case Frame.Offer o -> {
                 b.put((byte) 27).putLong(o.session()).put(o.caller().raw());
@@ -104,11 +109,13 @@ public final class MediationFrames {
             case Frame.Answer a -> {
                 b.put((byte) 28).putLong(a.session()).put((byte) (a.accept() ? 1 : 0));
                 candidates(b, a.candidates());
+                b.put((byte) a.mapping().ordinal());
             }
             case Frame.Introduce i -> {
                 b.put((byte) 29).putLong(i.session()).putInt(i.call()).put((byte) i.role().ordinal()).put(i.peer().raw())
                         .putShort((short) i.delayMillis()).put(token(i.token()));
                 candidates(b, i.candidates());
+                b.put((byte) i.peerMapping().ordinal());
             }
             case Frame.CallFailed c -> b.put((byte) 30).putInt(c.call()).put((byte) (c.reason().ordinal() + 1));
             case Frame.Relayed r -> {
@@ -134,7 +141,8 @@ public final class MediationFrames {
                     int call = b.getInt();
                     int version = b.get() & 0xff;
                     NodeId callee = nodeId(b);
-                    yield callee == null ? null : new Frame.Call(call, version, callee, candidates(b));
+                    List<Candidate> candidates = candidates(b);
+                    yield callee == null ? null : new Frame.Call(call, version, callee, candidates, mapping(b));
                 }
                 case 27 -> {
                     long session = b.getLong();
@@ -143,7 +151,8 @@ public final class MediationFrames {
                 }
                 case 28 -> {
                     long session = b.getLong();
-                    yield new Frame.Answer(session, flag(b), candidates(b));
+                    boolean accept = flag(b);
+                    yield new Frame.Answer(session, accept, candidates(b), mapping(b));
                 }
                 case 29 -> {
                     long session = b.getLong();
@@ -154,8 +163,9 @@ public final class MediationFrames {
                     byte[] token = new byte[TOKEN_BYTES];
                     b.get(token);
                     List<Candidate> candidates = candidates(b);
+                    NatMapping mapping = mapping(b);
                     yield role > 1 || peer == null ? null
-                            : new Frame.Introduce(session, call, Role.values()[role], peer, delay, token, candidates);
+                            : new Frame.Introduce(session, call, Role.values()[role], peer, delay, token, candidates, mapping);
                 }
                 case 30 -> {
                     int call = b.getInt();
@@ -179,7 +189,7 @@ public final class MediationFrames {
         }
     }
 
-    /** A field no frame may hold: a flag other than 0 or 1, too many candidates, an unknown kind or family, port 0. */
+    /** A field no frame may hold: a flag other than 0 or 1, too many candidates, an unknown kind, family or mapping, port 0. */
     private static final class MalformedFrame extends RuntimeException {
         MalformedFrame() {
             super(null, null, false, false);
@@ -192,6 +202,14 @@ public final class MediationFrames {
             throw new MalformedFrame();
         }
         return v == 1;
+    }
+
+    private static NatMapping mapping(ByteBuffer b) {
+        int code = b.get() & 0xff;
+        if (code >= NatMapping.values().length) {
+            throw new MalformedFrame();
+        }
+        return NatMapping.values()[code];
     }
 
     private static NodeId nodeId(ByteBuffer b) {

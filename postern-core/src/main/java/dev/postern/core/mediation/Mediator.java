@@ -50,6 +50,7 @@ public final class Mediator {
         final int version;
         final NodeId callee;
         final List<Candidate> callerCandidates;
+        final NatMapping callerMapping;
         final byte[] token;
         State state = State.WAITING;
         Reason failure;
@@ -58,12 +59,14 @@ public final class Mediator {
         Frame.Introduce toCaller;
         Frame.Introduce toCallee;
 
-        Session(long id, CallKey key, int version, NodeId callee, List<Candidate> callerCandidates, byte[] token, long deadline) {
+        Session(long id, CallKey key, int version, NodeId callee, List<Candidate> callerCandidates, NatMapping callerMapping, byte[] token,
+                long deadline) {
             this.id = id;
             this.key = key;
             this.version = version;
             this.callee = callee;
             this.callerCandidates = callerCandidates;
+            this.callerMapping = callerMapping;
             this.token = token;
             this.deadline = deadline;
         }
@@ -188,8 +191,8 @@ public final class Mediator {
         }
         byte[] token = new byte[MediationFrames.TOKEN_BYTES];
         random.nextBytes(token);
-        Session s = new Session(newSessionId(), key, c.version(), c.callee(), candidates(observed, c.candidates()), token,
-                now + limits.callTimeoutNanos());
+        Session s = new Session(newSessionId(), key, c.version(), c.callee(), candidates(observed, c.candidates()), c.mapping(),
+                token, now + limits.callTimeoutNanos());
         byCall.put(key, s);
         byId.put(s.id, s);
         openCallsByCaller.merge(from, 1, Integer::sum);
@@ -212,8 +215,9 @@ public final class Mediator {
                     return;
                 }
                 int delay = limits.startDelayMillis();
-                s.toCaller = new Frame.Introduce(s.id, s.key.call(), Role.CALLER, s.callee, delay, s.token, candidates(observed, a.candidates()));
-                s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.key.caller(), delay, s.token, s.callerCandidates);
+                s.toCaller = new Frame.Introduce(s.id, s.key.call(), Role.CALLER, s.callee, delay, s.token, candidates(observed, a.candidates()),
+                        a.mapping());
+                s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.key.caller(), delay, s.token, s.callerCandidates, s.callerMapping);
                 s.state = State.INTRODUCED;
                 s.deadline = now + limits.sessionLifetimeNanos();
                 closeCall(s);

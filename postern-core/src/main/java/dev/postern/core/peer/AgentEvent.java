@@ -22,4 +22,10 @@ public sealed interface AgentEvent {
 
     /** The relay port pair granted to a connection is no longer needed (it found another path, or ended): stop it. */
     record RelayUnused(int connection) implements AgentEvent {}
+
+    /** A connection wants {@code count} more sockets (birthday punching); answer with {@link PeerAgent#onSocketsOpened}. */
+    record SocketsWanted(int connection, int count) implements AgentEvent {}
+
+    /** Close the sockets opened for a connection, but for {@code keep} ({@link PeerTransmit#MAIN}: close them all). */
+    record SocketsUnused(int connection, int keep) implements AgentEvent {}
 }

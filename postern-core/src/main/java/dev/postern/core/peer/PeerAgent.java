@@ -1,13 +1,13 @@
 package dev.postern.core.peer;
 
 import dev.postern.core.codec.Decoded;
-import dev.postern.core.control.Transmit;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -49,10 +49,13 @@ public final class PeerAgent {
     private final Map<Integer, Integer> callOf = new HashMap<>();
     /** Connections holding a relay port pair from the server. */
     private final java.util.Set<Integer> relayed = new java.util.HashSet<>();
-    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+    /** Connections the node opened sockets for. */
+    private final java.util.Set<Integer> withSockets = new java.util.HashSet<>();
+    private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
     private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
     private List<Candidate> localCandidates = List.of();
+    private NatMapping mapping = NatMapping.UNKNOWN;
     private Predicate<NodeId> accepts;
     private Repeated listening;
     private int nextRequest;
@@ -93,6 +96,15 @@ public final class PeerAgent {
         this.localCandidates = List.copyOf(candidates.subList(0, Math.min(candidates.size(), MediationFrames.MAX_CANDIDATES - 1)));
     }
 
+    /** What NAT detection found of this node's mapping: told to peers through the mediator, it picks birthday punching's parts. */
+    public void natMapping(NatMapping mapping) {
+        this.mapping = mapping;
+    }
+
+    public NatMapping natMapping() {
+        return mapping;
+    }
+
     /** Accept calls from callers {@code accepts} lets in (null: stop listening). */
     public void listen(Predicate<NodeId> accepts, long now) {
         this.accepts = accepts;
@@ -104,7 +116,7 @@ public final class PeerAgent {
     /** Calls {@code peer}; the outcome comes as {@link AgentEvent.CallConnected} or {@link AgentEvent.CallFailed} with the number returned. */
     public int connect(NodeId peer, boolean relayOnly, long now) {
         int number = ++nextRequest;
-        byte[] frame = MediationFrames.encode(new Frame.Call(number, MediationFrames.VERSION, peer, localCandidates));
+        byte[] frame = MediationFrames.encode(new Frame.Call(number, MediationFrames.VERSION, peer, localCandidates, mapping));
         calls.put(number, new Call(number, peer, relayOnly, new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos())));
         toServer.add(frame);
         return number;
@@ -145,6 +157,17 @@ public final class PeerAgent {
         }
         relayed.add(connection);
         s.onRelayGranted(port1, token1, port2, token2, now);
+        drain(s);
+    }
+
+    /** The sockets a connection asked for with {@link AgentEvent.SocketsWanted}, by the node's numbers for them. */
+    public void onSocketsOpened(int connection, List<Integer> sockets) {
+        PeerSession s = byIndex.get(connection);
+        if (s == null) {
+            events.add(new AgentEvent.SocketsUnused(connection, PeerTransmit.MAIN)); // the connection ended meanwhile
+            return;
+        }
+        s.onSocketsOpened(sockets);
         drain(s);
     }
 
@@ -195,7 +218,7 @@ public final class PeerAgent {
             return;
         }
         boolean accept = accepts != null && accepts.test(o.caller());
-        byte[] frame = MediationFrames.encode(new Frame.Answer(o.session(), accept, accept ? localCandidates : List.of()));
+        byte[] frame = MediationFrames.encode(new Frame.Answer(o.session(), accept, accept ? localCandidates : List.of(), mapping));
         toServer.add(frame);
         if (accept) {
             answers.put(o.session(), new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos()));
@@ -210,7 +233,7 @@ public final class PeerAgent {
             return;
         }
         PeerSession.Settings s = settings.session().withRelayOnly(caller && call.relayOnly());
-        PeerSession session = new PeerSession(me, i, s, counters, random, newIndex(), now);
+        PeerSession session = new PeerSession(me, i, mapping, s, counters, random, newIndex(), now);
         byIndex.put(session.localIndex(), session);
         if (caller) {
             callOf.put(session.localIndex(), call.number());
@@ -218,8 +241,8 @@ public final class PeerAgent {
         drain(session);
     }
 
-    /** A datagram from a peer on the node's socket. */
-    public void onPacket(InetSocketAddress from, byte[] datagram, long now) {
+    /** A datagram from a peer on the node's socket {@code socket} ({@link PeerTransmit#MAIN}, or one opened for a connection). */
+    public void onPacket(int socket, InetSocketAddress from, byte[] datagram, long now) {
         if (!(PeerPackets.decode(datagram) instanceof Decoded.Ok<PeerPacket> ok)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
@@ -235,7 +258,7 @@ public final class PeerAgent {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        session.onPacket(from, ok.value(), now);
+        session.onPacket(socket, from, ok.value(), now);
         drain(session);
     }
 
@@ -289,7 +312,7 @@ public final class PeerAgent {
         r.nextSend = now + settings.retryNanos();
     }
 
-    public Optional<Transmit> pollTransmit() {
+    public Optional<PeerTransmit> pollTransmit() {
         return Optional.ofNullable(transmits.poll());
     }
 
@@ -320,25 +343,41 @@ public final class PeerAgent {
                 case PeerEvent.Failed f -> {
                     Integer call = callOf.remove(index);
                     byIndex.remove(index);
-                    if (relayed.remove(index)) {
-                        events.add(new AgentEvent.RelayUnused(index));
-                    }
+                    released(index);
                     if (call != null) {
                         events.add(new AgentEvent.CallFailed(call, f.failure(), f.detail()));
                     }
                 }
                 case PeerEvent.RelayWanted r -> events.add(new AgentEvent.RelayWanted(index));
+                case PeerEvent.SocketsWanted w -> {
+                    withSockets.add(index);
+                    events.add(new AgentEvent.SocketsWanted(index, w.count()));
+                }
+                case PeerEvent.SocketsUnused u -> {
+                    if (u.keep() == PeerTransmit.MAIN) {
+                        withSockets.remove(index);
+                    }
+                    events.add(new AgentEvent.SocketsUnused(index, u.keep()));
+                }
                 case PeerEvent.ToServer f -> toServer.add(f.frame());
                 case PeerEvent.Closed c -> {
                     byIndex.remove(index);
                     callOf.remove(index);
-                    if (relayed.remove(index)) {
-                        events.add(new AgentEvent.RelayUnused(index));
-                    }
+                    released(index);
                     events.add(new AgentEvent.OnConnection(index, c));
                 }
                 default -> events.add(new AgentEvent.OnConnection(index, e.get()));
             }
+        }
+    }
+
+    /** A connection ended: what the node holds for it (a relay port pair, sockets it kept) is let go. */
+    private void released(int index) {
+        if (relayed.remove(index)) {
+            events.add(new AgentEvent.RelayUnused(index));
+        }
+        if (withSockets.remove(index)) {
+            events.add(new AgentEvent.SocketsUnused(index, PeerTransmit.MAIN));
         }
     }
 

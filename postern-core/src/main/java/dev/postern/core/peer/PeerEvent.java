@@ -23,6 +23,12 @@ public sealed interface PeerEvent {
     /** The caller wants a relay port pair (with claim tokens) from its server, for {@link PeerSession#onRelayGranted}. */
     record RelayWanted() implements PeerEvent {}
 
+    /** Birthday punching wants {@code count} more sockets of the node's, for {@link PeerSession#onSocketsOpened}. */
+    record SocketsWanted(int count) implements PeerEvent {}
+
+    /** The sockets opened for this connection are no longer needed, but for {@code keep} (or none: {@link PeerTransmit#MAIN}). */
+    record SocketsUnused(int keep) implements PeerEvent {}
+
     /** A mediation frame for the server (a relay port to pass on to the peer). */
     record ToServer(byte[] frame) implements PeerEvent {}
 

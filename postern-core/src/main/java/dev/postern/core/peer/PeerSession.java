@@ -2,12 +2,12 @@ package dev.postern.core.peer;
 
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
-import dev.postern.core.control.Transmit;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.noise.SecureDatagrams;
@@ -17,12 +17,15 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.random.RandomGenerator;
 
 /**
  * One connection to a peer the mediator introduced, without sockets: finding a path (its
@@ -49,20 +52,26 @@ public final class PeerSession {
      * @param deadAfterNanos       silence from the peer after which the connection is given up
      * @param maxPayload           the largest datagram a connection carries (1200 bytes fit any internet path)
      * @param upgradeIntervalNanos how often a relayed connection tries its direct paths again (unless relay-only)
+     * @param birthday             birthday punching between a hard and an easy NAT
      */
     public record Settings(long probeIntervalNanos, long relayHeadStartNanos, long handshakeTimeoutNanos, long keepaliveNanos,
-            long deadAfterNanos, boolean relayOnly, int maxPayload, long upgradeIntervalNanos) {
+            long deadAfterNanos, boolean relayOnly, int maxPayload, long upgradeIntervalNanos, BirthdaySettings birthday) {
 
         public static final Settings DEFAULTS = new Settings(200_000_000L, 3_000_000_000L, 15_000_000_000L, 25_000_000_000L,
-                80_000_000_000L, false, 1200, 5_000_000_000L);
+                80_000_000_000L, false, 1200, 5_000_000_000L, BirthdaySettings.DEFAULTS);
 
         public Settings withRelayOnly(boolean on) {
             return new Settings(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, keepaliveNanos, deadAfterNanos, on,
-                    maxPayload, upgradeIntervalNanos);
+                    maxPayload, upgradeIntervalNanos, birthday);
+        }
+
+        public Settings withBirthday(BirthdaySettings b) {
+            return new Settings(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, keepaliveNanos, deadAfterNanos, relayOnly,
+                    maxPayload, upgradeIntervalNanos, b);
         }
 
         List<PathStrategy> strategies() {
-            return relayOnly ? Strategies.relayOnly() : Strategies.all(probeIntervalNanos, relayHeadStartNanos);
+            return relayOnly ? Strategies.relayOnly() : Strategies.all(probeIntervalNanos, relayHeadStartNanos, birthday);
         }
     }
 
@@ -70,10 +79,13 @@ public final class PeerSession {
     /** Sources a callee answers HELLOs from (LAN, public, relay...): a bound on what one token can make it send. */
     private static final int MAX_HELLO_SOURCES = MediationFrames.MAX_CANDIDATES + 2;
     private static final long RELAYED_RETRY_NANOS = 1_000_000_000L;
+    /** Peer addresses whose answers go out of another socket than the main one: a bound on what the map can hold. */
+    private static final int MAX_ROUTES = 1100;
 
     private enum State { WAITING, HANDSHAKING, CONNECTED, ENDED }
 
     private final Frame.Introduce intro;
+    private final NatMapping ownMapping;
     private final Settings settings;
     private final Counters<PeerCounter> counters;
     private final int localIndex;
@@ -84,7 +96,13 @@ public final class PeerSession {
     private final Set<InetSocketAddress> helloSources = new LinkedHashSet<>();
     /** When this side last sent its handshake message (HELLO or WELCOME) to each address: the answer gives a first round-trip time. */
     private final Map<InetSocketAddress, Long> handshakeSentAt = new java.util.HashMap<>();
-    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
+    /** The socket each peer address was last heard on, where it is not the main one: replies go out the same way. */
+    private final Map<InetSocketAddress, Integer> heardOn = new HashMap<>();
+    /** The sockets the node opened for this session (birthday punching). */
+    private final List<Integer> sockets = new ArrayList<>();
+    private boolean socketsWanted;
+    private boolean socketsReleased;
     private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
     private final SecureRandom random;
     private final Context context = new Context();
@@ -101,6 +119,7 @@ public final class PeerSession {
     private int remoteIndex;
     private SecureDatagrams crypto;
     private InetSocketAddress peer;
+    private int peerSocket = PeerTransmit.MAIN;
     private Path path;
     private long lastSent;
     private long lastHeard;
@@ -108,7 +127,8 @@ public final class PeerSession {
     private long pingSentAt;
     private long rttNanos = -1;
     private long nextUpgrade = Long.MAX_VALUE;
-    private long pathProbeId;
+    /** Sealed, so it only tells apart this connection's path probes from a stale one's; it stays for the session. */
+    private final long pathProbeId;
     private boolean relayRequested;
     private InetSocketAddress relayClaim;
     private byte[] relayToken;
@@ -117,12 +137,15 @@ public final class PeerSession {
     private long nextRelayed = Long.MAX_VALUE;
 
     /**
+     * @param ownMapping this side's NAT mapping (the peer's is in the introduction)
      * @param localIndex this side's index for the connection, unique on its socket
      * @param now        when the introduction arrived; punching starts after its delay
      */
-    public PeerSession(NodeKeys me, Frame.Introduce intro, Settings settings, Counters<PeerCounter> counters, SecureRandom random,
-            int localIndex, long now) {
+    public PeerSession(NodeKeys me, Frame.Introduce intro, NatMapping ownMapping, Settings settings, Counters<PeerCounter> counters,
+            SecureRandom random, int localIndex, long now) {
         this.intro = intro;
+        this.ownMapping = ownMapping;
+        this.pathProbeId = random.nextLong();
         this.settings = settings;
         this.counters = counters;
         this.random = random;
@@ -171,7 +194,7 @@ public final class PeerSession {
         return rttNanos;
     }
 
-    public Optional<Transmit> pollTransmit() {
+    public Optional<PeerTransmit> pollTransmit() {
         return Optional.ofNullable(transmits.poll());
     }
 
@@ -189,7 +212,17 @@ public final class PeerSession {
                 }
                 yield t;
             }
-            case CONNECTED -> Math.min(nextUpgrade, Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos()));
+            case CONNECTED -> {
+                long t = Math.min(nextUpgrade, Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos()));
+                if (searchingWhileRelayed()) {
+                    for (PathStrategy s : strategies) {
+                        if (s.searchesWhileRelayed()) {
+                            t = Math.min(t, s.nextTimeout());
+                        }
+                    }
+                }
+                yield t;
+            }
             case ENDED -> Long.MAX_VALUE;
         };
     }
@@ -204,12 +237,7 @@ public final class PeerSession {
                         + settings.handshakeTimeoutNanos() / 1_000_000_000L + " s");
                 return;
             }
-            strategiesNow = now;
-            for (PathStrategy s : strategies) {
-                if (now - s.nextTimeout() >= 0) {
-                    s.onTimeout(context, now);
-                }
-            }
+            runStrategies(now, false);
             if (now - nextClaim >= 0) {
                 claimRelay(now);
             }
@@ -219,7 +247,7 @@ public final class PeerSession {
             }
             if (now - nextWelcome >= 0) {
                 for (InetSocketAddress to : helloSources) {
-                    transmits.add(new Transmit(to, welcome));
+                    send(to, welcome);
                     handshakeSentAt.put(to, now);
                 }
                 nextWelcome = now + settings.probeIntervalNanos();
@@ -235,6 +263,30 @@ public final class PeerSession {
             if (now - nextUpgrade >= 0) {
                 tryDirectPaths(now);
             }
+            if (searchingWhileRelayed()) {
+                runStrategies(now, true);
+            }
+        }
+    }
+
+    private void runStrategies(long now, boolean onlyThoseSearchingWhileRelayed) {
+        strategiesNow = now;
+        for (PathStrategy s : strategies) {
+            if ((!onlyThoseSearchingWhileRelayed || s.searchesWhileRelayed()) && now - s.nextTimeout() >= 0) {
+                s.onTimeout(context, now);
+            }
+        }
+    }
+
+    private boolean searchingWhileRelayed() {
+        return state == State.CONNECTED && path == Path.RELAYED && !settings.relayOnly();
+    }
+
+    /** The sockets the node opened for this session, as asked with {@link PeerEvent.SocketsWanted}. */
+    public void onSocketsOpened(List<Integer> opened) {
+        sockets.addAll(opened);
+        if (state == State.ENDED || socketsReleased) {
+            events.add(new PeerEvent.SocketsUnused(PeerTransmit.MAIN)); // too late: the session is over or found its path
         }
     }
 
@@ -276,34 +328,53 @@ public final class PeerSession {
 
     /** The token until the handshake is done (a lost claim is simply sent again); the caller's HELLO follows it. */
     private void claimRelay(long now) {
-        transmits.add(new Transmit(relayClaim, relayToken));
+        transmits.add(new PeerTransmit(PeerTransmit.MAIN, relayClaim, relayToken));
         if (intro.role() == Role.CALLER) {
             probe(relayClaim, now);
         }
         nextClaim = now + settings.probeIntervalNanos();
     }
 
-    public void onPacket(InetSocketAddress from, PeerPacket packet, long now) {
+    /** A packet from the peer (or claiming to be), arrived on the node's socket {@code socket}. */
+    public void onPacket(int socket, InetSocketAddress from, PeerPacket packet, long now) {
         switch (packet) {
-            case PeerPacket.Probe p -> onProbe(from, p, now);
-            case PeerPacket.Hello h -> onHello(from, h, now);
-            case PeerPacket.Welcome w -> onWelcome(from, w, now);
-            case PeerPacket.Confirm c -> onConfirm(from, c, now);
-            case PeerPacket.Data d -> onData(from, d, now);
+            case PeerPacket.Probe p -> onProbe(socket, from, p, now);
+            case PeerPacket.Hello h -> onHello(socket, from, h, now);
+            case PeerPacket.Welcome w -> onWelcome(socket, from, w, now);
+            case PeerPacket.Confirm c -> onConfirm(socket, from, c, now);
+            case PeerPacket.Data d -> onData(socket, from, d, now);
         }
     }
 
+    /** Answers to {@code from} leave by the socket its packet came in on: where birthday punching opened a path, only that one works. */
+    private void heard(int socket, InetSocketAddress from) {
+        if (socket == PeerTransmit.MAIN) {
+            heardOn.remove(from);
+        } else if (heardOn.size() < MAX_ROUTES || heardOn.containsKey(from)) {
+            heardOn.put(from, socket);
+        }
+    }
+
+    private int socketFor(InetSocketAddress to) {
+        return to.equals(peer) ? peerSocket : heardOn.getOrDefault(to, PeerTransmit.MAIN);
+    }
+
+    private void send(InetSocketAddress to, byte[] datagram) {
+        transmits.add(new PeerTransmit(socketFor(to), to, datagram));
+    }
+
     /** A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. */
-    private void onProbe(InetSocketAddress from, PeerPacket.Probe p, long now) {
+    private void onProbe(int socket, InetSocketAddress from, PeerPacket.Probe p, long now) {
         if (intro.role() != Role.CALLER || state != State.HANDSHAKING || settings.relayOnly() || !sameToken(p.token())) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
+        heard(socket, from);
         targets.putIfAbsent(from, Path.DIRECT);
         probe(from, now);
     }
 
-    private void onHello(InetSocketAddress from, PeerPacket.Hello h, long now) {
+    private void onHello(int socket, InetSocketAddress from, PeerPacket.Hello h, long now) {
         if (intro.role() != Role.CALLEE || state == State.ENDED || state == State.CONNECTED || !sameToken(h.token())) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
@@ -325,20 +396,21 @@ public final class PeerSession {
             return;
         }
         if (helloSources.size() < MAX_HELLO_SOURCES || helloSources.contains(from)) {
+            heard(socket, from);
             helloSources.add(from);
-            transmits.add(new Transmit(from, welcome));
+            send(from, welcome);
             handshakeSentAt.put(from, now);
             nextWelcome = now + settings.probeIntervalNanos();
         }
     }
 
-    private void onWelcome(InetSocketAddress from, PeerPacket.Welcome w, long now) {
+    private void onWelcome(int socket, InetSocketAddress from, PeerPacket.Welcome w, long now) {
         if (intro.role() != Role.CALLER) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
         if (state == State.CONNECTED && w.sender() == remoteIndex) {
-            transmits.add(new Transmit(from, confirm)); // the callee did not get our CONFIRM
+            transmits.add(new PeerTransmit(socket, from, confirm)); // the callee did not get our CONFIRM
             return;
         }
         if (state != State.HANDSHAKING) {
@@ -353,11 +425,11 @@ public final class PeerSession {
         remoteIndex = w.sender();
         confirm = PeerPackets.confirm(remoteIndex, handshake.write(new byte[0]));
         crypto = new SecureDatagrams(handshake.transport());
-        transmits.add(new Transmit(from, confirm));
-        connected(from, now);
+        transmits.add(new PeerTransmit(socket, from, confirm));
+        connected(socket, from, now);
     }
 
-    private void onConfirm(InetSocketAddress from, PeerPacket.Confirm c, long now) {
+    private void onConfirm(int socket, InetSocketAddress from, PeerPacket.Confirm c, long now) {
         if (intro.role() != Role.CALLEE || state != State.HANDSHAKING || welcome == null) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
@@ -368,7 +440,7 @@ public final class PeerSession {
             return;
         }
         crypto = new SecureDatagrams(handshake.transport());
-        connected(from, now);
+        connected(socket, from, now);
     }
 
     private void refused(DecodeError error) {
@@ -383,7 +455,6 @@ public final class PeerSession {
      * direct target (which also keeps punching their NATs), and an answer from one proves both directions.
      */
     private void tryDirectPaths(long now) {
-        pathProbeId = random.nextLong();
         for (Map.Entry<InetSocketAddress, Path> t : targets.entrySet()) {
             if (t.getValue() != Path.RELAYED) {
                 sealTo(t.getKey(), ChannelFrames.pathProbe(pathProbeId), now);
@@ -392,7 +463,7 @@ public final class PeerSession {
         nextUpgrade = now + settings.upgradeIntervalNanos();
     }
 
-    private void connected(InetSocketAddress from, long now) {
+    private void connected(int socket, InetSocketAddress from, long now) {
         Long sent = handshakeSentAt.get(from);
         if (sent != null) {
             rttNanos = now - sent; // the first estimate; the ping that follows measures it again
@@ -400,6 +471,7 @@ public final class PeerSession {
         handshakeSentAt.clear();
         state = State.CONNECTED;
         peer = from;
+        peerSocket = socket;
         path = pathOf(from);
         lastHeard = now;
         counters.increment(PeerCounter.HANDSHAKES_COMPLETED);
@@ -407,10 +479,22 @@ public final class PeerSession {
         ping(now);
         if (path == Path.RELAYED && !settings.relayOnly()) {
             nextUpgrade = now + settings.upgradeIntervalNanos();
+        } else {
+            releaseSockets();
         }
     }
 
-    private void onData(InetSocketAddress from, PeerPacket.Data d, long now) {
+    /** Birthday punching's sockets are done with: all but the one the connection runs through (if it does) are closed. */
+    private void releaseSockets() {
+        if (socketsWanted && !socketsReleased) {
+            socketsReleased = true;
+            int keep = sockets.contains(peerSocket) ? peerSocket : PeerTransmit.MAIN;
+            sockets.clear();
+            events.add(new PeerEvent.SocketsUnused(keep));
+        }
+    }
+
+    private void onData(int socket, InetSocketAddress from, PeerPacket.Data d, long now) {
         if (crypto == null || state != State.CONNECTED) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
@@ -422,6 +506,7 @@ public final class PeerSession {
             return;
         }
         lastHeard = now;
+        heard(socket, from);
         if (!(ChannelFrames.decode(ok.value()) instanceof Decoded.Ok<ChannelFrames.Frame> f)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
@@ -430,13 +515,13 @@ public final class PeerSession {
             case ChannelFrames.Frame.PathProbe probe -> sealTo(from, ChannelFrames.pathAck(probe.id()), now); // no move: one way is not enough
             case ChannelFrames.Frame.PathAck ack -> {
                 if (ack.id() == pathProbeId && path == Path.RELAYED && pathOf(from) != Path.RELAYED) {
-                    move(from);
-                    nextUpgrade = Long.MAX_VALUE;
+                    move(socket, from);
+                    ping(now); // the peer may not have had an answer of its own: this moves it too
                 }
             }
             default -> {
-                if (!from.equals(peer)) {
-                    move(from); // the peer roamed, its NAT rebound, or it moved off the relay
+                if (!from.equals(peer) || socket != peerSocket) {
+                    move(socket, from); // the peer roamed, its NAT rebound, or it moved off the relay
                 }
                 switch (f.value()) {
                     case ChannelFrames.Frame.Data data -> events.add(new PeerEvent.Received(data.payload()));
@@ -453,11 +538,13 @@ public final class PeerSession {
         }
     }
 
-    private void move(InetSocketAddress to) {
+    private void move(int socket, InetSocketAddress to) {
         peer = to;
+        peerSocket = socket;
         path = pathOf(to);
         if (path != Path.RELAYED) {
             nextUpgrade = Long.MAX_VALUE;
+            releaseSockets();
         }
         counters.increment(PeerCounter.ROAMED);
         events.add(new PeerEvent.Moved(path, to));
@@ -496,29 +583,41 @@ public final class PeerSession {
     }
 
     private void sealTo(InetSocketAddress to, byte[] plain, long now) {
-        transmits.add(new Transmit(to, PeerPackets.data(remoteIndex, crypto.seal(plain))));
+        send(to, PeerPackets.data(remoteIndex, crypto.seal(plain)));
         lastSent = now;
     }
 
     private void fail(PeerFailure failure, String detail) {
         state = State.ENDED;
+        releaseSockets();
         counters.increment(PeerCounter.HANDSHAKES_FAILED);
         events.add(new PeerEvent.Failed(failure, detail));
     }
 
     private void end(PeerEvent.CloseReason reason) {
         state = State.ENDED;
+        peerSocket = PeerTransmit.MAIN;
+        releaseSockets();
         events.add(new PeerEvent.Closed(reason));
     }
 
-    /** This side's probe to {@code to}: the caller's HELLO (timed, for a first round-trip time), the callee's PROBE. */
     private void probe(InetSocketAddress to, long now) {
+        probe(socketFor(to), to, now);
+    }
+
+    /**
+     * This side's probe to {@code to} from {@code socket}: while handshaking the caller's HELLO (timed, for
+     * a first round-trip time) or the callee's PROBE; once connected (through the relay), a sealed path probe.
+     */
+    private void probe(int socket, InetSocketAddress to, long now) {
         counters.increment(PeerCounter.PROBES_SENT);
-        if (intro.role() == Role.CALLER) {
-            transmits.add(new Transmit(to, hello));
+        if (state == State.CONNECTED) {
+            transmits.add(new PeerTransmit(socket, to, PeerPackets.data(remoteIndex, crypto.seal(ChannelFrames.pathProbe(pathProbeId)))));
+        } else if (intro.role() == Role.CALLER) {
+            transmits.add(new PeerTransmit(socket, to, hello));
             handshakeSentAt.put(to, now);
         } else {
-            transmits.add(new Transmit(to, PeerPackets.probe(intro.token())));
+            transmits.add(new PeerTransmit(socket, to, PeerPackets.probe(intro.token())));
         }
     }
 
@@ -551,9 +650,53 @@ public final class PeerSession {
         }
 
         @Override
+        public NatMapping ownMapping() {
+            return ownMapping;
+        }
+
+        @Override
+        public NatMapping peerMapping() {
+            return intro.peerMapping();
+        }
+
+        @Override
+        public RandomGenerator random() {
+            return random;
+        }
+
+        @Override
         public void probe(InetSocketAddress target, Path kind) {
             targets.putIfAbsent(target, kind);
             PeerSession.this.probe(target, strategiesNow);
+        }
+
+        @Override
+        public void probe(int socket, InetSocketAddress target, Path kind) {
+            targets.putIfAbsent(target, kind);
+            PeerSession.this.probe(socket, target, strategiesNow);
+        }
+
+        @Override
+        public void guess(InetSocketAddress target) {
+            PeerSession.this.probe(PeerTransmit.MAIN, target, strategiesNow);
+        }
+
+        @Override
+        public void openSockets(int count) {
+            if (!socketsWanted) {
+                socketsWanted = true;
+                events.add(new PeerEvent.SocketsWanted(count));
+            }
+        }
+
+        @Override
+        public List<Integer> sockets() {
+            return List.copyOf(sockets);
+        }
+
+        @Override
+        public void releaseSockets() {
+            PeerSession.this.releaseSockets();
         }
 
         @Override

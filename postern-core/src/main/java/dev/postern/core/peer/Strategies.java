@@ -2,12 +2,16 @@ package dev.postern.core.peer;
 
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.mediation.NatMapping;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
-/** The strategies a session runs, and the built-in ones: the peer's LAN addresses, a simultaneous punch, port prediction, the relay. */
+/**
+ * The strategies a session runs, and the built-in ones: the peer's LAN addresses, a simultaneous punch,
+ * port prediction, birthday punching, the relay.
+ */
 public final class Strategies {
 
     private Strategies() {}
@@ -20,12 +24,13 @@ public final class Strategies {
      */
     static final long PREDICTION_HEAD_START_NANOS = 1_000_000_000L;
 
-    /** Every path: LAN, punch, port prediction and (after {@code relayHeadStartNanos}) the relay. */
-    public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos) {
+    /** Every path: LAN, punch, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. */
+    public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, BirthdaySettings birthday) {
         return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, c -> List.of(c.address())),
                 new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, c -> List.of(c.address())),
                 new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS,
                         Strategies::nextPorts),
+                new Birthday(birthday, intervalNanos),
                 new Relay(relayHeadStartNanos));
     }
 
@@ -100,6 +105,123 @@ public final class Strategies {
                 }
             }
             next = any ? now + intervalNanos : Long.MAX_VALUE;
+        }
+
+        @Override
+        public long nextTimeout() {
+            return next;
+        }
+    }
+
+    /**
+     * Birthday punching (see {@link BirthdaySettings} for the numbers), when the NAT kinds the peers
+     * exchanged say one side maps every destination anew and the other does not: the first opens many
+     * sockets, the second guesses ports. It waits the same head start as port prediction, which finds
+     * NATs that allocate in order sooner, and keeps going through a relayed connection until the budget
+     * is spent.
+     */
+    static final class Birthday implements PathStrategy {
+        /** How often guesses go out: small batches keep the pace even where timers are coarse. */
+        private static final long GUESS_TICK_NANOS = 20_000_000L;
+        /** The hard side keeps its sockets this much longer than the guessing lasts, for guesses late on the way. */
+        private static final long LINGER_NANOS = 2_000_000_000L;
+        /** Ports a NAT hands out: Linux takes ports for outgoing flows from 1024 up. */
+        private static final int LOWEST_PORT = 1024;
+
+        private enum Part { NONE, OPENER, GUESSER }
+
+        private final BirthdaySettings settings;
+        private final long pollNanos;
+        private Part part = Part.NONE;
+        private long begin;
+        private long end;
+        private long next = Long.MAX_VALUE;
+        private boolean asked;
+        private int guessed;
+
+        Birthday(BirthdaySettings settings, long pollNanos) {
+            this.settings = settings;
+            this.pollNanos = pollNanos;
+        }
+
+        @Override
+        public String name() {
+            return "birthday";
+        }
+
+        @Override
+        public boolean searchesWhileRelayed() {
+            return true;
+        }
+
+        @Override
+        public void start(Context context, long now) {
+            if (!settings.enabled() || context.peerCandidates().stream().noneMatch(c -> c.kind() == Candidate.Kind.OBSERVED)) {
+                return;
+            }
+            NatMapping own = context.ownMapping();
+            NatMapping peer = context.peerMapping();
+            if (own == NatMapping.DEPENDENT && peer == NatMapping.INDEPENDENT) {
+                part = Part.OPENER;
+            } else if (own == NatMapping.INDEPENDENT && peer == NatMapping.DEPENDENT) {
+                part = Part.GUESSER;
+            } else {
+                return;
+            }
+            begin = now + PREDICTION_HEAD_START_NANOS;
+            end = begin + settings.guessingNanos() + (part == Part.OPENER ? LINGER_NANOS : 0);
+            next = begin;
+        }
+
+        @Override
+        public void onTimeout(Context context, long now) {
+            if (now - end >= 0) {
+                next = Long.MAX_VALUE;
+                if (part == Part.OPENER) {
+                    context.releaseSockets();
+                }
+                return;
+            }
+            if (part == Part.OPENER) {
+                open(context, now);
+            } else {
+                guess(context, now);
+            }
+        }
+
+        /** Asks for the sockets, then sends from every one of them to the peer's public endpoint, again each resend interval. */
+        private void open(Context context, long now) {
+            if (!asked) {
+                asked = true;
+                context.openSockets(settings.sockets());
+            }
+            if (context.sockets().isEmpty()) {
+                next = Math.min(end, now + pollNanos); // the node is opening them
+                return;
+            }
+            for (Candidate c : context.peerCandidates()) {
+                if (c.kind() == Candidate.Kind.OBSERVED) {
+                    for (int socket : context.sockets()) {
+                        context.probe(socket, c.address(), Path.DIRECT);
+                    }
+                }
+            }
+            next = Math.min(end, now + settings.resendNanos());
+        }
+
+        /** Guesses as many ports as the pace allows by now, at the peer's public address. */
+        private void guess(Context context, long now) {
+            long due = Math.min(settings.guesses(), (now - begin) * settings.guessesPerSecond() / 1_000_000_000L + 1);
+            for (Candidate c : context.peerCandidates()) {
+                if (c.kind() == Candidate.Kind.OBSERVED) {
+                    for (int i = guessed; i < due; i++) {
+                        int port = LOWEST_PORT + context.random().nextInt(65536 - LOWEST_PORT);
+                        context.guess(new InetSocketAddress(c.address().getAddress(), port));
+                    }
+                }
+            }
+            guessed = (int) due;
+            next = guessed >= settings.guesses() ? Long.MAX_VALUE : now + GUESS_TICK_NANOS;
         }
 
         @Override

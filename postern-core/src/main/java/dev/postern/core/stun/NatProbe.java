@@ -98,6 +98,11 @@ public final class NatProbe {
         return report;
     }
 
+    /** The mapping behaviour, as soon as it is known (before filtering and hairpinning are). */
+    public Optional<Dependence> mapping() {
+        return Optional.ofNullable(mapping);
+    }
+
     /** Why detection could not finish (the server never answered). */
     public Optional<String> failure() {
         return failure;

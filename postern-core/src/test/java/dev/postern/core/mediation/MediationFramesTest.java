@@ -36,13 +36,13 @@ class MediationFramesTest {
                 new Frame.Listen(1, MediationFrames.VERSION, true),
                 new Frame.Listen(2, 200, false),
                 new Frame.Listening(3),
-                new Frame.Call(4, 1, alice, some),
-                new Frame.Call(5, 1, alice, List.of()),
+                new Frame.Call(4, 1, alice, some, NatMapping.DEPENDENT),
+                new Frame.Call(5, 1, alice, List.of(), NatMapping.UNKNOWN),
                 new Frame.Offer(-6L, alice, some),
-                new Frame.Answer(7L, true, some),
-                new Frame.Answer(8L, false, List.of()),
-                new Frame.Introduce(9L, 10, Role.CALLER, alice, 65535, token, some),
-                new Frame.Introduce(11L, 0, Role.CALLEE, alice, 0, token, List.of()),
+                new Frame.Answer(7L, true, some, NatMapping.INDEPENDENT),
+                new Frame.Answer(8L, false, List.of(), NatMapping.UNKNOWN),
+                new Frame.Introduce(9L, 10, Role.CALLER, alice, 65535, token, some, NatMapping.DEPENDENT),
+                new Frame.Introduce(11L, 0, Role.CALLEE, alice, 0, token, List.of(), NatMapping.INDEPENDENT),
                 new Frame.CallFailed(12, Reason.NOT_AVAILABLE),
                 new Frame.CallFailed(13, Reason.BUSY),
                 new Frame.Relayed(14L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40001), token));
@@ -59,12 +59,15 @@ class MediationFramesTest {
         assertThat(intro.candidates()).isEqualTo(some);
         assertThat(intro.token()).isEqualTo(token);
         assertThat(intro.delayMillis()).isEqualTo(65535);
+        assertThat(intro.peerMapping()).isEqualTo(NatMapping.DEPENDENT);
+        Frame.Answer answer = (Frame.Answer) ((Decoded.Ok<Frame>) MediationFrames.decode(MediationFrames.encode(frames.get(6)))).value();
+        assertThat(answer.mapping()).isEqualTo(NatMapping.INDEPENDENT);
     }
 
     @Test
     void badFramesAreTypedErrors() throws Exception {
         byte[] call = MediationFrames.encode(new Frame.Call(1, 1, alice,
-                List.of(candidate(Candidate.Kind.LOCAL, "10.0.0.1", 1))));
+                List.of(candidate(Candidate.Kind.LOCAL, "10.0.0.1", 1)), NatMapping.INDEPENDENT));
 
         assertThat(MediationFrames.decode(new byte[0])).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
         assertThat(MediationFrames.decode(Arrays.copyOf(call, call.length - 1))).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
@@ -76,8 +79,11 @@ class MediationFramesTest {
         badFamily[1 + 4 + 1 + 32 + 2] = 5;
         assertThat(MediationFrames.decode(badFamily)).isEqualTo(Decoded.bad(DecodeError.MALFORMED));
         byte[] portZero = call.clone();
-        portZero[call.length - 1] = 0;
+        portZero[call.length - 2] = 0;
         assertThat(MediationFrames.decode(portZero)).isEqualTo(Decoded.bad(DecodeError.MALFORMED));
+        byte[] unknownMapping = call.clone();
+        unknownMapping[call.length - 1] = 3;
+        assertThat(MediationFrames.decode(unknownMapping)).isEqualTo(Decoded.bad(DecodeError.MALFORMED));
         byte[] listen = MediationFrames.encode(new Frame.Listen(1, 1, true));
         listen[listen.length - 1] = 2;
         assertThat(MediationFrames.decode(listen)).isEqualTo(Decoded.bad(DecodeError.MALFORMED));

@@ -53,7 +53,7 @@ class MediatorTest {
     }
 
     private void call(int number) {
-        from(caller, callerSeen, new Frame.Call(number, MediationFrames.VERSION, callee, callerLocal));
+        from(caller, callerSeen, new Frame.Call(number, MediationFrames.VERSION, callee, callerLocal, NatMapping.DEPENDENT));
     }
 
     private void listen(boolean on) {
@@ -77,7 +77,7 @@ class MediatorTest {
         assertThat(offer.caller()).isEqualTo(caller);
         assertThat(offer.candidates()).containsExactly(new Candidate(Candidate.Kind.OBSERVED, callerSeen), callerLocal.get(0));
 
-        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal, NatMapping.INDEPENDENT));
         List<Sent> intro = drain();
         assertThat(intro).extracting(Sent::to).containsExactly(caller, callee);
         Frame.Introduce toCaller = (Frame.Introduce) intro.get(0).frame();
@@ -91,6 +91,8 @@ class MediatorTest {
         assertThat(toCallee.candidates()).isEqualTo(offer.candidates());
         assertThat(toCallee.token()).isEqualTo(toCaller.token()).hasSize(MediationFrames.TOKEN_BYTES);
         assertThat(toCaller.delayMillis()).isEqualTo(100).isEqualTo(toCallee.delayMillis());
+        assertThat(toCaller.peerMapping()).as("each learns the other's NAT mapping").isEqualTo(NatMapping.INDEPENDENT);
+        assertThat(toCallee.peerMapping()).isEqualTo(NatMapping.DEPENDENT);
         assertThat(mediator.counters().get(MediationCounter.INTRODUCED)).isEqualTo(1);
     }
 
@@ -114,11 +116,11 @@ class MediatorTest {
         listen(true);
         call(3);
         Frame.Offer offer = offer();
-        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal, NatMapping.UNKNOWN));
         List<Sent> intro = drain();
 
         call(3);
-        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal));
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal, NatMapping.UNKNOWN));
         List<Sent> again = drain();
 
         assertThat(again).extracting(Sent::to).containsExactly(caller, callee);
@@ -146,7 +148,7 @@ class MediatorTest {
     void aDeclineReachesTheCaller() {
         listen(true);
         call(5);
-        from(callee, calleeSeen, new Frame.Answer(offer().session(), false, List.of()));
+        from(callee, calleeSeen, new Frame.Answer(offer().session(), false, List.of(), NatMapping.UNKNOWN));
 
         assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(5, Reason.DECLINED)));
     }
@@ -159,12 +161,12 @@ class MediatorTest {
         byte[] token = new byte[MediationFrames.TOKEN_BYTES];
         Candidate relay = new Candidate(Candidate.Kind.RELAY, address("198.51.100.9", 40001));
 
-        from(stranger, calleeSeen, new Frame.Answer(offer.session(), true, List.of()));
+        from(stranger, calleeSeen, new Frame.Answer(offer.session(), true, List.of(), NatMapping.UNKNOWN));
         from(caller, callerSeen, new Frame.Relayed(offer.session(), relay, token));
         assertThat(drain()).as("a stranger's answer; a relay before the introduction").isEmpty();
         assertThat(mediator.counters().get(MediationCounter.DROPPED_UNKNOWN_SESSION)).isEqualTo(2);
 
-        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of()));
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of(), NatMapping.UNKNOWN));
         drain();
         from(caller, callerSeen, new Frame.Relayed(offer.session(), relay, token));
         from(stranger, callerSeen, new Frame.Relayed(offer.session(), relay, token));
@@ -191,7 +193,7 @@ class MediatorTest {
 
     @Test
     void callingYourselfIsDeclinedAndOnlyLocalCandidatesAreTakenFromANode() {
-        from(caller, callerSeen, new Frame.Call(9, MediationFrames.VERSION, caller, List.of()));
+        from(caller, callerSeen, new Frame.Call(9, MediationFrames.VERSION, caller, List.of(), NatMapping.UNKNOWN));
         assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(9, Reason.DECLINED)));
 
         listen(true);
@@ -202,7 +204,7 @@ class MediatorTest {
         for (int i = 0; i < 6; i++) {
             claimed.add(new Candidate(Candidate.Kind.LOCAL, address("10.0.0." + (i + 1), 1000 + i)));
         }
-        from(caller, callerSeen, new Frame.Call(10, MediationFrames.VERSION, callee, claimed));
+        from(caller, callerSeen, new Frame.Call(10, MediationFrames.VERSION, callee, claimed, NatMapping.UNKNOWN));
 
         assertThat(offer().candidates()).hasSize(7).first().isEqualTo(new Candidate(Candidate.Kind.OBSERVED, callerSeen));
     }

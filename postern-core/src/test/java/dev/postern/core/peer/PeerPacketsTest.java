@@ -65,7 +65,7 @@ class PeerPacketsTest {
     /** A node's agent takes any datagram without throwing; nothing it sends answers a stranger. */
     @FuzzTest(maxDuration = "30s")
     void anAgentSurvivesAnyDatagram(byte[] input) {
-        AGENT.onPacket(FROM, input, 0);
+        AGENT.onPacket(PeerTransmit.MAIN, FROM, input, 0);
         assertThat(AGENT.pollTransmit()).isEmpty();
     }
 }

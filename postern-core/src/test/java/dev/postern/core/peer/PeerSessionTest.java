@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.postern.core.codec.Decoded;
-import dev.postern.core.control.Transmit;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -45,15 +45,16 @@ class PeerSessionTest {
 
     private PeerSession session(NodeKeys me, Role role, NodeId peer, InetSocketAddress peerAt) {
         Frame.Introduce intro = new Frame.Introduce(42L, role == Role.CALLER ? 1 : 0, role, peer, 0, token,
-                List.of(new Candidate(Candidate.Kind.OBSERVED, peerAt)));
-        PeerSession s = new PeerSession(me, intro, PeerSession.Settings.DEFAULTS, counters, RANDOM, role == Role.CALLER ? 11 : 22, now);
+                List.of(new Candidate(Candidate.Kind.OBSERVED, peerAt)), NatMapping.UNKNOWN);
+        PeerSession s = new PeerSession(me, intro, NatMapping.UNKNOWN, PeerSession.Settings.DEFAULTS, counters, RANDOM,
+                role == Role.CALLER ? 11 : 22, now);
         s.handleTimeout(now);
         return s;
     }
 
     /** Carries each side's datagrams to the other until neither sends, dropping those {@code lose} picks; returns all carried. */
-    private List<Transmit> exchange(PeerSession a, PeerSession b, Predicate<Transmit> lose) {
-        List<Transmit> carried = new ArrayList<>();
+    private List<PeerTransmit> exchange(PeerSession a, PeerSession b, Predicate<PeerTransmit> lose) {
+        List<PeerTransmit> carried = new ArrayList<>();
         boolean moved = true;
         while (moved) {
             moved = false;
@@ -61,14 +62,14 @@ class PeerSessionTest {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(bobAt) && !lose.test(t.get())) {
-                    b.onPacket(aliceAt, decode(t.get().datagram()), now);
+                    b.onPacket(PeerTransmit.MAIN, aliceAt, decode(t.get().datagram()), now);
                 }
             }
             for (var t = b.pollTransmit(); t.isPresent(); t = b.pollTransmit()) {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(aliceAt) && !lose.test(t.get())) {
-                    a.onPacket(bobAt, decode(t.get().datagram()), now);
+                    a.onPacket(PeerTransmit.MAIN, bobAt, decode(t.get().datagram()), now);
                 }
             }
         }
@@ -101,7 +102,7 @@ class PeerSessionTest {
         assertThat(events(callee)).contains(new PeerEvent.Connected(Path.DIRECT, aliceAt));
 
         caller.send(bytes("a secret marker"), now);
-        List<Transmit> wire = exchange(caller, callee, t -> false);
+        List<PeerTransmit> wire = exchange(caller, callee, t -> false);
         assertThat(events(callee)).singleElement().isInstanceOfSatisfying(PeerEvent.Received.class,
                 r -> assertThat(r.payload()).isEqualTo(bytes("a secret marker")));
         assertThat(wire).allSatisfy(t -> assertThat(new String(t.datagram(), StandardCharsets.ISO_8859_1)).doesNotContain("secret marker"));
@@ -140,16 +141,16 @@ class PeerSessionTest {
         exchange(caller, callee, t -> false);
         events(callee);
         caller.send(bytes("once"), now);
-        Transmit original = caller.pollTransmit().orElseThrow();
-        callee.onPacket(aliceAt, decode(original.datagram()), now);
+        PeerTransmit original = caller.pollTransmit().orElseThrow();
+        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
 
-        callee.onPacket(aliceAt, decode(original.datagram()), now);
+        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
         caller.send(bytes("twice"), now);
-        Transmit next = caller.pollTransmit().orElseThrow();
+        PeerTransmit next = caller.pollTransmit().orElseThrow();
         byte[] forged = next.datagram().clone();
         forged[forged.length - 1] ^= 1;
-        callee.onPacket(aliceAt, decode(forged), now);
-        callee.onPacket(aliceAt, decode(next.datagram()), now);
+        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(forged), now);
+        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(next.datagram()), now);
 
         assertThat(events(callee)).as("a forgery does not use up the genuine datagram's counter").hasSize(2);
         assertThat(counters.get(PeerCounter.DROPPED_REPLAYED)).isEqualTo(1);
@@ -214,7 +215,7 @@ class PeerSessionTest {
         PeerSession caller = session(alice, Role.CALLER, bob.id(), bobAt);
         PeerSession callee = session(bob, Role.CALLEE, alice.id(), aliceAt);
 
-        List<Transmit> wire = exchange(caller, callee, t -> false);
+        List<PeerTransmit> wire = exchange(caller, callee, t -> false);
 
         int hello = wire.stream().filter(t -> t.datagram()[0] == PeerPackets.HELLO).findFirst().orElseThrow().datagram().length;
         int probe = wire.stream().filter(t -> t.datagram()[0] == PeerPackets.PROBE).findFirst().orElseThrow().datagram().length;

@@ -7,6 +7,7 @@ import dev.postern.core.peer.PeerCounter;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.sim.NatBehavior.Filtering;
 import dev.postern.testkit.sim.NatBehavior.Mapping;
+import dev.postern.testkit.sim.NatBehavior.PortAllocation;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,15 +16,17 @@ import java.util.Locale;
 
 /**
  * Connect attempts over the simulated network for every pair of RFC 4787 behaviours (mapping ×
- * filtering on each side, ports preserved where free), each attempt its own seeded network with the
- * given loss: how many connected, how many directly, how many probes they took and how long.
+ * filtering on each side; ports preserved where free, and for mappings that depend on the destination
+ * also sequential and random ports), each attempt its own seeded network and a server that offers NAT
+ * detection; once both nodes are on the server and know their NAT, the given loss is applied for the
+ * attempt itself: how many connected, how many directly, how many probes they took and how long.
  */
 public final class SimMatrix {
 
     /** One side's NAT. */
-    public record Behaviour(Mapping mapping, Filtering filtering) {
+    public record Behaviour(Mapping mapping, Filtering filtering, PortAllocation ports) {
         NatBehavior nat() {
-            return new NatBehavior(mapping, filtering, NatBehavior.PortAllocation.PRESERVING, false, NatBehavior.DEFAULT_LIFETIME);
+            return new NatBehavior(mapping, filtering, ports, false, NatBehavior.DEFAULT_LIFETIME);
         }
 
         /** Whether this side keeps one public port for every destination. */
@@ -32,7 +35,11 @@ public final class SimMatrix {
         }
 
         String label() {
-            return abbreviate(mapping.name()) + "/" + abbreviate(filtering.name());
+            return abbreviate(mapping.name()) + "/" + abbreviate(filtering.name()) + switch (ports) {
+                case PRESERVING -> "";
+                case SEQUENTIAL -> " seq";
+                case RANDOM -> " rnd";
+            };
         }
 
         private static String abbreviate(String name) {
@@ -44,26 +51,41 @@ public final class SimMatrix {
         }
     }
 
-    /** What the attempts of one pair did. */
-    public record Result(Behaviour caller, Behaviour callee, int attempts, int connected, int direct, long probes, long totalNanos) {
+    /**
+     * What the attempts of one pair did: {@code directAtOnce} connected on a direct path, {@code direct}
+     * were on one once birthday punching had its time (some start through the relay and move off it);
+     * {@code failures} says why the others did not connect.
+     */
+    public record Result(Behaviour caller, Behaviour callee, int attempts, int connected, int directAtOnce, int direct, long probes,
+            long totalNanos, List<String> failures) {
         public double directShare() {
             return attempts == 0 ? 0 : (double) direct / attempts;
         }
 
         public String row() {
-            return String.format(Locale.ROOT, "%-8s x %-8s | %3d/%-3d connected | %3d direct (%5.1f%%) | %6.1f probes | %6.2f s",
-                    caller.label(), callee.label(), connected, attempts, direct, 100 * directShare(),
-                    (double) probes / Math.max(1, attempts), totalNanos / 1e9 / Math.max(1, connected));
+            return String.format(Locale.ROOT,
+                    "%-12s x %-12s | %3d/%-3d connected | %3d direct at once, %3d settled (%5.1f%%) | %7.1f probes | %6.2f s",
+                    caller.label(), callee.label(), connected, attempts, directAtOnce, direct, 100 * directShare(),
+                    (double) probes / Math.max(1, attempts), totalNanos / 1e9 / Math.max(1, connected))
+                    + (failures.isEmpty() ? "" : " | failed: " + failures);
         }
     }
 
+    /** How long a connection is watched after it is made: birthday punching's budget and the hard side's linger, with room. */
+    private static final Duration SETTLE = Duration.ofSeconds(12);
+
     private SimMatrix() {}
 
+    /** Port allocation only matters where the mapping depends on the destination: elsewhere peers use the port the server saw. */
     public static List<Behaviour> everyBehaviour() {
         List<Behaviour> all = new ArrayList<>();
         for (Mapping m : Mapping.values()) {
             for (Filtering f : Filtering.values()) {
-                all.add(new Behaviour(m, f));
+                for (PortAllocation p : PortAllocation.values()) {
+                    if (p == PortAllocation.PRESERVING || m != Mapping.ENDPOINT_INDEPENDENT) {
+                        all.add(new Behaviour(m, f, p));
+                    }
+                }
             }
         }
         return all;
@@ -75,35 +97,44 @@ public final class SimMatrix {
         NodeKeys alice = NodeKeys.generate(random);
         NodeKeys bob = NodeKeys.generate(random);
         int connected = 0;
+        int directAtOnce = 0;
         int direct = 0;
+        List<String> failures = new ArrayList<>();
         long probes = 0;
         long nanos = 0;
         for (int i = 0; i < attempts; i++) {
             ManualClock clock = new ManualClock();
             SimNetwork net = new SimNetwork(clock, seed * 1_000_003L + i);
-            net.conditions(LinkConditions.PERFECT.withLoss(loss).withJitter(Duration.ofMillis(10)));
-            SimPostern server = new SimPostern(net, net.addHost("198.51.100.1"), random);
+            net.conditions(LinkConditions.PERFECT.withJitter(Duration.ofMillis(10)));
+            SimPostern server = new SimPostern(net, net.addHost("198.51.100.1"), random).withNatDetection(net.addHost("198.51.100.2"));
             SimNode caller = server.node(net.addNat("203.0.113.10", a.nat()).addHost("192.168.1.10"), alice);
             SimNode callee = server.node(net.addNat("203.0.113.20", b.nat()).addHost("192.168.2.20"), bob);
-            net.runUntil(() -> caller.isConnectedToServer() && callee.isConnectedToServer(), Duration.ofSeconds(30));
+            net.runUntil(() -> caller.isConnectedToServer() && callee.isConnectedToServer() && caller.natDetected() && callee.natDetected(),
+                    Duration.ofSeconds(30));
+            // The loss is the attempt's: a control channel or NAT detection that gives up under it is another matter.
+            net.conditions(LinkConditions.PERFECT.withLoss(loss).withJitter(Duration.ofMillis(10)));
             callee.listen(id -> true);
             net.runFor(Duration.ofSeconds(2));
             long start = clock.nanoTime();
             caller.connect(bob.id(), false);
             net.runUntil(() -> caller.events().stream().anyMatch(e -> e instanceof AgentEvent.CallConnected || e instanceof AgentEvent.CallFailed),
                     Duration.ofSeconds(60));
-            for (AgentEvent e : caller.events()) {
-                if (e instanceof AgentEvent.CallConnected c) {
-                    connected++;
-                    nanos += clock.nanoTime() - start;
-                    if (c.path() != Path.RELAYED) {
-                        direct++;
-                    }
-                }
+            long took = clock.nanoTime() - start;
+            AgentEvent.CallConnected made = caller.events().stream().filter(e -> e instanceof AgentEvent.CallConnected)
+                    .map(e -> (AgentEvent.CallConnected) e).findFirst().orElse(null);
+            if (made != null) {
+                connected++;
+                nanos += took;
+                directAtOnce += made.path() != Path.RELAYED ? 1 : 0;
+                net.runFor(SETTLE);
+                direct += caller.agent().connection(made.connection()).flatMap(c -> c.path()).orElse(Path.RELAYED) != Path.RELAYED ? 1 : 0;
+            } else {
+                failures.add(caller.events().stream().filter(e -> e instanceof AgentEvent.CallFailed).findFirst()
+                        .map(e -> ((AgentEvent.CallFailed) e).failure() + ": " + ((AgentEvent.CallFailed) e).detail()).orElse("no outcome"));
             }
             probes += caller.agent().counters().get(PeerCounter.PROBES_SENT) + callee.agent().counters().get(PeerCounter.PROBES_SENT);
         }
-        return new Result(a, b, attempts, connected, direct, probes, nanos);
+        return new Result(a, b, attempts, connected, directAtOnce, direct, probes, nanos, List.copyOf(failures));
     }
 
     /** Prints the matrix: {@code attempts} per ordered pair, 10% loss unless given. */

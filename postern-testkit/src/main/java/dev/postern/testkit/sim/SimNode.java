@@ -7,26 +7,32 @@ import dev.postern.core.control.ControlEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
+import dev.postern.core.peer.PeerTransmit;
 import dev.postern.core.relay.RelayFrames;
+import dev.postern.core.stun.NatProbe;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
  * A Postern node on the simulated network: the real control client and {@link PeerAgent}, sharing one
- * socket as a real node does (so the endpoint the server sees is the one peers punch to). What the
- * agent reports is kept in {@link #events()} for tests to look at.
+ * socket as a real node does (so the endpoint the server sees is the one peers punch to), NAT detection
+ * at start where the server offers it, and the extra sockets birthday punching asks for. What the agent
+ * reports is kept in {@link #events()} for tests to look at.
  */
 public final class SimNode {
 
     private final SimNetwork net;
+    private final SimHost host;
     private final NodeKeys keys;
     private final SimSocket socket;
     private final InetSocketAddress server;
@@ -35,6 +41,12 @@ public final class SimNode {
     private final List<AgentEvent> events = new ArrayList<>();
     private final Map<Integer, Integer> relayRequests = new HashMap<>();
     private int nextRelayRequest = 1;
+    /** Sockets opened for connections, by the number the agent knows them by; and each connection's. */
+    private final Map<Integer, SimSocket> extraSockets = new HashMap<>();
+    private final Map<Integer, List<Integer>> socketsOf = new HashMap<>();
+    private int nextSocket = PeerTransmit.MAIN + 1;
+    private NatProbe natProbe;
+    private SimSocket[] natProbeSockets;
     private long wakeupAt = Long.MAX_VALUE;
 
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random) {
@@ -43,15 +55,61 @@ public final class SimNode {
 
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random, PeerAgent.Settings settings) {
         this.net = net;
+        this.host = host;
         this.keys = keys;
         this.socket = host.open(0);
         this.server = postern.controlAddress();
         this.control = new ControlClient(keys, postern.id(), server, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
         this.agent = new PeerAgent(keys, settings, random);
         agent.localCandidates(List.of(new Candidate(Candidate.Kind.LOCAL, socket.localAddress())));
-        socket.onReceive(this::onDatagram);
+        socket.onReceive((from, datagram) -> onDatagram(PeerTransmit.MAIN, from, datagram));
         control.start(now());
+        postern.natDetection().ifPresent(primary -> detectNat(primary, random));
         pump();
+    }
+
+    /** Whether NAT detection has finished (found the mapping, or gave up): calls made before it tell peers nothing. */
+    public boolean natDetected() {
+        return natProbe == null;
+    }
+
+    /** Runs NAT detection on two sockets of its own until the mapping is known, as a real node does at start. */
+    private void detectNat(InetSocketAddress primary, SecureRandom random) {
+        natProbeSockets = new SimSocket[] {host.open(0), host.open(0)};
+        natProbe = new NatProbe(primary, Set.of(host.address()), natProbeSockets[0].localAddress().getPort(), NatProbe.Settings.DEFAULTS,
+                random);
+        for (int i = 0; i < natProbeSockets.length; i++) {
+            int on = i;
+            natProbeSockets[i].onReceive((from, datagram) -> {
+                if (natProbe != null) {
+                    natProbe.onDatagram(on, from, datagram, now());
+                    stepNatProbe();
+                }
+            });
+        }
+        natProbe.start(now());
+        stepNatProbe();
+    }
+
+    private void stepNatProbe() {
+        natProbe.handleTimeout(now());
+        for (var t = natProbe.pollTransmit(); t.isPresent(); t = natProbe.pollTransmit()) {
+            natProbeSockets[t.get().socket()].send(t.get().to(), t.get().datagram());
+        }
+        if (natProbe.mapping().isPresent() || natProbe.isDone()) {
+            agent.natMapping(NatMapping.of(natProbe.mapping()));
+            natProbe = null;
+            for (SimSocket s : natProbeSockets) {
+                s.close();
+            }
+            return;
+        }
+        NatProbe probe = natProbe;
+        net.at(probe.pollTimeout(), () -> {
+            if (natProbe == probe) {
+                stepNatProbe();
+            }
+        });
     }
 
     public NodeId id() {
@@ -100,10 +158,10 @@ public final class SimNode {
         return net.clock().nanoTime();
     }
 
-    private void onDatagram(InetSocketAddress from, byte[] datagram) {
+    private void onDatagram(int on, InetSocketAddress from, byte[] datagram) {
         if (PeerPackets.isPeerPacket(datagram)) {
-            agent.onPacket(from, datagram, now());
-        } else {
+            agent.onPacket(on, from, datagram, now());
+        } else if (on == PeerTransmit.MAIN) {
             control.onDatagram(from, datagram, now());
         }
         pump();
@@ -138,10 +196,15 @@ public final class SimNode {
             }
             for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
                 moved = true;
-                if (e.get() instanceof AgentEvent.RelayWanted w) {
-                    int request = nextRelayRequest++;
-                    relayRequests.put(request, w.connection());
-                    requestRelay(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())));
+                switch (e.get()) {
+                    case AgentEvent.RelayWanted w -> {
+                        int request = nextRelayRequest++;
+                        relayRequests.put(request, w.connection());
+                        requestRelay(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())));
+                    }
+                    case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
+                    case AgentEvent.SocketsUnused u -> closeSockets(u.connection(), u.keep());
+                    default -> { }
                 }
                 events.add(e.get());
             }
@@ -150,12 +213,46 @@ public final class SimNode {
             socket.send(t.get().to(), t.get().datagram());
         }
         for (var t = agent.pollTransmit(); t.isPresent(); t = agent.pollTransmit()) {
-            socket.send(t.get().to(), t.get().datagram());
+            SimSocket from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
+            if (from != null) {
+                from.send(t.get().to(), t.get().datagram());
+            }
         }
         long next = Math.min(control.pollTimeout(), agent.pollTimeout());
         if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
             wakeupAt = next;
             net.at(next, this::wakeup);
+        }
+    }
+
+    /** Sockets this node holds open for its connections (birthday punching's). */
+    public int openSocketCount() {
+        return extraSockets.size();
+    }
+
+    private List<Integer> openSockets(int connection, int count) {
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int id = nextSocket++;
+            SimSocket s = host.open(0);
+            s.onReceive((from, datagram) -> onDatagram(id, from, datagram));
+            extraSockets.put(id, s);
+            ids.add(id);
+        }
+        socketsOf.computeIfAbsent(connection, c -> new ArrayList<>()).addAll(ids);
+        return ids;
+    }
+
+    private void closeSockets(int connection, int keep) {
+        List<Integer> ids = socketsOf.getOrDefault(connection, List.of());
+        for (int id : List.copyOf(ids)) {
+            if (id != keep) {
+                extraSockets.remove(id).close();
+                ids.remove((Integer) id);
+            }
+        }
+        if (ids.isEmpty()) {
+            socketsOf.remove(connection);
         }
     }
 

@@ -21,12 +21,14 @@ public final class SimPostern {
     private static final long TICK_NANOS = Duration.ofMillis(50).toNanos();
 
     private final SimNetwork net;
+    private final SimHost host;
     private final SecureRandom random;
     private final NodeKeys identity;
     private final SimSocket socket;
     private final ControlServer control;
     private final Mediator mediator;
     private final SimRelay relay;
+    private SimStunServer natDetection;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
         this(net, host, random, Mediator.Limits.DEFAULTS);
@@ -34,6 +36,7 @@ public final class SimPostern {
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random, Mediator.Limits limits) {
         this.net = net;
+        this.host = host;
         this.random = random;
         this.identity = NodeKeys.generate(random);
         this.socket = host.open(5026);
@@ -61,6 +64,16 @@ public final class SimPostern {
 
     public SimRelay relay() {
         return relay;
+    }
+
+    /** Answers NAT detection on this server's address and {@code second}'s, as {@code --nat-check-address} does; nodes made after use it. */
+    public SimPostern withNatDetection(SimHost second) {
+        natDetection = new SimStunServer(host, second);
+        return this;
+    }
+
+    java.util.Optional<InetSocketAddress> natDetection() {
+        return java.util.Optional.ofNullable(natDetection).map(SimStunServer::primary);
     }
 
     /** A node on {@code host} that connects to this server. */

@@ -3,6 +3,7 @@ package dev.postern.testkit.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.Path;
 import dev.postern.core.peer.PeerEvent;
@@ -130,6 +131,54 @@ class ConnectOverSimulatedNatsTest {
         assertThat(connectAndTalk(a, b)).isEqualTo(Path.RELAYED);
         assertThat(server.relay().pairsMade()).isEqualTo(1);
         assertThat(server.relay().forwarded()).as("the server's relay carried the handshake and data").isGreaterThanOrEqualTo(5);
+    }
+
+    /**
+     * With NAT detection both nodes know their mapping; the mediator passes each the other's, so the
+     * hard side opens many sockets and the easy side guesses ports. Whether a guess lands before the
+     * relay is made or after, the connection ends up direct; the hard side keeps only the socket in use.
+     */
+    @Test
+    void anEasyAndAHardNatMeetDirectlyByBirthdayPunching() {
+        server.withNatDetection(net.addHost("198.51.100.2"));
+        SimNode easy = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode hard = behind("203.0.113.20", NatBehavior.HARD, "192.168.7.20");
+        assertThat(net.runUntil(() -> easy.natDetected() && hard.natDetected(), Duration.ofSeconds(10))).isTrue();
+        assertThat(easy.agent().natMapping()).isEqualTo(NatMapping.INDEPENDENT);
+        assertThat(hard.agent().natMapping()).isEqualTo(NatMapping.DEPENDENT);
+        hard.listen(id -> true);
+
+        easy.connect(hard.id(), false);
+        AgentEvent.CallConnected out = await(net, easy, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        assertThat(hard.events()).anyMatch(e -> e instanceof AgentEvent.SocketsWanted w && w.count() == 256);
+        net.runFor(Duration.ofSeconds(12));
+
+        assertThat(easy.agent().connection(out.connection()).orElseThrow().path()).contains(Path.DIRECT);
+        assertThat(hard.openSocketCount()).as("only the socket the path runs through stays open").isLessThanOrEqualTo(1);
+        long relayedBefore = server.relay().forwarded();
+        easy.send(out.connection(), bytes("across two NATs"));
+        net.runFor(Duration.ofSeconds(1));
+        assertThat(received(hard)).contains("across two NATs");
+        assertThat(server.relay().forwarded()).as("not through the relay").isEqualTo(relayedBefore);
+
+        easy.close(out.connection());
+        net.runFor(Duration.ofSeconds(1));
+        assertThat(hard.openSocketCount()).as("closed with the connection").isZero();
+    }
+
+    /** Without NAT detection neither side knows to open sockets or guess: the same pair stays on the relay. */
+    @Test
+    void withoutNatDetectionAnEasyAndAHardNatStayOnTheRelay() {
+        SimNode easy = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode hard = behind("203.0.113.20", NatBehavior.HARD, "192.168.7.20");
+        hard.listen(id -> true);
+
+        easy.connect(hard.id(), false);
+        AgentEvent.CallConnected out = await(net, easy, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        net.runFor(Duration.ofSeconds(12));
+
+        assertThat(easy.agent().connection(out.connection()).orElseThrow().path()).contains(Path.RELAYED);
+        assertThat(hard.events()).noneMatch(e -> e instanceof AgentEvent.SocketsWanted);
     }
 
     @Test
