@@ -22,7 +22,9 @@ import picocli.CommandLine.Parameters;
         description = {
             "Connects to the peer with the given key through a Postern server, then sends",
             "each line typed on stdin to it and prints each line it sends. The path found",
-            "(lan, direct or relayed) is printed on stderr. The peer runs 'postern listen'."
+            "(lan, direct or relayed) is printed on stderr. The peer runs 'postern listen'.",
+            "With --attempts, it instead connects that many times in turn (one node, so one",
+            "start) to a 'postern listen --repeat' peer and prints one JSON line per attempt."
         })
 final class ConnectCommand implements Callable<Integer> {
 
@@ -42,6 +44,15 @@ final class ConnectCommand implements Callable<Integer> {
             description = "Give up connecting after this long (the peer has 30 s to come online). Default: ${DEFAULT-VALUE}")
     Duration timeout;
 
+    @Option(names = "--attempts", paramLabel = "N", converter = Converters.PositiveInt.class,
+            description = "Connect N times in turn instead of exchanging lines; for each attempt print a JSON line: the path at "
+                    + "connect, the time it took, the path after --settle, and whether a datagram came back from the peer.")
+    Integer attempts;
+
+    @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "12s", converter = Converters.PositiveDuration.class,
+            description = "With --attempts: how long a relayed connection is given to find a direct path. Default: ${DEFAULT-VALUE}")
+    Duration settle;
+
     @Override
     public Integer call() {
         if (!(NodeId.parse(peerKey.strip()) instanceof Decoded.Ok<NodeId> peer)) {
@@ -51,19 +62,31 @@ final class ConnectCommand implements Callable<Integer> {
         NodeKeys identity = serverOptions.identity();
         try (PosternNode node = serverOptions.startNode(identity)) {
             err.println("postern: node " + identity.id() + " calling " + peer.value() + " through " + serverOptions.server);
+            if (attempts != null) {
+                return ConnectAttempts.run(node, peer.value(), options(), attempts, settle, spec.commandLine().getOut());
+            }
             PeerConnection connection;
             try {
-                connection = node.connect(peer.value(), ConnectOptions.DEFAULTS.withRelayOnly(relayOnly).withTimeout(timeout)).get();
+                connection = node.connect(peer.value(), options()).get();
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof PeerException p) {
-                    throw new CommandFailure("cannot connect: " + p.failure().name().toLowerCase().replace('_', ' ') + ": " + p.getMessage());
-                }
-                throw new IllegalStateException(e.getCause());
+                throw failure(e);
             }
             return LineExchange.converse(connection, spec.commandLine().getOut(), err);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;
         }
+    }
+
+    private ConnectOptions options() {
+        return ConnectOptions.DEFAULTS.withRelayOnly(relayOnly).withTimeout(timeout);
+    }
+
+    /** What a failed connect says to the user. */
+    static CommandFailure failure(ExecutionException e) {
+        if (e.getCause() instanceof PeerException p) {
+            return new CommandFailure("cannot connect: " + p.failure().name().toLowerCase().replace('_', ' ') + ": " + p.getMessage());
+        }
+        throw new IllegalStateException(e.getCause());
     }
 }

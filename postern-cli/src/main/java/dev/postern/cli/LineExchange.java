@@ -23,6 +23,12 @@ final class LineExchange {
     /** Says how the connection runs, then runs it on this process's stdin and stdout; returns the exit status. */
     static int converse(PeerConnection connection, PrintWriter out, PrintWriter err) {
         err.println("postern: connected to " + connection.peer() + " (" + describe(connection) + ")");
+        if (connection.path() == dev.postern.core.peer.Path.RELAYED) {
+            connection.offRelay().thenAccept(p -> {
+                err.println("postern: moved off the relay to a " + p.name().toLowerCase() + " path");
+                err.flush();
+            });
+        }
         run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out, err);
         return 0;
     }

@@ -24,7 +24,9 @@ import picocli.CommandLine.Option;
             "Waits for a peer to call this node through a Postern server ('postern connect",
             "THIS-KEY'), then sends each line typed on stdin to it and prints each line it",
             "sends. This node's key is printed on stderr at start; the path found (lan,",
-            "direct or relayed) once a caller is connected."
+            "direct or relayed) once a caller is connected. With --repeat it serves callers",
+            "one after another, sending each datagram back to its sender (for 'postern connect",
+            "--attempts')."
         })
 final class ListenCommand implements Callable<Integer> {
 
@@ -42,6 +44,9 @@ final class ListenCommand implements Callable<Integer> {
             description = "Give up if no caller comes within this long. Default: wait until stopped.")
     Duration timeout;
 
+    @Option(names = "--repeat", description = "Serve callers until stopped, echoing their datagrams, instead of exchanging lines with one.")
+    boolean repeat;
+
     @Override
     public Integer call() {
         Set<NodeId> allowed = new HashSet<>();
@@ -57,6 +62,11 @@ final class ListenCommand implements Callable<Integer> {
                 PeerListener listener = allowed.isEmpty() ? node.listen(id -> true) : node.listen(allowed)) {
             err.println("postern: node " + identity.id() + " listening through " + serverOptions.server
                     + (allowed.isEmpty() ? " (any caller)" : " (" + allowed.size() + " allowed callers)"));
+            if (repeat) {
+                while (true) {
+                    echo(acceptUntilStopped(listener), err);
+                }
+            }
             PeerConnection connection = timeout != null ? listener.accept(timeout) : acceptUntilStopped(listener);
             return LineExchange.converse(connection, spec.commandLine().getOut(), err);
         } catch (TimeoutException e) {
@@ -65,6 +75,27 @@ final class ListenCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;
         }
+    }
+
+    /** Sends each datagram of {@code c} back, on a thread of its own, until the caller closes. */
+    private static void echo(PeerConnection c, PrintWriter err) {
+        err.println("postern: connected to " + c.peer() + " (" + LineExchange.describe(c) + ")");
+        err.flush();
+        Thread.ofVirtual().name("postern-echo").start(() -> {
+            try (c) {
+                while (c.isOpen()) {
+                    try {
+                        c.send(c.receive(Duration.ofSeconds(30)));
+                    } catch (TimeoutException e) {
+                        // an idle caller: keep serving it until it closes
+                    }
+                }
+            } catch (java.nio.channels.ClosedChannelException e) {
+                // the caller closed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     /** Without --timeout a listener waits until the process is stopped. */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.postern.testkit.lab.LabHost;
 import dev.postern.testkit.lab.NatType;
 import dev.postern.testkit.lab.NetnsLab;
@@ -15,10 +17,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,10 +36,15 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The real {@code postern} processes across real Linux NATs: the kernel lab's server namespace runs
  * {@code postern server}, and {@code postern listen} / {@code postern connect} run in hosts behind routers
  * made with iptables. Needs root; skipped elsewhere with the reason, and fails on CI if it cannot run.
+ *
+ * <p>The pair matrix makes {@code postern.lab.attempts} attempts per pair (3 unless set; {@code bin/lab-matrix}
+ * sets 10) from one long-lived process on each side, and prints a table of paths and times at the end.
  */
 class NatLabIT {
 
     private static final Duration WAIT = Duration.ofSeconds(45);
+    private static final int ATTEMPTS = Integer.getInteger("postern.lab.attempts", 3);
+    private static final List<String> TABLE = new ArrayList<>();
     private static NetnsLab lab;
     private static String serverKey;
     private static int run;
@@ -59,6 +70,12 @@ class NatLabIT {
 
     @AfterAll
     static void removeLab() {
+        if (!TABLE.isEmpty()) {
+            System.out.println("NAT lab matrix, " + ATTEMPTS + " attempts per pair (times from the call to a working connection):");
+            System.out.println(String.format(Locale.ROOT, "%-22s | %-9s | %-26s | %-15s | %-17s | %s", "caller x callee", "connected",
+                    "path at connect", "settled direct", "connect p50/p95", "off relay p50/p95"));
+            TABLE.forEach(System.out::println);
+        }
         if (lab != null) {
             lab.close();
         }
@@ -82,24 +99,81 @@ class NatLabIT {
     }
 
     /**
-     * Every pair of {public, full cone, easy, hard}: the path alice reports. Pairs with an endpoint-
-     * independent side connect directly; hard×hard through the relay, checked on the server's counter.
-     * Easy×hard needs the birthday strategy, not built yet: until then it must connect, by any path.
+     * Every pair of {public, full cone, easy, hard}, each attempt from one long-lived {@code connect
+     * --attempts} process to one {@code listen --repeat} process: every attempt connects and has its
+     * datagram echoed. Pairs with an endpoint-independent side end up direct (easy×hard by birthday
+     * punching, which may start on the relay and move off it); hard×hard stays on the relay, checked on
+     * the server's counter.
      */
     @ParameterizedTest(name = "{0} x {1}")
     @CsvSource({
         "PUBLIC, PUBLIC, direct", "PUBLIC, FULL_CONE, direct", "PUBLIC, EASY, direct", "PUBLIC, HARD, direct",
         "FULL_CONE, FULL_CONE, direct", "FULL_CONE, EASY, direct", "HARD, FULL_CONE, direct",
-        "EASY, EASY, direct", "EASY, HARD, any", "HARD, HARD, relayed"})
+        "EASY, EASY, direct", "EASY, HARD, direct", "HARD, HARD, relayed"})
     void everyPairOfNatsConnects(NatType a, NatType b, String expected) throws Exception {
         long before = relayed();
-        String path = connect(host(a), host(b));
-        if (!expected.equals("any")) {
-            assertThat(path).isEqualTo(expected);
-        }
+        List<JsonNode> attempts = attempts(host(a), host(b), ATTEMPTS);
+        TABLE.add(row(a + " x " + b, attempts));
+
+        assertThat(attempts).hasSize(ATTEMPTS).allSatisfy(r -> {
+            assertThat(r.has("failed")).as("%s", r).isFalse();
+            assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
+            assertThat(r.path("settled_path").asText()).as("%s", r).isEqualTo(expected);
+        });
         if (expected.equals("relayed")) {
-            assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 2);
+            assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 2L * ATTEMPTS);
         }
+    }
+
+    /** Alice (behind {@code a}, one process) calls Bob (behind {@code b}, one process) {@code n} times; one JSON line per attempt. */
+    private List<JsonNode> attempts(LabHost a, LabHost b, int n) throws Exception {
+        int id = ++run;
+        Path bobErr = dir.resolve(id + "-bob.err");
+        Path aliceOut = dir.resolve(id + "-alice.out");
+        String server = NetnsLab.SERVER_ADDRESS;
+        Process bob = b.start(postern("listen", "--repeat", "--server", server, "--server-key", serverKey, "--data-dir",
+                dir.resolve(id + "-bob").toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(bobErr.toFile()));
+        try {
+            String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
+            Process alice = a.start(postern("connect", bobKey, "--attempts", String.valueOf(n), "--server", server, "--server-key",
+                    serverKey, "--data-dir", dir.resolve(id + "-alice").toString()).redirectOutput(aliceOut.toFile())
+                    .redirectError(dir.resolve(id + "-alice.err").toFile()));
+            assertThat(alice.waitFor(n * 40L + 30, TimeUnit.SECONDS)).as("connect --attempts ends by itself").isTrue();
+            ObjectMapper json = new ObjectMapper();
+            List<JsonNode> out = new ArrayList<>();
+            for (String line : Files.readAllLines(aliceOut)) {
+                out.add(json.readTree(line));
+            }
+            return out;
+        } finally {
+            bob.destroy();
+            bob.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String row(String pair, List<JsonNode> attempts) {
+        long connected = attempts.stream().filter(r -> !r.has("failed")).count();
+        Map<String, Long> paths = attempts.stream().filter(r -> r.has("path"))
+                .collect(Collectors.groupingBy(r -> r.get("path").asText(), TreeMap::new, Collectors.counting()));
+        long direct = attempts.stream().filter(r -> r.path("settled_path").asText().matches("direct|lan")).count();
+        List<Long> connect = times(attempts, "connect_ms");
+        List<Long> offRelay = times(attempts, "off_relay_ms");
+        return String.format(Locale.ROOT, "%-22s | %4d/%-4d | %-26s | %4d/%-10d | %7s / %-7s | %s", pair, connected, attempts.size(), paths,
+                direct, attempts.size(), percentile(connect, 50), percentile(connect, 95),
+                offRelay.isEmpty() ? "-" : percentile(offRelay, 50) + " / " + percentile(offRelay, 95));
+    }
+
+    private static List<Long> times(List<JsonNode> attempts, String field) {
+        return attempts.stream().filter(r -> r.has(field)).map(r -> r.get(field).asLong()).sorted().toList();
+    }
+
+    /** Nearest-rank percentile, in ms. */
+    private static String percentile(List<Long> sorted, int p) {
+        if (sorted.isEmpty()) {
+            return "-";
+        }
+        int rank = (int) Math.ceil(p / 100.0 * sorted.size());
+        return sorted.get(Math.max(0, rank - 1)) + " ms";
     }
 
     @Test

@@ -29,6 +29,7 @@ public final class PeerConnection implements AutoCloseable {
     private final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>(RECEIVE_QUEUE);
     private final AtomicLong dropped = new AtomicLong();
     private final CompletableFuture<PeerEvent.CloseReason> closed = new CompletableFuture<>();
+    private final CompletableFuture<Path> offRelay = new CompletableFuture<>();
     private volatile Path path;
 
     PeerConnection(PosternNode node, int index, NodeId peer, Path path, int maxDatagram) {
@@ -37,6 +38,9 @@ public final class PeerConnection implements AutoCloseable {
         this.peer = peer;
         this.path = path;
         this.maxDatagram = maxDatagram;
+        if (path != Path.RELAYED) {
+            offRelay.complete(path);
+        }
     }
 
     /** The peer's proven identity. */
@@ -47,6 +51,14 @@ public final class PeerConnection implements AutoCloseable {
     /** How datagrams travel now (it changes if the peer roams). */
     public Path path() {
         return path;
+    }
+
+    /**
+     * Completes with the path once datagrams travel without the relay: at once for a connection made
+     * directly, later for a relayed one that found a direct path (its search goes on in the background).
+     */
+    public CompletableFuture<Path> offRelay() {
+        return offRelay.copy();
     }
 
     public int maxDatagram() {
@@ -140,6 +152,9 @@ public final class PeerConnection implements AutoCloseable {
 
     void onMoved(Path now) {
         this.path = now;
+        if (now != Path.RELAYED) {
+            offRelay.complete(now);
+        }
     }
 
     void onClosed(PeerEvent.CloseReason reason) {
