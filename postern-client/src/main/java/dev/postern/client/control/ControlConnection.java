@@ -268,6 +268,7 @@ public final class ControlConnection implements AutoCloseable {
         switch (event) {
             case ControlEvent.Connected c -> {
                 connected = true;
+                agent.onServerConnected(now);
                 listener.onConnected(c.peer());
             }
             case ControlEvent.Disconnected d -> {

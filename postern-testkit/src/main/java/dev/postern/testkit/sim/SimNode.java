@@ -182,7 +182,9 @@ public final class SimNode {
             moved = false;
             for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
                 moved = true;
-                if (e.get() instanceof ControlEvent.Received r) {
+                if (e.get() instanceof ControlEvent.Connected) {
+                    agent.onServerConnected(now);
+                } else if (e.get() instanceof ControlEvent.Received r) {
                     if (RelayFrames.isRelayFrame(r.payload())) {
                         onRelayFrame(r.payload(), now);
                     } else {
