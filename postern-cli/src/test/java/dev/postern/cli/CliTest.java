@@ -157,8 +157,24 @@ class CliTest {
                 "--timeout", "1s");
         assertThat(nobody.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(nobody.err()).contains("postern: cannot connect: server unreachable");
-        assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout");
-        assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout");
+        assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout", "--attempts", "--nat-check-port");
+        assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout", "--repeat");
+    }
+
+    @Test
+    void connectAttemptsReportEachOneOnALineOfItsOwn(@TempDir Path data) {
+        String server = "127.0.0.1:" + FreePorts.udpRange(1);
+        String key = "a".repeat(64);
+
+        CliRun attempts = run("connect", "b".repeat(64), "--attempts", "2", "--server", server, "--server-key", key, "--data-dir",
+                data.toString(), "--timeout", "1s", "--nat-check-port", "off");
+        assertThat(attempts.status()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(attempts.out().lines().toList()).hasSize(2)
+                .allSatisfy(line -> assertThat(line).startsWith("{\"attempt\":").contains("\"failed\":\"server_unreachable"));
+        assertThat(run("connect", "b".repeat(64), "--attempts", "0", "--server", server, "--server-key", key).status())
+                .isEqualTo(Main.EXIT_USAGE);
+        assertThat(run("listen", "--server", server, "--server-key", key, "--nat-check-port", "70000").err())
+                .contains("70000 is outside 0..65535");
     }
 
     @Test
