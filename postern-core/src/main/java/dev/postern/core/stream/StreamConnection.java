@@ -1,0 +1,558 @@
+package dev.postern.core.stream;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.stream.StreamPackets.Frame;
+import dev.postern.core.stream.StreamPackets.Range;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Reliable, ordered byte streams over a connection's datagrams, without sockets: several streams per
+ * connection, each with flow control, over one packet-numbered transport with selective
+ * acknowledgements, loss detection (three packets or 9/8 of a round trip later, RFC 9002), the RFC 6298
+ * retransmission timeout, and NewReno congestion control with pacing.
+ *
+ * <p>Feed it the peer's packets with {@link #onPacket}, take packets to send with {@link #pollPacket}
+ * (it says none while the congestion window or the pacer holds them back), drive it with
+ * {@link #handleTimeout} at {@link #pollTimeout}, and take its {@link #pollEvent events}. The caller's
+ * side opens even stream numbers, the callee's odd ones. Not thread-safe.
+ */
+public final class StreamConnection {
+
+    /**
+     * @param maxPacket     the largest packet (it rides in one of the connection's datagrams)
+     * @param window        how many bytes of a stream the receiver buffers ahead of its reader
+     * @param sendBuffer    how many unacknowledged bytes a stream's writer may hold
+     * @param maxStreams    streams the peer may have open at once
+     * @param ackDelayNanos the longest an acknowledgement waits for a second packet to go with
+     */
+    public record Settings(int maxPacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos) {
+        public static final Settings DEFAULTS = new Settings(1150, 1 << 20, 1 << 20, 64, 25_000_000L);
+    }
+
+    private static final int PACKET_THRESHOLD = 3;
+    private static final int ACK_EVERY = 2;
+
+    private record Sent(long number, long at, int size, boolean ackEliciting, List<Object> retransmittable) {}
+
+    private record MaxDataOf(int stream) {}
+
+    private record ResetOf(int stream, int code, long finalSize) {}
+
+    private final Settings settings;
+    private final boolean caller;
+    private final RttEstimator rtt = new RttEstimator();
+    private final NewReno congestion;
+    private final TreeMap<Integer, SendStream> sending = new TreeMap<>();
+    private final TreeMap<Integer, RecvStream> receiving = new TreeMap<>();
+    private final TreeMap<Long, Sent> sent = new TreeMap<>();
+    /** Packet numbers received, as disjoint ranges low to high; only the newest few are kept. */
+    private final TreeMap<Long, Long> received = new TreeMap<>();
+    private final ArrayDeque<StreamEvent> events = new ArrayDeque<>();
+    private final ArrayDeque<Object> control = new ArrayDeque<>();
+    private int nextStream;
+    private int peerStreams;
+    private long nextNumber;
+    private long largestAcked = -1;
+    private long largestReceived = -1;
+    private long largestReceivedAt;
+    private int unacked;
+    private long ackAt = Long.MAX_VALUE;
+    private long lossAt = Long.MAX_VALUE;
+    private long rtoBase;
+    private int ackElicitingInFlight;
+    private int roundRobin;
+    private boolean failed;
+
+    public StreamConnection(Settings settings, boolean caller) {
+        this.settings = settings;
+        this.caller = caller;
+        this.congestion = new NewReno(settings.maxPacket());
+        this.nextStream = caller ? 0 : 1;
+    }
+
+    /** Opens a stream of this side's; data written to it reaches the peer as an {@link StreamEvent.Opened}. */
+    public int open() {
+        int id = nextStream;
+        if (id > 0xffff) {
+            throw new IllegalStateException("this connection has opened all the streams it may");
+        }
+        nextStream += 2;
+        sending.put(id, new SendStream(settings.sendBuffer(), settings.window()));
+        receiving.put(id, new RecvStream(settings.window()));
+        return id;
+    }
+
+    /** Writes what fits of {@code len} bytes; returns how many ({@link StreamEvent.Writable} says when more fit). */
+    public int write(int stream, byte[] src, int off, int len) {
+        return sendSide(stream).write(src, off, len);
+    }
+
+    /** Ends this side's sending (half-close): the peer reads to the end, then sees it. */
+    public void finish(int stream) {
+        sendSide(stream).finish();
+    }
+
+    /** Abandons this side's sending with {@code code}. */
+    public void reset(int stream, int code) {
+        SendStream s = sendSide(stream);
+        if (!s.isReset()) {
+            control.add(new ResetOf(stream, code, s.reset()));
+        }
+    }
+
+    /** Reads in-order bytes: how many (0 for none yet), or -1 at the stream's end. */
+    public int read(int stream, byte[] dst, int off, int len) {
+        RecvStream r = receiving.get(stream);
+        if (r == null) {
+            if (wasOpen(stream)) {
+                return -1;
+            }
+            throw new IllegalArgumentException("no stream " + stream);
+        }
+        int n = r.read(dst, off, len);
+        if (n > 0 && r.newLimit() >= 0) {
+            control.add(new MaxDataOf(stream));
+        } else if (n < 0) {
+            forgetIfDone(stream);
+        }
+        return n;
+    }
+
+    /** The peer's reset code of a stream, or -1. */
+    public int resetCode(int stream) {
+        RecvStream r = receiving.get(stream);
+        return r == null ? -1 : r.resetCode();
+    }
+
+    /** Whether everything written to a stream, its end included, reached the peer. */
+    public boolean isDelivered(int stream) {
+        SendStream s = sending.get(stream);
+        return s == null ? wasOpen(stream) : s.isDone();
+    }
+
+    public int writable(int stream) {
+        return sendSide(stream).writable();
+    }
+
+    /** Bytes sent and not yet acknowledged or lost, and the congestion window. */
+    public long inFlight() {
+        return congestion.inFlight();
+    }
+
+    public long congestionWindow() {
+        return congestion.window();
+    }
+
+    public long smoothedRttNanos() {
+        return rtt.smoothed();
+    }
+
+    private SendStream sendSide(int stream) {
+        SendStream s = sending.get(stream);
+        if (s == null) {
+            throw new IllegalArgumentException("no stream " + stream);
+        }
+        return s;
+    }
+
+    public Optional<StreamEvent> pollEvent() {
+        return Optional.ofNullable(events.poll());
+    }
+
+    public void onPacket(byte[] packet, long now) {
+        if (failed) {
+            return;
+        }
+        if (!(StreamPackets.decode(packet) instanceof Decoded.Ok<StreamPackets.Packet> ok)) {
+            return; // the connection's seal vouches for the sender: a packet that does not decode is ours to drop
+        }
+        StreamPackets.Packet p = ok.value();
+        if (!record(p.number())) {
+            return; // a duplicate
+        }
+        boolean eliciting = StreamPackets.ackEliciting(p.frames());
+        if (p.number() > largestReceived) {
+            boolean gap = largestReceived >= 0 && p.number() > largestReceived + 1;
+            largestReceived = p.number();
+            largestReceivedAt = now;
+            if (gap && eliciting) {
+                ackAt = now; // something is missing: tell the sender at once
+            }
+        } else if (eliciting) {
+            ackAt = now; // it fills a gap
+        }
+        if (eliciting) {
+            unacked++;
+            ackAt = unacked >= ACK_EVERY ? now : Math.min(ackAt, now + settings.ackDelayNanos());
+        }
+        for (Frame f : p.frames()) {
+            switch (f) {
+                case Frame.Ack a -> onAck(a, now);
+                case Frame.Stream s -> onStream(s);
+                case Frame.MaxData m -> {
+                    SendStream s = sending.get(m.stream());
+                    if (s != null) {
+                        int before = s.writable();
+                        s.onMaxData(m.limit());
+                        if (before == 0 && s.writable() > 0) {
+                            events.add(new StreamEvent.Writable(m.stream()));
+                        }
+                    }
+                }
+                case Frame.Reset r -> {
+                    RecvStream s = peerStream(r.stream());
+                    if (s != null && s.resetCode() < 0) {
+                        s.onReset(r.code(), r.finalSize());
+                        events.add(new StreamEvent.Reset(r.stream(), r.code()));
+                    }
+                }
+                case Frame.Ping ping -> { }
+            }
+            if (failed) {
+                return;
+            }
+        }
+    }
+
+    /** Adds a packet number to the received ranges; false if it was there. */
+    private boolean record(long number) {
+        Map.Entry<Long, Long> at = received.floorEntry(number);
+        if (at != null && at.getValue() > number) {
+            return false;
+        }
+        if (!received.isEmpty() && number < received.firstKey() && received.size() >= StreamPackets.MAX_ACK_RANGES) {
+            return false; // older than anything still remembered: it was taken long ago, or is too old to matter
+        }
+        SendStream.add(received, number, number + 1);
+        while (received.size() > StreamPackets.MAX_ACK_RANGES) {
+            received.pollFirstEntry();
+        }
+        return true;
+    }
+
+    /** The receiving side of stream {@code id}; a first frame of the peer's opens it. Null for none to be had. */
+    private RecvStream peerStream(int id) {
+        RecvStream r = receiving.get(id);
+        if (r != null) {
+            return r;
+        }
+        if (!isPeers(id) || id < peerStreams) {
+            return null; // one of ours we never opened, or theirs and done with
+        }
+        // Streams open in order: a frame of a later one, overtaking, opens the ones before it too.
+        if (receiving.size() - ownStreams() + (id - peerStreams) / 2 + 1 > settings.maxStreams()) {
+            fail("the peer opened more than " + settings.maxStreams() + " streams at once");
+            return null;
+        }
+        for (int k = peerStreams; k <= id; k += 2) {
+            receiving.put(k, new RecvStream(settings.window()));
+            sending.put(k, new SendStream(settings.sendBuffer(), settings.window()));
+            events.add(new StreamEvent.Opened(k));
+        }
+        peerStreams = id + 2;
+        return receiving.get(id);
+    }
+
+    private void onStream(Frame.Stream s) {
+        RecvStream r = peerStream(s.stream());
+        if (r == null) {
+            return;
+        }
+        boolean wasReadable = r.readable();
+        switch (r.onData(s.offset(), s.data(), s.fin())) {
+            case TAKEN -> {
+                if (!wasReadable && r.readable()) {
+                    events.add(new StreamEvent.Readable(s.stream()));
+                }
+            }
+            case BEYOND_LIMIT -> fail("the peer sent stream " + s.stream() + " beyond its flow-control limit");
+            case FINAL_SIZE_CHANGED -> fail("the peer changed stream " + s.stream() + "'s final size");
+        }
+    }
+
+    private boolean isPeers(int id) {
+        return (id & 1) == (caller ? 1 : 0);
+    }
+
+    /** A stream both sides are done with is forgotten; a late frame of it finds nothing. */
+    private void forgetIfDone(int id) {
+        SendStream out = sending.get(id);
+        RecvStream in = receiving.get(id);
+        if (out != null && in != null && out.isDone() && (in.isFinished() || in.resetCode() >= 0)) {
+            sending.remove(id);
+            receiving.remove(id);
+        }
+    }
+
+    /** Whether {@code id} was a stream of this connection's, now forgotten. */
+    private boolean wasOpen(int id) {
+        return isPeers(id) ? id < peerStreams : id < nextStream;
+    }
+
+    private int ownStreams() {
+        int own = 0;
+        for (int id : receiving.keySet()) {
+            if ((id & 1) == (caller ? 0 : 1)) {
+                own++;
+            }
+        }
+        return own;
+    }
+
+    private void fail(String reason) {
+        failed = true;
+        events.add(new StreamEvent.Failed(reason));
+    }
+
+    private void onAck(Frame.Ack a, long now) {
+        if (a.largest() >= nextNumber) {
+            fail("the peer acknowledged a packet never sent");
+            return;
+        }
+        boolean newlyAcked = false;
+        Sent largestNewly = null;
+        for (Range r : a.ranges()) {
+            for (Iterator<Sent> it = sent.subMap(r.low(), true, r.high(), true).values().iterator(); it.hasNext(); ) {
+                Sent s = it.next();
+                it.remove();
+                acked(s);
+                newlyAcked = true;
+                if (largestNewly == null || s.number() > largestNewly.number()) {
+                    largestNewly = s;
+                }
+            }
+        }
+        if (!newlyAcked) {
+            return;
+        }
+        if (largestNewly.number() == a.largest() && largestNewly.ackEliciting()) {
+            rtt.onSample(Math.max(1, now - largestNewly.at() - Math.min(a.ackDelayMicros() * 1000, settings.ackDelayNanos())));
+        }
+        largestAcked = Math.max(largestAcked, a.largest());
+        rtoBase = now;
+        detectLosses(now);
+    }
+
+    private void acked(Sent s) {
+        if (s.ackEliciting()) {
+            ackElicitingInFlight--;
+            congestion.onAcked(s.size(), s.at());
+        }
+        for (Object o : s.retransmittable()) {
+            if (o instanceof SendStream.Chunk c) {
+                SendStream stream = sending.get(c.stream());
+                if (stream != null) {
+                    int before = stream.writable();
+                    stream.onAcked(c.offset(), c.data().length, c.fin());
+                    if (before == 0 && stream.writable() > 0) {
+                        events.add(new StreamEvent.Writable(c.stream()));
+                    }
+                    forgetIfDone(c.stream());
+                }
+            }
+        }
+    }
+
+    /** RFC 9002 section 6.1: a packet is lost three packets or 9/8 of a round trip after a newer one was acknowledged. */
+    private void detectLosses(long now) {
+        long delay = Math.max(1_000_000L, Math.max(rtt.smoothed(), rtt.latest()) * 9 / 8);
+        lossAt = Long.MAX_VALUE;
+        int lostBytes = 0;
+        long newestLostAt = Long.MIN_VALUE;
+        for (Iterator<Sent> it = sent.headMap(largestAcked, true).values().iterator(); it.hasNext(); ) {
+            Sent s = it.next();
+            if (largestAcked - s.number() >= PACKET_THRESHOLD || now - s.at() >= delay) {
+                it.remove();
+                if (s.ackEliciting()) {
+                    ackElicitingInFlight--;
+                    lostBytes += s.size();
+                    newestLostAt = s.at();
+                }
+                lost(s);
+            } else {
+                lossAt = Math.min(lossAt, s.at() + delay);
+            }
+        }
+        if (lostBytes > 0) {
+            congestion.onLost(lostBytes, newestLostAt, now);
+        }
+    }
+
+    private void lost(Sent s) {
+        for (Object o : s.retransmittable()) {
+            switch (o) {
+                case SendStream.Chunk c -> {
+                    SendStream stream = sending.get(c.stream());
+                    if (stream != null) {
+                        stream.onLost(c.offset(), c.data().length, c.fin());
+                    }
+                }
+                case MaxDataOf m -> control.add(m);
+                case ResetOf r -> control.add(r);
+                default -> { }
+            }
+        }
+    }
+
+    private long rtoAt() {
+        return ackElicitingInFlight > 0 ? rtoBase + rtt.rto() : Long.MAX_VALUE;
+    }
+
+    public long pollTimeout() {
+        if (failed) {
+            return Long.MAX_VALUE;
+        }
+        long t = Math.min(ackAt, Math.min(lossAt, rtoAt()));
+        if (wantsToSend() && congestion.canSend(settings.maxPacket())) {
+            t = Math.min(t, congestion.earliestSend());
+        }
+        return t;
+    }
+
+    public void handleTimeout(long now) {
+        if (failed) {
+            return;
+        }
+        if (now - lossAt >= 0) {
+            detectLosses(now);
+        }
+        if (now - rtoAt() >= 0) {
+            // RFC 6298 5.4-5.6: everything outstanding goes again, the timer backs off, the window drops to one packet.
+            int lostBytes = 0;
+            for (Sent s : sent.values()) {
+                if (s.ackEliciting()) {
+                    lostBytes += s.size();
+                }
+                lost(s);
+            }
+            sent.clear();
+            ackElicitingInFlight = 0;
+            lossAt = Long.MAX_VALUE;
+            congestion.onTimeout(lostBytes, now);
+            rtt.onTimeout();
+            rtoBase = now;
+            if (!wantsToSend()) {
+                control.add(new Frame.Ping()); // nothing to resend but the timer ran: ask for an acknowledgement
+            }
+        }
+    }
+
+    /** Whether anything but an acknowledgement waits to go. */
+    private boolean wantsToSend() {
+        if (!control.isEmpty()) {
+            return true;
+        }
+        for (SendStream s : sending.values()) {
+            if (s.hasData()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The next packet to send now, if any: an acknowledgement that is due, and what the congestion
+     * window and the pacer let go of control frames and stream data (streams in turn).
+     */
+    public Optional<byte[]> pollPacket(long now) {
+        if (failed) {
+            return Optional.empty();
+        }
+        boolean ackDue = now - ackAt >= 0 && !received.isEmpty();
+        boolean mayElicit = wantsToSend() && congestion.canSend(settings.maxPacket())
+                && congestion.sendTime(now) == now;
+        if (!ackDue && !mayElicit) {
+            return Optional.empty();
+        }
+        List<Frame> frames = new ArrayList<>();
+        List<Object> retransmittable = new ArrayList<>();
+        int room = settings.maxPacket() - StreamPackets.HEADER;
+        if (!received.isEmpty() && (ackDue || unacked > 0)) {
+            Frame.Ack ack = ack(now);
+            frames.add(ack);
+            room -= StreamPackets.size(ack);
+            unacked = 0;
+            ackAt = Long.MAX_VALUE;
+        }
+        if (mayElicit) {
+            room = controlFrames(frames, retransmittable, room);
+            streamFrames(frames, retransmittable, room);
+        }
+        if (frames.isEmpty()) {
+            return Optional.empty();
+        }
+        long number = nextNumber++;
+        byte[] packet = StreamPackets.encode(number, frames);
+        boolean eliciting = StreamPackets.ackEliciting(frames);
+        if (eliciting) {
+            if (ackElicitingInFlight == 0) {
+                rtoBase = now;
+            }
+            ackElicitingInFlight++;
+            congestion.onSent(packet.length, rtt.smoothed(), now);
+        }
+        if (eliciting || !retransmittable.isEmpty()) {
+            sent.put(number, new Sent(number, now, packet.length, eliciting, retransmittable));
+        }
+        return Optional.of(packet);
+    }
+
+    private Frame.Ack ack(long now) {
+        List<Range> ranges = new ArrayList<>();
+        for (Map.Entry<Long, Long> r : received.descendingMap().entrySet()) {
+            ranges.add(new Range(r.getKey(), r.getValue() - 1));
+        }
+        long delayMicros = (now - largestReceivedAt) / 1000;
+        return new Frame.Ack(ranges.get(0).high(), Math.max(0, delayMicros), ranges);
+    }
+
+    private int controlFrames(List<Frame> frames, List<Object> retransmittable, int room) {
+        for (int i = control.size(); i > 0 && room > 0; i--) {
+            Object o = control.poll();
+            Frame f = switch (o) {
+                case MaxDataOf m -> receiving.containsKey(m.stream()) ? new Frame.MaxData(m.stream(), receiving.get(m.stream()).limit()) : null;
+                case ResetOf r -> new Frame.Reset(r.stream(), r.code(), r.finalSize());
+                case Frame.Ping p -> p;
+                default -> throw new IllegalStateException("not a control frame: " + o);
+            };
+            if (f == null) {
+                continue; // for a stream forgotten meanwhile
+            }
+            if (StreamPackets.size(f) > room) {
+                control.add(o);
+                continue;
+            }
+            frames.add(f);
+            room -= StreamPackets.size(f);
+            if (!(o instanceof Frame.Ping)) {
+                retransmittable.add(o);
+            }
+        }
+        return room;
+    }
+
+    private void streamFrames(List<Frame> frames, List<Object> retransmittable, int room) {
+        List<Integer> ids = new ArrayList<>(sending.keySet());
+        for (int k = 0; k < ids.size() && room > StreamPackets.STREAM_OVERHEAD; k++) {
+            int id = ids.get((roundRobin + k) % ids.size());
+            SendStream s = sending.get(id);
+            while (s.hasData() && room > StreamPackets.STREAM_OVERHEAD) {
+                SendStream.Chunk c = s.next(id, room - StreamPackets.STREAM_OVERHEAD);
+                Frame.Stream f = new Frame.Stream(id, c.fin(), c.offset(), c.data());
+                frames.add(f);
+                retransmittable.add(c);
+                room -= StreamPackets.size(f);
+                if (c.data().length == 0 && !c.fin()) {
+                    break;
+                }
+            }
+        }
+        roundRobin++;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.postern.core.stream;
+
+import dev.postern.core.codec.Buffers;
+import dev.postern.core.codec.DecodeError;
+import dev.postern.core.codec.Decoded;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The packets of a connection's streams, carried inside its sealed datagrams: a packet number (new for
+ * every packet sent, retransmissions included, so an acknowledgement is never ambiguous) and frames.
+ *
+ * <pre>
+ * packet   | number u64 | frame... |
+ * ACK      | 1 | largest u64 | ack delay µs u32 | ranges u8 (1..MAX_ACK_RANGES) | (low u64 | high u64) x ranges |
+ *            ranges descending and apart, the first holding largest
+ * STREAM   | 2 | stream u16 | fin u8 | offset u64 | length u16 | data |
+ * MAX_DATA | 3 | stream u16 | limit u64 |      the sender may receive up to this offset of the stream
+ * RESET    | 4 | stream u16 | code u16 | final size u64 |
+ * PING     | 5 |                                asks for an acknowledgement
+ * </pre>
+ */
+public final class StreamPackets {
+
+    public static final int MAX_ACK_RANGES = 16;
+    /** Stream offsets stay below 2^62, where arithmetic on them cannot overflow. */
+    public static final long MAX_OFFSET = 1L << 62;
+
+    /** A decoded packet. */
+    public record Packet(long number, List<Frame> frames) {}
+
+    /** A received range of packet numbers, both ends included. */
+    public record Range(long low, long high) {}
+
+    public sealed interface Frame {
+        record Ack(long largest, long ackDelayMicros, List<Range> ranges) implements Frame {}
+
+        record Stream(int stream, boolean fin, long offset, byte[] data) implements Frame {}
+
+        record MaxData(int stream, long limit) implements Frame {}
+
+        record Reset(int stream, int code, long finalSize) implements Frame {}
+
+        record Ping() implements Frame {}
+    }
+
+    /** Bytes a STREAM frame takes besides its data. */
+    public static final int STREAM_OVERHEAD = 1 + 2 + 1 + 8 + 2;
+    public static final int HEADER = 8;
+
+    private StreamPackets() {}
+
+    /** A packet of these frames, into a buffer sized for them. */
+    public static byte[] encode(long number, List<Frame> frames) {
+        int size = HEADER;
+        for (Frame f : frames) {
+            size += size(f);
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).putLong(number);
+        for (Frame f : frames) {
+            switch (f) {
+                case Frame.Ack a -> {
+                    b.put((byte) 1).putLong(a.largest()).putInt((int) Math.min(a.ackDelayMicros(), 0xffffffffL))
+                            .put((byte) a.ranges().size());
+                    for (Range r : a.ranges()) {
+                        b.putLong(r.low()).putLong(r.high());
+                    }
+                }
+                case Frame.Stream s -> b.put((byte) 2).putShort((short) s.stream()).put((byte) (s.fin() ? 1 : 0)).putLong(s.offset())
+                        .putShort((short) s.data().length).put(s.data());
+                case Frame.MaxData m -> b.put((byte) 3).putShort((short) m.stream()).putLong(m.limit());
+                case Frame.Reset r -> b.put((byte) 4).putShort((short) r.stream()).putShort((short) r.code()).putLong(r.finalSize());
+                case Frame.Ping p -> b.put((byte) 5);
+            }
+        }
+        return Buffers.written(b);
+    }
+
+    public static int size(Frame f) {
+        return switch (f) {
+            case Frame.Ack a -> 1 + 8 + 4 + 1 + 16 * a.ranges().size();
+            case Frame.Stream s -> STREAM_OVERHEAD + s.data().length;
+            case Frame.MaxData m -> 1 + 2 + 8;
+            case Frame.Reset r -> 1 + 2 + 2 + 8;
+            case Frame.Ping p -> 1;
+        };
+    }
+
+    public static Decoded<Packet> decode(byte[] packet) {
+        try {
+            ByteBuffer b = ByteBuffer.wrap(packet);
+            long number = b.getLong();
+            if (number < 0) {
+                return Decoded.bad(DecodeError.MALFORMED);
+            }
+            List<Frame> frames = new ArrayList<>();
+            while (b.hasRemaining()) {
+                Frame f = frame(b);
+                if (f == null) {
+                    return Decoded.bad(DecodeError.MALFORMED);
+                }
+                frames.add(f);
+            }
+            return frames.isEmpty() ? Decoded.bad(DecodeError.WRONG_LENGTH) : Decoded.ok(new Packet(number, List.copyOf(frames)));
+        } catch (BufferUnderflowException e) {
+            return Decoded.bad(DecodeError.WRONG_LENGTH);
+        }
+    }
+
+    /** One frame, or null for a field no frame may hold. */
+    private static Frame frame(ByteBuffer b) {
+        return switch (b.get()) {
+            case 1 -> {
+                long largest = b.getLong();
+                long delay = b.getInt() & 0xffffffffL;
+                int count = b.get() & 0xff;
+                if (largest < 0 || count == 0 || count > MAX_ACK_RANGES) {
+                    yield null;
+                }
+                List<Range> ranges = new ArrayList<>(count);
+                long below = largest + 1;
+                for (int i = 0; i < count; i++) {
+                    long low = b.getLong();
+                    long high = b.getLong();
+                    // Descending and apart, the first ending at largest: what a receiver's record can hold.
+                    if (low < 0 || low > high || (i == 0 ? high != largest : high + 1 >= below)) {
+                        yield null;
+                    }
+                    ranges.add(new Range(low, high));
+                    below = low;
+                }
+                yield new Frame.Ack(largest, delay, List.copyOf(ranges));
+            }
+            case 2 -> {
+                int stream = b.getShort() & 0xffff;
+                int fin = b.get();
+                long offset = b.getLong();
+                int length = b.getShort() & 0xffff;
+                if ((fin != 0 && fin != 1) || offset < 0 || offset + length > MAX_OFFSET || length > b.remaining()) {
+                    yield null;
+                }
+                byte[] data = new byte[length];
+                b.get(data);
+                yield new Frame.Stream(stream, fin == 1, offset, data);
+            }
+            case 3 -> {
+                int stream = b.getShort() & 0xffff;
+                long limit = b.getLong();
+                yield limit < 0 || limit > MAX_OFFSET ? null : new Frame.MaxData(stream, limit);
+            }
+            case 4 -> {
+                int stream = b.getShort() & 0xffff;
+                int code = b.getShort() & 0xffff;
+                long finalSize = b.getLong();
+                yield finalSize < 0 || finalSize > MAX_OFFSET ? null : new Frame.Reset(stream, code, finalSize);
+            }
+            case 5 -> new Frame.Ping();
+            default -> null;
+        };
+    }
+
+    /** Whether a packet asks to be acknowledged (anything but acknowledgements). */
+    public static boolean ackEliciting(List<Frame> frames) {
+        for (Frame f : frames) {
+            if (!(f instanceof Frame.Ack)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
