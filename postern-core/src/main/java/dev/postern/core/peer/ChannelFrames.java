@@ -16,6 +16,7 @@ import java.util.Arrays;
  * CLOSE | 3 |
  * PATH_PROBE | 4 | id u64 |   sent on a direct path while the connection is relayed
  * PATH_ACK   | 5 | id u64 |   its answer, to where the probe came from: both directions work
+ * STREAM     | 6 | packet... |  the connection's streams (see {@code StreamPackets})
  * </pre>
  */
 final class ChannelFrames {
@@ -32,6 +33,8 @@ final class ChannelFrames {
         record PathProbe(long id) implements Frame {}
 
         record PathAck(long id) implements Frame {}
+
+        record Stream(byte[] packet) implements Frame {}
     }
 
     private ChannelFrames() {}
@@ -39,6 +42,13 @@ final class ChannelFrames {
     static byte[] data(byte[] payload) {
         byte[] out = new byte[1 + payload.length];
         System.arraycopy(payload, 0, out, 1, payload.length);
+        return out;
+    }
+
+    static byte[] stream(byte[] packet) {
+        byte[] out = new byte[1 + packet.length];
+        out[0] = 6;
+        System.arraycopy(packet, 0, out, 1, packet.length);
         return out;
     }
 
@@ -81,6 +91,7 @@ final class ChannelFrames {
                 });
             }
             case 3 -> plain.length == 1 ? Decoded.ok(new Frame.Close()) : Decoded.bad(DecodeError.WRONG_LENGTH);
+            case 6 -> Decoded.ok(new Frame.Stream(Arrays.copyOfRange(plain, 1, plain.length)));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

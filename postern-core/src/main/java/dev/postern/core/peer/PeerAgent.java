@@ -140,6 +140,17 @@ public final class PeerAgent {
         drain(s);
     }
 
+    /** Runs {@code task} on a connection's streams, then sends what it made them send. */
+    public void withStreams(int connection, java.util.function.Consumer<dev.postern.core.stream.StreamConnection> task, long now) {
+        PeerSession s = byIndex.get(connection);
+        if (s == null || !s.isConnected()) {
+            throw new IllegalStateException("no such connection");
+        }
+        task.accept(s.streams());
+        s.flushStreams(now);
+        drain(s);
+    }
+
     public void close(int connection, long now) {
         PeerSession s = byIndex.get(connection);
         if (s != null) {

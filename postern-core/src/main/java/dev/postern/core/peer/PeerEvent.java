@@ -1,5 +1,6 @@
 package dev.postern.core.peer;
 
+import dev.postern.core.stream.StreamEvent;
 import java.net.InetSocketAddress;
 
 /** What a {@link PeerSession} reports to its owner. */
@@ -10,6 +11,9 @@ public sealed interface PeerEvent {
 
     /** An authentic datagram's payload. */
     record Received(byte[] payload) implements PeerEvent {}
+
+    /** Something happened on the connection's streams. */
+    record OnStream(StreamEvent event) implements PeerEvent {}
 
     /** The peer's datagrams now come from elsewhere (it roamed, or its NAT rebound) and replies follow them. */
     record Moved(Path path, InetSocketAddress peer) implements PeerEvent {}

@@ -11,6 +11,7 @@ import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.noise.SecureDatagrams;
+import dev.postern.core.stream.StreamConnection;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -118,6 +119,8 @@ public final class PeerSession {
     private long nextWelcome = Long.MAX_VALUE;
     private int remoteIndex;
     private SecureDatagrams crypto;
+    /** The connection's streams, from the handshake on. */
+    private StreamConnection streams;
     private InetSocketAddress peer;
     private int peerSocket = PeerTransmit.MAIN;
     private Path path;
@@ -214,6 +217,7 @@ public final class PeerSession {
             }
             case CONNECTED -> {
                 long t = Math.min(nextUpgrade, Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos()));
+                t = Math.min(t, streams.pollTimeout());
                 if (searchingWhileRelayed()) {
                     for (PathStrategy s : strategies) {
                         if (s.searchesWhileRelayed()) {
@@ -266,6 +270,34 @@ public final class PeerSession {
             if (searchingWhileRelayed()) {
                 runStrategies(now, true);
             }
+            if (now - streams.pollTimeout() >= 0) {
+                streams.handleTimeout(now);
+            }
+            flushStreams(now);
+        }
+    }
+
+    /**
+     * The connection's streams, once connected: use them, then call {@link #flushStreams} so what they
+     * have to send goes (and what they report comes out as {@link PeerEvent.OnStream}).
+     */
+    public StreamConnection streams() {
+        if (streams == null) {
+            throw new IllegalStateException("not connected");
+        }
+        return streams;
+    }
+
+    /** Seals what the streams have to send now and turns their events into this session's. */
+    public void flushStreams(long now) {
+        if (state != State.CONNECTED) {
+            return;
+        }
+        for (var p = streams.pollPacket(now); p.isPresent(); p = streams.pollPacket(now)) {
+            seal(ChannelFrames.stream(p.get()), now);
+        }
+        for (var e = streams.pollEvent(); e.isPresent(); e = streams.pollEvent()) {
+            events.add(new PeerEvent.OnStream(e.get()));
         }
     }
 
@@ -470,6 +502,7 @@ public final class PeerSession {
         }
         handshakeSentAt.clear();
         state = State.CONNECTED;
+        streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - 1), intro.role() == Role.CALLER);
         peer = from;
         peerSocket = socket;
         path = pathOf(from);
@@ -532,6 +565,10 @@ public final class PeerSession {
                         }
                     }
                     case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
+                    case ChannelFrames.Frame.Stream packet -> {
+                        streams.onPacket(packet.packet(), now);
+                        flushStreams(now);
+                    }
                     default -> { }
                 }
             }

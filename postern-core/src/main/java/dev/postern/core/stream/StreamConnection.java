@@ -33,9 +33,19 @@ public final class StreamConnection {
      */
     public record Settings(int maxPacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos) {
         public static final Settings DEFAULTS = new Settings(1150, 1 << 20, 1 << 20, 64, 25_000_000L);
+
+        public Settings withMaxPacket(int bytes) {
+            return new Settings(bytes, window, sendBuffer, maxStreams, ackDelayNanos);
+        }
     }
 
+    /** Loss detection's starting thresholds (RFC 9002): three packets, or 9/8 of a round trip. */
     private static final int PACKET_THRESHOLD = 3;
+    private static final int TIME_THRESHOLD_EIGHTHS = 9;
+    /** How far reordering may push them, once packets declared lost turn up acknowledged (RACK does the like). */
+    private static final int MAX_PACKET_THRESHOLD = 64;
+    private static final int MAX_TIME_THRESHOLD_EIGHTHS = 16;
+    private static final int REMEMBERED_LOSSES = 1024;
     private static final int ACK_EVERY = 2;
 
     private record Sent(long number, long at, int size, boolean ackEliciting, List<Object> retransmittable) {}
@@ -55,6 +65,10 @@ public final class StreamConnection {
     private final TreeMap<Long, Long> received = new TreeMap<>();
     private final ArrayDeque<StreamEvent> events = new ArrayDeque<>();
     private final ArrayDeque<Object> control = new ArrayDeque<>();
+    /** Packets declared lost lately: one acknowledged after all was reordered, not lost. */
+    private final java.util.TreeSet<Long> declaredLost = new java.util.TreeSet<>();
+    private int packetThreshold = PACKET_THRESHOLD;
+    private int timeThresholdEighths = TIME_THRESHOLD_EIGHTHS;
     private int nextStream;
     private int peerStreams;
     private long nextNumber;
@@ -318,6 +332,12 @@ public final class StreamConnection {
         boolean newlyAcked = false;
         Sent largestNewly = null;
         for (Range r : a.ranges()) {
+            java.util.SortedSet<Long> spurious = declaredLost.subSet(r.low(), r.high() + 1);
+            if (!spurious.isEmpty()) {
+                spurious.clear();
+                packetThreshold = Math.min(MAX_PACKET_THRESHOLD, packetThreshold * 2);
+                timeThresholdEighths = Math.min(MAX_TIME_THRESHOLD_EIGHTHS, timeThresholdEighths + 1);
+            }
             for (Iterator<Sent> it = sent.subMap(r.low(), true, r.high(), true).values().iterator(); it.hasNext(); ) {
                 Sent s = it.next();
                 it.remove();
@@ -359,16 +379,23 @@ public final class StreamConnection {
         }
     }
 
-    /** RFC 9002 section 6.1: a packet is lost three packets or 9/8 of a round trip after a newer one was acknowledged. */
+    /**
+     * RFC 9002 section 6.1: a packet is lost three packets or 9/8 of a round trip after a newer one was
+     * acknowledged; both grow where the path reorders.
+     */
     private void detectLosses(long now) {
-        long delay = Math.max(1_000_000L, Math.max(rtt.smoothed(), rtt.latest()) * 9 / 8);
+        long delay = Math.max(1_000_000L, Math.max(rtt.smoothed(), rtt.latest()) * timeThresholdEighths / 8);
         lossAt = Long.MAX_VALUE;
         int lostBytes = 0;
         long newestLostAt = Long.MIN_VALUE;
         for (Iterator<Sent> it = sent.headMap(largestAcked, true).values().iterator(); it.hasNext(); ) {
             Sent s = it.next();
-            if (largestAcked - s.number() >= PACKET_THRESHOLD || now - s.at() >= delay) {
+            if (largestAcked - s.number() >= packetThreshold || now - s.at() >= delay) {
                 it.remove();
+                declaredLost.add(s.number());
+                if (declaredLost.size() > REMEMBERED_LOSSES) {
+                    declaredLost.pollFirst();
+                }
                 if (s.ackEliciting()) {
                     ackElicitingInFlight--;
                     lostBytes += s.size();

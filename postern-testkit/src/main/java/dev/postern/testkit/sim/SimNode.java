@@ -145,6 +145,12 @@ public final class SimNode {
         pump();
     }
 
+    /** Runs {@code task} on a connection's streams and sends what it made them send. */
+    public void withStreams(int connection, java.util.function.Consumer<dev.postern.core.stream.StreamConnection> task) {
+        agent.withStreams(connection, task, now());
+        pump();
+    }
+
     public void close(int connection) {
         agent.close(connection, now());
         pump();
