@@ -192,13 +192,19 @@ public final class NodeChannel implements AutoCloseable {
     private CompletableFuture<Object> request(int request, byte[] frame) {
         CompletableFuture<Object> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + GIVE_UP.toNanos();
-        ScheduledFuture<?> retries = timer.scheduleWithFixedDelay(() -> {
-            if (System.nanoTime() - deadline > 0) {
-                fail(request, new TimeoutException("no answer from the server within " + GIVE_UP.toSeconds() + " s"));
-            } else {
-                connection.send(frame); // refused while the channel is down: the next round tries again
-            }
-        }, 0, RETRY.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> retries;
+        try {
+            retries = timer.scheduleWithFixedDelay(() -> {
+                if (System.nanoTime() - deadline > 0) {
+                    fail(request, new TimeoutException("no answer from the server within " + GIVE_UP.toSeconds() + " s"));
+                } else {
+                    connection.send(frame); // refused while the channel is down: the next round tries again
+                }
+            }, 0, RETRY.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            result.completeExceptionally(new IOException("the node channel is closed"));
+            return result;
+        }
         pending.put(request, new Pending(result, retries));
         return result;
     }

@@ -3,10 +3,15 @@ package dev.postern.client.peer;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.peer.Path;
 import dev.postern.core.peer.PeerEvent;
+import dev.postern.core.stream.StreamConnection;
+import dev.postern.core.stream.StreamEvent;
 import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -30,6 +35,8 @@ public final class PeerConnection implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final CompletableFuture<PeerEvent.CloseReason> closed = new CompletableFuture<>();
     private final CompletableFuture<Path> offRelay = new CompletableFuture<>();
+    private final Map<Integer, PeerStream> streams = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<PeerStream> accepted = new LinkedBlockingQueue<>();
     private volatile Path path;
 
     PeerConnection(PosternNode node, int index, NodeId peer, Path path, int maxDatagram) {
@@ -115,6 +122,57 @@ public final class PeerConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a reliable stream to the peer, which takes it with {@link #acceptStream}. It costs nothing
+     * on the wire until the first byte (or the end) is written.
+     */
+    public PeerStream openStream() throws ClosedChannelException, InterruptedException {
+        CompletableFuture<PeerStream> opened = new CompletableFuture<>();
+        withStreams(s -> {
+            PeerStream stream = new PeerStream(this, s.open());
+            streams.put(stream.id(), stream);
+            opened.complete(stream);
+        }, () -> opened.completeExceptionally(new ClosedChannelException()));
+        try {
+            return opened.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    /**
+     * The next stream the peer opened, waiting up to {@code timeout}.
+     *
+     * @throws TimeoutException       none came in time
+     * @throws ClosedChannelException the connection is closed
+     */
+    public PeerStream acceptStream(Duration timeout) throws InterruptedException, TimeoutException, ClosedChannelException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            PeerStream next = accepted.poll(Math.min(deadline - System.nanoTime(), 50_000_000L), TimeUnit.NANOSECONDS);
+            if (next != null) {
+                return next;
+            }
+            if (closed.isDone()) {
+                throw new ClosedChannelException();
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new TimeoutException("no stream within " + timeout);
+            }
+        }
+    }
+
+    /** Runs {@code task} on the connection's streams on the node's thread; {@code ifGone} instead once it ended. */
+    void withStreams(Consumer<StreamConnection> task, Runnable ifGone) {
+        node.withAgent(agent -> {
+            if (agent.connection(index).map(s -> s.isConnected()).orElse(false)) {
+                agent.withStreams(index, task, node.now());
+            } else {
+                ifGone.run();
+            }
+        });
+    }
+
     /** Datagrams dropped because {@link #receive} fell {@value #RECEIVE_QUEUE} behind. */
     public long droppedUnread() {
         return dropped.get();
@@ -159,6 +217,28 @@ public final class PeerConnection implements AutoCloseable {
 
     void onClosed(PeerEvent.CloseReason reason) {
         closed.complete(reason);
+        streams.values().forEach(PeerStream::onConnectionClosed);
+    }
+
+    void onStreamEvent(StreamEvent event) {
+        switch (event) {
+            case StreamEvent.Opened o -> {
+                PeerStream stream = new PeerStream(this, o.stream());
+                streams.put(o.stream(), stream);
+                accepted.add(stream);
+            }
+            case StreamEvent.Readable r -> withStream(r.stream(), st -> withStreams(st::pull, () -> { }));
+            case StreamEvent.Writable w -> withStream(w.stream(), st -> withStreams(st::push, () -> { }));
+            case StreamEvent.Reset r -> withStream(r.stream(), st -> st.onReset(r.code()));
+            case StreamEvent.Failed f -> node.withAgent(agent -> agent.close(index, node.now())); // the peer broke the stream protocol
+        }
+    }
+
+    private void withStream(int id, Consumer<PeerStream> action) {
+        PeerStream s = streams.get(id);
+        if (s != null) {
+            action.accept(s);
+        }
     }
 
     @Override

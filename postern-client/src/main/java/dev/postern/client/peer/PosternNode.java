@@ -201,6 +201,7 @@ public final class PosternNode implements AutoCloseable {
                 }
                 switch (o.event()) {
                     case PeerEvent.Received r -> conn.onReceived(r.payload());
+                    case PeerEvent.OnStream e -> conn.onStreamEvent(e.event());
                     case PeerEvent.Moved m -> conn.onMoved(m.path());
                     case PeerEvent.Closed c -> {
                         connections.remove(o.connection());

@@ -1,0 +1,380 @@
+package dev.postern.client.peer;
+
+import dev.postern.core.stream.StreamConnection;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A reliable, ordered byte stream over a {@link PeerConnection}, end-to-end encrypted like its
+ * datagrams: {@link #input()} and {@link #output()} in the platform's idiom, {@link #channel()} for NIO.
+ * {@link #shutdownOutput()} ends this side's sending (the peer reads to the end, then -1) and leaves
+ * reading open; {@link #close()} does both. Reads and writes wait at most their timeouts (none unless
+ * set) and then throw {@link SocketTimeoutException}. Safe for one reader and one writer thread.
+ *
+ * <pre>{@code
+ * try (PeerStream s = connection.openStream()) {
+ *     s.output().write(request);
+ *     s.shutdownOutput();
+ *     byte[] answer = s.input().readAllBytes();
+ * }
+ * }</pre>
+ */
+public final class PeerStream implements AutoCloseable {
+
+    /** Bytes held on this side of the node's thread, each way: the stream's own buffers hold the rest. */
+    private static final int LOCAL_BUFFER = 256 * 1024;
+
+    private final PeerConnection connection;
+    private final int id;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition readable = lock.newCondition();
+    private final Condition writable = lock.newCondition();
+    private final byte[] in = new byte[LOCAL_BUFFER];
+    private int inStart;
+    private int inLength;
+    private boolean inEnded;
+    private int resetCode = -1;
+    private final byte[] out = new byte[LOCAL_BUFFER];
+    private int outLength;
+    private boolean outShut;
+    private boolean finishSent;
+    private boolean pullScheduled;
+    private boolean pushScheduled;
+    private volatile Duration readTimeout;
+    private volatile Duration writeTimeout;
+    private final InputStream input = new Input();
+    private final OutputStream output = new Output();
+
+    PeerStream(PeerConnection connection, int id) {
+        this.connection = connection;
+        this.id = id;
+    }
+
+    /** The stream's number on its connection. */
+    public int id() {
+        return id;
+    }
+
+    public InputStream input() {
+        return input;
+    }
+
+    public OutputStream output() {
+        return output;
+    }
+
+    /** The stream as a blocking NIO channel (the same bytes as {@link #input()} and {@link #output()}). */
+    public ByteChannel channel() {
+        return new ByteChannel() {
+            @Override
+            public int read(ByteBuffer dst) throws IOException {
+                byte[] b = new byte[Math.min(dst.remaining(), LOCAL_BUFFER)];
+                int n = input.read(b, 0, b.length);
+                if (n > 0) {
+                    dst.put(b, 0, n);
+                }
+                return n;
+            }
+
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                int n = src.remaining();
+                byte[] b = new byte[n];
+                src.get(b);
+                output.write(b);
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return !outShut || !inEnded;
+            }
+
+            @Override
+            public void close() {
+                PeerStream.this.close();
+            }
+        };
+    }
+
+    /** How long a read waits for bytes (null: as long as it takes). */
+    public void readTimeout(Duration timeout) {
+        this.readTimeout = timeout;
+    }
+
+    /** How long a write waits for room (null: as long as it takes). */
+    public void writeTimeout(Duration timeout) {
+        this.writeTimeout = timeout;
+    }
+
+    /** Ends this side's sending once what was written has gone; reading goes on. */
+    public void shutdownOutput() {
+        lock.lock();
+        try {
+            if (outShut) {
+                return;
+            }
+            outShut = true;
+        } finally {
+            lock.unlock();
+        }
+        schedulePush();
+    }
+
+    /** Whether everything written, and the end, reached the peer. */
+    public boolean isDelivered() throws InterruptedException {
+        boolean[] delivered = {false};
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        connection.withStreams(s -> {
+            delivered[0] = finishSent && s.isDelivered(id);
+            done.countDown();
+        }, done::countDown);
+        done.await(5, TimeUnit.SECONDS);
+        return delivered[0];
+    }
+
+    /** Shuts output down (what was written still goes) and stops reading. */
+    @Override
+    public void close() {
+        shutdownOutput();
+        lock.lock();
+        try {
+            inEnded = true;
+            inLength = 0;
+            readable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // On the node's thread.
+
+    /** Moves what the stream has to read into the local buffer, as far as it has room. */
+    void pull(StreamConnection s) {
+        lock.lock();
+        try {
+            pullScheduled = false;
+            if (inEnded && resetCode < 0 && inLength == 0 && inStart == 0) {
+                return;
+            }
+            if (inStart > 0 && inStart + inLength == in.length) {
+                System.arraycopy(in, inStart, in, 0, inLength);
+                inStart = 0;
+            }
+            int room = in.length - inStart - inLength;
+            if (room > 0) {
+                int n = s.read(id, in, inStart + inLength, room);
+                if (n > 0) {
+                    inLength += n;
+                    readable.signalAll();
+                } else if (n < 0) {
+                    int code = s.resetCode(id);
+                    if (code >= 0) {
+                        resetCode = code;
+                    }
+                    inEnded = true;
+                    readable.signalAll();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Hands what was written to the stream, as far as it takes, and the end once all is handed. */
+    void push(StreamConnection s) {
+        lock.lock();
+        try {
+            pushScheduled = false;
+            if (outLength > 0) {
+                int n = s.write(id, out, 0, outLength);
+                if (n > 0) {
+                    System.arraycopy(out, n, out, 0, outLength - n);
+                    outLength -= n;
+                    writable.signalAll();
+                }
+            }
+            if (outShut && outLength == 0 && !finishSent) {
+                finishSent = true;
+                s.finish(id);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void onReset(int code) {
+        lock.lock();
+        try {
+            resetCode = code;
+            inEnded = true;
+            readable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The connection ended: waiting readers and writers stop. */
+    void onConnectionClosed() {
+        lock.lock();
+        try {
+            readable.signalAll();
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void schedulePull() {
+        if (!pullScheduled) {
+            pullScheduled = true;
+            connection.withStreams(this::pull, () -> { });
+        }
+    }
+
+    private void schedulePush() {
+        if (!pushScheduled) {
+            pushScheduled = true;
+            connection.withStreams(this::push, () -> { });
+        }
+    }
+
+    private long deadline(Duration timeout) {
+        return timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
+    }
+
+    /** Waits on {@code c} until the deadline; false once it passed. Holds the lock. */
+    private boolean await(Condition c, long deadline) throws InterruptedIOException {
+        try {
+            if (deadline == Long.MAX_VALUE) {
+                c.await(100, TimeUnit.MILLISECONDS); // wakes now and then to notice a connection gone
+                return true;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            c.await(Math.min(left, 100_000_000L), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+
+    private final class Input extends InputStream {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            long deadline = deadline(readTimeout);
+            lock.lock();
+            try {
+                while (inLength == 0) {
+                    if (resetCode >= 0) {
+                        throw new StreamResetException(resetCode, "the peer reset the stream (code " + resetCode + ")");
+                    }
+                    if (inEnded) {
+                        return -1;
+                    }
+                    if (!connection.isOpen()) {
+                        throw new ClosedChannelException();
+                    }
+                    if (!await(readable, deadline)) {
+                        throw new SocketTimeoutException("no bytes within " + readTimeout);
+                    }
+                }
+                int n = Math.min(len, inLength);
+                System.arraycopy(in, inStart, b, off, n);
+                inStart += n;
+                inLength -= n;
+                if (inLength == 0) {
+                    inStart = 0;
+                }
+                if (in.length - inStart - inLength >= in.length / 2) {
+                    schedulePull(); // room again: take more from the stream (which lets the peer send more)
+                }
+                return n;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public int available() {
+            lock.lock();
+            try {
+                return inLength;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void close() {
+            PeerStream.this.close();
+        }
+    }
+
+    private final class Output extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            long deadline = deadline(writeTimeout);
+            while (len > 0) {
+                lock.lock();
+                try {
+                    if (outShut) {
+                        throw new ClosedChannelException();
+                    }
+                    while (outLength == out.length) {
+                        if (!connection.isOpen()) {
+                            throw new ClosedChannelException();
+                        }
+                        if (!await(writable, deadline)) {
+                            throw new SocketTimeoutException("no room to write within " + writeTimeout);
+                        }
+                    }
+                    if (!connection.isOpen()) {
+                        throw new ClosedChannelException();
+                    }
+                    int n = Math.min(len, out.length - outLength);
+                    System.arraycopy(b, off, out, outLength, n);
+                    outLength += n;
+                    off += n;
+                    len -= n;
+                } finally {
+                    lock.unlock();
+                }
+                schedulePush();
+            }
+        }
+
+        @Override
+        public void close() {
+            shutdownOutput();
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.postern.server.mediation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.postern.client.peer.ConnectOptions;
+import dev.postern.client.peer.PeerConnection;
+import dev.postern.client.peer.PeerListener;
+import dev.postern.client.peer.PeerStream;
+import dev.postern.client.peer.PosternNode;
+import dev.postern.client.peer.ServerAddress;
+import dev.postern.client.peer.StreamResetException;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.messaging.MessageRouter;
+import dev.postern.core.peer.Path;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.testkit.TempDirs;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/** Streams between two library nodes through a real server on loopback: direct, and through the relay. */
+class StreamsByKeyTest {
+
+    private static final InetAddress LO = InetAddress.getLoopbackAddress();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private PosternServer server;
+    private ServerAddress serverAddress;
+    private final NodeKeys alice = NodeKeys.generate(RANDOM);
+    private final NodeKeys bob = NodeKeys.generate(RANDOM);
+
+    @BeforeEach
+    void startServer() throws Exception {
+        server = PosternServer.start(new ServerConfig(LO, TempDirs.create("postern-streams"),
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.natcheck.NatCheckConfig.OFF,
+                MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+        serverAddress = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.close();
+    }
+
+    private PosternNode node(NodeKeys keys) throws Exception {
+        return PosternNode.start(keys, serverAddress, Clock.SYSTEM, dev.postern.core.peer.PeerAgent.Settings.DEFAULTS, Optional.empty());
+    }
+
+    /** 10 MB one way with a SHA-256 check, then the receiver answers on the same stream after the sender's end. */
+    @ParameterizedTest(name = "relay only: {0}")
+    @ValueSource(booleans = {false, true})
+    void tenMegabytesCrossAndTheAnswerComesBackOnTheHalfClosedStream(boolean relayOnly) throws Exception {
+        try (PosternNode a = node(alice); PosternNode b = node(bob); PeerListener listener = b.listen(Set.of(alice.id()))) {
+            PeerConnection toBob = a.connect(bob.id(), ConnectOptions.DEFAULTS.withRelayOnly(relayOnly)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+            assertThat(toBob.path()).isIn(relayOnly ? Set.of(Path.RELAYED) : Set.of(Path.DIRECT, Path.LAN));
+
+            byte[] data = new byte[10_000_000];
+            new Random(3).nextBytes(data);
+            CompletableFuture<String> bobSide = CompletableFuture.supplyAsync(() -> {
+                try (PeerStream s = fromAlice.acceptStream(WAIT)) {
+                    s.readTimeout(WAIT);
+                    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                    long total = 0;
+                    byte[] buf = new byte[65536];
+                    InputStream in = s.input();
+                    for (int n; (n = in.read(buf)) >= 0; ) {
+                        sha.update(buf, 0, n);
+                        total += n;
+                    }
+                    s.output().write(("got " + total).getBytes(StandardCharsets.UTF_8));
+                    return java.util.HexFormat.of().formatHex(sha.digest());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (PeerStream s = toBob.openStream()) {
+                s.readTimeout(WAIT);
+                OutputStream out = s.output();
+                for (int off = 0; off < data.length; off += 100_000) {
+                    out.write(data, off, Math.min(100_000, data.length - off));
+                }
+                s.shutdownOutput();
+                assertThat(new String(s.input().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("got 10000000");
+            }
+            assertThat(bobSide.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .isEqualTo(java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)));
+        }
+    }
+
+    @Test
+    void theChannelViewAndTimeoutsAndResetsBehaveLikeASocketsDo() throws Exception {
+        try (PosternNode a = node(alice); PosternNode b = node(bob); PeerListener listener = b.listen(Set.of(alice.id()))) {
+            PeerConnection toBob = a.connect(bob.id()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+            PeerStream out = toBob.openStream();
+            ByteChannel channel = out.channel();
+            channel.write(ByteBuffer.wrap("over a channel".getBytes(StandardCharsets.UTF_8)));
+            PeerStream in = fromAlice.acceptStream(WAIT);
+            ByteBuffer got = ByteBuffer.allocate(64);
+            while (got.position() < 14) {
+                in.channel().read(got);
+            }
+            assertThat(new String(got.array(), 0, got.position(), StandardCharsets.UTF_8)).isEqualTo("over a channel");
+
+            in.readTimeout(Duration.ofMillis(200));
+            assertThatThrownBy(() -> in.input().read()).isInstanceOf(SocketTimeoutException.class);
+
+            toBob.close();
+            assertThatThrownBy(() -> out.output().write(1)).isInstanceOf(java.nio.channels.ClosedChannelException.class);
+        }
+    }
+}
