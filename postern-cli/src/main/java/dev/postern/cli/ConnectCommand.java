@@ -20,9 +20,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "connect",
         mixinStandardHelpOptions = true,
         description = {
-            "Connects to the peer with the given key through a Postern server, then sends",
-            "each line typed on stdin to it and prints each line it sends. The path found",
+            "Connects to the peer with the given key through a Postern server, then copies",
+            "stdin to it and what it sends to stdout over a reliable, encrypted stream, like",
+            "netcat: 'postern connect KEY < file' and 'postern listen > file' copy a file. It",
+            "ends once both sides' input has ended and all sent was received. The path found",
             "(lan, direct or relayed) is printed on stderr. The peer runs 'postern listen'.",
+            "With --datagrams, each line is one datagram instead.",
             "With --attempts, it instead connects that many times in turn (one node, so one",
             "start) to a 'postern listen --repeat' peer and prints one JSON line per attempt."
         })
@@ -43,6 +46,9 @@ final class ConnectCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "50s", converter = Converters.PositiveDuration.class,
             description = "Give up connecting after this long (the peer has 30 s to come online). Default: ${DEFAULT-VALUE}")
     Duration timeout;
+
+    @Option(names = "--datagrams", description = "Send each stdin line as one datagram and print each datagram as a line (no stream).")
+    boolean datagrams;
 
     @Option(names = "--attempts", paramLabel = "N", converter = Converters.PositiveInt.class,
             description = "Connect N times in turn instead of exchanging lines; for each attempt print a JSON line: the path at "
@@ -71,7 +77,15 @@ final class ConnectCommand implements Callable<Integer> {
             } catch (ExecutionException e) {
                 throw failure(e);
             }
-            return LineExchange.converse(connection, spec.commandLine().getOut(), err);
+            if (datagrams) {
+                return LineExchange.converse(connection, spec.commandLine().getOut(), err);
+            }
+            LineExchange.announce(connection, err);
+            try {
+                return StreamPipe.run(connection, connection.openStream(), System.in, System.out, err);
+            } catch (java.nio.channels.ClosedChannelException e) {
+                throw new CommandFailure("the connection closed before a stream could be opened");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;

@@ -22,15 +22,21 @@ final class LineExchange {
 
     /** Says how the connection runs, then runs it on this process's stdin and stdout; returns the exit status. */
     static int converse(PeerConnection connection, PrintWriter out, PrintWriter err) {
+        announce(connection, err);
+        run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out, err);
+        return 0;
+    }
+
+    /** Says on stderr whom the connection reaches and how, and later if it moves off the relay. */
+    static void announce(PeerConnection connection, PrintWriter err) {
         err.println("postern: connected to " + connection.peer() + " (" + describe(connection) + ")");
+        err.flush();
         if (connection.path() == dev.postern.core.peer.Path.RELAYED) {
             connection.offRelay().thenAccept(p -> {
                 err.println("postern: moved off the relay to a " + p.name().toLowerCase() + " path");
                 err.flush();
             });
         }
-        run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out, err);
-        return 0;
     }
 
     static void run(PeerConnection connection, BufferedReader in, PrintWriter out, PrintWriter err) {

@@ -22,9 +22,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Waits for a peer to call this node through a Postern server ('postern connect",
-            "THIS-KEY'), then sends each line typed on stdin to it and prints each line it",
-            "sends. This node's key is printed on stderr at start; the path found (lan,",
-            "direct or relayed) once a caller is connected. With --repeat it serves callers",
+            "THIS-KEY'), then copies stdin to it and what it sends to stdout over a reliable,",
+            "encrypted stream, like netcat ('postern listen > file' receives a file). This",
+            "node's key is printed on stderr at start; the path found (lan, direct or relayed)",
+            "once a caller is connected. With --datagrams, each line is one datagram instead.",
+            "With --repeat it serves callers",
             "one after another, sending each datagram back to its sender (for 'postern connect",
             "--attempts')."
         })
@@ -43,6 +45,9 @@ final class ListenCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "DURATION", converter = Converters.PositiveDuration.class,
             description = "Give up if no caller comes within this long. Default: wait until stopped.")
     Duration timeout;
+
+    @Option(names = "--datagrams", description = "Send each stdin line as one datagram and print each datagram as a line (no stream).")
+    boolean datagrams;
 
     @Option(names = "--repeat", description = "Serve callers until stopped, echoing their datagrams, instead of exchanging lines with one.")
     boolean repeat;
@@ -68,7 +73,15 @@ final class ListenCommand implements Callable<Integer> {
                 }
             }
             PeerConnection connection = timeout != null ? listener.accept(timeout) : acceptUntilStopped(listener);
-            return LineExchange.converse(connection, spec.commandLine().getOut(), err);
+            if (datagrams) {
+                return LineExchange.converse(connection, spec.commandLine().getOut(), err);
+            }
+            LineExchange.announce(connection, err);
+            try {
+                return StreamPipe.run(connection, streamFrom(connection), System.in, System.out, err);
+            } catch (java.nio.channels.ClosedChannelException e) {
+                throw new CommandFailure("the caller closed the connection before opening a stream");
+            }
         } catch (TimeoutException e) {
             throw new CommandFailure("no caller within " + timeout.toSeconds() + " s");
         } catch (InterruptedException e) {
@@ -96,6 +109,18 @@ final class ListenCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
         });
+    }
+
+    /** The caller's stream: it appears with the caller's first bytes (or the end of its input). */
+    private static dev.postern.client.peer.PeerStream streamFrom(PeerConnection c) throws InterruptedException,
+            java.nio.channels.ClosedChannelException {
+        while (true) {
+            try {
+                return c.acceptStream(Duration.ofMinutes(1));
+            } catch (TimeoutException e) {
+                // an idle caller: keep waiting while the connection lives
+            }
+        }
     }
 
     /** Without --timeout a listener waits until the process is stopped. */

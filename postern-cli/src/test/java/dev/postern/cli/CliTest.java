@@ -157,8 +157,8 @@ class CliTest {
                 "--timeout", "1s");
         assertThat(nobody.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(nobody.err()).contains("postern: cannot connect: server unreachable");
-        assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout", "--attempts", "--nat-check-port");
-        assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout", "--repeat");
+        assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout", "--attempts", "--nat-check-port", "--datagrams");
+        assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout", "--repeat", "--datagrams");
     }
 
     @Test

@@ -230,6 +230,7 @@ public final class PeerConnection implements AutoCloseable {
             case StreamEvent.Readable r -> withStream(r.stream(), st -> withStreams(st::pull, () -> { }));
             case StreamEvent.Writable w -> withStream(w.stream(), st -> withStreams(st::push, () -> { }));
             case StreamEvent.Reset r -> withStream(r.stream(), st -> st.onReset(r.code()));
+            case StreamEvent.Delivered d -> withStream(d.stream(), PeerStream::onDelivered);
             case StreamEvent.Failed f -> node.withAgent(agent -> agent.close(index, node.now())); // the peer broke the stream protocol
         }
     }

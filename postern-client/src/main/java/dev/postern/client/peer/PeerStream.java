@@ -32,7 +32,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class PeerStream implements AutoCloseable {
 
     /** Bytes held on this side of the node's thread, each way: the stream's own buffers hold the rest. */
-    private static final int LOCAL_BUFFER = 256 * 1024;
+    private static final int LOCAL_BUFFER = 64 * 1024;
 
     private final PeerConnection connection;
     private final int id;
@@ -52,6 +52,7 @@ public final class PeerStream implements AutoCloseable {
     private boolean pushScheduled;
     private volatile Duration readTimeout;
     private volatile Duration writeTimeout;
+    private final java.util.concurrent.CompletableFuture<Void> delivered = new java.util.concurrent.CompletableFuture<>();
     private final InputStream input = new Input();
     private final OutputStream output = new Output();
 
@@ -131,16 +132,31 @@ public final class PeerStream implements AutoCloseable {
         schedulePush();
     }
 
-    /** Whether everything written, and the end, reached the peer. */
-    public boolean isDelivered() throws InterruptedException {
-        boolean[] delivered = {false};
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        connection.withStreams(s -> {
-            delivered[0] = finishSent && s.isDelivered(id);
-            done.countDown();
-        }, done::countDown);
-        done.await(5, TimeUnit.SECONDS);
-        return delivered[0];
+    /** Whether {@link #shutdownOutput} (or {@link #close}) was called. */
+    public boolean isOutputShut() {
+        lock.lock();
+        try {
+            return outShut;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until everything written, and the end, has been acknowledged by the peer (after
+     * {@link #shutdownOutput}): nothing is lost if the connection closes then.
+     *
+     * @throws SocketTimeoutException not within {@code timeout}
+     * @throws ClosedChannelException the connection ended first
+     */
+    public void awaitDelivered(Duration timeout) throws IOException, InterruptedException {
+        try {
+            delivered.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new SocketTimeoutException("not all delivered within " + timeout);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new ClosedChannelException();
+        }
     }
 
     /** Shuts output down (what was written still goes) and stops reading. */
@@ -224,8 +240,13 @@ public final class PeerStream implements AutoCloseable {
         }
     }
 
+    void onDelivered() {
+        delivered.complete(null);
+    }
+
     /** The connection ended: waiting readers and writers stop. */
     void onConnectionClosed() {
+        delivered.completeExceptionally(new ClosedChannelException());
         lock.lock();
         try {
             readable.signalAll();

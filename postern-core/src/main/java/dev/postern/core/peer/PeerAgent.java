@@ -58,6 +58,10 @@ public final class PeerAgent {
     private NatMapping mapping = NatMapping.UNKNOWN;
     private Predicate<NodeId> accepts;
     private Repeated listening;
+    /**
+     * Call and request numbers: from a random start, so a node restarted with the same key does not repeat
+     * its last run's numbers (the server answers a repeated call as it answered the first).
+     */
     private int nextRequest;
     private boolean heardFromServer;
 
@@ -85,6 +89,7 @@ public final class PeerAgent {
         this.me = me;
         this.settings = settings;
         this.random = random;
+        this.nextRequest = random.nextInt(1 << 30);
     }
 
     public Counters<PeerCounter> counters() {

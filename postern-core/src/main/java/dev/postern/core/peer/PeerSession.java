@@ -602,6 +602,8 @@ public final class PeerSession {
     /** Ends the connection (telling the peer, if connected) or the attempt. */
     public void close(long now) {
         if (state == State.CONNECTED) {
+            streams.acknowledgeNow(now); // so a peer waiting to know its last bytes arrived learns it before the close
+            flushStreams(now);
             seal(ChannelFrames.close(), now);
         }
         if (state != State.ENDED) {

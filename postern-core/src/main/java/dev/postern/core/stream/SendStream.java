@@ -84,9 +84,14 @@ final class SendStream {
         return !lost.isEmpty() || finLost || (sentUpTo < written && sentUpTo < peerLimit) || (finWanted && !finSent && sentUpTo == written);
     }
 
-    /** Everything written, the end included, was acknowledged. */
+    /** Nothing more to do: everything written was acknowledged with the end, or the stream was reset. */
     boolean isDone() {
-        return reset || (finAcked && base == written);
+        return reset || isDelivered();
+    }
+
+    /** Everything written, the end included, was acknowledged. */
+    boolean isDelivered() {
+        return !reset && finAcked && base == written;
     }
 
     /** The next chunk to send, of at most {@code maxData} bytes: what was lost first, then what is new. */

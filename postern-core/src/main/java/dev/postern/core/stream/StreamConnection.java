@@ -154,6 +154,13 @@ public final class StreamConnection {
         return sendSide(stream).writable();
     }
 
+    /** Makes any acknowledgement owed due now: before the connection closes, the peer learns what arrived. */
+    public void acknowledgeNow(long now) {
+        if (unacked > 0) {
+            ackAt = now;
+        }
+    }
+
     /** Bytes sent and not yet acknowledged or lost, and the congestion window. */
     public long inFlight() {
         return congestion.inFlight();
@@ -369,9 +376,13 @@ public final class StreamConnection {
                 SendStream stream = sending.get(c.stream());
                 if (stream != null) {
                     int before = stream.writable();
+                    boolean wasDelivered = stream.isDelivered();
                     stream.onAcked(c.offset(), c.data().length, c.fin());
                     if (before == 0 && stream.writable() > 0) {
                         events.add(new StreamEvent.Writable(c.stream()));
+                    }
+                    if (!wasDelivered && stream.isDelivered()) {
+                        events.add(new StreamEvent.Delivered(c.stream()));
                     }
                     forgetIfDone(c.stream());
                 }

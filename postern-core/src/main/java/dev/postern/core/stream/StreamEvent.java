@@ -12,6 +12,9 @@ public sealed interface StreamEvent {
     /** A stream's send buffer has room again. */
     record Writable(int stream) implements StreamEvent {}
 
+    /** Everything written to a stream, and its end, reached the peer. */
+    record Delivered(int stream) implements StreamEvent {}
+
     /** The peer abandoned a stream it was sending, with its code. */
     record Reset(int stream, int code) implements StreamEvent {}
 

@@ -48,4 +48,14 @@ class PeerAgentTest {
         assertThat(toServer()).singleElement().isInstanceOfSatisfying(Frame.Call.class,
                 call -> assertThat(call.mapping()).isEqualTo(NatMapping.DEPENDENT));
     }
+
+    @Test
+    void aRestartedNodeDoesNotRepeatItsLastRunsCallNumbers() {
+        NodeKeys keys = NodeKeys.generate(RANDOM);
+        NodeKeys peer = NodeKeys.generate(RANDOM);
+        int first = new PeerAgent(keys, PeerAgent.Settings.DEFAULTS, RANDOM).connect(peer.id(), false, 0);
+        int afterRestart = new PeerAgent(keys, PeerAgent.Settings.DEFAULTS, RANDOM).connect(peer.id(), false, 0);
+
+        assertThat(afterRestart).as("the server would answer a repeated number with the old run's introduction").isNotEqualTo(first);
+    }
 }
