@@ -18,6 +18,9 @@ public final class BenchMain {
                           Postern's relay against the C reference forwarder, driven by the same load tool.
                       relay-server --first-port P [--pairs N] [--threads T] [--engine auto|ffm|netty] [--max-seconds S]
                           the Postern side of the relay benchmark, driven over stdin ("reset", "quit").
+                      streams [--seconds S] [--rounds R]
+                          one Postern stream on loopback (direct and relayed) against plain TCP on loopback,
+                          and goodput under 1% and 5% loss on the simulated network.
                       sim-matrix [ATTEMPTS [LOSS]]
                           connect attempts over the simulated network for every pair of RFC 4787 NAT
                           behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");
@@ -28,6 +31,7 @@ public final class BenchMain {
             case "rendezvous-pulse" -> PulseBenchmark.main(rest);
             case "relay-server" -> RelayServerMode.main(rest);
             case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
+            case "streams" -> StreamBenchmark.main(rest);
             default -> {
                 System.err.println("bench: unknown benchmark '" + args[0] + "' (see bin/bench --help)");
                 System.exit(2);

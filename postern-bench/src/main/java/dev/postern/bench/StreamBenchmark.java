@@ -1,0 +1,157 @@
+package dev.postern.bench;
+
+import dev.postern.client.peer.ConnectOptions;
+import dev.postern.client.peer.PeerConnection;
+import dev.postern.client.peer.PeerListener;
+import dev.postern.client.peer.PeerStream;
+import dev.postern.client.peer.PosternNode;
+import dev.postern.client.peer.ServerAddress;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.messaging.MessageRouter;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.natcheck.NatCheckConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bin/bench streams [--seconds S] [--rounds R]}: one Postern stream between two nodes on
+ * loopback (through a real server's introduction, on the direct path and on the relay) against plain
+ * TCP on loopback, each sending as fast as it can for S seconds; the median of R rounds and the ratio.
+ * Then goodput under 1% loss on the simulated network, next to NewReno's theoretical rate there.
+ */
+public final class StreamBenchmark {
+
+    private static final InetAddress LO = InetAddress.getLoopbackAddress();
+    private static final int CHUNK = 64 * 1024;
+
+    private StreamBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        int seconds = 5;
+        int rounds = 3;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--seconds S, --rounds R)");
+            }
+        }
+        Duration each = Duration.ofSeconds(seconds);
+        double[] tcp = new double[rounds];
+        double[] direct = new double[rounds];
+        double[] relayed = new double[rounds];
+        try (PosternServer server = startServer()) {
+            ServerAddress address = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+            for (int r = 0; r < rounds; r++) {
+                tcp[r] = tcp(each);
+                direct[r] = postern(address, false, each);
+                relayed[r] = postern(address, true, each);
+                System.out.printf(Locale.ROOT, "round %d: tcp %.1f MB/s, postern direct %.1f MB/s, relayed %.1f MB/s%n", r + 1,
+                        tcp[r] / 1e6, direct[r] / 1e6, relayed[r] / 1e6);
+            }
+        }
+        double t = median(tcp);
+        double d = median(direct);
+        double rel = median(relayed);
+        System.out.printf(Locale.ROOT, "loopback, one stream, %d s x %d rounds (median): TCP %.1f MB/s; Postern direct %.1f MB/s (ratio %.2f), "
+                + "relayed %.1f MB/s (ratio %.2f); target ratio >= 0.5%n", seconds, rounds, t / 1e6, d / 1e6, d / t, rel / 1e6, rel / t);
+        SimulatedGoodput.print();
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static PosternServer startServer() throws Exception {
+        return PosternServer.start(new ServerConfig(LO, Files.createTempDirectory("postern-bench-streams"),
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, NatCheckConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+    }
+
+    /** Bytes per second plain TCP carries on loopback. */
+    private static double tcp(Duration each) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, LO)) {
+            CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
+                try (Socket s = listener.accept(); InputStream in = s.getInputStream()) {
+                    return drain(in);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            try (Socket s = new Socket(LO, listener.getLocalPort()); OutputStream out = s.getOutputStream()) {
+                pump(out, each);
+            }
+            return received.get(60, TimeUnit.SECONDS) * 1e9 / (System.nanoTime() - start);
+        }
+    }
+
+    /** Bytes per second one Postern stream carries between two nodes on loopback; the sender stops after {@code each}. */
+    private static double postern(ServerAddress server, boolean relayOnly, Duration each) throws Exception {
+        SecureRandom random = new SecureRandom();
+        NodeKeys alice = NodeKeys.generate(random);
+        NodeKeys bob = NodeKeys.generate(random);
+        try (PosternNode a = PosternNode.start(alice, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, Optional.empty());
+                PosternNode b = PosternNode.start(bob, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, Optional.empty());
+                PeerListener listener = b.listen(Set.of(alice.id()))) {
+            PeerConnection toBob = a.connect(bob.id(), ConnectOptions.DEFAULTS.withRelayOnly(relayOnly)).get(30, TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(Duration.ofSeconds(30));
+            CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
+                try (PeerStream s = fromAlice.acceptStream(Duration.ofSeconds(30))) {
+                    return drain(s.input());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            try (PeerStream s = toBob.openStream()) {
+                pump(s.output(), each);
+                s.shutdownOutput();
+                long bytes = received.get(120, TimeUnit.SECONDS);
+                return bytes * 1e9 / (System.nanoTime() - start);
+            }
+        }
+    }
+
+    private static void pump(OutputStream out, Duration each) throws Exception {
+        byte[] chunk = new byte[CHUNK];
+        new SecureRandom().nextBytes(chunk);
+        long end = System.nanoTime() + each.toNanos();
+        while (System.nanoTime() - end < 0) {
+            out.write(chunk);
+        }
+        out.flush();
+    }
+
+    private static long drain(InputStream in) throws Exception {
+        byte[] buf = new byte[CHUNK];
+        long total = 0;
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            total += n;
+        }
+        return total;
+    }
+}
