@@ -11,11 +11,14 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * A Noise CipherState with ChaChaPoly: a key and a counter nonce. Before a key is set, encryption is
- * the identity (Noise section 5.1). The nonce is 32 zero bits then the counter, little-endian.
+ * the identity (Noise section 5.1). The nonce is 32 zero bits then the counter, little-endian. Not
+ * thread-safe: each direction of a channel has its own.
  */
 public final class CipherState {
 
     public static final int TAG_BYTES = 16;
+
+    private Cipher engine;
 
     private SecretKeySpec key;
     private long nonce;
@@ -90,7 +93,10 @@ public final class CipherState {
             throw new IllegalStateException("nonce exhausted: 2^64-1 messages under one key");
         }
         byte[] iv = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putLong(n).array();
-        Cipher c = Cipher.getInstance("ChaCha20-Poly1305");
+        if (engine == null) {
+            engine = Cipher.getInstance("ChaCha20-Poly1305"); // the provider lookup costs more than sealing a datagram: once per state
+        }
+        Cipher c = engine;
         c.init(mode, key, new IvParameterSpec(iv));
         c.updateAAD(ad);
         return c;
