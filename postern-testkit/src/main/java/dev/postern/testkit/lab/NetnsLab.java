@@ -134,6 +134,22 @@ public final class NetnsLab implements AutoCloseable {
             return type;
         }
 
+        /**
+         * Impairs the router's link to the internet with tc netem (both directions of this site's traffic
+         * cross it), e.g. {@code "loss", "1%", "delay", "10ms"}; empty if done, else why not (a kernel
+         * without netem, say).
+         */
+        public Optional<String> impair(String... netem) {
+            List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", router, "tc", "qdisc", "add", "dev", "wan", "root", "netem"));
+            c.addAll(List.of(netem));
+            try {
+                run(c.toArray(String[]::new));
+                return Optional.empty();
+            } catch (IOException e) {
+                return Optional.of(e.getMessage());
+            }
+        }
+
         /** A host on this site's private network, behind its router. */
         public LabHost addHost() throws IOException {
             if (!lanUp) {
