@@ -91,6 +91,7 @@ public final class ControlConnection implements AutoCloseable {
             PeerAgent.Settings peerSettings, Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
+        dontFragment(socket);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
@@ -227,6 +228,7 @@ public final class ControlConnection implements AutoCloseable {
                 DatagramChannel c = DatagramChannel.open();
                 try {
                     c.bind(null).configureBlocking(false);
+                    dontFragment(c);
                     int number = nextSocket++;
                     c.register(selector, SelectionKey.OP_READ, number);
                     extraSockets.put(number, c);
@@ -253,6 +255,19 @@ public final class ControlConnection implements AutoCloseable {
         }
         if (numbers.isEmpty()) {
             socketsOf.remove(connection);
+        }
+    }
+
+    /**
+     * Datagrams leave with don't-fragment set: a stream's path MTU probe too large for the path is then
+     * dropped (and the next, smaller size tried) instead of crossing in fragments that NATs and firewalls
+     * often lose. Where the platform cannot set it, probes larger than the path may cross fragmented.
+     */
+    private static void dontFragment(DatagramChannel c) {
+        try {
+            c.setOption(jdk.net.ExtendedSocketOptions.IP_DONTFRAGMENT, true);
+        } catch (UnsupportedOperationException | IOException e) {
+            // not on this platform: see above
         }
     }
 

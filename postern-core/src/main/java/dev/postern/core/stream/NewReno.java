@@ -12,7 +12,7 @@ final class NewReno {
     static final int BURST_PACKETS = 10;
     private static final int MIN_WINDOW_PACKETS = 2;
 
-    private final int mss;
+    private int mss;
     private long window;
     private long ssthresh = Long.MAX_VALUE;
     private long inFlight;
@@ -25,6 +25,17 @@ final class NewReno {
     NewReno(int mss) {
         this.mss = mss;
         this.window = Math.min(10L * mss, Math.max(2L * mss, 14_720));
+    }
+
+    /** Larger packets now go (the path took a larger probe): the window holds at least two of them. */
+    void onLargerPackets(int newMss) {
+        mss = newMss;
+        window = Math.max(window, (long) MIN_WINDOW_PACKETS * mss);
+    }
+
+    /** A path MTU probe was lost: that says the path's MTU is smaller, not that it is congested. */
+    void onProbeLost(int bytes) {
+        inFlight -= bytes;
     }
 
     long window() {

@@ -25,17 +25,19 @@ import java.util.TreeMap;
 public final class StreamConnection {
 
     /**
-     * @param maxPacket     the largest packet (it rides in one of the connection's datagrams)
+     * @param maxPacket     the largest packet to start with (it rides in one of the connection's datagrams; any
+     *                      internet path carries it)
+     * @param maxProbePacket the largest packet path MTU probing tries (a sealed datagram must stay under 64 KiB)
      * @param window        how many bytes of a stream the receiver buffers ahead of its reader
      * @param sendBuffer    how many unacknowledged bytes a stream's writer may hold
      * @param maxStreams    streams the peer may have open at once
      * @param ackDelayNanos the longest an acknowledgement waits for a second packet to go with
      */
-    public record Settings(int maxPacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos) {
-        public static final Settings DEFAULTS = new Settings(1150, 1 << 20, 1 << 20, 64, 25_000_000L);
+    public record Settings(int maxPacket, int maxProbePacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos) {
+        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 1 << 20, 64, 25_000_000L);
 
         public Settings withMaxPacket(int bytes) {
-            return new Settings(bytes, window, sendBuffer, maxStreams, ackDelayNanos);
+            return new Settings(bytes, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos);
         }
     }
 
@@ -48,7 +50,15 @@ public final class StreamConnection {
     private static final int REMEMBERED_LOSSES = 1024;
     private static final int ACK_EVERY = 2;
 
-    private record Sent(long number, long at, int size, boolean ackEliciting, List<Object> retransmittable) {}
+    private record Sent(long number, long at, int size, boolean ackEliciting, boolean probe, List<Object> retransmittable) {}
+
+    /**
+     * Packet sizes path MTU probing tries, largest first (RFC 8899's idea, with acknowledged probes): what
+     * loopback carries, jumbo frames, and Ethernet less IPv6 and UDP headers. A probe that is not
+     * acknowledged says the path is smaller, not congested; sockets send with don't-fragment set, so a
+     * probe too large for the path is dropped rather than fragmented.
+     */
+    private static final int[] PROBE_SIZES = {65_000, 16_384, 8_952, 1_452};
 
     private record MaxDataOf(int stream) {}
 
@@ -82,12 +92,17 @@ public final class StreamConnection {
     private int ackElicitingInFlight;
     private int roundRobin;
     private boolean failed;
+    /** The largest packet the path took so far, the next probe size to try, and the probe out. */
+    private int maxPacket;
+    private int probeIndex;
+    private long probeNumber = -1;
 
     public StreamConnection(Settings settings, boolean caller) {
         this.settings = settings;
         this.caller = caller;
         this.congestion = new NewReno(settings.maxPacket());
         this.nextStream = caller ? 0 : 1;
+        this.maxPacket = settings.maxPacket();
     }
 
     /** Opens a stream of this side's; data written to it reaches the peer as an {@link StreamEvent.Opened}. */
@@ -170,6 +185,11 @@ public final class StreamConnection {
         return congestion.window();
     }
 
+    /** The largest packet this side sends now (larger once the path took a larger probe). */
+    public int maxPacket() {
+        return maxPacket;
+    }
+
     public long smoothedRttNanos() {
         return rtt.smoothed();
     }
@@ -234,6 +254,7 @@ public final class StreamConnection {
                     }
                 }
                 case Frame.Ping ping -> { }
+                case Frame.Padding padding -> { }
             }
             if (failed) {
                 return;
@@ -371,6 +392,12 @@ public final class StreamConnection {
             ackElicitingInFlight--;
             congestion.onAcked(s.size(), s.at());
         }
+        if (s.probe() && s.number() == probeNumber) {
+            maxPacket = s.size();
+            congestion.onLargerPackets(maxPacket);
+            probeNumber = -1;
+            probeIndex = PROBE_SIZES.length; // the largest that fits: done
+        }
         for (Object o : s.retransmittable()) {
             if (o instanceof SendStream.Chunk c) {
                 SendStream stream = sending.get(c.stream());
@@ -407,7 +434,10 @@ public final class StreamConnection {
                 if (declaredLost.size() > REMEMBERED_LOSSES) {
                     declaredLost.pollFirst();
                 }
-                if (s.ackEliciting()) {
+                if (s.probe()) {
+                    ackElicitingInFlight--;
+                    probeLost(s);
+                } else if (s.ackEliciting()) {
                     ackElicitingInFlight--;
                     lostBytes += s.size();
                     newestLostAt = s.at();
@@ -419,6 +449,14 @@ public final class StreamConnection {
         }
         if (lostBytes > 0) {
             congestion.onLost(lostBytes, newestLostAt, now);
+        }
+    }
+
+    private void probeLost(Sent s) {
+        congestion.onProbeLost(s.size());
+        if (s.number() == probeNumber) {
+            probeNumber = -1;
+            probeIndex++;
         }
     }
 
@@ -447,7 +485,7 @@ public final class StreamConnection {
             return Long.MAX_VALUE;
         }
         long t = Math.min(ackAt, Math.min(lossAt, rtoAt()));
-        if (wantsToSend() && congestion.canSend(settings.maxPacket())) {
+        if (wantsToSend() && congestion.canSend(maxPacket)) {
             t = Math.min(t, congestion.earliestSend());
         }
         return t;
@@ -464,7 +502,9 @@ public final class StreamConnection {
             // RFC 6298 5.4-5.6: everything outstanding goes again, the timer backs off, the window drops to one packet.
             int lostBytes = 0;
             for (Sent s : sent.values()) {
-                if (s.ackEliciting()) {
+                if (s.probe()) {
+                    probeLost(s);
+                } else if (s.ackEliciting()) {
                     lostBytes += s.size();
                 }
                 lost(s);
@@ -503,14 +543,17 @@ public final class StreamConnection {
             return Optional.empty();
         }
         boolean ackDue = now - ackAt >= 0 && !received.isEmpty();
-        boolean mayElicit = wantsToSend() && congestion.canSend(settings.maxPacket())
-                && congestion.sendTime(now) == now;
+        boolean mayElicit = wantsToSend() && congestion.canSend(maxPacket) && congestion.sendTime(now) == now;
         if (!ackDue && !mayElicit) {
             return Optional.empty();
         }
+        Optional<byte[]> probe = mayElicit ? probe(now) : Optional.empty();
+        if (probe.isPresent()) {
+            return probe;
+        }
         List<Frame> frames = new ArrayList<>();
         List<Object> retransmittable = new ArrayList<>();
-        int room = settings.maxPacket() - StreamPackets.HEADER;
+        int room = maxPacket - StreamPackets.HEADER;
         if (!received.isEmpty() && (ackDue || unacked > 0)) {
             Frame.Ack ack = ack(now);
             frames.add(ack);
@@ -536,8 +579,33 @@ public final class StreamConnection {
             congestion.onSent(packet.length, rtt.smoothed(), now);
         }
         if (eliciting || !retransmittable.isEmpty()) {
-            sent.put(number, new Sent(number, now, packet.length, eliciting, retransmittable));
+            sent.put(number, new Sent(number, now, packet.length, eliciting, false, retransmittable));
         }
+        return Optional.of(packet);
+    }
+
+    /**
+     * A path MTU probe, when one is due: only while data waits (an idle connection gains nothing), once a
+     * round trip is known (to tell a lost probe), and when the congestion window has room for it.
+     */
+    private Optional<byte[]> probe(long now) {
+        while (probeIndex < PROBE_SIZES.length
+                && (PROBE_SIZES[probeIndex] <= maxPacket || PROBE_SIZES[probeIndex] > settings.maxProbePacket())) {
+            probeIndex++;
+        }
+        if (probeNumber >= 0 || probeIndex >= PROBE_SIZES.length || !rtt.hasSample() || !congestion.canSend(PROBE_SIZES[probeIndex])) {
+            return Optional.empty();
+        }
+        int size = PROBE_SIZES[probeIndex];
+        long number = nextNumber++;
+        byte[] packet = StreamPackets.encode(number, List.of(new Frame.Ping(), new Frame.Padding(size - StreamPackets.HEADER - 1 - 3)));
+        probeNumber = number;
+        if (ackElicitingInFlight == 0) {
+            rtoBase = now;
+        }
+        ackElicitingInFlight++;
+        congestion.onSent(packet.length, rtt.smoothed(), now);
+        sent.put(number, new Sent(number, now, packet.length, true, true, List.of()));
         return Optional.of(packet);
     }
 

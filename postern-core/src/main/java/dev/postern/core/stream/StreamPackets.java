@@ -20,6 +20,7 @@ import java.util.List;
  * MAX_DATA | 3 | stream u16 | limit u64 |      the sender may receive up to this offset of the stream
  * RESET    | 4 | stream u16 | code u16 | final size u64 |
  * PING     | 5 |                                asks for an acknowledgement
+ * PADDING  | 6 | length u16 | length zero bytes | makes a path MTU probe as large as it must be
  * </pre>
  */
 public final class StreamPackets {
@@ -44,6 +45,8 @@ public final class StreamPackets {
         record Reset(int stream, int code, long finalSize) implements Frame {}
 
         record Ping() implements Frame {}
+
+        record Padding(int length) implements Frame {}
     }
 
     /** Bytes a STREAM frame takes besides its data. */
@@ -73,6 +76,7 @@ public final class StreamPackets {
                 case Frame.MaxData m -> b.put((byte) 3).putShort((short) m.stream()).putLong(m.limit());
                 case Frame.Reset r -> b.put((byte) 4).putShort((short) r.stream()).putShort((short) r.code()).putLong(r.finalSize());
                 case Frame.Ping p -> b.put((byte) 5);
+                case Frame.Padding p -> b.put((byte) 6).putShort((short) p.length()).put(new byte[p.length()]);
             }
         }
         return Buffers.written(b);
@@ -85,6 +89,7 @@ public final class StreamPackets {
             case Frame.MaxData m -> 1 + 2 + 8;
             case Frame.Reset r -> 1 + 2 + 2 + 8;
             case Frame.Ping p -> 1;
+            case Frame.Padding p -> 1 + 2 + p.length();
         };
     }
 
@@ -157,6 +162,18 @@ public final class StreamPackets {
                 yield finalSize < 0 || finalSize > MAX_OFFSET ? null : new Frame.Reset(stream, code, finalSize);
             }
             case 5 -> new Frame.Ping();
+            case 6 -> {
+                int length = b.getShort() & 0xffff;
+                if (length > b.remaining()) {
+                    yield null;
+                }
+                for (int i = 0; i < length; i++) {
+                    if (b.get() != 0) {
+                        yield null;
+                    }
+                }
+                yield new Frame.Padding(length);
+            }
             default -> null;
         };
     }

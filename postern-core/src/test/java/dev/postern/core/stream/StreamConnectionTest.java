@@ -37,6 +37,8 @@ class StreamConnectionTest {
         long bottleneckFreeAt;
         int queueDrops;
         long sentPackets;
+        /** The largest packet the link carries: larger ones are dropped, as with don't-fragment set. */
+        int mtu = 1472;
 
         Link(long seed, double loss, double duplication, long delay, long jitter, long rate, int queueLimit) {
             this.random = new Random(seed);
@@ -52,6 +54,9 @@ class StreamConnectionTest {
 
         void send(boolean toB, byte[] packet) {
             sentPackets++;
+            if (packet.length > mtu) {
+                return;
+            }
             long departs = now;
             if (rate > 0 && toB) {
                 long serialization = packet.length * 1_000_000_000L / rate;
@@ -293,5 +298,16 @@ class StreamConnectionTest {
         assertThat(b.pollEvent()).contains(new StreamEvent.Opened(0));
         assertThat(b.pollEvent()).get().isInstanceOf(StreamEvent.Failed.class);
         assertThat(b.pollPacket(0)).as("nothing more is sent").isEmpty();
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "a link carrying {0} bytes")
+    @org.junit.jupiter.params.provider.CsvSource({"1472, 1452", "9000, 8952", "65507, 65000"})
+    void pathMtuProbingFindsTheLargestPacketTheLinkCarries(int mtu, int expected) throws Exception {
+        Link link = new Link(8, 0, 0, 5 * MS, 0, 0, 0);
+        link.mtu = mtu;
+        Transfer t = transfer(link, 10_000_000);
+
+        assertThat(t.identical()).isTrue();
+        assertThat(link.a.maxPacket()).isEqualTo(expected);
     }
 }

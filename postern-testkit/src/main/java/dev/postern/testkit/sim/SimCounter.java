@@ -12,6 +12,8 @@ public enum SimCounter {
     NOT_HAIRPINNED,
     /** No host or NAT has the address, or nothing listens on the port. */
     UNREACHABLE,
+    /** Larger than the simulated internet's MTU (1500 bytes: 1472 of UDP payload over IPv4); dropped, as with DF set. */
+    TOO_BIG,
     MAPPINGS_MADE,
     MAPPINGS_EXPIRED
 }

@@ -35,6 +35,8 @@ public final class SimNetwork {
     private final PriorityQueue<Event> events = new PriorityQueue<>();
     private final Map<InetAddress, SimHost> hosts = new HashMap<>();
     private final Map<InetAddress, SimNat> nats = new HashMap<>();
+    /** The largest UDP payload a 1500-byte MTU carries over IPv4 without fragments (the sim's links all have it). */
+    public static final int MAX_PAYLOAD = 1472;
     private final Counters<SimCounter> counters = new Counters<>(SimCounter.class);
     private LinkConditions conditions = LinkConditions.PERFECT;
     /** Pairs of public addresses that cannot reach each other until a time (an outage between two sites). */
@@ -146,6 +148,10 @@ public final class SimNetwork {
 
     void send(SimHost sender, InetSocketAddress from, InetSocketAddress to, byte[] payload) {
         counters.increment(SimCounter.SENT);
+        if (payload.length > MAX_PAYLOAD) {
+            counters.increment(SimCounter.TOO_BIG);
+            return;
+        }
         long now = clock.nanoTime();
         SimNat nat = sender.nat();
         if (nat == null) {
