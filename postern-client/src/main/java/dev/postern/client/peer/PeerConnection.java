@@ -235,6 +235,13 @@ public final class PeerConnection implements AutoCloseable {
         }
     }
 
+    /** A stream over both ways is let go (its buffers with it), so a long connection may open any number in turn. */
+    void forgetIfFinished(PeerStream stream) {
+        if (stream.finished()) {
+            streams.remove(stream.id(), stream);
+        }
+    }
+
     private void withStream(int id, Consumer<PeerStream> action) {
         PeerStream s = streams.get(id);
         if (s != null) {

@@ -171,6 +171,7 @@ public final class PeerStream implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        connection.forgetIfFinished(this);
     }
 
     // On the node's thread.
@@ -202,6 +203,17 @@ public final class PeerStream implements AutoCloseable {
                     readable.signalAll();
                 }
             }
+        } finally {
+            lock.unlock();
+        }
+        connection.forgetIfFinished(this);
+    }
+
+    /** Both ways over: the peer's end was read (or reading was closed) and all written was delivered. */
+    boolean finished() {
+        lock.lock();
+        try {
+            return inEnded && delivered.isDone() && !delivered.isCompletedExceptionally();
         } finally {
             lock.unlock();
         }
@@ -242,6 +254,7 @@ public final class PeerStream implements AutoCloseable {
 
     void onDelivered() {
         delivered.complete(null);
+        connection.forgetIfFinished(this);
     }
 
     /** The connection ended: waiting readers and writers stop. */

@@ -13,21 +13,12 @@ import dev.postern.client.peer.PosternNode;
 import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.MediationCounter;
-import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.peer.Path;
 import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.relay.RelayVerdict;
-import dev.postern.core.rendezvous.RendezvousTimers;
-import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
-import dev.postern.server.ServerConfig;
-import dev.postern.server.nodeapi.NodeApiConfig;
-import dev.postern.server.relay.RelayConfig;
-import dev.postern.server.relay.RelayEngines;
-import dev.postern.server.rendezvous.RendezvousConfig;
 import dev.postern.testkit.FreePorts;
-import dev.postern.testkit.TempDirs;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +39,7 @@ class ConnectByKeyTest {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration WAIT = Duration.ofSeconds(20);
 
+    private LoopbackServer loopback;
     private PosternServer server;
     private ServerAddress serverAddress;
     private final NodeKeys alice = NodeKeys.generate(RANDOM);
@@ -55,16 +47,14 @@ class ConnectByKeyTest {
 
     @BeforeEach
     void startServer() throws Exception {
-        server = PosternServer.start(new ServerConfig(LO, TempDirs.create("postern-connect"),
-                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
-                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.natcheck.NatCheckConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
-        serverAddress = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+        loopback = LoopbackServer.start("postern-connect");
+        server = loopback.server();
+        serverAddress = loopback.address();
     }
 
     @AfterEach
     void stopServer() {
-        server.close();
+        loopback.close();
     }
 
     private static byte[] bytes(String s) {

@@ -9,23 +9,11 @@ import dev.postern.client.peer.PeerListener;
 import dev.postern.client.peer.PeerStream;
 import dev.postern.client.peer.PosternNode;
 import dev.postern.client.peer.ServerAddress;
-import dev.postern.client.peer.StreamResetException;
 import dev.postern.core.identity.NodeKeys;
-import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.peer.Path;
-import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
-import dev.postern.server.PosternServer;
-import dev.postern.server.ServerConfig;
-import dev.postern.server.nodeapi.NodeApiConfig;
-import dev.postern.server.relay.RelayConfig;
-import dev.postern.server.relay.RelayEngines;
-import dev.postern.server.rendezvous.RendezvousConfig;
-import dev.postern.testkit.TempDirs;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -40,35 +28,30 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** Streams between two library nodes through a real server on loopback: direct, and through the relay. */
 class StreamsByKeyTest {
 
-    private static final InetAddress LO = InetAddress.getLoopbackAddress();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    private PosternServer server;
+    private LoopbackServer loopback;
     private ServerAddress serverAddress;
     private final NodeKeys alice = NodeKeys.generate(RANDOM);
     private final NodeKeys bob = NodeKeys.generate(RANDOM);
 
     @BeforeEach
     void startServer() throws Exception {
-        server = PosternServer.start(new ServerConfig(LO, TempDirs.create("postern-streams"),
-                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
-                new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.natcheck.NatCheckConfig.OFF,
-                MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
-        serverAddress = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+        loopback = LoopbackServer.start("postern-streams");
+        serverAddress = loopback.address();
     }
 
     @AfterEach
     void stopServer() {
-        server.close();
+        loopback.close();
     }
 
     private PosternNode node(NodeKeys keys) throws Exception {

@@ -1,0 +1,35 @@
+package dev.postern.server.mediation;
+
+import dev.postern.client.peer.ServerAddress;
+import dev.postern.core.messaging.MessageRouter;
+import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.time.Clock;
+import dev.postern.server.PosternServer;
+import dev.postern.server.ServerConfig;
+import dev.postern.server.natcheck.NatCheckConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayEngines;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.testkit.TempDirs;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/** A real server on loopback for connect tests: every port chosen by the system, a relay, no NAT detection. */
+record LoopbackServer(PosternServer server, ServerAddress address) implements AutoCloseable {
+
+    static LoopbackServer start(String name) throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        PosternServer server = PosternServer.start(new ServerConfig(lo, TempDirs.create(name),
+                new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
+                new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, NatCheckConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+        return new LoopbackServer(server, new ServerAddress(new InetSocketAddress(lo, server.control().address().getPort()),
+                server.identity().id()));
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
