@@ -65,22 +65,26 @@ public final class CipherState {
         }
     }
 
-    /** Encrypts under an explicit nonce, for transports that carry it (datagrams); the counter is not used. */
-    public byte[] encryptWithNonce(long n, byte[] ad, byte[] plaintext) {
+    /**
+     * Encrypts {@code length} bytes of {@code in} under an explicit nonce (for transports that carry it:
+     * datagrams; the counter is not used) into {@code out} at {@code outOffset}; returns the bytes written
+     * (the length and the tag).
+     */
+    public int encryptWithNonce(long n, byte[] ad, byte[] in, int offset, int length, byte[] out, int outOffset) {
         try {
-            return cipher(Cipher.ENCRYPT_MODE, ad, n).doFinal(plaintext);
+            return cipher(Cipher.ENCRYPT_MODE, ad, n).doFinal(in, offset, length, out, outOffset);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
         }
     }
 
-    /** Decrypts under an explicit nonce; empty if not authentic. */
-    public Optional<byte[]> decryptWithNonce(long n, byte[] ad, byte[] ciphertext) {
-        if (ciphertext.length < TAG_BYTES) {
+    /** Decrypts {@code length} bytes of {@code in} under an explicit nonce; empty if not authentic. */
+    public Optional<byte[]> decryptWithNonce(long n, byte[] ad, byte[] in, int offset, int length) {
+        if (length < TAG_BYTES) {
             return Optional.empty();
         }
         try {
-            return Optional.of(cipher(Cipher.DECRYPT_MODE, ad, n).doFinal(ciphertext));
+            return Optional.of(cipher(Cipher.DECRYPT_MODE, ad, n).doFinal(in, offset, length));
         } catch (AEADBadTagException e) {
             return Optional.empty();
         } catch (GeneralSecurityException e) {

@@ -37,14 +37,20 @@ public final class SecureDatagrams {
     }
 
     public byte[] seal(byte[] payload) {
+        byte[] out = new byte[OVERHEAD + payload.length];
+        sealInto(payload, out, 0);
+        return out;
+    }
+
+    /** Seals {@code payload} into {@code out} at {@code offset} ({@link #OVERHEAD} more bytes than the payload), with no copy between. */
+    public void sealInto(byte[] payload, byte[] out, int offset) {
         if (nextCounter >= MAX_COUNTER) {
             throw new IllegalStateException("session exhausted: start a new handshake");
         }
         long counter = nextCounter++;
-        byte[] ct = send.encryptWithNonce(counter, header(counter), payload);
-        byte[] out = Arrays.copyOf(header(counter), Long.BYTES + ct.length);
-        System.arraycopy(ct, 0, out, Long.BYTES, ct.length);
-        return out;
+        byte[] header = header(counter);
+        System.arraycopy(header, 0, out, offset, Long.BYTES);
+        send.encryptWithNonce(counter, header, payload, 0, payload.length, out, offset + Long.BYTES);
     }
 
     /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */
@@ -56,8 +62,8 @@ public final class SecureDatagrams {
         if (!window.isFresh(counter)) {
             return Decoded.bad(DecodeError.UNKNOWN_CODE);
         }
-        Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOf(datagram, Long.BYTES),
-                Arrays.copyOfRange(datagram, Long.BYTES, datagram.length));
+        Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOf(datagram, Long.BYTES), datagram, Long.BYTES,
+                datagram.length - Long.BYTES);
         if (plain.isEmpty()) {
             return Decoded.bad(DecodeError.MALFORMED);
         }

@@ -34,7 +34,8 @@ final class ChannelFrames {
 
         record PathAck(long id) implements Frame {}
 
-        record Stream(byte[] packet) implements Frame {}
+        /** The stream packet is {@code plain} from its second byte: not copied out. */
+        record Stream(byte[] plain) implements Frame {}
     }
 
     private ChannelFrames() {}
@@ -45,11 +46,13 @@ final class ChannelFrames {
         return out;
     }
 
-    static byte[] stream(byte[] packet) {
-        byte[] out = new byte[1 + packet.length];
-        out[0] = 6;
-        System.arraycopy(packet, 0, out, 1, packet.length);
-        return out;
+    /** Bytes a STREAM frame puts before its packet. */
+    static final int STREAM_HEADROOM = 1;
+
+    /** Makes a stream packet made with {@link #STREAM_HEADROOM} bytes in front a STREAM frame, in place. */
+    static byte[] stream(byte[] packetWithHeadroom) {
+        packetWithHeadroom[0] = 6;
+        return packetWithHeadroom;
     }
 
     static byte[] ping(long id) {
@@ -91,7 +94,7 @@ final class ChannelFrames {
                 });
             }
             case 3 -> plain.length == 1 ? Decoded.ok(new Frame.Close()) : Decoded.bad(DecodeError.WRONG_LENGTH);
-            case 6 -> Decoded.ok(new Frame.Stream(Arrays.copyOfRange(plain, 1, plain.length)));
+            case 6 -> Decoded.ok(new Frame.Stream(plain));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

@@ -65,6 +65,14 @@ public final class PeerPackets {
         return ByteBuffer.allocate(5 + noise.length).put(CONFIRM).putInt(receiver).put(noise).array();
     }
 
+    /** A DATA packet of {@code plain} sealed straight into it: the datagram is the only array the payload is copied to. */
+    static byte[] sealedData(int receiver, dev.postern.core.noise.SecureDatagrams crypto, byte[] plain) {
+        byte[] out = new byte[5 + dev.postern.core.noise.SecureDatagrams.OVERHEAD + plain.length];
+        ByteBuffer.wrap(out).put(DATA).putInt(receiver);
+        crypto.sealInto(plain, out, 5);
+        return out;
+    }
+
     public static byte[] data(int receiver, byte[] sealed) {
         return ByteBuffer.allocate(5 + sealed.length).put(DATA).putInt(receiver).put(sealed).array();
     }

@@ -502,7 +502,8 @@ public final class PeerSession {
         }
         handshakeSentAt.clear();
         state = State.CONNECTED;
-        streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - 1), intro.role() == Role.CALLER);
+        streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - ChannelFrames.STREAM_HEADROOM)
+                .withHeadroom(ChannelFrames.STREAM_HEADROOM), intro.role() == Role.CALLER);
         peer = from;
         peerSocket = socket;
         path = pathOf(from);
@@ -566,7 +567,7 @@ public final class PeerSession {
                     }
                     case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
                     case ChannelFrames.Frame.Stream packet -> {
-                        streams.onPacket(packet.packet(), now);
+                        streams.onPacket(packet.plain(), ChannelFrames.STREAM_HEADROOM, packet.plain().length - ChannelFrames.STREAM_HEADROOM, now);
                         flushStreams(now);
                     }
                     default -> { }
@@ -622,7 +623,7 @@ public final class PeerSession {
     }
 
     private void sealTo(InetSocketAddress to, byte[] plain, long now) {
-        send(to, PeerPackets.data(remoteIndex, crypto.seal(plain)));
+        send(to, PeerPackets.sealedData(remoteIndex, crypto, plain));
         lastSent = now;
     }
 

@@ -45,8 +45,10 @@ final class RecvStream {
             }
             Long next = chunks.higherKey(cur);
             long pieceEnd = next == null ? end : Math.min(end, next);
-            byte[] piece = new byte[(int) (pieceEnd - cur)];
-            System.arraycopy(data, (int) (cur - offset), piece, 0, piece.length);
+            byte[] piece = cur == offset && pieceEnd == end ? data : new byte[(int) (pieceEnd - cur)]; // whole and new: kept as it came
+            if (piece != data) {
+                System.arraycopy(data, (int) (cur - offset), piece, 0, piece.length);
+            }
             chunks.put(cur, piece);
             cur = pieceEnd;
         }

@@ -32,12 +32,18 @@ public final class StreamConnection {
      * @param sendBuffer    how many unacknowledged bytes a stream's writer may hold
      * @param maxStreams    streams the peer may have open at once
      * @param ackDelayNanos the longest an acknowledgement waits for a second packet to go with
+     * @param headroom      bytes left free before each packet {@link #pollPacket} returns, for the carrier's header
      */
-    public record Settings(int maxPacket, int maxProbePacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos) {
-        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 1 << 20, 64, 25_000_000L);
+    public record Settings(int maxPacket, int maxProbePacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos,
+            int headroom) {
+        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 1 << 20, 64, 25_000_000L, 0);
 
         public Settings withMaxPacket(int bytes) {
-            return new Settings(bytes, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos);
+            return new Settings(bytes, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos, headroom);
+        }
+
+        public Settings withHeadroom(int bytes) {
+            return new Settings(maxPacket, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos, bytes);
         }
     }
 
@@ -207,10 +213,15 @@ public final class StreamConnection {
     }
 
     public void onPacket(byte[] packet, long now) {
+        onPacket(packet, 0, packet.length, now);
+    }
+
+    /** A packet that is {@code length} bytes of {@code buffer} from {@code offset}. */
+    public void onPacket(byte[] buffer, int offset, int length, long now) {
         if (failed) {
             return;
         }
-        if (!(StreamPackets.decode(packet) instanceof Decoded.Ok<StreamPackets.Packet> ok)) {
+        if (!(StreamPackets.decode(buffer, offset, length) instanceof Decoded.Ok<StreamPackets.Packet> ok)) {
             return; // the connection's seal vouches for the sender: a packet that does not decode is ours to drop
         }
         StreamPackets.Packet p = ok.value();
@@ -569,7 +580,7 @@ public final class StreamConnection {
             return Optional.empty();
         }
         long number = nextNumber++;
-        byte[] packet = StreamPackets.encode(number, frames);
+        byte[] packet = StreamPackets.encode(number, frames, settings.headroom());
         boolean eliciting = StreamPackets.ackEliciting(frames);
         if (eliciting) {
             if (ackElicitingInFlight == 0) {
@@ -598,7 +609,8 @@ public final class StreamConnection {
         }
         int size = PROBE_SIZES[probeIndex];
         long number = nextNumber++;
-        byte[] packet = StreamPackets.encode(number, List.of(new Frame.Ping(), new Frame.Padding(size - StreamPackets.HEADER - 1 - 3)));
+        byte[] packet = StreamPackets.encode(number, List.of(new Frame.Ping(), new Frame.Padding(size - StreamPackets.HEADER - 1 - 3)),
+                settings.headroom());
         probeNumber = number;
         if (ackElicitingInFlight == 0) {
             rtoBase = now;

@@ -1,6 +1,5 @@
 package dev.postern.core.stream;
 
-import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
 import java.nio.BufferUnderflowException;
@@ -57,11 +56,16 @@ public final class StreamPackets {
 
     /** A packet of these frames, into a buffer sized for them. */
     public static byte[] encode(long number, List<Frame> frames) {
-        int size = HEADER;
+        return encode(number, frames, 0);
+    }
+
+    /** The same with {@code headroom} free bytes in front, for the carrier's header. */
+    public static byte[] encode(long number, List<Frame> frames, int headroom) {
+        int size = headroom + HEADER;
         for (Frame f : frames) {
             size += size(f);
         }
-        ByteBuffer b = ByteBuffer.allocate(size).putLong(number);
+        ByteBuffer b = ByteBuffer.allocate(size).position(headroom).putLong(number);
         for (Frame f : frames) {
             switch (f) {
                 case Frame.Ack a -> {
@@ -79,7 +83,7 @@ public final class StreamPackets {
                 case Frame.Padding p -> b.put((byte) 6).putShort((short) p.length()).put(new byte[p.length()]);
             }
         }
-        return Buffers.written(b);
+        return b.array();
     }
 
     public static int size(Frame f) {
@@ -94,8 +98,13 @@ public final class StreamPackets {
     }
 
     public static Decoded<Packet> decode(byte[] packet) {
+        return decode(packet, 0, packet.length);
+    }
+
+    /** The packet that is {@code length} bytes of {@code buffer} from {@code offset}. */
+    public static Decoded<Packet> decode(byte[] buffer, int offset, int length) {
         try {
-            ByteBuffer b = ByteBuffer.wrap(packet);
+            ByteBuffer b = ByteBuffer.wrap(buffer, offset, length);
             long number = b.getLong();
             if (number < 0) {
                 return Decoded.bad(DecodeError.MALFORMED);
