@@ -32,11 +32,21 @@ public final class AuthenticatedHandshake {
      * @param prologue     context both sides must agree on (protocol and version, say)
      */
     public static AuthenticatedHandshake initiator(NodeKeys identity, NodeId expectedPeer, byte[] prologue, SecureRandom random) {
-        return new AuthenticatedHandshake(NoiseXX.initiator(X25519.generate(random), prologue, random), identity, expectedPeer);
+        return initiator(NoiseCipher.CHACHA_POLY, identity, expectedPeer, prologue, random);
+    }
+
+    public static AuthenticatedHandshake initiator(NoiseCipher suite, NodeKeys identity, NodeId expectedPeer, byte[] prologue,
+            SecureRandom random) {
+        return new AuthenticatedHandshake(NoiseXX.initiator(suite, X25519.generate(random), prologue, random), identity, expectedPeer);
     }
 
     public static AuthenticatedHandshake responder(NodeKeys identity, NodeId expectedPeer, byte[] prologue, SecureRandom random) {
-        return new AuthenticatedHandshake(NoiseXX.responder(X25519.generate(random), prologue, random), identity, expectedPeer);
+        return responder(NoiseCipher.CHACHA_POLY, identity, expectedPeer, prologue, random);
+    }
+
+    public static AuthenticatedHandshake responder(NoiseCipher suite, NodeKeys identity, NodeId expectedPeer, byte[] prologue,
+            SecureRandom random) {
+        return new AuthenticatedHandshake(NoiseXX.responder(suite, X25519.generate(random), prologue, random), identity, expectedPeer);
     }
 
     /** The next message, with {@code data} (and this side's proof, past message 1). */

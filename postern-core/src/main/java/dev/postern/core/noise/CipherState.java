@@ -1,30 +1,32 @@
 package dev.postern.core.noise;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.GeneralSecurityException;
 import java.util.Optional;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
-import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A Noise CipherState with ChaChaPoly: a key and a counter nonce. Before a key is set, encryption is
- * the identity (Noise section 5.1). The nonce is 32 zero bits then the counter, little-endian. Not
- * thread-safe: each direction of a channel has its own.
+ * A Noise CipherState: a key and a counter nonce, under one of the {@link NoiseCipher} functions. Before
+ * a key is set, encryption is the identity (Noise section 5.1). Not thread-safe: each direction of a
+ * channel has its own.
  */
 public final class CipherState {
 
     public static final int TAG_BYTES = 16;
 
+    private final NoiseCipher suite;
     private Cipher engine;
+
+    CipherState(NoiseCipher suite) {
+        this.suite = suite;
+    }
 
     private SecretKeySpec key;
     private long nonce;
 
     void initializeKey(byte[] k) {
-        key = new SecretKeySpec(k, "ChaCha20");
+        key = new SecretKeySpec(k, suite.keyAlgorithm());
         nonce = 0;
     }
 
@@ -42,7 +44,7 @@ public final class CipherState {
             nonce++;
             return out;
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+            throw new IllegalStateException("AEAD failed", e);
         }
     }
 
@@ -61,7 +63,7 @@ public final class CipherState {
         } catch (AEADBadTagException e) {
             return Optional.empty();
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+            throw new IllegalStateException("AEAD failed", e);
         }
     }
 
@@ -74,7 +76,7 @@ public final class CipherState {
         try {
             return cipher(Cipher.ENCRYPT_MODE, ad, n).doFinal(in, offset, length, out, outOffset);
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+            throw new IllegalStateException("AEAD failed", e);
         }
     }
 
@@ -88,7 +90,7 @@ public final class CipherState {
         } catch (AEADBadTagException e) {
             return Optional.empty();
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("ChaCha20-Poly1305 failed", e);
+            throw new IllegalStateException("AEAD failed", e);
         }
     }
 
@@ -96,12 +98,11 @@ public final class CipherState {
         if (n == -1L) {
             throw new IllegalStateException("nonce exhausted: 2^64-1 messages under one key");
         }
-        byte[] iv = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putLong(n).array();
         if (engine == null) {
-            engine = Cipher.getInstance("ChaCha20-Poly1305"); // the provider lookup costs more than sealing a datagram: once per state
+            engine = Cipher.getInstance(suite.transformation()); // the provider lookup costs more than sealing a datagram: once per state
         }
         Cipher c = engine;
-        c.init(mode, key, new IvParameterSpec(iv));
+        c.init(mode, key, suite.nonce(n));
         c.updateAAD(ad);
         return c;
     }

@@ -23,7 +23,7 @@ import java.util.function.Function;
  */
 public final class NoiseXX {
 
-    public static final String PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_SHA256";
+    public static final String PROTOCOL_NAME = protocolName(NoiseCipher.CHACHA_POLY);
     /** Noise's limit on a message. */
     public static final int MAX_MESSAGE = 65535;
     private static final int DH = X25519.KEY_BYTES;
@@ -33,7 +33,7 @@ public final class NoiseXX {
 
     private final boolean initiator;
     private final X25519.KeyPair s;
-    private final SymmetricState ss = new SymmetricState(PROTOCOL_NAME);
+    private final SymmetricState ss;
     private final SecureRandom random;
     private X25519.KeyPair e;
     private byte[] re;
@@ -45,7 +45,9 @@ public final class NoiseXX {
     private int step;
     private CipherState[] transport;
 
-    private NoiseXX(boolean initiator, X25519.KeyPair s, X25519.KeyPair fixedEphemeral, byte[] prologue, SecureRandom random) {
+    private NoiseXX(NoiseCipher suite, boolean initiator, X25519.KeyPair s, X25519.KeyPair fixedEphemeral, byte[] prologue,
+            SecureRandom random) {
+        this.ss = new SymmetricState(protocolName(suite), suite);
         this.initiator = initiator;
         this.s = s;
         this.e = fixedEphemeral;
@@ -55,16 +57,30 @@ public final class NoiseXX {
 
     /** The side that writes first. {@code prologue} must be the same on both sides (it binds context). */
     public static NoiseXX initiator(X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
-        return new NoiseXX(true, staticKey, null, prologue, random);
+        return initiator(NoiseCipher.CHACHA_POLY, staticKey, prologue, random);
+    }
+
+    public static NoiseXX initiator(NoiseCipher suite, X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
+        return new NoiseXX(suite, true, staticKey, null, prologue, random);
     }
 
     public static NoiseXX responder(X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
-        return new NoiseXX(false, staticKey, null, prologue, random);
+        return responder(NoiseCipher.CHACHA_POLY, staticKey, prologue, random);
+    }
+
+    public static NoiseXX responder(NoiseCipher suite, X25519.KeyPair staticKey, byte[] prologue, SecureRandom random) {
+        return new NoiseXX(suite, false, staticKey, null, prologue, random);
+    }
+
+    /** {@code Noise_XX_25519_<cipher>_SHA256}. */
+    public static String protocolName(NoiseCipher suite) {
+        return "Noise_XX_25519_" + suite.noiseName() + "_SHA256";
     }
 
     /** With a fixed ephemeral key: for test vectors and interoperability checks only. */
-    static NoiseXX withEphemeral(boolean initiator, X25519.KeyPair staticKey, X25519.KeyPair ephemeral, byte[] prologue) {
-        return new NoiseXX(initiator, staticKey, ephemeral, prologue, null);
+    static NoiseXX withEphemeral(NoiseCipher suite, boolean initiator, X25519.KeyPair staticKey, X25519.KeyPair ephemeral,
+            byte[] prologue) {
+        return new NoiseXX(suite, initiator, staticKey, ephemeral, prologue, null);
     }
 
     /** True when the next step is ours to write. */

@@ -15,9 +15,12 @@ final class SymmetricState {
 
     private byte[] ck;
     private byte[] h;
-    private final CipherState cipher = new CipherState();
+    private final NoiseCipher suite;
+    private final CipherState cipher;
 
-    SymmetricState(String protocolName) {
+    SymmetricState(String protocolName, NoiseCipher suite) {
+        this.suite = suite;
+        this.cipher = new CipherState(suite);
         byte[] name = protocolName.getBytes(StandardCharsets.US_ASCII);
         h = name.length <= HASH_BYTES ? Arrays.copyOf(name, HASH_BYTES) : sha256(name);
         ck = h.clone();
@@ -56,9 +59,9 @@ final class SymmetricState {
     /** The two transport ciphers: the first for initiator to responder, the second back. */
     CipherState[] split() {
         byte[][] out = hkdf(ck, new byte[0]);
-        CipherState first = new CipherState();
+        CipherState first = new CipherState(suite);
         first.initializeKey(out[0]);
-        CipherState second = new CipherState();
+        CipherState second = new CipherState(suite);
         second.initializeKey(out[1]);
         return new CipherState[] {first, second};
     }

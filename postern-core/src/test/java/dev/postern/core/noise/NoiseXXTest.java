@@ -11,6 +11,8 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The XX handshake against itself and against an independent implementation (noise-java), with
@@ -105,10 +107,11 @@ class NoiseXXTest {
         assertThat(i.readMessage(Arrays.copyOf(second, 95))).isInstanceOf(Decoded.Bad.class);
     }
 
-    @Test
-    void interoperatesWithNoiseJavaAsInitiator() throws Exception {
-        NoiseXX mine = NoiseXX.withEphemeral(true, initStatic, initEphemeral, PROLOGUE);
-        HandshakeState theirs = noiseJava(HandshakeState.RESPONDER, respStatic, respEphemeral);
+    @ParameterizedTest
+    @EnumSource(NoiseCipher.class)
+    void interoperatesWithNoiseJavaAsInitiator(NoiseCipher suite) throws Exception {
+        NoiseXX mine = NoiseXX.withEphemeral(suite, true, initStatic, initEphemeral, PROLOGUE);
+        HandshakeState theirs = noiseJava(suite, HandshakeState.RESPONDER, respStatic, respEphemeral);
 
         byte[] m1 = mine.writeMessage(utf8("hello"));
         assertThat(read(theirs, m1)).isEqualTo(utf8("hello"));
@@ -126,10 +129,11 @@ class NoiseXXTest {
         assertThat(Arrays.copyOf(opened, n)).isEqualTo(utf8("transport"));
     }
 
-    @Test
-    void interoperatesWithNoiseJavaAsResponder() throws Exception {
-        HandshakeState theirs = noiseJava(HandshakeState.INITIATOR, initStatic, initEphemeral);
-        NoiseXX mine = NoiseXX.withEphemeral(false, respStatic, respEphemeral, PROLOGUE);
+    @ParameterizedTest
+    @EnumSource(NoiseCipher.class)
+    void interoperatesWithNoiseJavaAsResponder(NoiseCipher suite) throws Exception {
+        HandshakeState theirs = noiseJava(suite, HandshakeState.INITIATOR, initStatic, initEphemeral);
+        NoiseXX mine = NoiseXX.withEphemeral(suite, false, respStatic, respEphemeral, PROLOGUE);
 
         assertThat(payload(mine.readMessage(write(theirs, utf8("a"))))).isEqualTo(utf8("a"));
         assertThat(read(theirs, mine.writeMessage(utf8("b")))).isEqualTo(utf8("b"));
@@ -140,8 +144,8 @@ class NoiseXXTest {
         assertThat(mine.remoteStatic()).hasValueSatisfying(k -> assertThat(k).isEqualTo(initStatic.publicKey()));
     }
 
-    private static HandshakeState noiseJava(int role, X25519.KeyPair s, X25519.KeyPair e) throws Exception {
-        HandshakeState h = new HandshakeState(NoiseXX.PROTOCOL_NAME, role);
+    private static HandshakeState noiseJava(NoiseCipher suite, int role, X25519.KeyPair s, X25519.KeyPair e) throws Exception {
+        HandshakeState h = new HandshakeState(NoiseXX.protocolName(suite), role);
         h.getLocalKeyPair().setPrivateKey(s.privateKey(), 0);
         h.getFixedEphemeralKey().setPrivateKey(e.privateKey(), 0);
         h.setPrologue(PROLOGUE, 0, PROLOGUE.length);
