@@ -50,12 +50,25 @@ class PeerProcessesIT {
     Path dir;
 
     private Process start(Path out, Path err, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return start(postern(args).redirectOutput(out.toFile()).redirectError(err.toFile()));
+    }
+
+    private Process start(ProcessBuilder builder) throws IOException {
+        Process p = builder.start();
         processes.add(p);
         return p;
+    }
+
+    /** The packaged jar with {@code args}, on the JDK running the tests. */
+    private static ProcessBuilder postern(List<String> args) {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
+        command.addAll(args);
+        return new ProcessBuilder(command);
+    }
+
+    private static ProcessBuilder postern(String... args) {
+        return postern(List.of(args));
     }
 
     private static String read(Path file) throws IOException {
@@ -189,16 +202,14 @@ class PeerProcessesIT {
                 "--data-dir", dir.resolve(run + "-bob").toString(), "--timeout", "60s");
         bob.getOutputStream().close(); // nothing to say back: stdin at its end, like < /dev/null
         String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-        List<String> connect = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar"), "connect", bobKey, "--server", server,
-                "--server-key", serverKey, "--data-dir", dir.resolve(run + "-alice").toString()));
+        List<String> connect = new ArrayList<>(List.of("connect", bobKey, "--server", server, "--server-key", serverKey,
+                "--data-dir", dir.resolve(run + "-alice").toString()));
         if (relayOnly) {
             connect.add("--relay-only");
         }
         Path aliceErr = dir.resolve(run + "-alice.err");
-        Process alice = new ProcessBuilder(connect).redirectInput(sent.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(aliceErr.toFile()).start();
-        processes.add(alice);
+        Process alice = start(postern(connect).redirectInput(sent.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(aliceErr.toFile()));
 
         assertThat(alice.waitFor(120, TimeUnit.SECONDS)).as("connect ends once the file arrived").isTrue();
         assertThat(bob.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("listen ends at the file's end").isTrue();

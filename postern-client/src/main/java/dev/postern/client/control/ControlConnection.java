@@ -8,6 +8,7 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerTransmit;
@@ -26,9 +27,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -62,10 +61,8 @@ public final class ControlConnection implements AutoCloseable {
     private final ConcurrentLinkedQueue<byte[]> outgoing = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Consumer<PeerAgent>> agentTasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
-    /** Sockets opened for peer connections, by the number the agent knows them by; and each connection's. Only the thread touches them. */
-    private final Map<Integer, DatagramChannel> extraSockets = new HashMap<>();
-    private final Map<Integer, List<Integer>> socketsOf = new HashMap<>();
-    private int nextSocket = PeerTransmit.MAIN + 1;
+    /** Sockets opened for peer connections; only the thread touches them. */
+    private final ConnectionSockets<DatagramChannel> extraSockets = new ConnectionSockets<>();
     private volatile boolean connected;
     private volatile boolean closed;
 
@@ -171,12 +168,12 @@ public final class ControlConnection implements AutoCloseable {
             for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
                 switch (e.get()) {
                     case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
-                    case AgentEvent.SocketsUnused u -> closeSockets(u.connection(), u.keep());
+                    case AgentEvent.SocketsUnused u -> extraSockets.release(u.connection(), u.keep()).forEach(ControlConnection::closeQuietly);
                     default -> listener.onPeerEvent(e.get());
                 }
             }
         }
-        extraSockets.values().forEach(ControlConnection::closeQuietly);
+        extraSockets.all().forEach(ControlConnection::closeQuietly);
         // Closing: what was asked before (a peer connection's close, say) still goes out.
         for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
             task.accept(agent);
@@ -229,10 +226,8 @@ public final class ControlConnection implements AutoCloseable {
                 try {
                     c.bind(null).configureBlocking(false);
                     dontFragment(c);
-                    int number = nextSocket++;
-                    c.register(selector, SelectionKey.OP_READ, number);
-                    extraSockets.put(number, c);
-                    opened.add(number);
+                    c.register(selector, SelectionKey.OP_READ, extraSockets.nextNumber());
+                    opened.add(extraSockets.add(connection, c));
                 } catch (IOException e) {
                     closeQuietly(c);
                     throw e;
@@ -241,21 +236,7 @@ public final class ControlConnection implements AutoCloseable {
         } catch (IOException e) {
             // out of descriptors or ports: go on with those opened
         }
-        socketsOf.computeIfAbsent(connection, k -> new ArrayList<>()).addAll(opened);
         return opened;
-    }
-
-    private void closeSockets(int connection, int keep) {
-        List<Integer> numbers = socketsOf.getOrDefault(connection, List.of());
-        for (Integer number : List.copyOf(numbers)) {
-            if (number != keep) {
-                closeQuietly(extraSockets.remove(number));
-                numbers.remove(number);
-            }
-        }
-        if (numbers.isEmpty()) {
-            socketsOf.remove(connection);
-        }
     }
 
     /**

@@ -107,17 +107,26 @@ public final class PeerConnection implements AutoCloseable {
      * @throws ClosedChannelException the connection is closed and every datagram that came is taken
      */
     public byte[] receive(Duration timeout) throws InterruptedException, TimeoutException, ClosedChannelException {
+        return take(received, timeout, "datagram");
+    }
+
+    /**
+     * The next item of {@code queue}, waiting up to {@code timeout}; what came before the connection ended
+     * is still taken. It looks at the connection now and then while it waits, as a queue cannot be told.
+     */
+    private <T> T take(LinkedBlockingQueue<T> queue, Duration timeout, String what)
+            throws InterruptedException, TimeoutException, ClosedChannelException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            byte[] next = received.poll(Math.min(deadline - System.nanoTime(), 50_000_000L), TimeUnit.NANOSECONDS);
+            T next = queue.poll(Math.min(deadline - System.nanoTime(), 50_000_000L), TimeUnit.NANOSECONDS);
             if (next != null) {
                 return next;
             }
-            if (closed.isDone() && received.isEmpty()) {
+            if (closed.isDone() && queue.isEmpty()) {
                 throw new ClosedChannelException();
             }
             if (System.nanoTime() - deadline >= 0) {
-                throw new TimeoutException("no datagram within " + timeout);
+                throw new TimeoutException("no " + what + " within " + timeout);
             }
         }
     }
@@ -147,19 +156,7 @@ public final class PeerConnection implements AutoCloseable {
      * @throws ClosedChannelException the connection is closed
      */
     public PeerStream acceptStream(Duration timeout) throws InterruptedException, TimeoutException, ClosedChannelException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            PeerStream next = accepted.poll(Math.min(deadline - System.nanoTime(), 50_000_000L), TimeUnit.NANOSECONDS);
-            if (next != null) {
-                return next;
-            }
-            if (closed.isDone()) {
-                throw new ClosedChannelException();
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new TimeoutException("no stream within " + timeout);
-            }
-        }
+        return take(accepted, timeout, "stream");
     }
 
     /** Runs {@code task} on the connection's streams on the node's thread; {@code ifGone} instead once it ended. */

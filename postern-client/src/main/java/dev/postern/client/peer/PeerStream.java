@@ -287,18 +287,21 @@ public final class PeerStream implements AutoCloseable {
         return timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
     }
 
-    /** Waits on {@code c} until the deadline; false once it passed. Holds the lock. */
+    /**
+     * Waits on {@code c} until it is signalled or the deadline passes; false once it passed. Holds the lock.
+     * Every change a waiter looks for signals: bytes or the end arriving, room freed, the connection's end.
+     */
     private boolean await(Condition c, long deadline) throws InterruptedIOException {
         try {
             if (deadline == Long.MAX_VALUE) {
-                c.await(100, TimeUnit.MILLISECONDS); // wakes now and then to notice a connection gone
+                c.await();
                 return true;
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
             }
-            c.await(Math.min(left, 100_000_000L), TimeUnit.NANOSECONDS);
+            c.awaitNanos(left);
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -9,6 +9,7 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerTransmit;
@@ -41,10 +42,8 @@ public final class SimNode {
     private final List<AgentEvent> events = new ArrayList<>();
     private final Map<Integer, Integer> relayRequests = new HashMap<>();
     private int nextRelayRequest = 1;
-    /** Sockets opened for connections, by the number the agent knows them by; and each connection's. */
-    private final Map<Integer, SimSocket> extraSockets = new HashMap<>();
-    private final Map<Integer, List<Integer>> socketsOf = new HashMap<>();
-    private int nextSocket = PeerTransmit.MAIN + 1;
+    /** Sockets opened for connections. */
+    private final ConnectionSockets<SimSocket> extraSockets = new ConnectionSockets<>();
     private NatProbe natProbe;
     private SimSocket[] natProbeSockets;
     private long wakeupAt = Long.MAX_VALUE;
@@ -211,7 +210,7 @@ public final class SimNode {
                         requestRelay(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())));
                     }
                     case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
-                    case AgentEvent.SocketsUnused u -> closeSockets(u.connection(), u.keep());
+                    case AgentEvent.SocketsUnused u -> extraSockets.release(u.connection(), u.keep()).forEach(SimSocket::close);
                     default -> { }
                 }
                 events.add(e.get());
@@ -241,27 +240,12 @@ public final class SimNode {
     private List<Integer> openSockets(int connection, int count) {
         List<Integer> ids = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            int id = nextSocket++;
+            int id = extraSockets.nextNumber();
             SimSocket s = host.open(0);
             s.onReceive((from, datagram) -> onDatagram(id, from, datagram));
-            extraSockets.put(id, s);
-            ids.add(id);
+            ids.add(extraSockets.add(connection, s));
         }
-        socketsOf.computeIfAbsent(connection, c -> new ArrayList<>()).addAll(ids);
         return ids;
-    }
-
-    private void closeSockets(int connection, int keep) {
-        List<Integer> ids = socketsOf.getOrDefault(connection, List.of());
-        for (int id : List.copyOf(ids)) {
-            if (id != keep) {
-                extraSockets.remove(id).close();
-                ids.remove((Integer) id);
-            }
-        }
-        if (ids.isEmpty()) {
-            socketsOf.remove(connection);
-        }
     }
 
     /** Asks the server for a relay, again each second until it answers (the server answers a repeat the same). */
