@@ -18,9 +18,10 @@ public final class BenchMain {
                           Postern's relay against the C reference forwarder, driven by the same load tool.
                       relay-server --first-port P [--pairs N] [--threads T] [--engine auto|ffm|netty] [--max-seconds S]
                           the Postern side of the relay benchmark, driven over stdin ("reset", "quit").
-                      streams [--seconds S] [--rounds R]
+                      streams [--seconds S] [--rounds R] [--warmup W] [--loss PERCENT]
                           one Postern stream on loopback (direct and relayed) against plain TCP on loopback,
-                          and goodput under 1% and 5% loss on the simulated network.
+                          and goodput under 1% and 5% loss on the simulated network. --loss (root): the same
+                          in a namespace whose kernel drops PERCENT of loopback traffic, TCP under that loss too.
                       sim-matrix [ATTEMPTS [LOSS]]
                           connect attempts over the simulated network for every pair of RFC 4787 NAT
                           behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");

@@ -253,7 +253,8 @@ class PeerProcessesIT {
                 return null;
             }
             Path log = Path.of(file + ".log");
-            Process p = new ProcessBuilder("tcpdump", "-i", "lo", "-n", "-U", "-s", "0", "-w", file.toString(), "udp")
+            // A 128 MiB capture buffer: a stream at several hundred MB/s outruns tcpdump's default 2 MiB, and the kernel drops the rest.
+            Process p = new ProcessBuilder("tcpdump", "-i", "lo", "-n", "-U", "-s", "0", "-B", "131072", "-w", file.toString(), "udp")
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             await().atMost(WAIT).alias("tcpdump listening").until(() -> read(log).contains("listening on"));
             return new Capture(p, file, log);

@@ -19,17 +19,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -65,6 +66,8 @@ public final class ControlConnection implements AutoCloseable {
     private final ConnectionSockets<DatagramChannel> extraSockets = new ConnectionSockets<>();
     private volatile boolean connected;
     private volatile boolean closed;
+    private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
+    static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
     private ControlConnection(ControlClient client, PeerAgent agent, DatagramChannel socket, Selector selector, Clock clock,
             Listener listener) {
@@ -88,7 +91,7 @@ public final class ControlConnection implements AutoCloseable {
             PeerAgent.Settings peerSettings, Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
-        dontFragment(socket);
+        configure(socket);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
@@ -120,24 +123,36 @@ public final class ControlConnection implements AutoCloseable {
             return false;
         }
         outgoing.add(payload.clone());
-        selector.wakeup();
+        wake();
         return true;
     }
 
-    /** Runs {@code task} with the peer agent on the connection's thread, the only one that may touch it. */
+    /**
+     * Runs {@code task} with the peer agent on the connection's thread, the only one that may touch it:
+     * at once when called there (a listener reacting to an event), else queued for it.
+     */
     public void withAgent(Consumer<PeerAgent> task) {
+        if (Thread.currentThread() == thread) {
+            task.accept(agent);
+            return;
+        }
         agentTasks.add(task);
+        wake();
+    }
+
+    private void wake() {
         selector.wakeup();
+        LockSupport.unpark(thread);
     }
 
     private void run() {
-        ByteBuffer in = ByteBuffer.allocate(ControlCodec.MAX_PACKET + 1);
+        // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first).
+        ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
         client.start(clock.nanoTime());
         while (!closed) {
             flush();
-            long waitNanos = Math.min(client.pollTimeout(), agent.pollTimeout()) - clock.nanoTime();
             try {
-                selector.select(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(waitNanos), 60_000)));
+                await(Math.min(client.pollTimeout(), agent.pollTimeout()) - clock.nanoTime());
             } catch (IOException e) {
                 return; // the selector is gone: only close does that
             }
@@ -181,11 +196,28 @@ public final class ControlConnection implements AutoCloseable {
         flush();
     }
 
+    /**
+     * Waits for a datagram, a task or {@code waitNanos}. The selector counts in whole milliseconds, and a
+     * stream's pacer spaces packets microseconds apart on a fast path: a shorter wait parks the thread
+     * instead (tasks unpark it as they wake the selector) and then looks at the sockets without waiting.
+     */
+    private void await(long waitNanos) throws IOException {
+        if (waitNanos >= SELECT_RESOLUTION_NANOS) {
+            selector.select(Math.min(TimeUnit.NANOSECONDS.toMillis(waitNanos), 60_000));
+            return;
+        }
+        if (waitNanos > 0 && selector.selectNow() == 0 && agentTasks.isEmpty() && outgoing.isEmpty()) {
+            LockSupport.parkNanos(waitNanos);
+        }
+        selector.selectNow();
+    }
+
     /** UDP errors (unreachable, no route) are passing: the protocols' retries and timeouts handle loss. */
     private void receiveAll(DatagramChannel from, int socketNumber, ByteBuffer in, long now) {
         try {
             for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
-                byte[] datagram = Arrays.copyOf(in.array(), in.position());
+                byte[] datagram = new byte[in.flip().remaining()];
+                in.get(datagram);
                 if (PeerPackets.isPeerPacket(datagram)) {
                     agent.onPacket(socketNumber, sender, datagram, now);
                 } else if (socketNumber == PeerTransmit.MAIN) {
@@ -225,7 +257,7 @@ public final class ControlConnection implements AutoCloseable {
                 DatagramChannel c = DatagramChannel.open();
                 try {
                     c.bind(null).configureBlocking(false);
-                    dontFragment(c);
+                    configure(c);
                     c.register(selector, SelectionKey.OP_READ, extraSockets.nextNumber());
                     opened.add(extraSockets.add(connection, c));
                 } catch (IOException e) {
@@ -243,13 +275,18 @@ public final class ControlConnection implements AutoCloseable {
      * Datagrams leave with don't-fragment set: a stream's path MTU probe too large for the path is then
      * dropped (and the next, smaller size tried) instead of crossing in fragments that NATs and firewalls
      * often lose. Where the platform cannot set it, probes larger than the path may cross fragmented.
+     * The socket's buffers are asked for {@link #SOCKET_BUFFER_BYTES} each way: the default (208 KiB on
+     * Linux) holds three 64 KiB stream packets, so a burst overflows it and reads as congestion. The
+     * kernel grants at most {@code net.core.rmem_max} / {@code wmem_max}.
      */
-    private static void dontFragment(DatagramChannel c) {
+    private static void configure(DatagramChannel c) throws IOException {
         try {
             c.setOption(jdk.net.ExtendedSocketOptions.IP_DONTFRAGMENT, true);
         } catch (UnsupportedOperationException | IOException e) {
             // not on this platform: see above
         }
+        c.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+        c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
     }
 
     private static void closeQuietly(DatagramChannel c) {

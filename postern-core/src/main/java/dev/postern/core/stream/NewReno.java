@@ -11,6 +11,7 @@ final class NewReno {
 
     static final int BURST_PACKETS = 10;
     private static final int MIN_WINDOW_PACKETS = 2;
+    private static final int LIMITED_SLACK_PACKETS = 3;
 
     private int mss;
     private long window;
@@ -57,12 +58,21 @@ final class NewReno {
         nextSendAt = (nextSendAt == Long.MIN_VALUE || nextSendAt - earliest < 0 ? earliest : nextSendAt) + interval;
     }
 
-    void onAcked(int bytes, long sentAt) {
+    /** A packet was acknowledged; {@code inFlightBefore}: the bytes in flight before the acknowledgement that carried it. */
+    void onAcked(int bytes, long sentAt, long inFlightBefore) {
         inFlight -= bytes;
         if (inRecoveryRound(sentAt)) {
             return; // sent before the last cut: its acknowledgement grows nothing
         }
+        if (!windowLimited(inFlightBefore)) {
+            return; // RFC 9002 7.8: the sender did not fill the window, so its acknowledgements prove nothing about a larger one
+        }
         window += window < ssthresh ? bytes : Math.max(1, (long) mss * bytes / window);
+    }
+
+    /** The window held the sender back: full to within a few packets, or in slow start more than half full (as quic-go judges it). */
+    private boolean windowLimited(long inFlightBefore) {
+        return window - inFlightBefore <= (long) LIMITED_SLACK_PACKETS * mss || (window < ssthresh && inFlightBefore > window / 2);
     }
 
     /** Packets were lost; {@code largestLostSentAt} is when the newest of them left. */

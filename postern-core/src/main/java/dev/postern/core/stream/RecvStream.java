@@ -13,20 +13,43 @@ final class RecvStream {
     /** What {@link #onData} made of a chunk. */
     enum Verdict { TAKEN, BEYOND_LIMIT, FINAL_SIZE_CHANGED }
 
-    private final int window;
-    private final TreeMap<Long, byte[]> chunks = new TreeMap<>();
+    private final int maxWindow;
+    private int window;
+    private boolean limitQueued;
+    private long limitSentAt = Long.MIN_VALUE;
+    /** Bytes held, by stream offset: each a slice of the packet it came in (no copy), read from its front. */
+    private final TreeMap<Long, Slice> chunks = new TreeMap<>();
     private long readOffset;
     private long limit;
     private long finalSize = -1;
     private int resetCode = -1;
 
-    RecvStream(int window) {
+    RecvStream(int window, int maxWindow) {
         this.window = window;
+        this.maxWindow = Math.max(window, maxWindow);
         this.limit = window;
     }
 
-    Verdict onData(long offset, byte[] data, boolean fin) {
-        long end = offset + data.length;
+    /** A slice of a received packet's buffer, from {@code from} to {@code to}. */
+    private static final class Slice {
+        final byte[] buffer;
+        int from;
+        final int to;
+
+        Slice(byte[] buffer, int from, int to) {
+            this.buffer = buffer;
+            this.from = from;
+            this.to = to;
+        }
+
+        int length() {
+            return to - from;
+        }
+    }
+
+    /** Stream bytes at {@code offset}: {@code length} bytes of {@code buffer} from {@code from}, kept there (nothing may write to it after). */
+    Verdict onData(long offset, byte[] buffer, int from, int length, boolean fin) {
+        long end = offset + length;
         if (end > limit) {
             return Verdict.BEYOND_LIMIT;
         }
@@ -38,26 +61,23 @@ final class RecvStream {
         }
         long cur = Math.max(offset, readOffset);
         while (cur < end) {
-            Map.Entry<Long, byte[]> before = chunks.floorEntry(cur);
-            if (before != null && before.getKey() + before.getValue().length > cur) {
-                cur = before.getKey() + before.getValue().length; // already held
+            Map.Entry<Long, Slice> before = chunks.floorEntry(cur);
+            if (before != null && before.getKey() + before.getValue().length() > cur) {
+                cur = before.getKey() + before.getValue().length(); // already held
                 continue;
             }
             Long next = chunks.higherKey(cur);
             long pieceEnd = next == null ? end : Math.min(end, next);
-            byte[] piece = cur == offset && pieceEnd == end ? data : new byte[(int) (pieceEnd - cur)]; // whole and new: kept as it came
-            if (piece != data) {
-                System.arraycopy(data, (int) (cur - offset), piece, 0, piece.length);
-            }
-            chunks.put(cur, piece);
+            int at = from + (int) (cur - offset);
+            chunks.put(cur, new Slice(buffer, at, at + (int) (pieceEnd - cur)));
             cur = pieceEnd;
         }
         return Verdict.TAKEN;
     }
 
     private long highestReceived() {
-        Map.Entry<Long, byte[]> last = chunks.lastEntry();
-        return last == null ? readOffset : last.getKey() + last.getValue().length;
+        Map.Entry<Long, Slice> last = chunks.lastEntry();
+        return last == null ? readOffset : last.getKey() + last.getValue().length();
     }
 
     void onReset(int code, long size) {
@@ -86,27 +106,42 @@ final class RecvStream {
         }
         int n = 0;
         while (n < len && !chunks.isEmpty() && chunks.firstKey() == readOffset) {
-            Map.Entry<Long, byte[]> first = chunks.pollFirstEntry();
-            byte[] piece = first.getValue();
-            int take = Math.min(len - n, piece.length);
-            System.arraycopy(piece, 0, dst, off + n, take);
+            Slice first = chunks.firstEntry().getValue();
+            int take = Math.min(len - n, first.length());
+            System.arraycopy(first.buffer, first.from, dst, off + n, take);
             n += take;
             readOffset += take;
-            if (take < piece.length) {
-                byte[] rest = new byte[piece.length - take];
-                System.arraycopy(piece, take, rest, 0, rest.length);
-                chunks.put(readOffset, rest);
+            chunks.pollFirstEntry();
+            if (take < first.length()) {
+                first.from += take;
+                chunks.put(readOffset, first); // the rest, read from where this read stopped
             }
         }
         return n;
     }
 
-    /** A new limit to offer the peer once reading freed half a window, else -1. */
-    long newLimit() {
-        if (finalSize >= 0 || readOffset + window - limit < window / 2) {
-            return -1;
+    /** Reading freed half a window and no new limit is on its way yet. */
+    boolean wantsNewLimit() {
+        return !limitQueued && finalSize < 0 && readOffset + window - limit >= window / 2;
+    }
+
+    void limitQueued() {
+        limitQueued = true;
+    }
+
+    /**
+     * The limit to offer the peer now: a window past what was read. The window doubles (up to its
+     * maximum) when the previous limit went less than two round trips ago: the reader keeps up and the
+     * window, not the reader, holds the sender back (the auto-tuning of QUIC stacks and of TCP's
+     * receive buffer). A slow reader never frees half a window that fast, so it never grows for one.
+     */
+    long advanceLimit(long now, long rttNanos) {
+        if (limitSentAt != Long.MIN_VALUE && rttNanos > 0 && now - limitSentAt < 2 * rttNanos) {
+            window = (int) Math.min(maxWindow, 2L * window);
         }
-        limit = readOffset + window;
+        limitSentAt = now;
+        limitQueued = false;
+        limit = Math.max(limit, readOffset + window);
         return limit;
     }
 

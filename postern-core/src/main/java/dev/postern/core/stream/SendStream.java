@@ -6,11 +6,12 @@ import java.util.TreeMap;
 /**
  * The sending half of a stream: bytes the application wrote and the peer has not yet acknowledged,
  * what is new, what was lost and goes again, and the end (FIN). Bytes leave no faster than the peer's
- * flow-control limit allows; the application may hold at most {@code capacity} unacknowledged bytes.
+ * flow-control limit allows; the application may hold at most {@link #capacity} unacknowledged bytes.
  */
 final class SendStream {
 
-    private final int capacity;
+    private final int minCapacity;
+    private final int maxCapacity;
     private byte[] buf;
     /** buf[start] is the byte at offset {@link #base}; everything below base is acknowledged. */
     private int start;
@@ -27,10 +28,19 @@ final class SendStream {
     private final TreeMap<Long, Long> lost = new TreeMap<>();
     private final TreeMap<Long, Long> acked = new TreeMap<>();
 
-    SendStream(int capacity, long peerLimit) {
-        this.capacity = capacity;
+    SendStream(int minCapacity, int maxCapacity, long peerLimit) {
+        this.minCapacity = minCapacity;
+        this.maxCapacity = Math.max(minCapacity, maxCapacity);
         this.peerLimit = peerLimit;
-        this.buf = new byte[Math.min(capacity, 16 * 1024)];
+        this.buf = new byte[Math.min(minCapacity, 16 * 1024)];
+    }
+
+    /**
+     * How many unacknowledged bytes the writer may hold: at least the minimum, and as much as the peer
+     * is ready to take (its window grows for a fast path), up to the maximum.
+     */
+    private int capacity() {
+        return (int) Math.max(minCapacity, Math.min(maxCapacity, peerLimit - base));
     }
 
     /** Takes what fits of {@code len} bytes; returns how many. */
@@ -38,6 +48,7 @@ final class SendStream {
         if (finWanted || reset) {
             throw new IllegalStateException("the stream's sending side is closed");
         }
+        int capacity = capacity();
         int n = (int) Math.min(len, capacity - (written - base));
         if (n <= 0) {
             return 0;
@@ -74,7 +85,7 @@ final class SendStream {
     }
 
     int writable() {
-        return (finWanted || reset) ? 0 : (int) (capacity - (written - base));
+        return (finWanted || reset) ? 0 : (int) Math.max(0, capacity() - (written - base));
     }
 
     boolean hasData() {
@@ -123,9 +134,12 @@ final class SendStream {
     }
 
     private Chunk chunk(int stream, long offset, int length, boolean fin) {
-        byte[] data = new byte[length];
-        System.arraycopy(buf, start + (int) (offset - base), data, 0, length);
-        return new Chunk(stream, offset, data, fin);
+        return new Chunk(stream, offset, length, fin);
+    }
+
+    /** A STREAM frame of {@code c}'s bytes, read from this stream's buffer: encode it before the next write or acknowledgement. */
+    StreamPackets.Frame.Stream frame(Chunk c) {
+        return new StreamPackets.Frame.Stream(c.stream(), c.fin(), c.offset(), buf, start + (int) (c.offset() - base), c.length());
     }
 
     /** A chunk the packet carrying it was acknowledged with. */
@@ -190,5 +204,5 @@ final class SendStream {
     }
 
     /** Stream bytes in one packet, as sent: on loss or acknowledgement the stream is told by offset. */
-    record Chunk(int stream, long offset, byte[] data, boolean fin) {}
+    record Chunk(int stream, long offset, int length, boolean fin) {}
 }

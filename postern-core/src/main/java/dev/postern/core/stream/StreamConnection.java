@@ -25,25 +25,31 @@ import java.util.TreeMap;
 public final class StreamConnection {
 
     /**
-     * @param maxPacket     the largest packet to start with (it rides in one of the connection's datagrams; any
-     *                      internet path carries it)
+     * @param maxPacket      the largest packet to start with (it rides in one of the connection's datagrams; any
+     *                       internet path carries it)
      * @param maxProbePacket the largest packet path MTU probing tries (a sealed datagram must stay under 64 KiB)
-     * @param window        how many bytes of a stream the receiver buffers ahead of its reader
-     * @param sendBuffer    how many unacknowledged bytes a stream's writer may hold
-     * @param maxStreams    streams the peer may have open at once
-     * @param ackDelayNanos the longest an acknowledgement waits for a second packet to go with
-     * @param headroom      bytes left free before each packet {@link #pollPacket} returns, for the carrier's header
+     * @param window         how many bytes of a stream the receiver buffers ahead of its reader, at first
+     * @param maxWindow      how far that window grows for a reader that keeps up with a fast, long path; a
+     *                       stream's writer may also hold up to this much unacknowledged when the peer allows it
+     * @param sendBuffer     how many unacknowledged bytes a stream's writer may hold at least
+     * @param maxStreams     streams the peer may have open at once
+     * @param ackDelayNanos  the longest an acknowledgement waits for a second packet to go with
+     * @param headroom       bytes left free before each packet {@link #pollPacket} returns, for the carrier's header
      */
-    public record Settings(int maxPacket, int maxProbePacket, int window, int sendBuffer, int maxStreams, long ackDelayNanos,
-            int headroom) {
-        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 1 << 20, 64, 25_000_000L, 0);
+    public record Settings(int maxPacket, int maxProbePacket, int window, int maxWindow, int sendBuffer, int maxStreams,
+            long ackDelayNanos, int headroom) {
+        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 16 << 20, 1 << 20, 64, 25_000_000L, 0);
 
         public Settings withMaxPacket(int bytes) {
-            return new Settings(bytes, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos, headroom);
+            return new Settings(bytes, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, headroom);
         }
 
         public Settings withHeadroom(int bytes) {
-            return new Settings(maxPacket, maxProbePacket, window, sendBuffer, maxStreams, ackDelayNanos, bytes);
+            return new Settings(maxPacket, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, bytes);
+        }
+
+        public Settings withWindows(int initial, int max) {
+            return new Settings(maxPacket, maxProbePacket, initial, max, sendBuffer, maxStreams, ackDelayNanos, headroom);
         }
     }
 
@@ -118,8 +124,8 @@ public final class StreamConnection {
             throw new IllegalStateException("this connection has opened all the streams it may");
         }
         nextStream += 2;
-        sending.put(id, new SendStream(settings.sendBuffer(), settings.window()));
-        receiving.put(id, new RecvStream(settings.window()));
+        sending.put(id, new SendStream(settings.sendBuffer(), settings.maxWindow(), settings.window()));
+        receiving.put(id, new RecvStream(settings.window(), settings.maxWindow()));
         return id;
     }
 
@@ -151,7 +157,8 @@ public final class StreamConnection {
             throw new IllegalArgumentException("no stream " + stream);
         }
         int n = r.read(dst, off, len);
-        if (n > 0 && r.newLimit() >= 0) {
+        if (n > 0 && r.wantsNewLimit()) {
+            r.limitQueued();
             control.add(new MaxDataOf(stream));
         } else if (n < 0) {
             forgetIfDone(stream);
@@ -216,7 +223,10 @@ public final class StreamConnection {
         onPacket(packet, 0, packet.length, now);
     }
 
-    /** A packet that is {@code length} bytes of {@code buffer} from {@code offset}. */
+    /**
+     * A packet that is {@code length} bytes of {@code buffer} from {@code offset}. Its stream bytes are
+     * read from {@code buffer} until the application takes them: nothing may write to it afterwards.
+     */
     public void onPacket(byte[] buffer, int offset, int length, long now) {
         if (failed) {
             return;
@@ -304,8 +314,8 @@ public final class StreamConnection {
             return null;
         }
         for (int k = peerStreams; k <= id; k += 2) {
-            receiving.put(k, new RecvStream(settings.window()));
-            sending.put(k, new SendStream(settings.sendBuffer(), settings.window()));
+            receiving.put(k, new RecvStream(settings.window(), settings.maxWindow()));
+            sending.put(k, new SendStream(settings.sendBuffer(), settings.maxWindow(), settings.window()));
             events.add(new StreamEvent.Opened(k));
         }
         peerStreams = id + 2;
@@ -318,7 +328,7 @@ public final class StreamConnection {
             return;
         }
         boolean wasReadable = r.readable();
-        switch (r.onData(s.offset(), s.data(), s.fin())) {
+        switch (r.onData(s.offset(), s.buffer(), s.from(), s.length(), s.fin())) {
             case TAKEN -> {
                 if (!wasReadable && r.readable()) {
                     events.add(new StreamEvent.Readable(s.stream()));
@@ -370,6 +380,7 @@ public final class StreamConnection {
         }
         boolean newlyAcked = false;
         Sent largestNewly = null;
+        long inFlightBefore = congestion.inFlight();
         for (Range r : a.ranges()) {
             java.util.SortedSet<Long> spurious = declaredLost.subSet(r.low(), r.high() + 1);
             if (!spurious.isEmpty()) {
@@ -380,7 +391,7 @@ public final class StreamConnection {
             for (Iterator<Sent> it = sent.subMap(r.low(), true, r.high(), true).values().iterator(); it.hasNext(); ) {
                 Sent s = it.next();
                 it.remove();
-                acked(s);
+                acked(s, inFlightBefore);
                 newlyAcked = true;
                 if (largestNewly == null || s.number() > largestNewly.number()) {
                     largestNewly = s;
@@ -398,10 +409,10 @@ public final class StreamConnection {
         detectLosses(now);
     }
 
-    private void acked(Sent s) {
+    private void acked(Sent s, long inFlightBefore) {
         if (s.ackEliciting()) {
             ackElicitingInFlight--;
-            congestion.onAcked(s.size(), s.at());
+            congestion.onAcked(s.size(), s.at(), inFlightBefore);
         }
         if (s.probe() && s.number() == probeNumber) {
             maxPacket = s.size();
@@ -415,7 +426,7 @@ public final class StreamConnection {
                 if (stream != null) {
                     int before = stream.writable();
                     boolean wasDelivered = stream.isDelivered();
-                    stream.onAcked(c.offset(), c.data().length, c.fin());
+                    stream.onAcked(c.offset(), c.length(), c.fin());
                     if (before == 0 && stream.writable() > 0) {
                         events.add(new StreamEvent.Writable(c.stream()));
                     }
@@ -477,7 +488,7 @@ public final class StreamConnection {
                 case SendStream.Chunk c -> {
                     SendStream stream = sending.get(c.stream());
                     if (stream != null) {
-                        stream.onLost(c.offset(), c.data().length, c.fin());
+                        stream.onLost(c.offset(), c.length(), c.fin());
                     }
                 }
                 case MaxDataOf m -> control.add(m);
@@ -573,7 +584,7 @@ public final class StreamConnection {
             ackAt = Long.MAX_VALUE;
         }
         if (mayElicit) {
-            room = controlFrames(frames, retransmittable, room);
+            room = controlFrames(frames, retransmittable, room, now);
             streamFrames(frames, retransmittable, room);
         }
         if (frames.isEmpty()) {
@@ -630,11 +641,13 @@ public final class StreamConnection {
         return new Frame.Ack(ranges.get(0).high(), Math.max(0, delayMicros), ranges);
     }
 
-    private int controlFrames(List<Frame> frames, List<Object> retransmittable, int room) {
+    private int controlFrames(List<Frame> frames, List<Object> retransmittable, int room, long now) {
         for (int i = control.size(); i > 0 && room > 0; i--) {
             Object o = control.poll();
             Frame f = switch (o) {
-                case MaxDataOf m -> receiving.containsKey(m.stream()) ? new Frame.MaxData(m.stream(), receiving.get(m.stream()).limit()) : null;
+                case MaxDataOf m -> receiving.containsKey(m.stream())
+                        ? new Frame.MaxData(m.stream(), receiving.get(m.stream()).advanceLimit(now, rtt.hasSample() ? rtt.smoothed() : 0))
+                        : null;
                 case ResetOf r -> new Frame.Reset(r.stream(), r.code(), r.finalSize());
                 case Frame.Ping p -> p;
                 default -> throw new IllegalStateException("not a control frame: " + o);
@@ -662,11 +675,11 @@ public final class StreamConnection {
             SendStream s = sending.get(id);
             while (s.hasData() && room > StreamPackets.STREAM_OVERHEAD) {
                 SendStream.Chunk c = s.next(id, room - StreamPackets.STREAM_OVERHEAD);
-                Frame.Stream f = new Frame.Stream(id, c.fin(), c.offset(), c.data());
+                Frame.Stream f = s.frame(c); // encoded below, before the stream's buffer can change
                 frames.add(f);
                 retransmittable.add(c);
                 room -= StreamPackets.size(f);
-                if (c.data().length == 0 && !c.fin()) {
+                if (c.length() == 0 && !c.fin()) {
                     break;
                 }
             }
@@ -674,3 +687,4 @@ public final class StreamConnection {
         roundRobin++;
     }
 }
+

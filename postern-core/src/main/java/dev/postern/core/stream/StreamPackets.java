@@ -37,7 +37,24 @@ public final class StreamPackets {
     public sealed interface Frame {
         record Ack(long largest, long ackDelayMicros, List<Range> ranges) implements Frame {}
 
-        record Stream(int stream, boolean fin, long offset, byte[] data) implements Frame {}
+        /**
+         * Stream bytes: {@code length} bytes of {@code buffer} from {@code from}. Encoding copies them from
+         * there and decoding leaves them in the packet, so the buffer must not change while the frame is in use.
+         */
+        record Stream(int stream, boolean fin, long offset, byte[] buffer, int from, int length) implements Frame {
+            public Stream {
+                java.util.Objects.checkFromIndexSize(from, length, buffer.length);
+            }
+
+            public Stream(int stream, boolean fin, long offset, byte[] data) {
+                this(stream, fin, offset, data, 0, data.length);
+            }
+
+            /** A copy of the bytes. */
+            public byte[] data() {
+                return java.util.Arrays.copyOfRange(buffer, from, from + length);
+            }
+        }
 
         record MaxData(int stream, long limit) implements Frame {}
 
@@ -76,7 +93,7 @@ public final class StreamPackets {
                     }
                 }
                 case Frame.Stream s -> b.put((byte) 2).putShort((short) s.stream()).put((byte) (s.fin() ? 1 : 0)).putLong(s.offset())
-                        .putShort((short) s.data().length).put(s.data());
+                        .putShort((short) s.length()).put(s.buffer(), s.from(), s.length());
                 case Frame.MaxData m -> b.put((byte) 3).putShort((short) m.stream()).putLong(m.limit());
                 case Frame.Reset r -> b.put((byte) 4).putShort((short) r.stream()).putShort((short) r.code()).putLong(r.finalSize());
                 case Frame.Ping p -> b.put((byte) 5);
@@ -89,7 +106,7 @@ public final class StreamPackets {
     public static int size(Frame f) {
         return switch (f) {
             case Frame.Ack a -> 1 + 8 + 4 + 1 + 16 * a.ranges().size();
-            case Frame.Stream s -> STREAM_OVERHEAD + s.data().length;
+            case Frame.Stream s -> STREAM_OVERHEAD + s.length();
             case Frame.MaxData m -> 1 + 2 + 8;
             case Frame.Reset r -> 1 + 2 + 2 + 8;
             case Frame.Ping p -> 1;
@@ -101,7 +118,10 @@ public final class StreamPackets {
         return decode(packet, 0, packet.length);
     }
 
-    /** The packet that is {@code length} bytes of {@code buffer} from {@code offset}. */
+    /**
+     * The packet that is {@code length} bytes of {@code buffer} from {@code offset}. Its STREAM frames'
+     * bytes stay in {@code buffer}: hand over a buffer nothing writes to afterwards.
+     */
     public static Decoded<Packet> decode(byte[] buffer, int offset, int length) {
         try {
             ByteBuffer b = ByteBuffer.wrap(buffer, offset, length);
@@ -155,9 +175,9 @@ public final class StreamPackets {
                 if ((fin != 0 && fin != 1) || offset < 0 || offset + length > MAX_OFFSET || length > b.remaining()) {
                     yield null;
                 }
-                byte[] data = new byte[length];
-                b.get(data);
-                yield new Frame.Stream(stream, fin == 1, offset, data);
+                Frame.Stream f = new Frame.Stream(stream, fin == 1, offset, b.array(), b.arrayOffset() + b.position(), length);
+                b.position(b.position() + length);
+                yield f;
             }
             case 3 -> {
                 int stream = b.getShort() & 0xffff;

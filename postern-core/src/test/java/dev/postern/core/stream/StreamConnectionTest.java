@@ -39,6 +39,8 @@ class StreamConnectionTest {
         long sentPackets;
         /** The largest packet the link carries: larger ones are dropped, as with don't-fragment set. */
         int mtu = 1472;
+        /** When the test's own step wants to run next (an application reading on a schedule), if ever. */
+        long wakeAt = Long.MAX_VALUE;
 
         Link(long seed, double loss, double duplication, long delay, long jitter, long rate, int queueLimit) {
             this.random = new Random(seed);
@@ -92,7 +94,7 @@ class StreamConnectionTest {
             eachStep.run();
             flush();
             while (!done.getAsBoolean()) {
-                long next = Math.min(a.pollTimeout(), b.pollTimeout());
+                long next = Math.min(Math.min(a.pollTimeout(), b.pollTimeout()), wakeAt > now ? wakeAt : Long.MAX_VALUE);
                 if (!inFlight.isEmpty()) {
                     next = Math.min(next, inFlight.peek().at);
                 }
@@ -271,6 +273,51 @@ class StreamConnectionTest {
             }
         });
         assertThat(writable[0]).as("reading moved the window on and the writer was told").isTrue();
+    }
+
+    @Test
+    void aReaderThatKeepsUpGrowsTheWindowOnALongPath() throws Exception {
+        // 50 ms each way: the first window alone would allow 1 MiB per 100 ms round trip, 10.5 MB/s.
+        Link link = new Link(9, 0, 0, 50 * MS, 0, 0, 0);
+        link.mtu = 65507;
+        int size = 60_000_000;
+        Transfer t = transfer(link, size);
+
+        assertThat(t.identical()).isTrue();
+        double firstWindowRate = StreamConnection.Settings.DEFAULTS.window() / 0.1;
+        assertThat(size / (t.nanos() / 1e9)).as("goodput, against what the first window allows").isGreaterThan(3 * firstWindowRate);
+    }
+
+    @Test
+    void aSlowReaderNeverGrowsTheWindow() {
+        // The reader takes 64 KiB every 100 ms over a 20 ms round trip: it frees half a window far slower than
+        // a round trip, so the sender may never have more than the first window and its own buffer ahead of it.
+        Link link = new Link(10, 0, 0, 10 * MS, 0, 0, 0);
+        link.mtu = 65507;
+        int stream = link.a.open();
+        byte[] chunk = new byte[64 * 1024];
+        byte[] buf = new byte[64 * 1024];
+        long[] written = {0};
+        long[] read = {0};
+        long[] mostAhead = {0};
+        link.runUntil(() -> read[0] >= 20 * 1024 * 1024, 60_000 * MS, () -> {
+            written[0] += link.a.write(stream, chunk, 0, chunk.length);
+            for (var e = link.b.pollEvent(); e.isPresent(); e = link.b.pollEvent()) {
+                if (e.get() instanceof StreamEvent.Opened) {
+                    link.wakeAt = link.now; // Readable events too: the schedule below reads
+                }
+            }
+            if (link.now >= link.wakeAt) {
+                int n = link.b.read(stream, buf, 0, buf.length);
+                read[0] += Math.max(0, n);
+                link.wakeAt = link.now + 100 * MS;
+            }
+            mostAhead[0] = Math.max(mostAhead[0], written[0] - read[0]);
+        });
+
+        assertThat(read[0]).as("the reader got its 20 MiB").isGreaterThanOrEqualTo(20 * 1024 * 1024);
+        StreamConnection.Settings d = StreamConnection.Settings.DEFAULTS;
+        assertThat(mostAhead[0]).as("bytes written but not yet read, at most").isLessThanOrEqualTo(d.window() + d.sendBuffer());
     }
 
     @Test
