@@ -65,12 +65,16 @@ public final class StreamConnection {
     private record Sent(long number, long at, int size, boolean ackEliciting, boolean probe, List<Object> retransmittable) {}
 
     /**
-     * Packet sizes path MTU probing tries, largest first (RFC 8899's idea, with acknowledged probes): what
-     * loopback carries, jumbo frames, and Ethernet less IPv6 and UDP headers. A probe that is not
-     * acknowledged says the path is smaller, not congested; sockets send with don't-fragment set, so a
-     * probe too large for the path is dropped rather than fragmented.
+     * Packet sizes path MTU probing tries, smallest first (RFC 8899's search up from a base, with
+     * acknowledged probes): Ethernet less IPv6 and UDP headers, jumbo frames, and what loopback carries.
+     * An acknowledged probe makes its size the packet size and the next is tried; a size whose probe is
+     * lost {@value #PROBE_TRIES} times (RFC 8899's MAX_PROBES: one loss on a lossy path says little) ends
+     * the search. A lost probe says the path is smaller, not congested; sockets send with don't-fragment
+     * set, so a probe too large for the path is dropped rather than fragmented. Upward, the common
+     * internet path gains its 1452-byte packets with the first probe and stops after three more.
      */
-    private static final int[] PROBE_SIZES = {65_000, 16_384, 8_952, 1_452};
+    private static final int[] PROBE_SIZES = {1_452, 8_952, 16_384, 65_000};
+    private static final int PROBE_TRIES = 3;
 
     private record MaxDataOf(int stream) {}
 
@@ -104,9 +108,10 @@ public final class StreamConnection {
     private int ackElicitingInFlight;
     private int roundRobin;
     private boolean failed;
-    /** The largest packet the path took so far, the next probe size to try, and the probe out. */
+    /** The largest packet the path took so far, the next probe size to try, its losses so far, and the probe out. */
     private int maxPacket;
     private int probeIndex;
+    private int probeLosses;
     private long probeNumber = -1;
 
     public StreamConnection(Settings settings, boolean caller) {
@@ -418,7 +423,8 @@ public final class StreamConnection {
             maxPacket = s.size();
             congestion.onLargerPackets(maxPacket);
             probeNumber = -1;
-            probeIndex = PROBE_SIZES.length; // the largest that fits: done
+            probeLosses = 0;
+            probeIndex++;
         }
         for (Object o : s.retransmittable()) {
             if (o instanceof SendStream.Chunk c) {
@@ -478,7 +484,9 @@ public final class StreamConnection {
         congestion.onProbeLost(s.size());
         if (s.number() == probeNumber) {
             probeNumber = -1;
-            probeIndex++;
+            if (++probeLosses >= PROBE_TRIES) {
+                probeIndex = PROBE_SIZES.length; // the path's limit lies below this size: done
+            }
         }
     }
 
@@ -611,9 +619,11 @@ public final class StreamConnection {
      * round trip is known (to tell a lost probe), and when the congestion window has room for it.
      */
     private Optional<byte[]> probe(long now) {
-        while (probeIndex < PROBE_SIZES.length
-                && (PROBE_SIZES[probeIndex] <= maxPacket || PROBE_SIZES[probeIndex] > settings.maxProbePacket())) {
+        while (probeIndex < PROBE_SIZES.length && PROBE_SIZES[probeIndex] <= maxPacket) {
             probeIndex++;
+        }
+        if (probeIndex < PROBE_SIZES.length && PROBE_SIZES[probeIndex] > settings.maxProbePacket()) {
+            probeIndex = PROBE_SIZES.length; // larger than this connection may send: done
         }
         if (probeNumber >= 0 || probeIndex >= PROBE_SIZES.length || !rtt.hasSample() || !congestion.canSend(PROBE_SIZES[probeIndex])) {
             return Optional.empty();
