@@ -150,6 +150,15 @@ public final class NetnsLab implements AutoCloseable {
             }
         }
 
+        /**
+         * Makes the router drop {@code percent} of what it sends out to the internet, at random: real kernel
+         * loss (iptables' statistic match) on a kernel without netem, though with no delay or reordering.
+         */
+        public void dropAtRandom(double percent) throws IOException {
+            run("ip", "netns", "exec", router, "iptables", "-I", "FORWARD", "1", "-o", "wan", "-m", "statistic", "--mode", "random",
+                    "--probability", String.format(java.util.Locale.ROOT, "%.4f", percent / 100), "-j", "DROP");
+        }
+
         /** A host on this site's private network, behind its router. */
         public LabHost addHost() throws IOException {
             if (!lanUp) {
