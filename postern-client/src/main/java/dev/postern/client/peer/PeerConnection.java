@@ -38,6 +38,8 @@ public final class PeerConnection implements AutoCloseable {
     private final Map<Integer, PeerStream> streams = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<PeerStream> accepted = new LinkedBlockingQueue<>();
     private volatile Path path;
+    /** The connection's streams, kept on the node's thread to hand readers what arrived before the connection ended. */
+    private StreamConnection streamsKept;
 
     PeerConnection(PosternNode node, int index, NodeId peer, Path path, int maxDatagram) {
         this.node = node;
@@ -212,7 +214,16 @@ public final class PeerConnection implements AutoCloseable {
         }
     }
 
+    void keepStreams(StreamConnection s) {
+        streamsKept = s;
+    }
+
+    /** What the streams received before the end stays readable (a peer that wrote, was acknowledged and closed loses nothing). */
     void onClosed(PeerEvent.CloseReason reason) {
+        if (streamsKept != null) {
+            streams.values().forEach(st -> st.pullRemaining(streamsKept));
+            streamsKept = null;
+        }
         closed.complete(reason);
         streams.values().forEach(PeerStream::onConnectionClosed);
     }

@@ -219,6 +219,42 @@ public final class PeerStream implements AutoCloseable {
         connection.forgetIfFinished(this);
     }
 
+    /**
+     * The connection ended: everything the stream still holds moves to the local buffer, however large
+     * (a window's worth at most), so the reader gets all that arrived, then the end if it came too.
+     */
+    void pullRemaining(StreamConnection s) {
+        lock.lock();
+        try {
+            while (!inEnded) {
+                if (inStart + inLength == in.length) { // no room after the bytes held
+                    if (inStart > 0) {
+                        System.arraycopy(in, inStart, in, 0, inLength);
+                        inStart = 0;
+                    } else {
+                        in = Arrays.copyOf(in, 2 * in.length);
+                    }
+                }
+                int n = s.read(id, in, inStart + inLength, in.length - inStart - inLength);
+                if (n == 0) {
+                    break;
+                }
+                if (n > 0) {
+                    inLength += n;
+                } else {
+                    int code = s.resetCode(id);
+                    if (code >= 0) {
+                        resetCode = code;
+                    }
+                    inEnded = true;
+                }
+            }
+            readable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Both ways over: the peer's end was read (or reading was closed) and all written was delivered. */
     boolean finished() {
         lock.lock();

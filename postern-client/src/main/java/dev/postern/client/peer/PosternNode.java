@@ -8,6 +8,8 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.Path;
+import dev.postern.core.peer.PeerSession;
 import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.time.Clock;
@@ -170,12 +172,19 @@ public final class PosternNode implements AutoCloseable {
     }
 
     /** On the node's thread. */
+    /** On the node's thread, as the agent reports a connection made. */
+    private PeerConnection opened(int index, NodeId peer, Path path) {
+        PeerConnection conn = new PeerConnection(this, index, peer, path, settings.session().maxPayload());
+        connections.put(index, conn);
+        withAgent(agent -> agent.connection(index).filter(PeerSession::isConnected).ifPresent(s -> conn.keepStreams(s.streams())));
+        return conn;
+    }
+
     private void onPeerEvent(AgentEvent event) {
         switch (event) {
             case AgentEvent.CallConnected c -> {
                 CompletableFuture<PeerConnection> f = calls.remove(c.call());
-                PeerConnection conn = new PeerConnection(this, c.connection(), c.peer(), c.path(), settings.session().maxPayload());
-                connections.put(c.connection(), conn);
+                PeerConnection conn = opened(c.connection(), c.peer(), c.path());
                 if (f == null || !f.complete(conn)) {
                     conn.close(); // given up meanwhile
                 }
@@ -187,8 +196,7 @@ public final class PosternNode implements AutoCloseable {
                 }
             }
             case AgentEvent.Accepted a -> {
-                PeerConnection conn = new PeerConnection(this, a.connection(), a.peer(), a.path(), settings.session().maxPayload());
-                connections.put(a.connection(), conn);
+                PeerConnection conn = opened(a.connection(), a.peer(), a.path());
                 PeerListener l = listener;
                 if (l == null || !l.offer(conn)) {
                     withAgent(agent -> agent.close(a.connection(), now()));

@@ -100,6 +100,28 @@ class StreamsByKeyTest {
         }
     }
 
+    /** Like TCP's: a writer whose bytes were acknowledged may close at once, and the reader still gets them all, then the end. */
+    @Test
+    void whatArrivedBeforeThePeerClosedStaysReadable() throws Exception {
+        try (PosternNode a = node(alice); PosternNode b = node(bob); PeerListener listener = b.listen(Set.of(alice.id()))) {
+            PeerConnection toBob = a.connect(bob.id()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            PeerConnection fromAlice = listener.accept(WAIT);
+            byte[] data = new byte[1_000_000]; // within the first window: acknowledged with nobody reading
+            new Random(4).nextBytes(data);
+            try (PeerStream s = toBob.openStream()) {
+                s.output().write(data);
+                s.shutdownOutput();
+                s.awaitDelivered(WAIT);
+            }
+            toBob.close();
+            assertThat(fromAlice.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(dev.postern.core.peer.PeerEvent.CloseReason.BY_PEER);
+
+            PeerStream in = fromAlice.acceptStream(WAIT);
+            in.readTimeout(WAIT);
+            assertThat(in.input().readAllBytes()).as("every byte, then the end").isEqualTo(data);
+        }
+    }
+
     @Test
     void theChannelViewAndTimeoutsAndResetsBehaveLikeASocketsDo() throws Exception {
         try (PosternNode a = node(alice); PosternNode b = node(bob); PeerListener listener = b.listen(Set.of(alice.id()))) {
