@@ -119,6 +119,9 @@ class PeerProcessesIT {
 
     private void exchange(String run, boolean relayOnly) throws Exception {
         Capture capture = Capture.startIfPossible(dir.resolve(run + ".pcap"));
+        if (capture != null) {
+            processes.add(capture.tcpdump()); // stopped after the test whatever happens: a capture left running slows all that follows
+        }
         String marker = "marker-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         Path bobOut = dir.resolve(run + "-bob.out");
         Path bobErr = dir.resolve(run + "-bob.err");
@@ -196,6 +199,9 @@ class PeerProcessesIT {
         Path received = dir.resolve(run + ".received");
         Files.write(sent, data);
         Capture capture = Capture.startIfPossible(dir.resolve(run + ".pcap"));
+        if (capture != null) {
+            processes.add(capture.tcpdump()); // stopped after the test whatever happens: a capture left running slows all that follows
+        }
         String server = "127.0.0.1:" + controlPort;
         Path bobErr = dir.resolve(run + "-bob.err");
         Process bob = start(received, bobErr, "listen", "--server", server, "--server-key", serverKey,
