@@ -55,15 +55,20 @@ public final class SecureDatagrams {
 
     /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */
     public Decoded<byte[]> open(byte[] datagram) {
-        if (datagram.length < OVERHEAD) {
+        return open(datagram, 0, datagram.length);
+    }
+
+    /** The same for the datagram that is {@code length} bytes of {@code buffer} from {@code offset}. */
+    public Decoded<byte[]> open(byte[] buffer, int offset, int length) {
+        if (length < OVERHEAD) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
-        long counter = ByteBuffer.wrap(datagram).getLong(0);
+        long counter = ByteBuffer.wrap(buffer, offset, length).getLong(offset);
         if (!window.isFresh(counter)) {
             return Decoded.bad(DecodeError.UNKNOWN_CODE);
         }
-        Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOf(datagram, Long.BYTES), datagram, Long.BYTES,
-                datagram.length - Long.BYTES);
+        Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOfRange(buffer, offset, offset + Long.BYTES), buffer,
+                offset + Long.BYTES, length - Long.BYTES);
         if (plain.isEmpty()) {
             return Decoded.bad(DecodeError.MALFORMED);
         }

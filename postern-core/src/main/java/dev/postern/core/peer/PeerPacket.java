@@ -15,6 +15,11 @@ public sealed interface PeerPacket {
     /** Noise message 3 from the caller. */
     record Confirm(int receiver, byte[] noise) implements PeerPacket {}
 
-    /** A sealed datagram of an established connection. */
-    record Data(int receiver, byte[] sealed) implements PeerPacket {}
+    /** A sealed datagram of an established connection: the sealed bytes are {@code datagram} from {@code offset}, not copied. */
+    record Data(int receiver, byte[] datagram, int offset) implements PeerPacket {
+        /** A copy of the sealed bytes. */
+        public byte[] sealed() {
+            return java.util.Arrays.copyOfRange(datagram, offset, datagram.length);
+        }
+    }
 }

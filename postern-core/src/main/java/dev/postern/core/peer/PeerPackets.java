@@ -94,7 +94,7 @@ public final class PeerPackets {
             case CONFIRM -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
                     : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
             case DATA -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
+                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, 5));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

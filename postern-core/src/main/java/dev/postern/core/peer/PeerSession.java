@@ -540,7 +540,7 @@ public final class PeerSession {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        Decoded<byte[]> opened = crypto.open(d.sealed());
+        Decoded<byte[]> opened = crypto.open(d.datagram(), d.offset(), d.datagram().length - d.offset());
         if (!(opened instanceof Decoded.Ok<byte[]> ok)) {
             counters.increment(((Decoded.Bad<byte[]>) opened).error() == DecodeError.UNKNOWN_CODE
                     ? PeerCounter.DROPPED_REPLAYED : PeerCounter.DROPPED_FORGED);
