@@ -1,5 +1,6 @@
 package dev.postern.core.stream;
 
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -69,10 +70,23 @@ final class RecvStream {
             Long next = chunks.higherKey(cur);
             long pieceEnd = next == null ? end : Math.min(end, next);
             int at = from + (int) (cur - offset);
-            chunks.put(cur, new Slice(buffer, at, at + (int) (pieceEnd - cur)));
+            int size = (int) (pieceEnd - cur);
+            // A small piece of a large packet is copied out: a peer sending a byte per large packet would otherwise
+            // make this side hold a packet per byte of its window. So what is held stays within twice the bytes.
+            chunks.put(cur, 2L * size < buffer.length ? new Slice(Arrays.copyOfRange(buffer, at, at + size), 0, size)
+                    : new Slice(buffer, at, at + size));
             cur = pieceEnd;
         }
         return Verdict.TAKEN;
+    }
+
+    /** Bytes of the arrays the held pieces keep alive (a shared array counted once per piece). */
+    long heldArrayBytes() {
+        long total = 0;
+        for (Slice piece : chunks.values()) {
+            total += piece.buffer.length;
+        }
+        return total;
     }
 
     private long highestReceived() {
