@@ -117,11 +117,17 @@ class PeerProcessesIT {
         assertThat(relayedDatagrams()).as("the server's relay carried the conversation").isGreaterThan(before + 2);
     }
 
-    private void exchange(String run, boolean relayOnly) throws Exception {
+    /** A capture of loopback UDP for {@code run}, or null where none can run; stopped after the test whatever happens (one left running slows all that follows). */
+    private Capture capture(String run) throws Exception {
         Capture capture = Capture.startIfPossible(dir.resolve(run + ".pcap"));
         if (capture != null) {
-            processes.add(capture.tcpdump()); // stopped after the test whatever happens: a capture left running slows all that follows
+            processes.add(capture.tcpdump());
         }
+        return capture;
+    }
+
+    private void exchange(String run, boolean relayOnly) throws Exception {
+        Capture capture = capture(run);
         String marker = "marker-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         Path bobOut = dir.resolve(run + "-bob.out");
         Path bobErr = dir.resolve(run + "-bob.err");
@@ -198,10 +204,7 @@ class PeerProcessesIT {
         Path sent = dir.resolve(run + ".sent");
         Path received = dir.resolve(run + ".received");
         Files.write(sent, data);
-        Capture capture = Capture.startIfPossible(dir.resolve(run + ".pcap"));
-        if (capture != null) {
-            processes.add(capture.tcpdump()); // stopped after the test whatever happens: a capture left running slows all that follows
-        }
+        Capture capture = capture(run);
         String server = "127.0.0.1:" + controlPort;
         Path bobErr = dir.resolve(run + "-bob.err");
         Process bob = start(received, bobErr, "listen", "--server", server, "--server-key", serverKey,

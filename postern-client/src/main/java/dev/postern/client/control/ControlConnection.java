@@ -53,6 +53,9 @@ public final class ControlConnection implements AutoCloseable {
         default void onPeerEvent(AgentEvent event) {}
     }
 
+    private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
+    private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+
     private final ControlClient client;
     private final PeerAgent agent;
     private final DatagramChannel socket;
@@ -66,8 +69,6 @@ public final class ControlConnection implements AutoCloseable {
     private final ConnectionSockets<DatagramChannel> extraSockets = new ConnectionSockets<>();
     private volatile boolean connected;
     private volatile boolean closed;
-    private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
-    static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
     private ControlConnection(ControlClient client, PeerAgent agent, DatagramChannel socket, Selector selector, Clock clock,
             Listener listener) {
@@ -273,8 +274,8 @@ public final class ControlConnection implements AutoCloseable {
 
     /**
      * Datagrams leave with don't-fragment set: a stream's path MTU probe too large for the path is then
-     * dropped (and the next, smaller size tried) instead of crossing in fragments that NATs and firewalls
-     * often lose. Where the platform cannot set it, probes larger than the path may cross fragmented.
+     * dropped (and the search for a larger size ends) instead of crossing in fragments that NATs and
+     * firewalls often lose. Where the platform cannot set it, probes larger than the path may cross fragmented.
      * The socket's buffers are asked for {@link #SOCKET_BUFFER_BYTES} each way: the default (208 KiB on
      * Linux) holds three 64 KiB stream packets, so a burst overflows it and reads as congestion. The
      * kernel grants at most {@code net.core.rmem_max} / {@code wmem_max}.

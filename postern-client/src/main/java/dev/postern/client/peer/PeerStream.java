@@ -192,24 +192,15 @@ public final class PeerStream implements AutoCloseable {
                 return;
             }
             if (inStart > 0 && inStart + inLength == in.length) {
-                System.arraycopy(in, inStart, in, 0, inLength);
-                inStart = 0;
+                compact();
             }
             int room = in.length - inStart - inLength;
             if (room > 0) {
-                int n = s.read(id, in, inStart + inLength, room);
+                int n = take(s);
                 if (n == room && in.length < LOCAL_BUFFER) {
                     in = Arrays.copyOf(in, Math.min(LOCAL_BUFFER, 2 * in.length)); // the stream had more than fitted
                 }
-                if (n > 0) {
-                    inLength += n;
-                    readable.signalAll();
-                } else if (n < 0) {
-                    int code = s.resetCode(id);
-                    if (code >= 0) {
-                        resetCode = code;
-                    }
-                    inEnded = true;
+                if (n != 0) {
                     readable.signalAll();
                 }
             }
@@ -227,32 +218,42 @@ public final class PeerStream implements AutoCloseable {
         lock.lock();
         try {
             while (!inEnded) {
-                if (inStart + inLength == in.length) { // no room after the bytes held
+                if (inStart + inLength == in.length) {
                     if (inStart > 0) {
-                        System.arraycopy(in, inStart, in, 0, inLength);
-                        inStart = 0;
+                        compact();
                     } else {
                         in = Arrays.copyOf(in, 2 * in.length);
                     }
                 }
-                int n = s.read(id, in, inStart + inLength, in.length - inStart - inLength);
-                if (n == 0) {
+                if (take(s) == 0) {
                     break;
-                }
-                if (n > 0) {
-                    inLength += n;
-                } else {
-                    int code = s.resetCode(id);
-                    if (code >= 0) {
-                        resetCode = code;
-                    }
-                    inEnded = true;
                 }
             }
             readable.signalAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Moves the bytes held to the front of the local buffer. Holds the lock. */
+    private void compact() {
+        System.arraycopy(in, inStart, in, 0, inLength);
+        inStart = 0;
+    }
+
+    /** Reads from the stream into the local buffer's free end: bytes taken, 0 for none yet, -1 at the end (or a reset). Holds the lock. */
+    private int take(StreamConnection s) {
+        int n = s.read(id, in, inStart + inLength, in.length - inStart - inLength);
+        if (n > 0) {
+            inLength += n;
+        } else if (n < 0) {
+            int code = s.resetCode(id);
+            if (code >= 0) {
+                resetCode = code;
+            }
+            inEnded = true;
+        }
+        return n;
     }
 
     /** Both ways over: the peer's end was read (or reading was closed) and all written was delivered. */
