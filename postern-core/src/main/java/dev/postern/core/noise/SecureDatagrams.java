@@ -21,7 +21,9 @@ import java.util.Optional;
  */
 public final class SecureDatagrams {
 
-    public static final int OVERHEAD = Long.BYTES + CipherState.TAG_BYTES;
+    /** The counter in front of the sealed bytes. */
+    public static final int COUNTER_BYTES = Long.BYTES;
+    public static final int OVERHEAD = COUNTER_BYTES + CipherState.TAG_BYTES;
     /** Refuse to send long before the 2^64 nonce space could wrap; a session this long must rekey. */
     static final long MAX_COUNTER = 1L << 60;
 
@@ -51,6 +53,21 @@ public final class SecureDatagrams {
         byte[] header = header(counter);
         System.arraycopy(header, 0, out, offset, Long.BYTES);
         send.encryptWithNonce(counter, header, payload, 0, payload.length, out, offset + Long.BYTES);
+    }
+
+    /**
+     * Seals in place: {@code buffer} holds, from {@code offset}, room for the counter ({@value #COUNTER_BYTES}
+     * bytes), then {@code length} bytes of payload, then room for the tag; afterwards those bytes are the
+     * sealed datagram. The payload needs no copy of its own.
+     */
+    public void sealInPlace(byte[] buffer, int offset, int length) {
+        if (nextCounter >= MAX_COUNTER) {
+            throw new IllegalStateException("session exhausted: start a new handshake");
+        }
+        long counter = nextCounter++;
+        byte[] header = header(counter);
+        System.arraycopy(header, 0, buffer, offset, COUNTER_BYTES);
+        send.encryptWithNonce(counter, header, buffer, offset + COUNTER_BYTES, length, buffer, offset + COUNTER_BYTES);
     }
 
     /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */

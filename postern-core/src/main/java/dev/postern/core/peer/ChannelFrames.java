@@ -46,13 +46,12 @@ final class ChannelFrames {
         return out;
     }
 
-    /** Bytes a STREAM frame puts before its packet. */
-    static final int STREAM_HEADROOM = 1;
+    /** Bytes a STREAM frame puts before its packet: its type. */
+    static final int STREAM_TYPE_BYTES = 1;
 
-    /** Makes a stream packet made with {@link #STREAM_HEADROOM} bytes in front a STREAM frame, in place. */
-    static byte[] stream(byte[] packetWithHeadroom) {
-        packetWithHeadroom[0] = 6;
-        return packetWithHeadroom;
+    /** Makes the stream packet at {@code offset} of {@code buffer}, with a byte of room before it, a STREAM frame, in place. */
+    static void stream(byte[] buffer, int offset) {
+        buffer[offset - STREAM_TYPE_BYTES] = 6;
     }
 
     static byte[] ping(long id) {

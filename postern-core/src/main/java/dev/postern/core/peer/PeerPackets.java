@@ -67,10 +67,24 @@ public final class PeerPackets {
 
     /** A DATA packet of {@code plain} sealed straight into it: the datagram is the only array the payload is copied to. */
     static byte[] sealedData(int receiver, dev.postern.core.noise.SecureDatagrams crypto, byte[] plain) {
-        byte[] out = new byte[5 + dev.postern.core.noise.SecureDatagrams.OVERHEAD + plain.length];
+        byte[] out = new byte[DATA_HEADER + dev.postern.core.noise.SecureDatagrams.OVERHEAD + plain.length];
         ByteBuffer.wrap(out).put(DATA).putInt(receiver);
-        crypto.sealInto(plain, out, 5);
+        crypto.sealInto(plain, out, DATA_HEADER);
         return out;
+    }
+
+    /** Bytes a DATA packet puts before its sealed bytes: the type and the receiver's index. */
+    static final int DATA_HEADER = 5;
+
+    /**
+     * Makes {@code buffer} a DATA packet in place: it holds {@link #DATA_HEADER} bytes of room, then what
+     * {@link dev.postern.core.noise.SecureDatagrams#sealInPlace} seals ({@code length} bytes of payload with room
+     * around them). For the packets that are large and many: a stream's.
+     */
+    static byte[] sealDataInPlace(int receiver, dev.postern.core.noise.SecureDatagrams crypto, byte[] buffer, int length) {
+        ByteBuffer.wrap(buffer).put(DATA).putInt(receiver);
+        crypto.sealInPlace(buffer, DATA_HEADER, length);
+        return buffer;
     }
 
     public static byte[] data(int receiver, byte[] sealed) {
@@ -94,7 +108,7 @@ public final class PeerPackets {
             case CONFIRM -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
                     : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
             case DATA -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, 5));
+                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, DATA_HEADER));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

@@ -10,6 +10,7 @@ import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.noise.AuthenticatedHandshake;
+import dev.postern.core.noise.CipherState;
 import dev.postern.core.noise.NoiseCipher;
 import dev.postern.core.noise.SecureDatagrams;
 import dev.postern.core.stream.StreamConnection;
@@ -89,6 +90,13 @@ public final class PeerSession {
     private static final long RELAYED_RETRY_NANOS = 1_000_000_000L;
     /** Peer addresses whose answers go out of another socket than the main one: a bound on what the map can hold. */
     private static final int MAX_ROUTES = 1100;
+    /**
+     * Where a stream packet's plaintext (its frame type, then the packet) starts in the datagram it is
+     * sealed into, and the room a stream packet is made with before itself: the datagram's header, the
+     * counter, the frame type.
+     */
+    private static final int PLAIN_OFFSET = PeerPackets.DATA_HEADER + SecureDatagrams.COUNTER_BYTES;
+    private static final int STREAM_HEADROOM = PLAIN_OFFSET + ChannelFrames.STREAM_TYPE_BYTES;
 
     private enum State { WAITING, HANDSHAKING, CONNECTED, ENDED }
 
@@ -301,7 +309,10 @@ public final class PeerSession {
             return;
         }
         for (var p = streams.pollPacket(now); p.isPresent(); p = streams.pollPacket(now)) {
-            seal(ChannelFrames.stream(p.get()), now);
+            byte[] buffer = p.get(); // the packet with room for the datagram's header, the frame type and the tag: sealed in place
+            ChannelFrames.stream(buffer, STREAM_HEADROOM);
+            send(peer, PeerPackets.sealDataInPlace(remoteIndex, crypto, buffer, buffer.length - PLAIN_OFFSET - CipherState.TAG_BYTES));
+            lastSent = now;
         }
         for (var e = streams.pollEvent(); e.isPresent(); e = streams.pollEvent()) {
             events.add(new PeerEvent.OnStream(e.get()));
@@ -509,8 +520,8 @@ public final class PeerSession {
         }
         handshakeSentAt.clear();
         state = State.CONNECTED;
-        streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - ChannelFrames.STREAM_HEADROOM)
-                .withHeadroom(ChannelFrames.STREAM_HEADROOM), intro.role() == Role.CALLER);
+        streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - ChannelFrames.STREAM_TYPE_BYTES)
+                .withRoom(STREAM_HEADROOM, CipherState.TAG_BYTES), intro.role() == Role.CALLER);
         peer = from;
         peerSocket = socket;
         path = pathOf(from);
@@ -574,7 +585,7 @@ public final class PeerSession {
                     }
                     case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
                     case ChannelFrames.Frame.Stream packet -> {
-                        streams.onPacket(packet.plain(), ChannelFrames.STREAM_HEADROOM, packet.plain().length - ChannelFrames.STREAM_HEADROOM, now);
+                        streams.onPacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
                         flushStreams(now);
                     }
                     default -> { }

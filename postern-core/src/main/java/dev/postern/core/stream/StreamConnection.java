@@ -35,21 +35,22 @@ public final class StreamConnection {
      * @param maxStreams     streams the peer may have open at once
      * @param ackDelayNanos  the longest an acknowledgement waits for a second packet to go with
      * @param headroom       bytes left free before each packet {@link #pollPacket} returns, for the carrier's header
+     * @param tailroom       bytes left free after it, for the carrier's trailer (an AEAD tag: the carrier seals in place)
      */
     public record Settings(int maxPacket, int maxProbePacket, int window, int maxWindow, int sendBuffer, int maxStreams,
-            long ackDelayNanos, int headroom) {
-        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 16 << 20, 1 << 20, 64, 25_000_000L, 0);
+            long ackDelayNanos, int headroom, int tailroom) {
+        public static final Settings DEFAULTS = new Settings(1150, 65_000, 1 << 20, 16 << 20, 1 << 20, 64, 25_000_000L, 0, 0);
 
         public Settings withMaxPacket(int bytes) {
-            return new Settings(bytes, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, headroom);
+            return new Settings(bytes, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, headroom, tailroom);
         }
 
-        public Settings withHeadroom(int bytes) {
-            return new Settings(maxPacket, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, bytes);
+        public Settings withRoom(int before, int after) {
+            return new Settings(maxPacket, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, before, after);
         }
 
         public Settings withWindows(int initial, int max) {
-            return new Settings(maxPacket, maxProbePacket, initial, max, sendBuffer, maxStreams, ackDelayNanos, headroom);
+            return new Settings(maxPacket, maxProbePacket, initial, max, sendBuffer, maxStreams, ackDelayNanos, headroom, tailroom);
         }
     }
 
@@ -599,17 +600,18 @@ public final class StreamConnection {
             return Optional.empty();
         }
         long number = nextNumber++;
-        byte[] packet = StreamPackets.encode(number, frames, settings.headroom());
+        byte[] packet = StreamPackets.encode(number, frames, settings.headroom(), settings.tailroom());
+        int size = packet.length - settings.headroom() - settings.tailroom();
         boolean eliciting = StreamPackets.ackEliciting(frames);
         if (eliciting) {
             if (ackElicitingInFlight == 0) {
                 rtoBase = now;
             }
             ackElicitingInFlight++;
-            congestion.onSent(packet.length, rtt.smoothed(), now);
+            congestion.onSent(size, rtt.smoothed(), now);
         }
         if (eliciting || !retransmittable.isEmpty()) {
-            sent.put(number, new Sent(number, now, packet.length, eliciting, false, retransmittable));
+            sent.put(number, new Sent(number, now, size, eliciting, false, retransmittable));
         }
         return Optional.of(packet);
     }
@@ -631,14 +633,14 @@ public final class StreamConnection {
         int size = PROBE_SIZES[probeIndex];
         long number = nextNumber++;
         byte[] packet = StreamPackets.encode(number, List.of(new Frame.Ping(), new Frame.Padding(size - StreamPackets.HEADER - 1 - 3)),
-                settings.headroom());
+                settings.headroom(), settings.tailroom());
         probeNumber = number;
         if (ackElicitingInFlight == 0) {
             rtoBase = now;
         }
         ackElicitingInFlight++;
-        congestion.onSent(packet.length, rtt.smoothed(), now);
-        sent.put(number, new Sent(number, now, packet.length, true, true, List.of()));
+        congestion.onSent(size, rtt.smoothed(), now);
+        sent.put(number, new Sent(number, now, size, true, true, List.of()));
         return Optional.of(packet);
     }
 

@@ -73,12 +73,12 @@ public final class StreamPackets {
 
     /** A packet of these frames, into a buffer sized for them. */
     public static byte[] encode(long number, List<Frame> frames) {
-        return encode(number, frames, 0);
+        return encode(number, frames, 0, 0);
     }
 
-    /** The same with {@code headroom} free bytes in front, for the carrier's header. */
-    public static byte[] encode(long number, List<Frame> frames, int headroom) {
-        int size = headroom + HEADER;
+    /** The same with {@code headroom} free bytes in front and {@code tailroom} after, for the carrier's header and trailer. */
+    public static byte[] encode(long number, List<Frame> frames, int headroom, int tailroom) {
+        int size = headroom + HEADER + tailroom;
         for (Frame f : frames) {
             size += size(f);
         }

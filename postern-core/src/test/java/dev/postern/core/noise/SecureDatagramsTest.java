@@ -37,6 +37,22 @@ class SecureDatagramsTest {
     }
 
     @Test
+    void aPayloadSealedInPlaceOpensLikeOneSealedIntoANewArray() {
+        byte[] payload = new byte[65_000];
+        new Random(5).nextBytes(payload);
+        int front = 5;
+        byte[] buffer = new byte[front + SecureDatagrams.COUNTER_BYTES + payload.length + CipherState.TAG_BYTES];
+        System.arraycopy(payload, 0, buffer, front + SecureDatagrams.COUNTER_BYTES, payload.length);
+
+        alice.sealInPlace(buffer, front, payload.length);
+        byte[] copied = alice.seal(payload);
+
+        assertThat(bob.open(buffer, front, buffer.length - front)).isInstanceOfSatisfying(Decoded.Ok.class,
+                ok -> assertThat((byte[]) ok.value()).isEqualTo(payload));
+        assertThat(bob.open(copied)).isInstanceOfSatisfying(Decoded.Ok.class, ok -> assertThat((byte[]) ok.value()).isEqualTo(payload));
+    }
+
+    @Test
     void datagramsArriveInAnyOrderOnceEachAndBothWays() {
         List<byte[]> sent = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
