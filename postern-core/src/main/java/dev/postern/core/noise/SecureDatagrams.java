@@ -13,7 +13,7 @@ import java.util.Optional;
  *
  * <pre>
  * +----------------------+-------------------------------------+
- * | counter, u64 BE      | ChaCha20-Poly1305(payload) + 16 tag |
+ * | counter, u64 BE      | AEAD(payload) + 16-byte tag         |
  * +----------------------+-------------------------------------+
  * </pre>
  *
