@@ -8,7 +8,7 @@ public final class BenchMain {
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+        if (args.length == 0 || Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
             System.out.println("""
                     usage: bin/bench NAME [options]
                       rendezvous-pulse [--clients N] [--seconds S] [--rounds R]
@@ -28,15 +28,18 @@ public final class BenchMain {
             return;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        switch (args[0]) {
-            case "rendezvous-pulse" -> PulseBenchmark.main(rest);
-            case "relay-server" -> RelayServerMode.main(rest);
-            case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
-            case "streams" -> StreamBenchmark.main(rest);
-            default -> {
-                System.err.println("bench: unknown benchmark '" + args[0] + "' (see bin/bench --help)");
-                System.exit(2);
+        try {
+            switch (args[0]) {
+                case "rendezvous-pulse" -> PulseBenchmark.main(rest);
+                case "relay-server" -> RelayServerMode.main(rest);
+                case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
+                case "streams" -> StreamBenchmark.main(rest);
+                default -> throw new IllegalArgumentException("unknown benchmark '" + args[0] + "'");
             }
+        } catch (IllegalArgumentException e) { // a bad option or value
+            String why = e instanceof NumberFormatException ? "a number was expected: " + e.getMessage() : e.getMessage();
+            System.err.println("bench: " + why + " (see bin/bench --help)");
+            System.exit(2);
         }
     }
 }

@@ -28,6 +28,8 @@ final class LossyNamespace {
         }
         String ns = "pbloss" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 4);
         run("ip", "netns", "add", ns);
+        Thread removeOnInterrupt = new Thread(() -> removeQuietly(ns), "lossy-namespace-cleanup"); // Ctrl-C skips the finally below
+        Runtime.getRuntime().addShutdownHook(removeOnInterrupt);
         try {
             run("ip", "-n", ns, "link", "set", "lo", "up");
             // Every datagram and segment crosses the loopback's INPUT hook once, whichever way it goes.
@@ -41,7 +43,16 @@ final class LossyNamespace {
             Process p = new ProcessBuilder(command).inheritIO().start();
             return p.waitFor();
         } finally {
+            Runtime.getRuntime().removeShutdownHook(removeOnInterrupt);
             run("ip", "netns", "del", ns);
+        }
+    }
+
+    private static void removeQuietly(String ns) {
+        try {
+            run("ip", "netns", "del", ns);
+        } catch (IOException | InterruptedException e) {
+            // already gone, or nothing more to do while the JVM exits
         }
     }
 
