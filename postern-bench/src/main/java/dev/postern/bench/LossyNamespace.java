@@ -2,13 +2,11 @@ package dev.postern.bench;
 
 import dev.postern.testkit.lab.NetnsLab;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Runs this benchmark again inside a network namespace of its own, whose kernel drops a share of
@@ -27,13 +25,13 @@ final class LossyNamespace {
             return 2;
         }
         String ns = "pbloss" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 4);
-        run("ip", "netns", "add", ns);
+        NetnsLab.run("ip", "netns", "add", ns);
         Thread removeOnInterrupt = new Thread(() -> removeQuietly(ns), "lossy-namespace-cleanup"); // Ctrl-C skips the finally below
         Runtime.getRuntime().addShutdownHook(removeOnInterrupt);
         try {
-            run("ip", "-n", ns, "link", "set", "lo", "up");
+            NetnsLab.run("ip", "-n", ns, "link", "set", "lo", "up");
             // Every datagram and segment crosses the loopback's INPUT hook once, whichever way it goes.
-            run("ip", "netns", "exec", ns, "iptables", "-A", "INPUT", "-i", "lo", "-m", "statistic", "--mode", "random",
+            NetnsLab.run("ip", "netns", "exec", ns, "iptables", "-A", "INPUT", "-i", "lo", "-m", "statistic", "--mode", "random",
                     "--probability", String.format(Locale.ROOT, "%.4f", lossPercent / 100), "-j", "DROP");
             List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns));
             command.add(ProcessHandle.current().info().command().orElseThrow());
@@ -44,14 +42,14 @@ final class LossyNamespace {
             return p.waitFor();
         } finally {
             Runtime.getRuntime().removeShutdownHook(removeOnInterrupt);
-            run("ip", "netns", "del", ns);
+            NetnsLab.run("ip", "netns", "del", ns);
         }
     }
 
     private static void removeQuietly(String ns) {
         try {
-            run("ip", "netns", "del", ns);
-        } catch (IOException | InterruptedException e) {
+            NetnsLab.run("ip", "netns", "del", ns);
+        } catch (IOException e) {
             // already gone, or nothing more to do while the JVM exits
         }
     }
@@ -64,13 +62,5 @@ final class LossyNamespace {
             throw new IllegalStateException("the benchmark runs from its jar (bin/bench), not " + all);
         }
         return all.subList(0, jar + 2);
-    }
-
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + output.strip());
-        }
     }
 }

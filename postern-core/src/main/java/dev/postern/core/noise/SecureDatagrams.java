@@ -46,13 +46,7 @@ public final class SecureDatagrams {
 
     /** Seals {@code payload} into {@code out} at {@code offset} ({@link #OVERHEAD} more bytes than the payload), with no copy between. */
     public void sealInto(byte[] payload, byte[] out, int offset) {
-        if (nextCounter >= MAX_COUNTER) {
-            throw new IllegalStateException("session exhausted: start a new handshake");
-        }
-        long counter = nextCounter++;
-        byte[] header = header(counter);
-        System.arraycopy(header, 0, out, offset, Long.BYTES);
-        send.encryptWithNonce(counter, header, payload, 0, payload.length, out, offset + Long.BYTES);
+        seal(payload, 0, payload.length, out, offset);
     }
 
     /**
@@ -61,13 +55,18 @@ public final class SecureDatagrams {
      * sealed datagram. The payload needs no copy of its own.
      */
     public void sealInPlace(byte[] buffer, int offset, int length) {
+        seal(buffer, offset + COUNTER_BYTES, length, buffer, offset);
+    }
+
+    /** The counter at {@code out[offset]}, then {@code length} bytes of {@code in} from {@code from} sealed after it. */
+    private void seal(byte[] in, int from, int length, byte[] out, int offset) {
         if (nextCounter >= MAX_COUNTER) {
             throw new IllegalStateException("session exhausted: start a new handshake");
         }
         long counter = nextCounter++;
         byte[] header = header(counter);
-        System.arraycopy(header, 0, buffer, offset, COUNTER_BYTES);
-        send.encryptWithNonce(counter, header, buffer, offset + COUNTER_BYTES, length, buffer, offset + COUNTER_BYTES);
+        System.arraycopy(header, 0, out, offset, COUNTER_BYTES);
+        send.encryptWithNonce(counter, header, in, from, length, out, offset + COUNTER_BYTES);
     }
 
     /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */

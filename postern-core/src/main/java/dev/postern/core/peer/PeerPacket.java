@@ -16,10 +16,5 @@ public sealed interface PeerPacket {
     record Confirm(int receiver, byte[] noise) implements PeerPacket {}
 
     /** A sealed datagram of an established connection: the sealed bytes are {@code datagram} from {@code offset}, not copied. */
-    record Data(int receiver, byte[] datagram, int offset) implements PeerPacket {
-        /** A copy of the sealed bytes. */
-        public byte[] sealed() {
-            return java.util.Arrays.copyOfRange(datagram, offset, datagram.length);
-        }
-    }
+    record Data(int receiver, byte[] datagram, int offset) implements PeerPacket {}
 }

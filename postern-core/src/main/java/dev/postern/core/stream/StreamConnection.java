@@ -48,10 +48,6 @@ public final class StreamConnection {
         public Settings withRoom(int before, int after) {
             return new Settings(maxPacket, maxProbePacket, window, maxWindow, sendBuffer, maxStreams, ackDelayNanos, before, after);
         }
-
-        public Settings withWindows(int initial, int max) {
-            return new Settings(maxPacket, maxProbePacket, initial, max, sendBuffer, maxStreams, ackDelayNanos, headroom, tailroom);
-        }
     }
 
     /** Loss detection's starting thresholds (RFC 9002): three packets, or 9/8 of a round trip. */

@@ -8,6 +8,7 @@ import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeKeys;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class PeerPacketsTest {
@@ -33,7 +34,8 @@ class PeerPacketsTest {
         assertThat(welcome.sender()).isEqualTo(2);
         assertThat(welcome.noise()).containsExactly(3);
         assertThat(((PeerPacket.Confirm) decoded(PeerPackets.confirm(4, new byte[] {5}))).receiver()).isEqualTo(4);
-        assertThat(((PeerPacket.Data) decoded(PeerPackets.data(6, new byte[] {7, 8}))).sealed()).containsExactly(7, 8);
+        PeerPacket.Data data = (PeerPacket.Data) decoded(PeerPackets.data(6, new byte[] {7, 8}));
+        assertThat(Arrays.copyOfRange(data.datagram(), data.offset(), data.datagram().length)).containsExactly(7, 8);
     }
 
     @Test
@@ -55,7 +57,7 @@ class PeerPacketsTest {
                 case PeerPacket.Hello h -> PeerPackets.hello(h.token(), h.sender(), h.noise());
                 case PeerPacket.Welcome w -> PeerPackets.welcome(w.receiver(), w.sender(), w.noise());
                 case PeerPacket.Confirm c -> PeerPackets.confirm(c.receiver(), c.noise());
-                case PeerPacket.Data x -> PeerPackets.data(x.receiver(), x.sealed());
+                case PeerPacket.Data x -> PeerPackets.data(x.receiver(), Arrays.copyOfRange(x.datagram(), x.offset(), x.datagram().length));
                 case PeerPacket.Probe p -> throw new AssertionError();
             };
             assertThat(again).isEqualTo(input);

@@ -233,7 +233,8 @@ public final class NetnsLab implements AutoCloseable {
     }
 
     /** Runs a setup command and waits for it; its failure is an exception with its output. */
-    static void run(String... command) throws IOException {
+    /** Runs a tool ({@code ip}, {@code iptables}) to its end, within 30 s; its output in the exception if it fails. */
+    public static void run(String... command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
