@@ -117,6 +117,30 @@ class PeerProcessesIT {
         assertThat(relayedDatagrams()).as("the server's relay carried the conversation").isGreaterThan(before + 2);
     }
 
+    /**
+     * The lab's bug, as the lab ran it: a new {@code postern connect} process per attempt with the same data dir. The
+     * server had answered the second process's relay request with the first's socket, so only the first got through.
+     */
+    @Test
+    void twoConnectProcessesInARowWithOneIdentityAreRelayedBothTimes() throws Exception {
+        String server = "127.0.0.1:" + controlPort;
+        Path bobErr = dir.resolve("again-bob.err");
+        start(dir.resolve("again-bob.out"), bobErr, "listen", "--repeat", "--server", server, "--server-key", serverKey,
+                "--data-dir", dir.resolve("again-bob").toString());
+        String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
+        for (int run = 1; run <= 2; run++) {
+            long before = relayedDatagrams();
+            Path out = dir.resolve("again-alice-" + run + ".out");
+            Path err = dir.resolve("again-alice-" + run + ".err");
+            Process alice = start(out, err, "connect", bobKey, "--server", server, "--server-key", serverKey,
+                    "--data-dir", dir.resolve("again-alice").toString(), "--relay-only", "--attempts", "1", "--settle", "1s");
+            assertThat(alice.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("run %d ends", run).isTrue();
+            assertThat(alice.exitValue()).as("run %d: %s %s", run, read(out), read(err)).isZero();
+            assertThat(read(out)).as("run %d", run).contains("\"path\":\"relayed\"").contains("\"echoed\":true");
+            assertThat(relayedDatagrams()).as("run %d went through the server's relay", run).isGreaterThanOrEqualTo(before + 2);
+        }
+    }
+
     /** A capture of loopback UDP for {@code run}, or null where none can run; stopped after the test whatever happens (one left running slows all that follows). */
     private Capture capture(String run) throws Exception {
         Capture capture = Capture.startIfPossible(dir.resolve(run + ".pcap"));

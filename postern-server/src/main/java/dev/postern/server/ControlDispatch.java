@@ -35,12 +35,13 @@ final class ControlDispatch implements Consumer<ControlEvent> {
     @Override
     public void accept(ControlEvent event) {
         if (event instanceof ControlEvent.Received r && RelayFrames.isRelayFrame(r.payload())) {
-            relay.onFrame(r.peer(), r.payload(), (node, answer) -> control.send(node, answer));
+            relay.onFrame(r.peer(), r.session(), r.payload(), (node, answer) -> control.send(node, answer));
         } else if (event instanceof ControlEvent.Received r && MediationFrames.isMediationFrame(r.payload())) {
-            mediator.onFrame(r.peer(), r.payload());
+            mediator.onFrame(r.peer(), r.session(), r.payload());
         } else {
             if (event instanceof ControlEvent.Disconnected d) {
                 mediator.onDisconnected(d.peer());
+                relay.onDisconnected(d.session());
             }
             messaging.accept(event);
         }

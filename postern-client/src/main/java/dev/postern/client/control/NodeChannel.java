@@ -72,7 +72,12 @@ public final class NodeChannel implements AutoCloseable {
     private final Map<Integer, String> relaySockets = new ConcurrentHashMap<>();
     /** Connections that no longer want the relay socket still being granted. */
     private final java.util.Set<Integer> unusedGrants = ConcurrentHashMap.newKeySet();
-    private int nextRequest;
+    /**
+     * Starts at random: the server tells a repeated request by its number within a channel session, and a
+     * process that started from the same number as the last run of its identity would look like a repeat of
+     * it wherever the session is mistaken for the last one (u32 on the wire; wrapping is fine).
+     */
+    private int nextRequest = random.nextInt();
 
     private record Pending(CompletableFuture<Object> result, ScheduledFuture<?> retries) {}
 

@@ -119,7 +119,7 @@ public final class ControlClient {
         }
         if (now - lastHeard >= timers.deadAfterNanos()) {
             counters.increment(ControlCounter.EXPIRED);
-            events.add(new ControlEvent.Disconnected(server));
+            events.add(new ControlEvent.Disconnected(server, session));
             retryDelay = timers.firstRetryNanos();
             sendHello(now);
             return;
@@ -191,7 +191,7 @@ public final class ControlClient {
         }
         lastHeard = now;
         if (ok.value().length > 0) {
-            events.add(new ControlEvent.Received(server, ok.value()));
+            events.add(new ControlEvent.Received(server, session, ok.value()));
         }
     }
 

@@ -46,18 +46,22 @@ public final class ControlServer {
     private final Map<NodeId, Session> byNode = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<ControlEvent> events = new ArrayDeque<>();
+    private long completedHandshakes;
 
     private record Pending(AuthenticatedHandshake handshake, long startedAt) {}
 
     private static final class Session {
         final int id;
+        /** Never reused while this server runs, unlike {@link #id}, which the wire carries and a later session may draw again. */
+        final long serial;
         final NodeId node;
         final SecureDatagrams crypto;
         InetSocketAddress endpoint;
         long lastHeard;
 
-        Session(int id, NodeId node, SecureDatagrams crypto, InetSocketAddress endpoint, long now) {
+        Session(int id, long serial, NodeId node, SecureDatagrams crypto, InetSocketAddress endpoint, long now) {
             this.id = id;
+            this.serial = serial;
             this.node = node;
             this.crypto = crypto;
             this.endpoint = endpoint;
@@ -124,7 +128,7 @@ public final class ControlServer {
                 it.remove();
                 byNode.remove(s.node, s);
                 counters.increment(ControlCounter.EXPIRED);
-                events.add(new ControlEvent.Disconnected(s.node));
+                events.add(new ControlEvent.Disconnected(s.node, s.serial));
             }
         }
     }
@@ -176,9 +180,9 @@ public final class ControlServer {
         Session old = byNode.remove(node);
         if (old != null) {
             sessions.remove(old.id);
-            events.add(new ControlEvent.Disconnected(node));
+            events.add(new ControlEvent.Disconnected(node, old.serial));
         }
-        Session s = new Session(finish.session(), node, new SecureDatagrams(p.handshake().transport()), from, now);
+        Session s = new Session(finish.session(), ++completedHandshakes, node, new SecureDatagrams(p.handshake().transport()), from, now);
         sessions.put(s.id, s);
         byNode.put(node, s);
         counters.increment(ControlCounter.HANDSHAKES_COMPLETED);
@@ -207,7 +211,7 @@ public final class ControlServer {
             counters.increment(ControlCounter.KEEPALIVES);
             transmits.add(new Transmit(s.endpoint, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
         } else {
-            events.add(new ControlEvent.Received(s.node, ok.value()));
+            events.add(new ControlEvent.Received(s.node, s.serial, ok.value()));
         }
     }
 

@@ -42,11 +42,16 @@ public final class Mediator {
 
     private enum State { WAITING, OFFERED, INTRODUCED, FAILED }
 
-    private record CallKey(NodeId caller, int call) {}
+    /**
+     * A call as its caller numbered it: by the caller's control-channel session, since a restarted caller
+     * numbers afresh and must not be answered with its previous run's introduction.
+     */
+    private record CallKey(long session, int call) {}
 
     private static final class Session {
         final long id;
         final CallKey key;
+        final NodeId caller;
         final int version;
         final NodeId callee;
         final List<Candidate> callerCandidates;
@@ -59,10 +64,11 @@ public final class Mediator {
         Frame.Introduce toCaller;
         Frame.Introduce toCallee;
 
-        Session(long id, CallKey key, int version, NodeId callee, List<Candidate> callerCandidates, NatMapping callerMapping, byte[] token,
-                long deadline) {
+        Session(long id, CallKey key, NodeId caller, int version, NodeId callee, List<Candidate> callerCandidates, NatMapping callerMapping,
+                byte[] token, long deadline) {
             this.id = id;
             this.key = key;
+            this.caller = caller;
             this.version = version;
             this.callee = callee;
             this.callerCandidates = callerCandidates;
@@ -103,17 +109,17 @@ public final class Mediator {
     }
 
     /**
-     * A mediation frame from node {@code from}, whose datagrams come from {@code observed} (its public
-     * endpoint, as the control channel sees it).
+     * A mediation frame from node {@code from} on its channel session {@code session}, whose datagrams come
+     * from {@code observed} (its public endpoint, as the control channel sees it).
      */
-    public void onFrame(NodeId from, InetSocketAddress observed, byte[] frame, long now) {
+    public void onFrame(NodeId from, long session, InetSocketAddress observed, byte[] frame, long now) {
         if (!(MediationFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
             counters.increment(MediationCounter.DROPPED_MALFORMED);
             return;
         }
         switch (ok.value()) {
             case Frame.Listen l -> onListen(from, l, now);
-            case Frame.Call c -> onCall(from, observed, c, now);
+            case Frame.Call c -> onCall(from, session, observed, c, now);
             case Frame.Answer a -> onAnswer(from, observed, a, now);
             case Frame.Relayed r -> onRelayed(from, r, frame);
             default -> counters.increment(MediationCounter.DROPPED_MALFORMED); // a server's frame, sent to the server
@@ -168,8 +174,8 @@ public final class Mediator {
         }
     }
 
-    private void onCall(NodeId from, InetSocketAddress observed, Frame.Call c, long now) {
-        CallKey key = new CallKey(from, c.call());
+    private void onCall(NodeId from, long session, InetSocketAddress observed, Frame.Call c, long now) {
+        CallKey key = new CallKey(session, c.call());
         Session known = byCall.get(key);
         if (known != null) {
             switch (known.state) { // a repeat: the caller has not seen the answer yet
@@ -191,7 +197,7 @@ public final class Mediator {
         }
         byte[] token = new byte[MediationFrames.TOKEN_BYTES];
         random.nextBytes(token);
-        Session s = new Session(newSessionId(), key, c.version(), c.callee(), candidates(observed, c.candidates()), c.mapping(),
+        Session s = new Session(newSessionId(), key, from, c.version(), c.callee(), candidates(observed, c.candidates()), c.mapping(),
                 token, now + limits.callTimeoutNanos());
         byCall.put(key, s);
         byId.put(s.id, s);
@@ -217,12 +223,12 @@ public final class Mediator {
                 int delay = limits.startDelayMillis();
                 s.toCaller = new Frame.Introduce(s.id, s.key.call(), Role.CALLER, s.callee, delay, s.token, candidates(observed, a.candidates()),
                         a.mapping());
-                s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.key.caller(), delay, s.token, s.callerCandidates, s.callerMapping);
+                s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.caller, delay, s.token, s.callerCandidates, s.callerMapping);
                 s.state = State.INTRODUCED;
                 s.deadline = now + limits.sessionLifetimeNanos();
                 closeCall(s);
                 counters.increment(MediationCounter.INTRODUCED);
-                send(s.key.caller(), s.toCaller);
+                send(s.caller, s.toCaller);
                 send(s.callee, s.toCallee);
             }
             case INTRODUCED -> send(from, s.toCallee); // the callee's INTRODUCE was lost
@@ -233,12 +239,12 @@ public final class Mediator {
     /** A relay port one peer holds for the session, passed on unchanged to the other. */
     private void onRelayed(NodeId from, Frame.Relayed r, byte[] frame) {
         Session s = byId.get(r.session());
-        if (s == null || s.state != State.INTRODUCED || !(from.equals(s.callee) || from.equals(s.key.caller()))) {
+        if (s == null || s.state != State.INTRODUCED || !(from.equals(s.callee) || from.equals(s.caller))) {
             counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);
             return;
         }
         counters.increment(MediationCounter.RELAYS_PASSED);
-        outgoing.add(new Outgoing(from.equals(s.callee) ? s.key.caller() : s.callee, frame));
+        outgoing.add(new Outgoing(from.equals(s.callee) ? s.caller : s.callee, frame));
     }
 
     private void offerIfCompatible(Session s, long now) {
@@ -254,7 +260,7 @@ public final class Mediator {
     private void offer(Session s, long now) {
         counters.increment(MediationCounter.OFFERS_SENT);
         s.nextOffer = now + limits.offerRetryNanos();
-        send(s.callee, new Frame.Offer(s.id, s.key.caller(), s.callerCandidates));
+        send(s.callee, new Frame.Offer(s.id, s.caller, s.callerCandidates));
     }
 
     private void fail(Session s, Reason reason, long now) {
@@ -262,11 +268,11 @@ public final class Mediator {
         s.failure = reason;
         s.deadline = now;
         closeCall(s);
-        send(s.key.caller(), new Frame.CallFailed(s.key.call(), reason));
+        send(s.caller, new Frame.CallFailed(s.key.call(), reason));
     }
 
     private void closeCall(Session s) {
-        openCallsByCaller.computeIfPresent(s.key.caller(), (k, n) -> n > 1 ? n - 1 : null);
+        openCallsByCaller.computeIfPresent(s.caller, (k, n) -> n > 1 ? n - 1 : null);
     }
 
     private void forget(Session s, Iterator<Session> it) {

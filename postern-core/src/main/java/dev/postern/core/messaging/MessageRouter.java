@@ -50,10 +50,13 @@ public final class MessageRouter {
     private final Set<NodeId> connected = new HashSet<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
     /**
-     * Ids of messages accepted lately, so a SEND retried after a lost ACCEPTED is answered again
-     * without being queued twice. Bounded: older ids are forgotten first.
+     * Messages accepted lately, by sender and id, so a SEND retried after a lost ACCEPTED is answered again
+     * without being queued twice. By sender too: ids are the senders' choice, and one node's id must not
+     * make another's message look like a repeat. Bounded: older ones are forgotten first.
      */
-    private final LinkedHashSet<String> accepted = new LinkedHashSet<>();
+    private final LinkedHashSet<SentMessage> accepted = new LinkedHashSet<>();
+
+    private record SentMessage(NodeId from, String id) {}
     static final int REMEMBERED_IDS = 65_536;
     private final Counters<MessagingCounter> counters = new Counters<>(MessagingCounter.class);
 
@@ -123,7 +126,8 @@ public final class MessageRouter {
 
     private void offer(Frame.Send send, long now) {
         Message m = send.message();
-        if (accepted.contains(m.id())) {
+        SentMessage sent = new SentMessage(m.from(), m.id());
+        if (accepted.contains(sent)) {
             counters.increment(MessagingCounter.DUPLICATE_SENDS);
             outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
             return;
@@ -135,7 +139,7 @@ public final class MessageRouter {
             return;
         }
         inbox.queue.add(new Queued(m, now));
-        accepted.add(m.id());
+        accepted.add(sent);
         if (accepted.size() > REMEMBERED_IDS) {
             accepted.remove(accepted.iterator().next());
         }

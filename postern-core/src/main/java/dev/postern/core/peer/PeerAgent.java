@@ -89,7 +89,7 @@ public final class PeerAgent {
         this.me = me;
         this.settings = settings;
         this.random = random;
-        this.nextRequest = random.nextInt(1 << 30);
+        this.nextRequest = random.nextInt(); // u32 on the wire; wrapping is fine
     }
 
     public Counters<PeerCounter> counters() {

@@ -165,13 +165,19 @@ class ControlChannelTest {
 
         dropToNode = true;
         advance(80 * S);
-        assertThat(nodeEvents).contains(new ControlEvent.Disconnected(serverKeys.id()));
+        assertThat(nodeEvents).anyMatch(e -> e instanceof ControlEvent.Disconnected d && d.peer().equals(serverKeys.id()));
         assertThat(node.isConnected()).isFalse();
 
         dropToNode = false;
         advance(60 * S);
         assertThat(node.isConnected()).isTrue();
         assertThat(server.sessionCount()).as("the new session replaced the old").isEqualTo(1);
+        long firstSession = serverEvents.stream().filter(e -> e instanceof ControlEvent.Disconnected).map(e -> ((ControlEvent.Disconnected) e).session())
+                .findFirst().orElseThrow();
+        node.send(text("after the reconnection"), now);
+        pump();
+        assertThat(serverEvents.getLast()).as("what a node sends on its new session is told apart from the old")
+                .isInstanceOfSatisfying(ControlEvent.Received.class, r -> assertThat(r.session()).isNotEqualTo(firstSession));
     }
 
     @Test

@@ -48,8 +48,15 @@ class MediatorTest {
         return out;
     }
 
+    /** Each node's control-channel session; a restart of a node is a new one. */
+    private final java.util.Map<NodeId, Long> sessions = new java.util.HashMap<>();
+
+    private long sessionOf(NodeId node) {
+        return sessions.computeIfAbsent(node, n -> (long) sessions.size() + 1);
+    }
+
     private void from(NodeId node, InetSocketAddress seen, Frame f) {
-        mediator.onFrame(node, seen, MediationFrames.encode(f), now);
+        mediator.onFrame(node, sessionOf(node), seen, MediationFrames.encode(f), now);
     }
 
     private void call(int number) {
@@ -127,6 +134,23 @@ class MediatorTest {
         assertThat(MediationFrames.encode(again.get(0).frame())).isEqualTo(MediationFrames.encode(intro.get(0).frame()));
         assertThat(MediationFrames.encode(again.get(1).frame())).isEqualTo(MediationFrames.encode(intro.get(1).frame()));
         assertThat(mediator.counters().get(MediationCounter.CALLS)).isEqualTo(1);
+    }
+
+    /** A restarted caller numbers its calls afresh: its call is a new one, not a repeat of its previous run's. */
+    @Test
+    void theSameCallNumberFromARestartedCallerIsANewCall() {
+        listen(true);
+        call(3);
+        Frame.Offer offer = offer();
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, calleeLocal, NatMapping.UNKNOWN));
+        drain();
+
+        sessions.put(caller, 99L);
+        call(3);
+
+        Frame.Offer second = offer();
+        assertThat(second.session()).as("offered anew, not introduced with the old session").isNotEqualTo(offer.session());
+        assertThat(mediator.counters().get(MediationCounter.CALLS)).isEqualTo(2);
     }
 
     @Test
@@ -211,7 +235,7 @@ class MediatorTest {
 
     @Test
     void garbageAndServerFramesFromNodesAreDroppedAndCounted() {
-        mediator.onFrame(caller, callerSeen, new byte[] {26, 1}, now);
+        mediator.onFrame(caller, sessionOf(caller), callerSeen, new byte[] {26, 1}, now);
         from(caller, callerSeen, new Frame.CallFailed(1, Reason.BUSY));
 
         assertThat(drain()).isEmpty();

@@ -131,6 +131,19 @@ class MessagingTest {
         assertThat(router.counters().get(MessagingCounter.DUPLICATE_SENDS)).isEqualTo(1);
     }
 
+    /** Ids are the senders' choice: another node's message with a known id is its own message, not a repeat. */
+    @Test
+    void theSameIdFromAnotherSenderIsQueuedAsItsOwnMessage() {
+        Message fromAlice = message(alice, bob, "first");
+        send(fromAlice);
+        Message fromBob = new Message(fromAlice.id(), bob, alice, "", "message", 1, "same id".getBytes(StandardCharsets.UTF_8));
+        router.onFrame(bob, MessageCodec.send(++request, fromBob), now);
+        pump();
+
+        assertThat(router.counters().get(MessagingCounter.DUPLICATE_SENDS)).isZero();
+        assertThat(router.queued(alice)).as("queued for its recipient").isEqualTo(1);
+    }
+
     @Test
     void undeliveredMessagesExpire() {
         send(message(alice, bob, "never collected"));

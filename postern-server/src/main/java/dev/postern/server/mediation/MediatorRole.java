@@ -38,9 +38,9 @@ public final class MediatorRole {
         return mediator.counters();
     }
 
-    /** A mediation frame from {@code node}; on the control channel's event loop. */
-    public void onFrame(NodeId node, byte[] frame) {
-        control.endpointOf(node).ifPresent(seen -> mediator.onFrame(node, seen, frame, clock.nanoTime()));
+    /** A mediation frame from {@code node} on channel session {@code session}; on the control channel's event loop. */
+    public void onFrame(NodeId node, long session, byte[] frame) {
+        control.endpointOf(node).ifPresent(seen -> mediator.onFrame(node, session, seen, frame, clock.nanoTime()));
         flush();
     }
 

@@ -18,30 +18,34 @@ import java.util.function.BiConsumer;
  * Relay requests from nodes over their control channels: StartSocket and StopSocket of a node on its
  * own, carried out by this server's relay with the node as owner. Binding ports blocks, so requests
  * run on {@code blocking}, never on the channel's event loop. A repeated request number gets the
- * answer it got before, so nodes can retry when an answer is lost.
+ * answer it got before, so nodes can retry when an answer is lost. Answers are kept per control-channel
+ * session, not per node: a node restarted with the same key numbers its requests afresh, and must not be
+ * answered with the socket its previous run was given.
  */
 public final class RelayRequests {
 
-    /** Answers kept per node for repeated requests; a node has at most a few requests under way. */
+    /** Answers kept per session for repeated requests; a node has at most a few requests under way. */
     private static final int REMEMBERED_ANSWERS = 64;
 
     private final RelayService relay;
     private final Executor blocking;
-    private final Map<NodeId, LinkedHashMap<Integer, byte[]>> answers = new HashMap<>();
+    /** By control-channel session; a session's answers go with it. */
+    private final Map<Long, LinkedHashMap<Integer, byte[]>> answers = new HashMap<>();
 
     public RelayRequests(RelayService relay, Executor blocking) {
         this.relay = relay;
         this.blocking = blocking;
     }
 
-    /** A relay frame {@code node} sent; {@code reply} gets the answer, possibly on another thread. */
-    public void onFrame(NodeId node, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
+    /** A relay frame {@code node} sent on channel session {@code session}; {@code reply} gets the answer, possibly on another thread. */
+    public void onFrame(NodeId node, long session, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
         if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
             return;
         }
         Frame request = ok.value();
         synchronized (answers) {
-            byte[] earlier = answers.computeIfAbsent(node, n -> new LinkedHashMap<>()).get(request.request());
+            // Made here, on the channel's thread, before any disconnection of the session can come.
+            byte[] earlier = answers.computeIfAbsent(session, n -> new LinkedHashMap<>()).get(request.request());
             if (earlier != null) {
                 reply.accept(node, earlier);
                 return;
@@ -50,14 +54,23 @@ public final class RelayRequests {
         blocking.execute(() -> {
             byte[] answer = RelayFrames.encode(handle(node.hex(), request));
             synchronized (answers) {
-                LinkedHashMap<Integer, byte[]> mine = answers.computeIfAbsent(node, n -> new LinkedHashMap<>());
-                mine.put(request.request(), answer);
-                if (mine.size() > REMEMBERED_ANSWERS) {
-                    mine.remove(mine.keySet().iterator().next());
+                LinkedHashMap<Integer, byte[]> mine = answers.get(session);
+                if (mine != null) { // else the session ended while the request ran
+                    mine.put(request.request(), answer);
+                    if (mine.size() > REMEMBERED_ANSWERS) {
+                        mine.remove(mine.keySet().iterator().next());
+                    }
                 }
             }
             reply.accept(node, answer);
         });
+    }
+
+    /** Channel session {@code session} is gone: a request on it can no longer be repeated. */
+    public void onDisconnected(long session) {
+        synchronized (answers) {
+            answers.remove(session);
+        }
     }
 
     private Frame handle(String owner, Frame request) {

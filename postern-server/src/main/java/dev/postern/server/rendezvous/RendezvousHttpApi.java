@@ -29,7 +29,7 @@ import java.util.function.Function;
 
 /**
  * The Socket-Rendezvous HTTP API: {@code POST /register}, {@code POST /verify}, {@code POST /logout},
- * {@code GET /peer/{client_id}/udp} and {@code GET /peer/{client_id}/udp/status}. Bodies and field
+ * {@code GET /peer/{client_id}/udp} (also as {@code /udp/address}) and {@code GET /peer/{client_id}/udp/status}. Bodies and field
  * names are the seed README's; errors are {@code {"ok":false,"error":...}}.
  */
 final class RendezvousHttpApi {
@@ -63,6 +63,8 @@ final class RendezvousHttpApi {
         sb.route().post("/verify").build(handler(this::verify));
         sb.route().post("/logout").build(handler(this::logout));
         sb.route().get("/peer/{client_id}/udp").build(handler(this::peerAddress));
+        // The original server answers this path too, with the same body.
+        sb.route().get("/peer/{client_id}/udp/address").build(handler(this::peerAddress));
         sb.route().get("/peer/{client_id}/udp/status").build(handler(this::peerStatus));
     }
 

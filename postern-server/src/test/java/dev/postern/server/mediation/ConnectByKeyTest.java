@@ -133,6 +133,32 @@ class ConnectByKeyTest {
         }
     }
 
+    /**
+     * The lab's bug: every process of one identity numbered its relay requests from 0, and the server answered
+     * a restarted node with the socket its previous run had been given (whose claimed side then dropped the new
+     * run's datagrams as coming from the wrong source).
+     */
+    @Test
+    void aNodeRestartedTenTimesWithTheSameKeyIsRelayedEveryTime() throws Exception {
+        try (PosternNode b = PosternNode.start(bob, serverAddress);
+                PeerListener listener = b.listen(id -> true)) {
+            for (int run = 1; run <= 10; run++) {
+                long before = server.relay().total(RelayVerdict.FORWARD);
+                try (PosternNode a = PosternNode.start(alice, serverAddress)) {
+                    PeerConnection toBob = a.connect(bob.id(), ConnectOptions.DEFAULTS.withRelayOnly(true))
+                            .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                    PeerConnection fromAlice = listener.accept(WAIT);
+                    assertThat(toBob.path()).as("run %d", run).isEqualTo(Path.RELAYED);
+                    exchange(toBob, fromAlice);
+                    assertThat(server.relay().total(RelayVerdict.FORWARD)).as("run %d went through the relay", run)
+                            .isGreaterThanOrEqualTo(before + 2);
+                    toBob.close();
+                    fromAlice.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+
     @Test
     void theCallerMayCallBeforeTheCalleeListens() throws Exception {
         try (PosternNode a = PosternNode.start(alice, serverAddress);

@@ -58,7 +58,7 @@ class HttpErrorsTest {
 
     @ParameterizedTest
     @CsvSource({"POST,/verify", "POST,/logout", "GET,/peer/00000000000000000000000000000000/udp",
-        "GET,/peer/00000000000000000000000000000000/udp/status"})
+        "GET,/peer/00000000000000000000000000000000/udp/address", "GET,/peer/00000000000000000000000000000000/udp/status"})
     void missingAuthorizationIs401(String method, String path) throws Exception {
         assertError(send(method, path, null, null), 401, "missing Authorization");
     }
@@ -71,7 +71,7 @@ class HttpErrorsTest {
 
     @ParameterizedTest
     @CsvSource({"POST,/verify", "POST,/logout", "GET,/peer/00000000000000000000000000000000/udp",
-        "GET,/peer/00000000000000000000000000000000/udp/status"})
+        "GET,/peer/00000000000000000000000000000000/udp/address", "GET,/peer/00000000000000000000000000000000/udp/status"})
     void unknownPrivateIdIs401(String method, String path) throws Exception {
         assertError(send(method, path, "Bearer " + "ab".repeat(32), null), 401, "unknown private_id");
     }
@@ -197,5 +197,22 @@ class HttpErrorsTest {
         assertThat(logout.body().fieldNames()).toIterable().containsExactlyInAnyOrder("client_id", "ok");
         assertThat(logout.body().get("client_id").asText()).isEqualTo(id);
         assertThat(rv.count(RendezvousCounter.HTTP_SERVER_ERROR)).isZero();
+    }
+
+    @Test
+    void theOriginalsUdpAddressPathAnswersAsUdpDoes() throws Exception {
+        var me = rv.client.register();
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0))) {
+            me.pulse(s, dev.postern.client.rendezvous.PulseEncoding.HEX);
+            String auth = bearer();
+
+            Answer udp = send("GET", "/peer/" + me.clientId().hex() + "/udp", auth, null);
+            Answer address = send("GET", "/peer/" + me.clientId().hex() + "/udp/address", auth, null);
+
+            assertThat(address.status()).isEqualTo(200);
+            assertThat(address.body().fieldNames()).toIterable().containsExactlyInAnyOrder("client_id", "host", "port", "timestamp", "ok");
+            assertThat(address.body().get("port").asInt()).isEqualTo(s.getLocalPort()).isEqualTo(udp.body().get("port").asInt());
+            assertThat(address.body().get("host").asText()).isEqualTo(udp.body().get("host").asText());
+        }
     }
 }

@@ -94,9 +94,9 @@ public final class SimPostern {
         for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
             switch (e.get()) {
                 case ControlEvent.Received r when MediationFrames.isMediationFrame(r.payload()) ->
-                        control.endpointOf(r.peer()).ifPresent(seen -> mediator.onFrame(r.peer(), seen, r.payload(), now));
+                        control.endpointOf(r.peer()).ifPresent(seen -> mediator.onFrame(r.peer(), r.session(), seen, r.payload(), now));
                 case ControlEvent.Received r when RelayFrames.isRelayFrame(r.payload()) ->
-                        relay.onFrame(r.peer(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
+                        relay.onFrame(r.session(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
                 case ControlEvent.Disconnected d -> mediator.onDisconnected(d.peer());
                 default -> { }
             }

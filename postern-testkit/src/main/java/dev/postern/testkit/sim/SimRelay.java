@@ -8,7 +8,6 @@ import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
-import dev.postern.core.identity.NodeId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
@@ -31,12 +30,12 @@ public final class SimRelay {
         this.rule = new PeerAddressRule(host.address(), true);
     }
 
-    /** The answer to a relay frame from {@code node}, if it is one; a repeated request gets the first answer again. */
-    Optional<byte[]> onFrame(NodeId node, byte[] frame) {
+    /** The answer to a relay frame on channel session {@code session}, if it is one; a repeated request gets the first answer again. */
+    Optional<byte[]> onFrame(long session, byte[] frame) {
         if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) || !(ok.value() instanceof RelayFrames.Frame.Start start)) {
             return Optional.empty();
         }
-        String key = node.hex() + "/" + start.request();
+        String key = session + "/" + start.request();
         byte[] known = answers.get(key);
         if (known != null) {
             return Optional.of(known);
