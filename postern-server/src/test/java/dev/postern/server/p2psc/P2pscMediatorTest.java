@@ -1,6 +1,7 @@
 package dev.postern.server.p2psc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.postern.client.p2psc.P2pscMessage;
 import dev.postern.client.p2psc.P2pscStream;
@@ -18,6 +19,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The p2psc-compatible mediator, used by clients written from p2psc's protocol description. */
 class P2pscMediatorTest {
@@ -61,19 +64,39 @@ class P2pscMediatorTest {
         return RsaKeys.toPem((RSAPublicKey) k.getPublic());
     }
 
-    @Test
-    void twoOriginalClientsAreIntroducedAndProveTheirKeysToEachOther() throws Exception {
-        // Each on a thread of its own: the common pool may have a single thread, and each waits for the other.
-        var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-        CompletableFuture<Socket> first = CompletableFuture.supplyAsync(() -> connect(alice, bob), threads);
-        CompletableFuture<Socket> second = CompletableFuture.supplyAsync(() -> connect(bob, alice), threads);
+    /** Who advertises first: the first waits for the second; at once, the mediator's own order decides. */
+    enum Order { ALICE_FIRST, BOB_FIRST, AT_ONCE }
 
-        try (threads; Socket a = first.get(30, TimeUnit.SECONDS); Socket b = second.get(30, TimeUnit.SECONDS)) {
-            a.getOutputStream().write("bananarama!".getBytes(StandardCharsets.UTF_8));
-            assertThat(new String(b.getInputStream().readNBytes(11), StandardCharsets.UTF_8)).isEqualTo("bananarama!");
+    /**
+     * The real client's flaws are what broke it: it binds its listener on its mediator port the moment it has
+     * closed, and its first peer dials twice only. 20 runs of each order, each a fresh pair of clients.
+     */
+    @ParameterizedTest
+    @EnumSource(Order.class)
+    void twoOriginalClientsAreIntroducedAndProveTheirKeysToEachOtherEveryTime(Order order) throws Exception {
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int run = 1; run <= 20; run++) {
+                long advertised = mediator.counters().get(P2pscCounter.ADVERTISED);
+                KeyPair early = order == Order.BOB_FIRST ? bob : alice;
+                KeyPair late = early == alice ? bob : alice;
+                // Each on a thread of its own: each waits for the other.
+                CompletableFuture<Socket> first = CompletableFuture.supplyAsync(() -> connect(early, late), threads);
+                if (order != Order.AT_ONCE) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> mediator.counters().get(P2pscCounter.ADVERTISED) > advertised);
+                }
+                CompletableFuture<Socket> second = CompletableFuture.supplyAsync(() -> connect(late, early), threads);
+                try (Socket a = first.get(30, TimeUnit.SECONDS); Socket b = second.get(30, TimeUnit.SECONDS)) {
+                    String there = "bananarama! " + run;
+                    String back = "and back " + run;
+                    a.getOutputStream().write(there.getBytes(StandardCharsets.UTF_8));
+                    assertThat(new String(b.getInputStream().readNBytes(there.length()), StandardCharsets.UTF_8)).as("run %d", run).isEqualTo(there);
+                    b.getOutputStream().write(back.getBytes(StandardCharsets.UTF_8));
+                    assertThat(new String(a.getInputStream().readNBytes(back.length()), StandardCharsets.UTF_8)).as("run %d", run).isEqualTo(back);
+                }
+            }
         }
-        assertThat(mediator.counters().get(P2pscCounter.PAIRED)).isEqualTo(1);
-        assertThat(mediator.counters().get(P2pscCounter.ADVERTISED)).isEqualTo(2);
+        assertThat(mediator.counters().get(P2pscCounter.PAIRED)).isEqualTo(20);
+        assertThat(mediator.counters().get(P2pscCounter.ADVERTISED)).isEqualTo(40);
     }
 
     private Socket connect(KeyPair me, KeyPair them) {
