@@ -13,7 +13,7 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
-import dev.postern.server.natcheck.NatCheckConfig;
+import dev.postern.server.stun.StunConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
@@ -114,7 +114,7 @@ public final class StreamBenchmark {
         return PosternServer.start(new ServerConfig(LO, Files.createTempDirectory("postern-bench-streams"),
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, NatCheckConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, StunConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
     }
 
     /** Bytes per second plain TCP carries on loopback. */

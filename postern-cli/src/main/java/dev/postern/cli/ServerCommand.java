@@ -7,7 +7,8 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
-import dev.postern.server.natcheck.NatCheckConfig;
+import dev.postern.core.stun.StunServer;
+import dev.postern.server.stun.StunConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.StartupException;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Option;
             "Runs the Postern daemon with every server role on.",
             "Rendezvous: register clients over HTTP, learn their public endpoints from UDP pulses.",
             "Relay: UDP port-pair sockets, started through the node API (gRPC and HTTP/JSON on loopback).",
+            "STUN: Binding for any STUN client on UDP and TCP 3478; NAT detection with a second address.",
             "Settings come from the defaults, then the config file (-c), then these flags.",
             "Stops cleanly on SIGINT or SIGTERM."
         })
@@ -101,14 +103,36 @@ final class ServerCommand implements Callable<Integer> {
                     + "'off' runs none). Default: ${DEFAULT-VALUE}")
     int p2pscPort;
 
+    @Option(names = {"--stun-port", "--nat-check-port"}, paramLabel = "PORT", defaultValue = "3478", converter = Converters.PortOrOff.class,
+            description = "UDP and TCP port of STUN (Binding, for any STUN client or WebRTC stack) on --bind; with "
+                    + "--nat-check-address it takes the next port too, on both addresses ('off' for none). Default: ${DEFAULT-VALUE}")
+    int stunPort;
+
     @Option(names = "--nat-check-address", paramLabel = "IP", converter = Converters.IpAddress.class,
-            description = "A second address of this server, for NAT detection (STUN, RFC 5780: nodes compare what both "
-                    + "addresses see). Without it there is no NAT detection.")
+            description = "A second address of this server, for NAT detection (STUN with RFC 5780: nodes and "
+                    + "turnutils_natdiscovery -P compare what both addresses see). Without it STUN answers from one address.")
     InetAddress natCheckAddress;
 
-    @Option(names = "--nat-check-port", paramLabel = "PORT", defaultValue = "3478", converter = Converters.PortOrOff.class,
-            description = "UDP port of NAT detection on both addresses; it takes the next port too ('off' for none). Default: ${DEFAULT-VALUE}")
-    int natCheckPort;
+    @Option(names = "--stun-rate", paramLabel = "PER_SECOND", defaultValue = "20", converter = Converters.PositiveRate.class,
+            description = "STUN answers a second to one source (IPv4 address, IPv6 /64) after its burst; beyond, requests "
+                    + "go unanswered and are counted. Default: ${DEFAULT-VALUE}")
+    double stunRate;
+
+    @Option(names = "--stun-burst", paramLabel = "N", defaultValue = "50", converter = Converters.PositiveInt.class,
+            description = "STUN answers a source may have at once before --stun-rate applies. Default: ${DEFAULT-VALUE}")
+    int stunBurst;
+
+    @Option(names = "--stun-total-rate", paramLabel = "PER_SECOND", defaultValue = "20000", converter = Converters.PositiveRate.class,
+            description = "STUN answers a second to all sources together (its burst is one second's worth). Default: ${DEFAULT-VALUE}")
+    double stunTotalRate;
+
+    @Option(names = "--stun-tcp-max-connections", paramLabel = "N", defaultValue = "1024", converter = Converters.PositiveInt.class,
+            description = "STUN connections over TCP open at once, in total. Default: ${DEFAULT-VALUE}")
+    int stunTcpMaxConnections;
+
+    @Option(names = "--stun-tcp-max-connections-per-source", paramLabel = "N", defaultValue = "16", converter = Converters.PositiveInt.class,
+            description = "STUN connections over TCP open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int stunTcpMaxConnectionsPerSource;
 
     @Option(names = "--message-queue-max", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
             description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
@@ -166,11 +190,14 @@ final class ServerCommand implements Callable<Integer> {
 
     enum LogLevel { error, warn, info, debug, trace }
 
-    private NatCheckConfig natCheck() {
+    private StunConfig stun() {
         try {
-            return new NatCheckConfig(natCheckPort, Optional.ofNullable(natCheckAddress));
+            return new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
+                    new StunServer.Limits(stunRate, stunBurst, stunTotalRate, (int) Math.max(1, Math.ceil(stunTotalRate)),
+                            StunServer.Limits.DEFAULTS.sources()),
+                    stunTcpMaxConnections, stunTcpMaxConnectionsPerSource);
         } catch (IllegalArgumentException e) {
-            throw new UsageError("--nat-check-port: " + e.getMessage());
+            throw new UsageError("--stun-port: " + e.getMessage());
         }
     }
 
@@ -180,7 +207,7 @@ final class ServerCommand implements Callable<Integer> {
         if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
-        natCheck(); // checked before anything starts
+        stun(); // checked before anything starts
         try {
             RelayEngines.named(relayEngine);
         } catch (IllegalArgumentException e) {
@@ -197,7 +224,7 @@ final class ServerCommand implements Callable<Integer> {
                 nodeApi.config(),
                 controlPort,
                 p2pscPort,
-                natCheck(),
+                stun(),
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);
         PosternServer server;
@@ -242,9 +269,11 @@ final class ServerCommand implements Callable<Integer> {
         }
         serverCli.setDefaultValueProvider(arg -> {
             if (arg instanceof CommandLine.Model.OptionSpec option) {
-                ConfigFile.Entry entry = file.entries().get(option.longestName().substring(2));
-                if (entry != null) {
-                    return entry.value();
+                for (String name : option.names()) { // an option's every name is a setting: stun-port and nat-check-port
+                    ConfigFile.Entry entry = file.entries().get(name.substring(2));
+                    if (entry != null) {
+                        return entry.value();
+                    }
                 }
             }
             return arg.defaultValue();

@@ -235,6 +235,37 @@ class NatLabIT {
         assertThat(natCheck(host(NatType.HARD))).contains("\"nat\":\"hard\"", "\"mapping\":\"address_and_port_dependent\"");
     }
 
+    /**
+     * coturn's {@code turnutils_natdiscovery} (padded requests, {@code -P}) against the server's STUN from behind each
+     * kernel NAT: it names each NAT's mapping and filtering as {@code postern nat-check} does on the same host.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(NatType.class)
+    void turnutilsNatdiscoveryNamesEachKernelNatAsNatCheckDoes(NatType type) throws Exception {
+        boolean installed = Files.isExecutable(Path.of("/usr/bin/turnutils_natdiscovery"));
+        if (!installed && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run natdiscovery in the lab, but coturn's tools are not installed");
+        }
+        assumeTrue(installed, "coturn's turnutils_natdiscovery is not installed: the comparison is skipped");
+        LabHost host = host(type);
+        JsonNode check = new ObjectMapper().readTree(natCheck(host));
+        Path out = dir.resolve("natdiscovery-" + (++run) + ".out");
+        Process p = host.start(new ProcessBuilder("turnutils_natdiscovery", "-m", "-f", "-P", "-L", host.address().getHostAddress(),
+                NetnsLab.SERVER_ADDRESS).redirectErrorStream(true).redirectOutput(out.toFile()));
+        assertThat(p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        String discovery = Files.readString(out);
+
+        assertThat(discovery.contains("No NAT!")).as("%s: %s", type, discovery).isEqualTo(check.path("nat").asText().equals("none"));
+        assertThat(behaviour(discovery, "Mapping")).as("mapping, %s: %s", type, discovery).isEqualTo(check.path("mapping").asText());
+        assertThat(behaviour(discovery, "Filtering")).as("filtering, %s: %s", type, discovery).isEqualTo(check.path("filtering").asText());
+    }
+
+    /** natdiscovery's verdict ("NAT with Address and Port Dependent Mapping!") in nat-check's words (address_and_port_dependent). */
+    private static String behaviour(String discovery, String what) {
+        Matcher m = Pattern.compile("NAT with (Endpoint Independent|Address Dependent|Address and Port Dependent) " + what + "!").matcher(discovery);
+        return m.find() ? m.group(1).toLowerCase(Locale.ROOT).replace(' ', '_') : "none found";
+    }
+
     private static String natCheck(LabHost host) throws Exception {
         Path out = dir.resolve("nat-check-" + (++run) + ".json");
         Process p = host.start(postern("nat-check", "--server", NetnsLab.SERVER_ADDRESS, "--json").redirectOutput(out.toFile())

@@ -85,7 +85,7 @@ class PeerProcessesIT {
         Path log = dir.resolve("server.log");
         start(log, log, "server", "--bind", "127.0.0.1", "--data-dir", dir.resolve("server").toString(),
                 "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0",
-                "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0");
+                "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0", "--stun-port", "0");
         serverKey = awaitIn(log, "node address ([0-9a-f]{64})").group(1);
         controlPort = Integer.parseInt(awaitIn(log, "control channel for nodes on udp [^:]+:(\\d+)").group(1));
         apiHttpPort = Integer.parseInt(awaitIn(log, "node API .* on [^:]+:\\d+ and :(\\d+)").group(1));

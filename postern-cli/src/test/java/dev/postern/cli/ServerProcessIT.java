@@ -56,7 +56,8 @@ class ServerProcessIT {
         process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "server",
                 "--bind", "127.0.0.1", "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
                 "--data-dir", dataDir.toString(), "--pulse-interval", INTERVAL.toMillis() + "ms", "--error-time", "1500ms",
-                "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--control-port", "0", "--p2psc-port", "0")
+                "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--control-port", "0", "--p2psc-port", "0",
+                "--stun-port", "0")
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

@@ -30,31 +30,30 @@ class SocketCommandTest {
 
     /** A server on fresh loopback ports, every role on. */
     private PosternServer startServer() throws Exception {
-        return startServer(dev.postern.server.natcheck.NatCheckConfig.OFF);
+        return startServer(dev.postern.server.stun.StunConfig.OFF);
     }
 
-    private PosternServer startServer(dev.postern.server.natcheck.NatCheckConfig natCheck) throws Exception {
+    private PosternServer startServer(dev.postern.server.stun.StunConfig stun) throws Exception {
         InetAddress lo = InetAddress.getLoopbackAddress();
         return PosternServer.start(new ServerConfig(lo, dataDir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, natCheck, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS,
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, stun, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS,
                 Clock.SYSTEM));
     }
 
     @Test
     void natCheckOnLoopbackFindsNoNat() throws Exception {
         int port = dev.postern.testkit.FreePorts.udpRange(2);
-        try (PosternServer server = startServer(new dev.postern.server.natcheck.NatCheckConfig(port,
-                java.util.Optional.of(InetAddress.getByName("127.0.0.2"))))) {
+        try (PosternServer server = startServer(dev.postern.server.stun.StunConfig.withNatDetection(port,
+                InetAddress.getByName("127.0.0.2")))) {
             CliRun text = run("nat-check", "--server", "127.0.0.1:" + port);
             CliRun json = run("nat-check", "--server", "127.0.0.1:" + port, "--json");
 
             assertThat(text.status()).isZero();
             assertThat(text.out()).contains("NAT:               none", "mapping:           endpoint-independent", "hairpinning:       n/a");
             assertThat(json.out()).contains("\"nat\":\"none\"", "\"translated\":false", "\"filtering\":\"endpoint_independent\"");
-            assertThat(server.natCheck().orElseThrow().responder().counters().get(dev.postern.core.stun.StunResponder.Counter.ANSWERED))
-                    .isPositive();
+            assertThat(server.stun().orElseThrow().counters().get(dev.postern.core.stun.StunCounter.ANSWERED_RFC5780)).isPositive();
         }
     }
 

@@ -10,14 +10,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.UdpTransport;
+import dev.postern.server.nodeapi.MetricCounters;
 import dev.postern.server.nodeapi.NodeApi;
+import dev.postern.core.stun.StunCounter;
+import dev.postern.server.p2psc.P2pscCounter;
 import dev.postern.core.mediation.Mediator;
 import dev.postern.server.mediation.MediatorRole;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
-import dev.postern.server.natcheck.NatCheckRole;
+import dev.postern.server.net.TcpTransport;
+import dev.postern.server.stun.StunRole;
 import dev.postern.server.p2psc.P2pscMediatorRole;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,13 +45,13 @@ public final class PosternServer implements AutoCloseable {
     private final ControlRole control;
     private final MediatorRole mediator;
     private final Optional<P2pscMediatorRole> p2psc;
-    private final Optional<NatCheckRole> natCheck;
+    private final Optional<StunRole> stun;
     /** Everything started, in order: closed in reverse. */
     private final List<AutoCloseable> started;
 
     private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi, ControlRole control,
-            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, Optional<NatCheckRole> natCheck, List<AutoCloseable> started) {
-        this.natCheck = natCheck;
+            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, Optional<StunRole> stun, List<AutoCloseable> started) {
+        this.stun = stun;
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
@@ -109,21 +113,27 @@ public final class PosternServer implements AutoCloseable {
             p2psc = Optional.of(role);
             log.info("p2psc mediator on tcp {}:{}", host, role.address().getPort());
         }
-        Optional<NatCheckRole> natCheck = Optional.empty();
-        if (config.natCheck().enabled()) {
-            if (config.bind().isAnyLocalAddress()) {
-                throw new StartupException("NAT detection answers from two addresses: give the first as --bind (not "
-                        + host + ") and the second as --nat-check-address", null);
-            }
-            NatCheckRole role = NatCheckRole.start(config.bind(), config.natCheck(), transport);
+        Optional<StunRole> stun = Optional.empty();
+        if (config.stun().enabled()) {
+            StunRole role = StunRole.start(config.bind(), config.stun(), config.clock(), transport, TcpTransport.best());
             started.add(role);
-            natCheck = Optional.of(role);
-            log.info("NAT detection (STUN, RFC 5780) on udp {} and {}, ports {} and {}", host,
-                    config.natCheck().secondAddress().orElseThrow().getHostAddress(), config.natCheck().port(), config.natCheck().port() + 1);
+            stun = Optional.of(role);
+            if (role.detectsNats()) {
+                log.info("STUN on udp and tcp {}:{}, with NAT detection (RFC 5780) on udp {} and {}, ports {} and {}", host,
+                        role.primary().getPort(), host, config.stun().secondAddress().orElseThrow().getHostAddress(),
+                        role.primary().getPort(), role.primary().getPort() + 1);
+            } else {
+                log.info("STUN on udp and tcp {}:{} (NAT detection needs a second address: --nat-check-address)", host,
+                        role.primary().getPort());
+            }
         } else {
-            log.info("NAT detection is off: it needs a second address (--nat-check-address) to tell mappings apart");
+            log.info("STUN is off");
         }
-        NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), transport);
+        List<MetricCounters<?>> more = new ArrayList<>();
+        stun.ifPresent(r -> more.add(new MetricCounters<>("stun", r.counters(), StunCounter::description)));
+        p2psc.ifPresent(r -> more.add(new MetricCounters<>("p2psc", r.counters(), P2pscCounter::description)));
+        NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), more,
+                transport);
         started.add(nodeApi);
         RelayConfig r = config.relay();
         log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", host,
@@ -136,7 +146,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, natCheck, started);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, stun, started);
     }
 
     public RelayService relay() {
@@ -164,9 +174,9 @@ public final class PosternServer implements AutoCloseable {
         return rendezvous;
     }
 
-    /** NAT detection, when the server has a second address for it. */
-    public Optional<NatCheckRole> natCheck() {
-        return natCheck;
+    /** STUN, unless turned off; it detects NATs when the server has a second address for it. */
+    public Optional<StunRole> stun() {
+        return stun;
     }
 
     /** The p2psc mediator, unless turned off. */

@@ -2,7 +2,7 @@ package dev.postern.server;
 
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.time.Clock;
-import dev.postern.server.natcheck.NatCheckConfig;
+import dev.postern.server.stun.StunConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
@@ -20,11 +20,11 @@ import java.util.Objects;
  *                     {@code auto} for the fastest that runs here
  * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
  * @param p2pscPort    TCP port of the p2psc-compatible mediator (0 picks a free one, -1 turns it off)
- * @param natCheck     where NAT detection answers (two addresses, two ports), or off
+ * @param stun         where STUN answers (and NAT detection, with a second address), or off
  * @param messaging    queue limits and redelivery for messages between nodes
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, NatCheckConfig natCheck, MessageRouter.Limits messaging, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, MessageRouter.Limits messaging, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -43,7 +43,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
             throw new IllegalArgumentException("relay threads must be at least 1");
         }
         Objects.requireNonNull(relayEngine, "relayEngine");
-        Objects.requireNonNull(natCheck, "natCheck");
+        Objects.requireNonNull(stun, "stun");
         Objects.requireNonNull(clock, "clock");
     }
 }

@@ -1,8 +1,6 @@
 package dev.postern.core.limit;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -17,21 +15,19 @@ import java.util.Map;
  */
 public final class SourceRateLimiter {
 
-    private static final long NANOS_PER_SECOND = 1_000_000_000L;
-
-    private final double perNano;
-    private final double burst;
-    private final Map<Source, Bucket> buckets;
+    private final double perSecond;
+    private final int burst;
+    private final Map<SourceNetwork, TokenBucket> buckets;
 
     public SourceRateLimiter(double perSecond, int burst, int maxSources) {
         if (!(perSecond > 0) || burst < 1 || maxSources < 1) {
             throw new IllegalArgumentException("rate, burst and table size must be positive");
         }
-        this.perNano = perSecond / NANOS_PER_SECOND;
+        this.perSecond = perSecond;
         this.burst = burst;
         this.buckets = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<Source, Bucket> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<SourceNetwork, TokenBucket> eldest) {
                 return size() > maxSources;
             }
         };
@@ -39,48 +35,12 @@ public final class SourceRateLimiter {
 
     /** Takes one token for {@code source} if it has one. */
     public synchronized boolean tryAcquire(InetAddress source, long now) {
-        Bucket b = buckets.computeIfAbsent(Source.of(source), s -> new Bucket(burst, now));
-        b.tokens = Math.min(burst, b.tokens + (now - b.refilledAt) * perNano);
-        b.refilledAt = now;
-        if (b.tokens >= 1) {
-            b.tokens -= 1;
-            return true;
-        }
-        return false;
+        return buckets.computeIfAbsent(SourceNetwork.of(source), s -> new TokenBucket(perSecond, burst, now)).tryAcquire(now);
     }
 
     /** Whole seconds until {@code source} has a token again (at least 1), for a Retry-After header. */
     public synchronized long secondsUntilNext(InetAddress source) {
-        Bucket b = buckets.get(Source.of(source));
-        double missing = b == null ? 0 : Math.max(0, 1 - b.tokens);
-        return Math.max(1, (long) Math.ceil(missing / perNano / NANOS_PER_SECOND));
-    }
-
-    private static final class Bucket {
-        double tokens;
-        long refilledAt;
-
-        Bucket(double tokens, long now) {
-            this.tokens = tokens;
-            this.refilledAt = now;
-        }
-    }
-
-    /** An IPv4 address, or the first 8 bytes (the /64) of an IPv6 one. */
-    private record Source(byte[] prefix) {
-        static Source of(InetAddress address) {
-            byte[] a = address.getAddress();
-            return new Source(address instanceof Inet6Address ? Arrays.copyOf(a, 8) : a);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Source s && Arrays.equals(prefix, s.prefix);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(prefix);
-        }
+        TokenBucket b = buckets.get(SourceNetwork.of(source));
+        return b == null ? 1 : b.secondsUntilNext();
     }
 }

@@ -140,18 +140,17 @@ public final class NatProbe {
             return;
         }
         if (step == Step.HAIRPIN) {
-            if (StunMessage.decodeRequest(datagram) instanceof Decoded.Ok<StunMessage.Request> r
-                    && Arrays.equals(r.value().transaction(), transaction)) {
+            if (Binding.requestTransaction(datagram).filter(t -> Arrays.equals(t, transaction)).isPresent()) {
                 hairpinning = Optional.of(true);
                 next(now);
             }
             return;
         }
-        if (!(StunMessage.decodeResponse(datagram) instanceof Decoded.Ok<StunMessage.Response> ok)
+        if (!(Binding.decodeResponse(datagram) instanceof Decoded.Ok<Binding.Response> ok)
                 || !Arrays.equals(ok.value().transaction(), transaction)) {
             return;
         }
-        StunMessage.Response r = ok.value();
+        Binding.Response r = ok.value();
         switch (step) {
             case PRIMARY -> {
                 mapped1 = r.mapped();
@@ -301,7 +300,7 @@ public final class NatProbe {
         transaction = new byte[12];
         random.nextBytes(transaction);
         receiveOn = socket;
-        pending = new Transmit(socket, to, StunMessage.request(transaction, changeIp, changePort, responsePort, REQUEST_BYTES));
+        pending = new Transmit(socket, to, Binding.request(transaction, changeIp, changePort, responsePort, REQUEST_BYTES));
         triesLeft = settings.tries();
         send(now);
     }

@@ -1,212 +1,285 @@
 package dev.postern.core.stun;
 
-import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
+import java.util.zip.CRC32;
 
 /**
- * The STUN messages NAT detection needs (RFC 5389 Binding, with RFC 5780's CHANGE-REQUEST,
- * RESPONSE-ORIGIN and OTHER-ADDRESS): a Binding request, optionally asking for the answer from the
- * server's other address or port and padded so the answer is never larger; and its success response.
- * Decoding is total; attributes this code does not know are skipped.
+ * A STUN message (RFC 8489): a type (method and class), a transaction id and attributes, decoded from
+ * untrusted bytes without throwing and encoded by {@link Builder}. A FINGERPRINT attribute, if present,
+ * must be last and must match, or the message is refused; the other attributes are kept as they came,
+ * as views into the decoded bytes (nothing is copied until asked for).
  *
  * <pre>
- * | type u16 | length u16 | magic cookie 0x2112A442 | transaction id 12 B | attributes (type u16, length u16, value, pad to 4) |
+ * | 00 | type 14 bits | length u16 | magic cookie 0x2112A442 | transaction id 12 B | attributes (type u16, length u16, value, pad to 4) |
  * </pre>
  */
 public final class StunMessage {
 
     public static final int HEADER_BYTES = 20;
     public static final int MAGIC_COOKIE = 0x2112A442;
-    static final int BINDING_REQUEST = 0x0001;
-    static final int BINDING_SUCCESS = 0x0101;
-    static final int MAPPED_ADDRESS = 0x0001;
-    static final int CHANGE_REQUEST = 0x0003;
-    static final int XOR_MAPPED_ADDRESS = 0x0020;
-    static final int PADDING = 0x0026;
-    static final int RESPONSE_ORIGIN = 0x802B;
-    static final int OTHER_ADDRESS = 0x802C;
-    static final int RESPONSE_PORT = 0x0027;
-    static final int CHANGE_IP = 0x4;
-    static final int CHANGE_PORT = 0x2;
-    /** Requests and answers are small; anything longer is not one of ours. */
-    public static final int MAX_BYTES = 548;
+    public static final int TRANSACTION_BYTES = 12;
+    /** The longest message accepted: a full Ethernet frame's worth, which padded RFC 5780 requests use. */
+    public static final int MAX_BYTES = 1600;
+    /** Attributes one message may carry; real ones carry a handful. */
+    static final int MAX_ATTRIBUTES = 64;
+    /** FINGERPRINT is the CRC-32 of the message before it, XOR'ed with this ("STUN"). */
+    private static final int FINGERPRINT_XOR = 0x5354554e;
+    private static final int FINGERPRINT_BYTES = 8;
 
-    /**
-     * A Binding request. {@code changeIp}/{@code changePort}: answer from the server's other address or port;
-     * {@code responsePort} (RFC 5780): answer to this port of the requester's address instead, or 0.
-     */
-    public record Request(byte[] transaction, boolean changeIp, boolean changePort, int responsePort, int length) {}
+    /** The two class bits of a message type. */
+    public enum Kind { REQUEST, INDICATION, SUCCESS, ERROR }
 
-    /** A Binding success response: the requester's address as the server saw it, where it was sent from, and the server's other address. */
-    public record Response(byte[] transaction, InetSocketAddress mapped, Optional<InetSocketAddress> origin,
-            Optional<InetSocketAddress> other) {}
+    /** An attribute: its type, and where its value lies in the message's bytes. */
+    public record Attribute(int type, int offset, int length) {}
 
-    private StunMessage() {}
+    private final byte[] bytes;
+    private final int offset;
+    private final int length;
+    private final int method;
+    private final Kind kind;
+    private final byte[] transaction;
+    private final List<Attribute> attributes;
+    private final boolean fingerprinted;
 
-    /** A Binding request padded to {@code length} bytes (at least the header and its CHANGE-REQUEST). */
-    public static byte[] request(byte[] transaction, boolean changeIp, boolean changePort, int length) {
-        return request(transaction, changeIp, changePort, 0, length);
+    private StunMessage(byte[] bytes, int offset, int length, int method, Kind kind, byte[] transaction, List<Attribute> attributes,
+            boolean fingerprinted) {
+        this.bytes = bytes;
+        this.offset = offset;
+        this.length = length;
+        this.method = method;
+        this.kind = kind;
+        this.transaction = transaction;
+        this.attributes = attributes;
+        this.fingerprinted = fingerprinted;
     }
 
-    /** The same, asking for the answer at {@code responsePort} of the requester's address (0: where it came from). */
-    public static byte[] request(byte[] transaction, boolean changeIp, boolean changePort, int responsePort, int length) {
-        int fixed = HEADER_BYTES + 8 + (responsePort != 0 ? 8 : 0);
-        ByteBuffer b = ByteBuffer.allocate(Math.max(length, fixed));
-        int pad = b.capacity() - fixed - 4;
-        b.putShort((short) BINDING_REQUEST).putShort((short) (b.capacity() - HEADER_BYTES)).putInt(MAGIC_COOKIE).put(transaction);
-        b.putShort((short) CHANGE_REQUEST).putShort((short) 4).putInt((changeIp ? CHANGE_IP : 0) | (changePort ? CHANGE_PORT : 0));
-        if (responsePort != 0) {
-            b.putShort((short) RESPONSE_PORT).putShort((short) 2).putShort((short) responsePort).putShort((short) 0);
+    /** The message's 12-bit method (1 is Binding). */
+    public int method() {
+        return method;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public byte[] transaction() {
+        return transaction.clone();
+    }
+
+    /** Its length on the wire, header included. */
+    public int length() {
+        return length;
+    }
+
+    /** Whether it ended with a FINGERPRINT (which matched: one that does not is refused). */
+    public boolean fingerprinted() {
+        return fingerprinted;
+    }
+
+    /** Every attribute but FINGERPRINT, in order. */
+    public List<Attribute> attributes() {
+        return attributes;
+    }
+
+    /** The first attribute of {@code type}. */
+    public Optional<Attribute> attribute(int type) {
+        for (Attribute a : attributes) {
+            if (a.type() == type) {
+                return Optional.of(a);
+            }
         }
-        if (pad >= 0) {
-            b.putShort((short) PADDING).putShort((short) pad).put(new byte[pad]);
+        return Optional.empty();
+    }
+
+    /** A copy of {@code a}'s value. */
+    public byte[] value(Attribute a) {
+        return Arrays.copyOfRange(bytes, a.offset(), a.offset() + a.length());
+    }
+
+    /** {@code a}'s value as an address (XOR'ed with the cookie and transaction when {@code xor}). */
+    public Decoded<InetSocketAddress> address(Attribute a, boolean xor) {
+        return StunAddress.decode(bytes, a.offset(), a.length(), xor ? transaction : null);
+    }
+
+    /** {@code a}'s value as a big-endian number of its length (at most 4 bytes), or -1 if longer. */
+    public long number(Attribute a) {
+        if (a.length() > 4) {
+            return -1;
         }
-        return Arrays.copyOf(b.array(), b.position());
-    }
-
-    public static byte[] response(Response r) {
-        ByteBuffer b = ByteBuffer.allocate(MAX_BYTES);
-        b.putShort((short) BINDING_SUCCESS).putShort((short) 0).putInt(MAGIC_COOKIE).put(r.transaction());
-        address(b, XOR_MAPPED_ADDRESS, r.mapped(), r.transaction());
-        r.origin().ifPresent(a -> address(b, RESPONSE_ORIGIN, a, null));
-        r.other().ifPresent(a -> address(b, OTHER_ADDRESS, a, null));
-        b.putShort(2, (short) (b.position() - HEADER_BYTES));
-        return Buffers.written(b);
-    }
-
-    public static boolean isStun(byte[] d) {
-        return d.length >= HEADER_BYTES && (d[0] & 0xC0) == 0 && ByteBuffer.wrap(d).getInt(4) == MAGIC_COOKIE;
-    }
-
-    public static Decoded<Request> decodeRequest(byte[] d) {
-        return decode(d, BINDING_REQUEST).map(p -> new Request(p.transaction, p.changeIp, p.changePort, p.responsePort, d.length));
-    }
-
-    public static Decoded<Response> decodeResponse(byte[] d) {
-        Decoded<Parsed> parsed = decode(d, BINDING_SUCCESS);
-        if (!(parsed instanceof Decoded.Ok<Parsed> ok)) {
-            return Decoded.bad(((Decoded.Bad<Parsed>) parsed).error());
+        long v = 0;
+        for (int i = 0; i < a.length(); i++) {
+            v = v << 8 | (bytes[a.offset() + i] & 0xff);
         }
-        Parsed p = ok.value();
-        InetSocketAddress mapped = p.xorMapped != null ? p.xorMapped : p.mapped;
-        if (mapped == null) {
-            return Decoded.bad(DecodeError.MALFORMED);
-        }
-        return Decoded.ok(new Response(p.transaction, mapped, Optional.ofNullable(p.origin), Optional.ofNullable(p.other)));
+        return v;
     }
 
-    private static final class Parsed {
-        byte[] transaction;
-        boolean changeIp;
-        boolean changePort;
-        int responsePort;
-        InetSocketAddress mapped;
-        InetSocketAddress xorMapped;
-        InetSocketAddress origin;
-        InetSocketAddress other;
+    /** Whether {@code d} starts like a STUN message: the two zero bits and the magic cookie. */
+    public static boolean isStun(byte[] d, int offset, int length) {
+        return length >= HEADER_BYTES && (d[offset] & 0xC0) == 0 && int32(d, offset + 4) == MAGIC_COOKIE;
     }
 
-    private static Decoded<Parsed> decode(byte[] d, int expectedType) {
-        if (d.length < HEADER_BYTES || d.length > MAX_BYTES || !isStun(d)) {
-            return Decoded.bad(d.length < HEADER_BYTES || d.length > MAX_BYTES ? DecodeError.WRONG_LENGTH : DecodeError.MALFORMED);
-        }
-        ByteBuffer b = ByteBuffer.wrap(d);
-        int type = b.getShort() & 0xffff;
-        int length = b.getShort() & 0xffff;
-        if (length != d.length - HEADER_BYTES || length % 4 != 0) {
+    public static Decoded<StunMessage> decode(byte[] d) {
+        return decode(d, 0, d.length);
+    }
+
+    /** The message in {@code d[offset, offset + length)}, or why it is none. Never throws. */
+    public static Decoded<StunMessage> decode(byte[] d, int offset, int length) {
+        if (length < HEADER_BYTES || length > MAX_BYTES) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
-        if (type != expectedType) {
-            return Decoded.bad(DecodeError.UNKNOWN_CODE);
-        }
-        Parsed p = new Parsed();
-        b.getInt();
-        p.transaction = new byte[12];
-        b.get(p.transaction);
-        try {
-            while (b.hasRemaining()) {
-                int attr = b.getShort() & 0xffff;
-                int len = b.getShort() & 0xffff;
-                if (len > b.remaining()) {
-                    return Decoded.bad(DecodeError.WRONG_LENGTH);
-                }
-                ByteBuffer value = b.slice(b.position(), len);
-                b.position(Math.min(b.limit(), b.position() + ((len + 3) & ~3))); // values are padded to 4 bytes
-                switch (attr) {
-                    case CHANGE_REQUEST -> {
-                        if (len != 4) {
-                            return Decoded.bad(DecodeError.MALFORMED);
-                        }
-                        int flags = value.getInt();
-                        p.changeIp = (flags & CHANGE_IP) != 0;
-                        p.changePort = (flags & CHANGE_PORT) != 0;
-                    }
-                    case RESPONSE_PORT -> {
-                        if (len != 2) {
-                            return Decoded.bad(DecodeError.MALFORMED);
-                        }
-                        p.responsePort = value.getShort() & 0xffff;
-                    }
-                    case MAPPED_ADDRESS -> p.mapped = address(value, null);
-                    case XOR_MAPPED_ADDRESS -> p.xorMapped = address(value, p.transaction);
-                    case RESPONSE_ORIGIN -> p.origin = address(value, null);
-                    case OTHER_ADDRESS -> p.other = address(value, null);
-                    default -> { } // PADDING, SOFTWARE, FINGERPRINT and the rest: nothing NAT detection needs
-                }
-            }
-        } catch (BufferUnderflowException | IllegalArgumentException e) {
+        if (!isStun(d, offset, length)) {
             return Decoded.bad(DecodeError.MALFORMED);
         }
-        return Decoded.ok(p);
+        int type = uint16(d, offset);
+        int bodyLength = uint16(d, offset + 2);
+        if (bodyLength != length - HEADER_BYTES || (bodyLength & 3) != 0) {
+            return Decoded.bad(DecodeError.WRONG_LENGTH);
+        }
+        byte[] transaction = Arrays.copyOfRange(d, offset + 8, offset + HEADER_BYTES);
+        List<Attribute> attributes = new ArrayList<>(4);
+        boolean fingerprinted = false;
+        int end = offset + length;
+        for (int p = offset + HEADER_BYTES; p < end; ) {
+            if (fingerprinted) {
+                return Decoded.bad(DecodeError.MALFORMED); // FINGERPRINT must be the last attribute
+            }
+            if (end - p < 4) {
+                return Decoded.bad(DecodeError.WRONG_LENGTH);
+            }
+            int attr = uint16(d, p);
+            int attrLength = uint16(d, p + 2);
+            int padded = (attrLength + 3) & ~3;
+            if (padded > end - p - 4) {
+                return Decoded.bad(DecodeError.WRONG_LENGTH);
+            }
+            if (attr == StunAttributes.FINGERPRINT) {
+                if (attrLength != 4 || int32(d, p + 4) != fingerprint(d, offset, p - offset)) {
+                    return Decoded.bad(DecodeError.MALFORMED);
+                }
+                fingerprinted = true;
+            } else {
+                if (attributes.size() == MAX_ATTRIBUTES) {
+                    return Decoded.bad(DecodeError.WRONG_LENGTH);
+                }
+                attributes.add(new Attribute(attr, p + 4, attrLength));
+            }
+            p += 4 + padded;
+        }
+        int cls = ((type >> 4) & 1) | ((type >> 7) & 2);
+        int method = (type & 0x000F) | ((type >> 1) & 0x0070) | ((type >> 2) & 0x0F80);
+        return Decoded.ok(new StunMessage(d, offset, length, method, Kind.values()[cls], transaction, List.copyOf(attributes),
+                fingerprinted));
     }
 
-    /** An address attribute's value; XOR'ed with the cookie (and transaction) when {@code transaction} is given. */
-    private static InetSocketAddress address(ByteBuffer v, byte[] transaction) {
-        v.get(); // reserved
-        int family = v.get();
-        if (family != 1 && family != 2) {
-            throw new IllegalArgumentException("address family " + family);
-        }
-        int port = v.getShort() & 0xffff;
-        byte[] ip = new byte[family == 1 ? 4 : 16];
-        v.get(ip);
-        if (v.hasRemaining()) {
-            throw new IllegalArgumentException("address attribute too long");
-        }
-        if (transaction != null) {
-            port ^= MAGIC_COOKIE >>> 16;
-            byte[] mask = ByteBuffer.allocate(16).putInt(MAGIC_COOKIE).put(transaction).array();
-            for (int i = 0; i < ip.length; i++) {
-                ip[i] ^= mask[i];
+    /** The wire type of {@code method} in class {@code kind}. */
+    public static int type(int method, Kind kind) {
+        int cls = kind.ordinal();
+        return (method & 0x000F) | ((method & 0x0070) << 1) | ((method & 0x0F80) << 2) | ((cls & 1) << 4) | ((cls & 2) << 7);
+    }
+
+    /** Writes a message: attributes in the order added, then FINGERPRINT if asked for. */
+    public static final class Builder {
+        private final ByteBuffer b = ByteBuffer.allocate(MAX_BYTES);
+        private final byte[] transaction;
+
+        public Builder(int method, Kind kind, byte[] transaction) {
+            if (transaction.length != TRANSACTION_BYTES) {
+                throw new IllegalArgumentException("a transaction id is 12 bytes");
             }
+            this.transaction = transaction.clone();
+            b.putShort((short) type(method, kind)).putShort((short) 0).putInt(MAGIC_COOKIE).put(transaction);
         }
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(ip), port);
-        } catch (UnknownHostException impossible) {
-            throw new IllegalArgumentException("not 4 or 16 bytes", impossible);
+
+        /** The message's length so far, header included. */
+        public int length() {
+            return b.position();
+        }
+
+        public Builder bytes(int type, byte[] value) {
+            b.putShort((short) type).putShort((short) value.length).put(value);
+            for (int pad = (4 - value.length % 4) % 4; pad > 0; pad--) {
+                b.put((byte) 0);
+            }
+            return this;
+        }
+
+        /** An attribute of {@code length} zero bytes (PADDING). */
+        public Builder zeros(int type, int length) {
+            return bytes(type, new byte[length]);
+        }
+
+        public Builder number(int type, int value, int bytes) {
+            byte[] v = new byte[bytes];
+            for (int i = bytes - 1, x = value; i >= 0; i--, x >>>= 8) {
+                v[i] = (byte) x;
+            }
+            return bytes(type, v);
+        }
+
+        /** An address attribute, XOR'ed with the cookie and this message's transaction when {@code xor}. */
+        public Builder address(int type, InetSocketAddress a, boolean xor) {
+            return bytes(type, StunAddress.encode(a, xor ? transaction : null));
+        }
+
+        /** ERROR-CODE: the class (hundreds) and number, and a reason phrase. */
+        public Builder error(int code, String reason) {
+            byte[] text = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] v = new byte[4 + text.length];
+            v[2] = (byte) (code / 100);
+            v[3] = (byte) (code % 100);
+            System.arraycopy(text, 0, v, 4, text.length);
+            return bytes(StunAttributes.ERROR_CODE, v);
+        }
+
+        /** UNKNOWN-ATTRIBUTES: the types a request carried that this end does not understand. */
+        public Builder unknown(List<Integer> types) {
+            byte[] v = new byte[2 * types.size()];
+            for (int i = 0; i < types.size(); i++) {
+                v[2 * i] = (byte) (types.get(i) >> 8);
+                v[2 * i + 1] = types.get(i).byteValue();
+            }
+            return bytes(StunAttributes.UNKNOWN_ATTRIBUTES, v);
+        }
+
+        /** How long the message would be with {@code more} bytes of attributes and, if asked, a FINGERPRINT. */
+        public int lengthWith(int more, boolean fingerprint) {
+            return b.position() + more + (fingerprint ? FINGERPRINT_BYTES : 0);
+        }
+
+        public byte[] build(boolean fingerprint) {
+            int end = b.position() + (fingerprint ? FINGERPRINT_BYTES : 0);
+            b.putShort(2, (short) (end - HEADER_BYTES));
+            if (fingerprint) {
+                int crc = fingerprint(b.array(), 0, b.position());
+                b.putShort((short) StunAttributes.FINGERPRINT).putShort((short) 4).putInt(crc);
+            }
+            return Arrays.copyOf(b.array(), end);
         }
     }
 
-    private static void address(ByteBuffer b, int attr, InetSocketAddress a, byte[] transaction) {
-        byte[] ip = a.getAddress().getAddress();
-        int port = a.getPort();
-        if (transaction != null) {
-            port ^= MAGIC_COOKIE >>> 16;
-            byte[] mask = ByteBuffer.allocate(16).putInt(MAGIC_COOKIE).put(transaction).array();
-            ip = ip.clone();
-            for (int i = 0; i < ip.length; i++) {
-                ip[i] ^= mask[i];
-            }
-        }
-        b.putShort((short) attr).putShort((short) (4 + ip.length)).put((byte) 0).put((byte) (ip.length == 4 ? 1 : 2))
-                .putShort((short) port).put(ip);
+    /** The bytes an attribute with a value of {@code valueLength} takes on the wire. */
+    public static int attributeBytes(int valueLength) {
+        return 4 + ((valueLength + 3) & ~3);
+    }
+
+    private static int fingerprint(byte[] d, int offset, int length) {
+        CRC32 crc = new CRC32();
+        crc.update(d, offset, length);
+        return (int) crc.getValue() ^ FINGERPRINT_XOR;
+    }
+
+    static int uint16(byte[] d, int at) {
+        return (d[at] & 0xff) << 8 | (d[at + 1] & 0xff);
+    }
+
+    private static int int32(byte[] d, int at) {
+        return (d[at] & 0xff) << 24 | (d[at + 1] & 0xff) << 16 | (d[at + 2] & 0xff) << 8 | (d[at + 3] & 0xff);
     }
 }

@@ -25,6 +25,7 @@ import dev.postern.server.rendezvous.RendezvousRole;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The node API on loopback: gRPC with reflection, the same methods as HTTP/JSON (field names as in the
@@ -45,10 +46,10 @@ public final class NodeApi implements AutoCloseable {
 
     /** The server's own node API, with every server counter in {@code /metrics}. */
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
-            ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, UdpTransport transport)
-            throws StartupException {
+            ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, List<MetricCounters<?>> more,
+            UdpTransport transport) throws StartupException {
         return start(config, new LocalBackend(node, relay, messaging),
-                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation), transport);
+                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation, more), transport);
     }
 
     /** The node API of a node on its own, acting through its server over the control channel. */

@@ -14,6 +14,7 @@ import dev.postern.server.relay.RelayCounter;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousCounter;
 import dev.postern.server.rendezvous.RendezvousRole;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
 
@@ -28,8 +29,8 @@ final class PrometheusMetrics {
     private PrometheusMetrics() {}
 
     static HttpService service(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging,
-            Counters<MediationCounter> mediation) {
-        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging, mediation));
+            Counters<MediationCounter> mediation, List<MetricCounters<?>> more) {
+        return (ctx, req) -> HttpResponse.of(TEXT_FORMAT, render(rendezvous, relay, control, messaging, mediation, more));
     }
 
     /** A node on its own: whether its channel is up, and what it holds for its next subscriber. */
@@ -43,13 +44,14 @@ final class PrometheusMetrics {
     }
 
     static String render(RendezvousRole rendezvous, RelayService relay, ControlRole control, MessagingRole messaging,
-            Counters<MediationCounter> mediation) {
+            Counters<MediationCounter> mediation, List<MetricCounters<?>> more) {
         StringBuilder out = new StringBuilder(4096);
         counters(out, "rendezvous", rendezvous.counters(), RendezvousCounter::description);
         counters(out, "relay", relay.counters(), RelayCounter::description);
         counters(out, "control", control.counters(), ControlCounter::description);
         counters(out, "messaging", messaging.counters(), MessagingCounter::description);
         counters(out, "mediation", mediation, MediationCounter::description);
+        more.forEach(m -> counters(out, m));
         for (RelayVerdict v : RelayVerdict.values()) {
             metric(out, "postern_relay_datagrams_" + v.name().toLowerCase(Locale.ROOT) + "_total", "counter",
                     "relay datagrams: " + v.name().toLowerCase(Locale.ROOT).replace('_', ' '), relay.total(v));
@@ -57,6 +59,10 @@ final class PrometheusMetrics {
         metric(out, "postern_rendezvous_clients", "gauge", "clients registered now", rendezvous.store().size());
         metric(out, "postern_relay_sockets", "gauge", "relay sockets open now", relay.size());
         return out.toString();
+    }
+
+    private static <E extends Enum<E>> void counters(StringBuilder out, MetricCounters<E> m) {
+        counters(out, m.role(), m.counters(), m.description());
     }
 
     private static <E extends Enum<E>> void counters(StringBuilder out, String role, Counters<E> counters,

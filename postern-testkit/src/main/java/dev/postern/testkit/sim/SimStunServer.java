@@ -1,6 +1,6 @@
 package dev.postern.testkit.sim;
 
-import dev.postern.core.stun.StunResponder;
+import dev.postern.core.stun.StunServer;
 import java.net.InetSocketAddress;
 import java.util.List;
 
@@ -11,18 +11,18 @@ public final class SimStunServer {
     public static final int SECOND_PORT = 3479;
 
     private final SimSocket[] sockets = new SimSocket[4];
-    private final StunResponder responder;
+    private final StunServer responder;
 
     public SimStunServer(SimHost first, SimHost second) {
         sockets[0] = first.open(FIRST_PORT);
         sockets[1] = first.open(SECOND_PORT);
         sockets[2] = second.open(FIRST_PORT);
         sockets[3] = second.open(SECOND_PORT);
-        responder = new StunResponder(List.of(sockets[0].localAddress(), sockets[1].localAddress(), sockets[2].localAddress(),
-                sockets[3].localAddress()));
+        responder = new StunServer(List.of(sockets[0].localAddress(), sockets[1].localAddress(), sockets[2].localAddress(),
+                sockets[3].localAddress()), StunServer.Limits.DEFAULTS, first.network().clock().nanoTime());
         for (int i = 0; i < 4; i++) {
             int on = i;
-            sockets[i].onReceive((from, payload) -> responder.onDatagram(on, from, payload)
+            sockets[i].onReceive((from, payload) -> responder.onDatagram(on, from, payload, 0, payload.length, first.network().clock().nanoTime())
                     .ifPresent(r -> sockets[r.from()].send(r.to(), r.datagram())));
         }
     }
@@ -31,7 +31,7 @@ public final class SimStunServer {
         return sockets[0].localAddress();
     }
 
-    public StunResponder responder() {
+    public StunServer responder() {
         return responder;
     }
 }
