@@ -8,6 +8,7 @@ import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
 import dev.postern.core.stun.StunServer;
+import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.stun.StunConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
@@ -34,6 +35,7 @@ import picocli.CommandLine.Option;
             "Rendezvous: register clients over HTTP, learn their public endpoints from UDP pulses.",
             "Relay: UDP port-pair sockets, started through the node API (gRPC and HTTP/JSON on loopback).",
             "STUN: Binding for any STUN client on UDP and TCP 3478; NAT detection with a second address.",
+            "Introducer mode (--introducer-port): the introducer library's protocol, for its own peers.",
             "Settings come from the defaults, then the config file (-c), then these flags.",
             "Stops cleanly on SIGINT or SIGTERM."
         })
@@ -134,6 +136,29 @@ final class ServerCommand implements Callable<Integer> {
             description = "STUN connections over TCP open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
     int stunTcpMaxConnectionsPerSource;
 
+    @Option(names = "--introducer-port", paramLabel = "PORT", defaultValue = "off", converter = Converters.PortOrOff.class,
+            description = "UDP port of the introducer mode: the introducer library's protocol (its peers need two introducers: "
+                    + "it listens on --bind and --nat-check-address), for its own peers. Off unless set (3456 is the "
+                    + "library's), since its answers are larger than its requests. Default: ${DEFAULT-VALUE}")
+    int introducerPort;
+
+    @Option(names = "--introducer-rate", paramLabel = "PER_SECOND", defaultValue = "20", converter = Converters.PositiveRate.class,
+            description = "Introducer datagrams a second to one address (IPv4, IPv6 /64) after its burst; beyond, they are "
+                    + "not sent and are counted. Default: ${DEFAULT-VALUE}")
+    double introducerRate;
+
+    @Option(names = "--introducer-burst", paramLabel = "N", defaultValue = "40", converter = Converters.PositiveInt.class,
+            description = "Introducer datagrams an address may get at once before --introducer-rate applies. Default: ${DEFAULT-VALUE}")
+    int introducerBurst;
+
+    @Option(names = "--introducer-max-peers", paramLabel = "N", defaultValue = "65536", converter = Converters.PositiveInt.class,
+            description = "Peers each introducer remembers (each forgotten after 145 s of silence). Default: ${DEFAULT-VALUE}")
+    int introducerMaxPeers;
+
+    @Option(names = "--introducer-max-peers-per-source", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
+            description = "Peers each introducer remembers from one address (IPv4, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int introducerMaxPeersPerSource;
+
     @Option(names = "--message-queue-max", paramLabel = "N", defaultValue = "256", converter = Converters.PositiveInt.class,
             description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
     int messageQueueMax;
@@ -190,6 +215,10 @@ final class ServerCommand implements Callable<Integer> {
 
     enum LogLevel { error, warn, info, debug, trace }
 
+    private IntroducerConfig introducer() {
+        return new IntroducerConfig(introducerPort, introducerRate, introducerBurst, introducerMaxPeers, introducerMaxPeersPerSource);
+    }
+
     private StunConfig stun() {
         try {
             return new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
@@ -225,6 +254,7 @@ final class ServerCommand implements Callable<Integer> {
                 controlPort,
                 p2pscPort,
                 stun(),
+                introducer(),
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
                 Clock.SYSTEM);
         PosternServer server;

@@ -47,6 +47,7 @@ class NatLabIT {
     private static final List<String> TABLE = new ArrayList<>();
     private static NetnsLab lab;
     private static String serverKey;
+    private static List<String> introducerIds;
     private static int run;
 
     @TempDir
@@ -62,9 +63,11 @@ class NatLabIT {
         lab = NetnsLab.create();
         Path log = dir.resolve("server.log");
         lab.server().start(postern("server", "--bind", NetnsLab.SERVER_ADDRESS, "--relay-address", NetnsLab.SERVER_ADDRESS,
-                "--nat-check-address", NetnsLab.SERVER_SECOND_ADDRESS,
+                "--nat-check-address", NetnsLab.SERVER_SECOND_ADDRESS, "--introducer-port", "3456",
                 "--data-dir", dir.resolve("server").toString()).redirectErrorStream(true).redirectOutput(log.toFile()));
         serverKey = awaitIn(log, "node address ([0-9a-f]{64})").group(1);
+        Matcher ids = awaitIn(log, "introducer mode .* on udp [^ ]+ \\(id ([0-9a-f]{64})\\) and [^ ]+ \\(id ([0-9a-f]{64})\\)");
+        introducerIds = List.of(ids.group(1), ids.group(2));
         awaitIn(log, "relay: sockets on");
     }
 
@@ -264,6 +267,75 @@ class NatLabIT {
     private static String behaviour(String discovery, String what) {
         Matcher m = Pattern.compile("NAT with (Endpoint Independent|Address Dependent|Address and Port Dependent) " + what + "!").matcher(discovery);
         return m.find() ? m.group(1).toLowerCase(Locale.ROOT).replace(' ', '_') : "none found";
+    }
+
+    /** A stand-in for a peer of the introducer library ({@link IntroducerPeer}), run in {@code host} on the test's classpath. */
+    private static Path introducerPeer(LabHost host, String peerId, String... command) throws IOException {
+        Path out = dir.resolve("introducer-peer-" + (++run) + ".out");
+        List<String> c = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+                System.getProperty("java.class.path"), IntroducerPeer.class.getName(), peerId, introducerIds.get(0), NetnsLab.SERVER_ADDRESS,
+                introducerIds.get(1), NetnsLab.SERVER_SECOND_ADDRESS));
+        c.addAll(List.of(command));
+        host.start(new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(out.toFile()));
+        return out;
+    }
+
+    private static String peerId(int n) {
+        return String.format(Locale.ROOT, "%08x", n).repeat(8);
+    }
+
+    /** The NAT type an introducer peer settled on: its last {@code nat} line. */
+    private static String lastNat(Path out) throws IOException {
+        Matcher m = Pattern.compile("(?m)^nat (\\w+)$").matcher(Files.readString(out));
+        String last = "none yet";
+        while (m.find()) {
+            last = m.group(1);
+        }
+        return last;
+    }
+
+    /**
+     * The introducer library's own NAT detection, through Postern's introducer mode, names each kernel NAT as
+     * {@code postern nat-check} does in the library's words: no NAT is {@code static}; easy is {@code easy}; hard is
+     * {@code hard}. The lab's full cone forwards every inbound port to its host, so the library's spin (sent to a port
+     * the peer never sent from) gets in, and the library calls that {@code static} too: endpoint-independent
+     * filtering, which is what nat-check reports there.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(NatType.class)
+    void introducerPeersNameEachKernelNatAsNatCheckDoes(NatType type) throws Exception {
+        LabHost host = host(type);
+        JsonNode check = new ObjectMapper().readTree(natCheck(host));
+        String expected = switch (check.path("nat").asText()) {
+            case "none", "full cone" -> "static";
+            default -> check.path("nat").asText();
+        };
+        Path out = introducerPeer(host, peerId(1000 + run), "wait", "20");
+
+        await().atMost(WAIT).alias(type + " peer learns its NAT type").until(() -> Files.readString(out).contains("nat " + expected));
+        assertThat(lastNat(out)).as("%s: %s", type, Files.readString(out)).isEqualTo(expected);
+        if (expected.equals("static")) {
+            assertThat(check.path("filtering").asText()).isEqualTo("endpoint_independent");
+        }
+    }
+
+    /**
+     * Two of the library's peers connect through Postern's introducer mode: one waits, the other sends {@code intro}.
+     * Easy x easy ping each other at 0, 500 and 1000 ms; public x hard too (the hard side's pings reach the public one);
+     * easy x hard by the library's own birthday sequence (the easy side guesses the hard side's ports every 10 ms, the
+     * hard side pings from 256 ports at once).
+     */
+    @ParameterizedTest(name = "{0} x {1}")
+    @CsvSource({"EASY, EASY", "PUBLIC, HARD", "HARD, PUBLIC", "EASY, HARD", "HARD, EASY"})
+    void introducerPeersConnectThroughPosternsIntroducerMode(NatType caller, NatType callee) throws Exception {
+        String calleeId = peerId(2000 + run);
+        String callerId = peerId(3000 + run);
+        Path waiting = introducerPeer(host(callee), calleeId, "wait", "40");
+        await().atMost(WAIT).alias("the callee knows its NAT").until(() -> Files.readString(waiting).contains("nat "));
+        Path calling = introducerPeer(host(caller), callerId, "intro", calleeId, "40");
+
+        await().atMost(WAIT).alias(caller + " caller connects").until(() -> Files.readString(calling).contains("connected " + calleeId));
+        await().atMost(WAIT).alias(callee + " callee connects").until(() -> Files.readString(waiting).contains("connected " + callerId));
     }
 
     private static String natCheck(LabHost host) throws Exception {

@@ -146,6 +146,49 @@ class StunClientsIT {
         assertThat(natdiscovery("-t", "-T", "1", "-P")).contains("RFC 5780 response 2");
     }
 
+    /**
+     * The npm {@code stun} package (2.1.0, the registry's newest here), which sends a bare 20-byte Binding request, as
+     * the issue that brought STUN found. Installed by npm into the build's directory on first use; skipped where there
+     * is no npm (CI has it).
+     */
+    @Test
+    void theNpmStunPackageGetsItsMappedAddress() throws Exception {
+        Path modules = npmStun();
+        startServer(false);
+        Path script = Files.writeString(dir.resolve("ask.js"), """
+                const stun = require(process.argv[2]);
+                stun.request(process.argv[3], { timeout: 3000, retries: 2 })
+                  .then(res => { const a = res.getXorAddress(); console.log('mapped ' + a.address + ':' + a.port); })
+                  .catch(e => { console.log('error ' + e.message); process.exit(1); });
+                """);
+
+        String out = tool("node", script.toString(), modules.resolve("stun").toString(), "127.0.0.1:" + stunPort);
+
+        assertThat(out).containsPattern("mapped 127\\.0\\.0\\.1:\\d+");
+    }
+
+    /** node_modules with the npm stun package, installed once per build; the test is skipped where npm cannot run. */
+    private Path npmStun() throws Exception {
+        Path prefix = Path.of("target", "npm-stun").toAbsolutePath();
+        Path modules = prefix.resolve("node_modules");
+        if (!Files.isDirectory(modules.resolve("stun"))) {
+            boolean npm = new ProcessBuilder("sh", "-c", "command -v npm && command -v node").start().waitFor() == 0;
+            if (!npm && System.getenv("CI") != null) {
+                throw new AssertionError("CI must check the npm stun package, but node and npm are not installed");
+            }
+            assumeTrue(npm, "the npm stun check is skipped: node and npm are not installed");
+            Files.createDirectories(prefix);
+            Process install = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund", "--prefix", prefix.toString(), "stun@2.1.0")
+                    .redirectErrorStream(true).redirectOutput(prefix.resolve("npm.log").toFile()).start();
+            boolean ok = install.waitFor(180, TimeUnit.SECONDS) && install.exitValue() == 0;
+            if (!ok && System.getenv("CI") != null) {
+                throw new AssertionError("npm could not install stun@2.1.0: " + Files.readString(prefix.resolve("npm.log")));
+            }
+            assumeTrue(ok, "the npm stun check is skipped: npm could not install stun@2.1.0 (no registry?)");
+        }
+        return modules;
+    }
+
     /** Unpadded requests learn the mapped address only: RFC 5780's larger answers are for requests padded to their size. */
     @Test
     void withoutPaddingNatdiscoveryLearnsTheMappedAddressOnly() throws Exception {

@@ -22,6 +22,9 @@ import dev.postern.server.relay.RelayService;
 import dev.postern.server.rendezvous.RendezvousRole;
 import dev.postern.server.net.TcpTransport;
 import dev.postern.server.stun.StunRole;
+import dev.postern.server.introducer.IntroducerCounter;
+import dev.postern.server.introducer.IntroducerRole;
+import java.net.InetAddress;
 import dev.postern.server.p2psc.P2pscMediatorRole;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -46,12 +49,14 @@ public final class PosternServer implements AutoCloseable {
     private final MediatorRole mediator;
     private final Optional<P2pscMediatorRole> p2psc;
     private final Optional<StunRole> stun;
+    private final Optional<IntroducerRole> introducer;
     /** Everything started, in order: closed in reverse. */
     private final List<AutoCloseable> started;
 
     private PosternServer(NodeKeys identity, RendezvousRole rendezvous, RelayService relay, NodeApi nodeApi, ControlRole control,
-            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, Optional<StunRole> stun, List<AutoCloseable> started) {
+            MediatorRole mediator, Optional<P2pscMediatorRole> p2psc, Optional<StunRole> stun, Optional<IntroducerRole> introducer, List<AutoCloseable> started) {
         this.stun = stun;
+        this.introducer = introducer;
         this.identity = identity;
         this.rendezvous = rendezvous;
         this.relay = relay;
@@ -129,7 +134,25 @@ public final class PosternServer implements AutoCloseable {
         } else {
             log.info("STUN is off");
         }
+        Optional<IntroducerRole> introducer = Optional.empty();
+        if (config.introducer().enabled()) {
+            List<InetAddress> addresses = new ArrayList<>(List.of(config.bind()));
+            config.stun().secondAddress().ifPresent(addresses::add);
+            IntroducerRole role = IntroducerRole.start(addresses, config.introducer(), identity.id(), config.clock(), transport);
+            started.add(role);
+            introducer = Optional.of(role);
+            List<String> where = new ArrayList<>();
+            for (int i = 0; i < role.endpoints().size(); i++) {
+                where.add(role.endpoints().get(i).getAddress().getHostAddress() + ":" + role.endpoints().get(i).getPort() + " (id "
+                        + role.ids().get(i) + ")");
+            }
+            log.info("introducer mode (the introducer library's protocol) on udp {}", String.join(" and ", where));
+            if (addresses.size() < 2) {
+                log.warn("the introducer library's peers need two introducers on different addresses: give --nat-check-address");
+            }
+        }
         List<MetricCounters<?>> more = new ArrayList<>();
+        introducer.ifPresent(r -> more.add(new MetricCounters<>("introducer", r.counters(), IntroducerCounter::description)));
         stun.ifPresent(r -> more.add(new MetricCounters<>("stun", r.counters(), StunCounter::description)));
         p2psc.ifPresent(r -> more.add(new MetricCounters<>("p2psc", r.counters(), P2pscCounter::description)));
         NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), more,
@@ -146,7 +169,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
-        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, stun, started);
+        return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, stun, introducer, started);
     }
 
     public RelayService relay() {
@@ -172,6 +195,11 @@ public final class PosternServer implements AutoCloseable {
 
     public RendezvousRole rendezvous() {
         return rendezvous;
+    }
+
+    /** The introducer mode, when asked for. */
+    public Optional<IntroducerRole> introducer() {
+        return introducer;
     }
 
     /** STUN, unless turned off; it detects NATs when the server has a second address for it. */

@@ -3,6 +3,7 @@ package dev.postern.server;
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.time.Clock;
 import dev.postern.server.stun.StunConfig;
+import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.rendezvous.RendezvousConfig;
@@ -21,10 +22,11 @@ import java.util.Objects;
  * @param controlPort  UDP port of the nodes' control channel (0 picks a free one)
  * @param p2pscPort    TCP port of the p2psc-compatible mediator (0 picks a free one, -1 turns it off)
  * @param stun         where STUN answers (and NAT detection, with a second address), or off
+ * @param introducer   the introducer library's protocol (on the bind and second addresses), or off
  * @param messaging    queue limits and redelivery for messages between nodes
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, MessageRouter.Limits messaging, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Limits messaging, Clock clock) {
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -44,6 +46,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         }
         Objects.requireNonNull(relayEngine, "relayEngine");
         Objects.requireNonNull(stun, "stun");
+        Objects.requireNonNull(introducer, "introducer");
         Objects.requireNonNull(clock, "clock");
     }
 }

@@ -23,7 +23,7 @@ record LoopbackServer(PosternServer server, ServerAddress address) implements Au
         PosternServer server = PosternServer.start(new ServerConfig(lo, TempDirs.create(name),
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
         return new LoopbackServer(server, new ServerAddress(new InetSocketAddress(lo, server.control().address().getPort()),
                 server.identity().id()));
     }

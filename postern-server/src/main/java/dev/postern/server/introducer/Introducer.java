@@ -1,0 +1,323 @@
+package dev.postern.server.introducer;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.limit.SourceNetwork;
+import dev.postern.core.limit.SourceRateLimiter;
+import dev.postern.core.limit.TokenBucket;
+import dev.postern.core.metrics.Counters;
+import dev.postern.server.introducer.IntroducerMessage.Intro;
+import dev.postern.server.introducer.IntroducerMessage.Join;
+import dev.postern.server.introducer.IntroducerMessage.Other;
+import dev.postern.server.introducer.IntroducerMessage.Ping;
+import dev.postern.server.introducer.IntroducerMessage.Relay;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+/**
+ * One introducer of the introducer library's protocol, on one UDP endpoint, without sockets: it answers
+ * pings with pongs (and a spin to the pinging address's {@code spinPort}), introduces two known peers to
+ * each other on {@code intro}, introduces a joiner to random members of a swarm on {@code join} (a hard
+ * NAT only to static and easy peers, or peers behind its own address), and relays {@code local} messages.
+ * A peer silent for 145 s (five of the library's 29-second keepalives) is forgotten.
+ *
+ * <p>Its answers are larger than what asks for them (a 122-byte ping draws a 188-byte pong, and a spin),
+ * and they go where the peer table says, which anyone can fill with spoofed pings; so every datagram it
+ * sends takes a token from its destination's share (IPv4 address, IPv6 /64) and from the total, and the
+ * table has a size per source as well as in all. Not thread-safe: one event loop drives it.
+ */
+final class Introducer {
+
+    /** The library forgets a peer after five keepalives (29 s each) of silence. */
+    static final long FORGET_AFTER_NANOS = 145_000_000_000L;
+    /** A join asks for 3 peers unless it says otherwise. */
+    private static final int DEFAULT_JOIN_PEERS = 3;
+
+    /**
+     * @param perDestination datagrams a second to one address (IPv4, or IPv6 /64) after its burst
+     * @param total          datagrams a second to everyone together after its burst
+     * @param maxPeers       peers remembered, in all
+     * @param maxPeersPerSource peers remembered from one source network (identities are free)
+     * @param maxSwarms      swarms remembered, in all
+     * @param maxSwarmsPerPeer swarms one peer may be a member of
+     * @param maxJoinPeers   introductions one join may ask for (it asks 3 by default)
+     */
+    record Limits(double perDestination, int perDestinationBurst, double total, int totalBurst, int maxPeers, int maxPeersPerSource,
+            int maxSwarms, int maxSwarmsPerPeer, int maxJoinPeers) {
+        static final Limits DEFAULTS = new Limits(20, 40, 20_000, 20_000, 65_536, 256, 16_384, 16, 8);
+    }
+
+    /** A datagram to send from this introducer's endpoint. */
+    record Transmit(InetSocketAddress to, byte[] datagram) {}
+
+    private static final class Peer {
+        final String id;
+        InetSocketAddress address;
+        SourceNetwork source;
+        String nat;
+        long lastSeen;
+        final Set<String> swarms = new HashSet<>(2);
+
+        Peer(String id, InetSocketAddress address, long now) {
+            this.id = id;
+            this.address = address;
+            this.source = SourceNetwork.of(address.getAddress());
+            this.lastSeen = now;
+        }
+    }
+
+    private final String id;
+    private final long restartMillis;
+    private final Limits limits;
+    private final Counters<IntroducerCounter> counters;
+    private final RandomGenerator random;
+    private final SourceRateLimiter perDestination;
+    private final TokenBucket total;
+    private final Map<String, Peer> peers = new HashMap<>();
+    private final Map<SourceNetwork, Integer> peersPerSource = new HashMap<>();
+    private final Map<String, LinkedHashSet<String>> swarms = new HashMap<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
+
+    /**
+     * @param id            this introducer's id (64 hex digits), the same across restarts
+     * @param restartMillis when it started (wall clock), which peers compare to see a restart
+     */
+    Introducer(String id, long restartMillis, Limits limits, Counters<IntroducerCounter> counters, RandomGenerator random, long now) {
+        this.id = id;
+        this.restartMillis = restartMillis;
+        this.limits = limits;
+        this.counters = counters;
+        this.random = random;
+        this.perDestination = new SourceRateLimiter(limits.perDestination(), limits.perDestinationBurst(), Math.max(1024, limits.maxPeers()));
+        this.total = new TokenBucket(limits.total(), limits.totalBurst(), now);
+    }
+
+    String id() {
+        return id;
+    }
+
+    int peers() {
+        return peers.size();
+    }
+
+    int swarms() {
+        return swarms.size();
+    }
+
+    Optional<Transmit> pollTransmit() {
+        return Optional.ofNullable(transmits.poll());
+    }
+
+    /**
+     * A datagram from {@code from}; {@code wallMillis} stamps the connects it may cause, as the library's
+     * introducer stamps them with its clock.
+     */
+    void onDatagram(InetSocketAddress from, byte[] d, int offset, int length, long now, long wallMillis) {
+        if (!(IntroducerCodec.decode(d, offset, length) instanceof Decoded.Ok<IntroducerMessage> ok)) {
+            counters.increment(IntroducerCounter.DROPPED_MALFORMED);
+            return;
+        }
+        switch (ok.value()) {
+            case Ping p -> onPing(from, p, now);
+            case Intro i -> onIntro(from, i, now, wallMillis);
+            case Join j -> onJoin(from, j, now, wallMillis);
+            case Relay r -> onRelay(r, now);
+            case Other o -> counters.increment(IntroducerCounter.DROPPED_UNEXPECTED);
+        }
+    }
+
+    /** Forgets peers silent for {@link #FORGET_AFTER_NANOS}, and swarms left empty. Call it every few seconds. */
+    void handleTimeout(long now) {
+        for (Iterator<Peer> it = peers.values().iterator(); it.hasNext(); ) {
+            Peer p = it.next();
+            if (now - p.lastSeen > FORGET_AFTER_NANOS) {
+                it.remove();
+                leaveAll(p);
+                counters.increment(IntroducerCounter.PEERS_FORGOTTEN);
+            }
+        }
+    }
+
+    private void onPing(InetSocketAddress from, Ping p, long now) {
+        record(p.id(), from, p.nat(), now); // answered even when not remembered (the table full)
+        // The spin goes to the pinging address only: a port of the sender's own, which cannot aim it elsewhere.
+        if (p.spinPort().isPresent() && send(new InetSocketAddress(from.getAddress(), p.spinPort().get()),
+                IntroducerCodec.object("spin").put("id", id).put("address", host(from)).put("port", from.getPort()).put("nat", "static"), now)) {
+            counters.increment(IntroducerCounter.SPINS);
+        }
+        ObjectNode pong = IntroducerCodec.object("pong").put("id", id).put("address", host(from)).put("port", from.getPort())
+                .put("nat", "static").put("restart", restartMillis);
+        p.ts().ifPresent(ts -> pong.set("ts", ts));
+        if (send(from, pong, now)) {
+            counters.increment(IntroducerCounter.PINGS);
+        }
+    }
+
+    private void onIntro(InetSocketAddress from, Intro i, long now, long wallMillis) {
+        Peer caller = peers.get(i.id());
+        Peer target = peers.get(i.target());
+        i.swarm().ifPresent(swarm -> {
+            if (target != null) {
+                join(target, swarm);
+            }
+        });
+        if (caller == null || target == null || caller.nat == null || target.nat == null) {
+            ObjectNode error = IntroducerCodec.object("error").put("target", i.target());
+            i.swarm().ifPresent(s -> error.put("swarm", s));
+            if (send(from, error.put("id", id).put("call", "intro"), now)) {
+                counters.increment(IntroducerCounter.ERRORS_SENT);
+            }
+            return;
+        }
+        counters.increment(IntroducerCounter.INTROS);
+        connect(target, caller, i.swarm(), Optional.empty(), now, wallMillis);
+        connect(caller, target, i.swarm(), Optional.empty(), now, wallMillis);
+    }
+
+    private void onJoin(InetSocketAddress from, Join j, long now, long wallMillis) {
+        Peer joiner = record(j.id(), from, j.nat(), now);
+        if (joiner != null) {
+            join(joiner, j.swarm());
+        }
+        List<Peer> others = new ArrayList<>();
+        LinkedHashSet<String> members = swarms.get(j.swarm());
+        if (members != null && joiner != null && joiner.nat != null) {
+            for (String member : members) {
+                Peer p = peers.get(member);
+                if (p == null || p == joiner || p.nat == null) {
+                    continue;
+                }
+                // A hard NAT can only meet static and easy peers, or peers behind its own address.
+                if (joiner.nat.equals("hard") && p.nat.equals("hard") && !p.address.getAddress().equals(joiner.address.getAddress())) {
+                    continue;
+                }
+                others.add(p);
+            }
+        }
+        Collections.shuffle(others, random);
+        int n = Math.min(others.size(), Math.min(j.peers().orElse(DEFAULT_JOIN_PEERS), limits.maxJoinPeers()));
+        if (n == 0) {
+            ObjectNode error = IntroducerCodec.object("error").put("id", id).put("swarm", j.swarm()).put("peers", others.size())
+                    .put("call", "join");
+            if (send(from, error, now)) {
+                counters.increment(IntroducerCounter.ERRORS_SENT);
+            }
+            return;
+        }
+        counters.increment(IntroducerCounter.JOINS);
+        for (Peer other : others.subList(0, n)) {
+            connect(other, joiner, Optional.of(j.swarm()), Optional.of(others.size()), now, wallMillis);
+            connect(joiner, other, Optional.of(j.swarm()), Optional.of(others.size()), now, wallMillis);
+        }
+    }
+
+    /** Only {@code local} messages pass: anything else relayed would let anyone make a peer act on a message the introducer vouches for. */
+    private void onRelay(Relay r, long now) {
+        Peer target = peers.get(r.target());
+        ObjectNode c = r.content();
+        boolean local = c.path("type").asText().equals("local") && IntroducerCodec.isId(c.get("id")) && c.path("address").isTextual()
+                && c.path("port").isIntegralNumber() && c.path("port").asInt() > 0 && c.path("port").asInt() <= 65535;
+        if (target == null || !local) {
+            counters.increment(IntroducerCounter.DROPPED_RELAY);
+            return;
+        }
+        if (send(target.address, c, now)) {
+            counters.increment(IntroducerCounter.RELAYED);
+        }
+    }
+
+    /** Tells {@code to} of {@code about}: where this introducer sees it and its NAT. */
+    private void connect(Peer to, Peer about, Optional<String> swarm, Optional<Integer> total, long now, long wallMillis) {
+        ObjectNode m = IntroducerCodec.object("connect").put("id", id).put("target", about.id);
+        swarm.ifPresent(s -> m.put("swarm", s));
+        m.put("address", host(about.address)).put("nat", about.nat).put("port", about.address.getPort());
+        total.ifPresent(t -> m.put("peers", t));
+        m.put("ts", wallMillis);
+        if (send(to.address, m, now)) {
+            counters.increment(IntroducerCounter.CONNECTS_SENT);
+        }
+    }
+
+    /** The peer {@code id}, seen now at {@code from}; null if it is new and the table (or its source's share) is full. */
+    private Peer record(String peerId, InetSocketAddress from, Optional<String> nat, long now) {
+        SourceNetwork source = SourceNetwork.of(from.getAddress());
+        Peer p = peers.get(peerId);
+        if (p == null) {
+            if (peers.size() >= limits.maxPeers() || peersPerSource.getOrDefault(source, 0) >= limits.maxPeersPerSource()) {
+                counters.increment(IntroducerCounter.DROPPED_PEERS_FULL);
+                return null;
+            }
+            p = new Peer(peerId, from, now);
+            peers.put(peerId, p);
+            peersPerSource.merge(source, 1, Integer::sum);
+        } else if (!p.address.equals(from)) {
+            if (!p.source.equals(source)) {
+                release(p.source);
+                peersPerSource.merge(source, 1, Integer::sum);
+                p.source = source;
+            }
+            p.address = from;
+        }
+        p.lastSeen = now;
+        if (nat.isPresent()) {
+            p.nat = nat.get();
+        }
+        return p;
+    }
+
+    private void join(Peer p, String swarm) {
+        LinkedHashSet<String> members = swarms.get(swarm);
+        if (!p.swarms.contains(swarm) && (p.swarms.size() >= limits.maxSwarmsPerPeer() || members == null && swarms.size() >= limits.maxSwarms())) {
+            counters.increment(IntroducerCounter.DROPPED_SWARMS_FULL);
+            return;
+        }
+        swarms.computeIfAbsent(swarm, s -> new LinkedHashSet<>()).add(p.id);
+        p.swarms.add(swarm);
+    }
+
+    private void leaveAll(Peer p) {
+        for (String swarm : p.swarms) {
+            LinkedHashSet<String> members = swarms.get(swarm);
+            if (members != null) {
+                members.remove(p.id);
+                if (members.isEmpty()) {
+                    swarms.remove(swarm);
+                }
+            }
+        }
+        release(p.source);
+    }
+
+    private void release(SourceNetwork source) {
+        peersPerSource.computeIfPresent(source, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    /** Queues {@code m} for {@code to} if its destination's share and the total allow; false (counted) if not. */
+    private boolean send(InetSocketAddress to, ObjectNode m, long now) {
+        if (!perDestination.tryAcquire(to.getAddress(), now)) {
+            counters.increment(IntroducerCounter.DROPPED_RATE);
+            return false;
+        }
+        if (!total.tryAcquire(now)) {
+            counters.increment(IntroducerCounter.DROPPED_TOTAL_RATE);
+            return false;
+        }
+        transmits.add(new Transmit(to, IntroducerCodec.bytes(m)));
+        return true;
+    }
+
+    private static String host(InetSocketAddress a) {
+        return a.getAddress().getHostAddress();
+    }
+}
