@@ -336,6 +336,17 @@ class NatLabIT {
 
         await().atMost(WAIT).alias(caller + " caller connects").until(() -> Files.readString(calling).contains("connected " + calleeId));
         await().atMost(WAIT).alias(callee + " callee connects").until(() -> Files.readString(waiting).contains("connected " + callerId));
+        assertThat(lastNat(calling)).as("the caller learned its NAT").isEqualTo(libraryName(caller));
+        assertThat(lastNat(waiting)).as("the callee learned its NAT").isEqualTo(libraryName(callee));
+    }
+
+    /** What the library calls the lab's NATs (none of these is the full cone, which it calls static). */
+    private static String libraryName(NatType type) {
+        return switch (type) {
+            case PUBLIC, FULL_CONE -> "static";
+            case EASY -> "easy";
+            case HARD -> "hard";
+        };
     }
 
     private static String natCheck(LabHost host) throws Exception {

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * DATA  | 0 | payload... |
  * PING  | 1 | id u64 |
  * PONG  | 2 | id u64 |
- * CLOSE | 3 |
+ * CLOSE | 3 | [whole-below u32] |  with the bound: every stream of the receiver's below it, and every one of the
+ *                                sender's own, reached the sender whole, its end included
  * PATH_PROBE | 4 | id u64 |   sent on a direct path while the connection is relayed
  * PATH_ACK   | 5 | id u64 |   its answer, to where the probe came from: both directions work
  * STREAM     | 6 | packet... |  the connection's streams (see {@code StreamPackets})
@@ -28,7 +29,8 @@ final class ChannelFrames {
 
         record Pong(long id) implements Frame {}
 
-        record Close() implements Frame {}
+        /** {@code wholeBelow}: see {@link dev.postern.core.stream.StreamConnection#receivedWholeBelow()}; -1 for no such claim. */
+        record Close(int wholeBelow) implements Frame {}
 
         record PathProbe(long id) implements Frame {}
 
@@ -62,8 +64,8 @@ final class ChannelFrames {
         return ByteBuffer.allocate(9).put((byte) 2).putLong(id).array();
     }
 
-    static byte[] close() {
-        return new byte[] {3};
+    static byte[] close(int wholeBelow) {
+        return wholeBelow < 0 ? new byte[] {3} : ByteBuffer.allocate(5).put((byte) 3).putInt(wholeBelow).array();
     }
 
     static byte[] pathProbe(long id) {
@@ -92,7 +94,9 @@ final class ChannelFrames {
                     default -> new Frame.PathAck(id);
                 });
             }
-            case 3 -> plain.length == 1 ? Decoded.ok(new Frame.Close()) : Decoded.bad(DecodeError.WRONG_LENGTH);
+            case 3 -> plain.length == 1 ? Decoded.ok(new Frame.Close(-1))
+                    : plain.length == 5 && ByteBuffer.wrap(plain).getInt(1) >= 0 ? Decoded.ok(new Frame.Close(ByteBuffer.wrap(plain).getInt(1)))
+                    : Decoded.bad(DecodeError.WRONG_LENGTH);
             case 6 -> Decoded.ok(new Frame.Stream(plain));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };

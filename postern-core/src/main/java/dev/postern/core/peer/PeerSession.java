@@ -583,7 +583,13 @@ public final class PeerSession {
                             rttNanos = now - pingSentAt;
                         }
                     }
-                    case ChannelFrames.Frame.Close close -> end(PeerEvent.CloseReason.BY_PEER);
+                    case ChannelFrames.Frame.Close close -> {
+                        if (close.wholeBelow() >= 0) {
+                            streams.onPeerHasWhole(close.wholeBelow());
+                            flushStreams(now); // its Delivered events, before the connection's end
+                        }
+                        end(PeerEvent.CloseReason.BY_PEER);
+                    }
                     case ChannelFrames.Frame.Stream packet -> {
                         streams.onPacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
                         flushStreams(now);
@@ -623,7 +629,11 @@ public final class PeerSession {
         if (state == State.CONNECTED) {
             streams.acknowledgeNow(now); // so a peer waiting to know its last bytes arrived learns it before the close
             flushStreams(now);
-            seal(ChannelFrames.close(), now);
+            // That acknowledgement may be lost, and nothing is here to answer a retransmission: the close says it too,
+            // and goes twice, since a lost one leaves the peer retransmitting until it gives up.
+            byte[] close = ChannelFrames.close(streams.receivedWholeBelow());
+            seal(close, now);
+            seal(close, now);
         }
         if (state != State.ENDED) {
             end(PeerEvent.CloseReason.LOCAL);

@@ -166,6 +166,15 @@ final class SendStream {
         }
     }
 
+    /** The peer, closing, said it has all of this stream, end included: so it is delivered, if its end was written. */
+    boolean onReceivedWhole() {
+        if (reset || !finWanted) {
+            return false;
+        }
+        onAcked(base, (int) (written - base), true);
+        return isDelivered();
+    }
+
     /** A chunk whose packet was lost: it goes again (but for what another copy already got acknowledged). */
     void onLost(long offset, int length, boolean fin) {
         if (reset) {

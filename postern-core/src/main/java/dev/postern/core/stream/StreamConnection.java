@@ -174,6 +174,32 @@ public final class StreamConnection {
         return r == null ? -1 : r.resetCode();
     }
 
+    /**
+     * What this side, closing, may tell the peer: every stream of the peer's below the returned id, and every one of
+     * this side's own, reached this side whole, end included (read to its end, or reset by the peer); -1 where some
+     * stream has not. A peer told so counts what it ended on those streams as delivered ({@link #onPeerHasWhole}),
+     * even if the acknowledgement of its last bytes was lost.
+     */
+    public int receivedWholeBelow() {
+        for (RecvStream r : receiving.values()) {
+            if (!r.isFinished() && r.resetCode() < 0) {
+                return -1;
+            }
+        }
+        return peerStreams;
+    }
+
+    /** The peer closed saying it has, whole, every stream of this side's below {@code below} and every one of its own. */
+    public void onPeerHasWhole(int below) {
+        for (Map.Entry<Integer, SendStream> e : sending.entrySet()) {
+            int id = e.getKey();
+            SendStream s = e.getValue();
+            if ((isPeers(id) || id < below) && !s.isDelivered() && s.onReceivedWhole()) {
+                events.add(new StreamEvent.Delivered(id));
+            }
+        }
+    }
+
     /** Whether everything written to a stream, its end included, reached the peer. */
     public boolean isDelivered(int stream) {
         SendStream s = sending.get(stream);

@@ -170,6 +170,46 @@ class StreamConnectionTest {
         assertThat(t.identical()).isTrue();
     }
 
+    /**
+     * The reader read everything and closes; the acknowledgement of the last bytes is lost. Its close says it has every
+     * stream whole, so the writer counts its stream delivered; a stream the reader never saw is not.
+     */
+    @Test
+    void aCloseThatSaysEverythingArrivedDeliversWhatItsLastAcknowledgementWouldHave() throws Exception {
+        Link link = new Link(5, 0, 0, 20 * MS, 0, 0, 0);
+        Transfer t = transfer(link, 100_000);
+        assertThat(t.identical()).isTrue();
+        link.inFlight.clear(); // the reader's last acknowledgements, lost
+        int stream = 0;
+        int unseen = link.a.open();
+        link.a.write(unseen, new byte[10], 0, 10);
+        link.a.finish(unseen);
+        assertThat(link.a.isDelivered(stream)).as("not acknowledged yet").isFalse();
+
+        int below = link.b.receivedWholeBelow();
+        link.a.onPeerHasWhole(below);
+
+        assertThat(below).isEqualTo(unseen);
+        assertThat(link.a.isDelivered(stream)).isTrue();
+        assertThat(link.a.isDelivered(unseen)).as("a stream the reader never saw").isFalse();
+        boolean told = false;
+        for (var e = link.a.pollEvent(); e.isPresent(); e = link.a.pollEvent()) {
+            told |= e.get() instanceof StreamEvent.Delivered d && d.stream() == stream;
+        }
+        assertThat(told).isTrue();
+    }
+
+    @Test
+    void aReaderThatHasNotReadToTheEndMakesNoSuchClaim() {
+        Link link = new Link(6, 0, 0, 20 * MS, 0, 0, 0);
+        int stream = link.a.open();
+        link.a.write(stream, new byte[5000], 0, 5000);
+        link.a.finish(stream);
+        link.runUntil(() -> link.b.pollEvent().isPresent(), 1_000 * MS, () -> { });
+
+        assertThat(link.b.receivedWholeBelow()).isEqualTo(-1);
+    }
+
     @Test
     void tenMegabytesArriveIntactUnderOnePercentLossReorderingAndDuplication() throws Exception {
         Link link = new Link(2, 0.01, 0.01, 20 * MS, 10 * MS, 0, 0);
