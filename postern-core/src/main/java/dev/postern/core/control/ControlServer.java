@@ -3,6 +3,7 @@ package dev.postern.core.control;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.noise.AuthenticatedHandshake;
@@ -26,10 +27,17 @@ import java.util.Optional;
  */
 public final class ControlServer {
 
-    /** The limits and timers of the server end. */
+    /**
+     * The limits and timers of the server end. A source is an IPv4 address or an IPv6 /64: identities cost nothing,
+     * so the shares are per source as well as in all.
+     *
+     * @param maxPendingPerSource handshakes under way from one source
+     * @param maxSessions         channels open at once, in all
+     * @param maxSessionsPerSource channels open at once from one source (many nodes may share a NAT's address)
+     */
     public record Limits(int maxPendingHandshakes, int cookiesAbovePending, long handshakeTimeoutNanos, long idleTimeoutNanos,
-            double helloRatePerSource, int helloBurstPerSource) {
-        public static final Limits DEFAULTS = new Limits(1024, 256, 5_000_000_000L, 90_000_000_000L, 5, 20);
+            double helloRatePerSource, int helloBurstPerSource, int maxPendingPerSource, int maxSessions, int maxSessionsPerSource) {
+        public static final Limits DEFAULTS = new Limits(1024, 256, 5_000_000_000L, 90_000_000_000L, 5, 20, 32, 100_000, 1_024);
     }
 
     private static final int MAX_TRACKED_SOURCES = 65_536;
@@ -42,13 +50,16 @@ public final class ControlServer {
     private final HelloCookies cookies;
     private final Counters<ControlCounter> counters = new Counters<>(ControlCounter.class);
     private final Map<Integer, Pending> pending = new HashMap<>();
+    /** Handshakes under way by source, oldest first: the shares, and what to evict. */
+    private final Map<SourceNetwork, ArrayDeque<Integer>> pendingBySource = new HashMap<>();
+    private final Map<SourceNetwork, Integer> sessionsBySource = new HashMap<>();
     private final Map<Integer, Session> sessions = new HashMap<>();
     private final Map<NodeId, Session> byNode = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<ControlEvent> events = new ArrayDeque<>();
     private long completedHandshakes;
 
-    private record Pending(AuthenticatedHandshake handshake, long startedAt) {}
+    private record Pending(AuthenticatedHandshake handshake, long startedAt, SourceNetwork source) {}
 
     private static final class Session {
         final int id;
@@ -56,6 +67,8 @@ public final class ControlServer {
         final long serial;
         final NodeId node;
         final SecureDatagrams crypto;
+        /** Where it was opened from: its share is counted there, wherever it moves. */
+        final SourceNetwork source;
         InetSocketAddress endpoint;
         long lastHeard;
 
@@ -64,6 +77,7 @@ public final class ControlServer {
             this.serial = serial;
             this.node = node;
             this.crypto = crypto;
+            this.source = SourceNetwork.of(endpoint.getAddress());
             this.endpoint = endpoint;
             this.lastHeard = now;
         }
@@ -121,12 +135,19 @@ public final class ControlServer {
 
     /** Drops handshakes that stalled and sessions that went silent. Early or repeated calls are harmless. */
     public void handleTimeout(long now) {
-        pending.values().removeIf(p -> now - p.startedAt() > limits.handshakeTimeoutNanos());
+        for (Iterator<Map.Entry<Integer, Pending>> it = pending.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, Pending> e = it.next();
+            if (now - e.getValue().startedAt() > limits.handshakeTimeoutNanos()) {
+                it.remove();
+                forgetPending(e.getValue().source(), e.getKey());
+            }
+        }
         for (Iterator<Session> it = sessions.values().iterator(); it.hasNext(); ) {
             Session s = it.next();
             if (now - s.lastHeard > limits.idleTimeoutNanos()) {
                 it.remove();
                 byNode.remove(s.node, s);
+                release(s);
                 counters.increment(ControlCounter.EXPIRED);
                 events.add(new ControlEvent.Disconnected(s.node, s.serial));
             }
@@ -142,7 +163,15 @@ public final class ControlServer {
             counters.increment(ControlCounter.DROPPED_VERSION);
             return;
         }
-        if (pending.size() >= limits.maxPendingHandshakes()) {
+        SourceNetwork source = SourceNetwork.of(from.getAddress());
+        ArrayDeque<Integer> mine = pendingBySource.get(source);
+        int ownPending = mine == null ? 0 : mine.size();
+        if (ownPending >= limits.maxPendingPerSource()) {
+            counters.increment(ControlCounter.DROPPED_PENDING_SOURCE);
+            return;
+        }
+        boolean full = pending.size() >= limits.maxPendingHandshakes();
+        if (full && busiestSource(ownPending) == null) {
             counters.increment(ControlCounter.DROPPED_PENDING_FULL);
             return;
         }
@@ -161,30 +190,100 @@ public final class ControlServer {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
             return;
         }
+        if (full) {
+            evict(busiestSource(ownPending)); // only now: a HELLO that came to nothing must not cost anyone a slot
+        }
         int session = newSessionId();
         byte[] welcome = ControlCodec.welcome(session, handshake.write(new byte[0]));
         if (welcome.length > length) {
             throw new IllegalStateException("a WELCOME must not outgrow its HELLO: " + welcome.length + " > " + length);
         }
-        pending.put(session, new Pending(handshake, now));
+        pending.put(session, new Pending(handshake, now, source));
+        pendingBySource.computeIfAbsent(source, s -> new ArrayDeque<>()).add(session);
         transmits.add(new Transmit(from, welcome));
     }
 
+    /**
+     * With every slot taken, the source whose oldest handshake gives way to a newcomer holding {@code ownPending}: the
+     * one with the most under way, if it has more than the newcomer would; else null. A flood from many addresses then
+     * keeps taking its own slots, not a real node's.
+     */
+    private SourceNetwork busiestSource(int ownPending) {
+        SourceNetwork busiest = null;
+        int most = ownPending + 1;
+        for (Map.Entry<SourceNetwork, ArrayDeque<Integer>> e : pendingBySource.entrySet()) {
+            if (e.getValue().size() > most) {
+                most = e.getValue().size();
+                busiest = e.getKey();
+            }
+        }
+        return busiest;
+    }
+
+    private void evict(SourceNetwork source) {
+        ArrayDeque<Integer> ids = pendingBySource.get(source);
+        pending.remove(ids.poll());
+        if (ids.isEmpty()) {
+            pendingBySource.remove(source);
+        }
+        counters.increment(ControlCounter.PENDING_EVICTED);
+    }
+
+    private void forgetPending(SourceNetwork source, int session) {
+        ArrayDeque<Integer> ids = pendingBySource.get(source);
+        if (ids != null) {
+            ids.remove(session);
+            if (ids.isEmpty()) {
+                pendingBySource.remove(source);
+            }
+        }
+    }
+
+    private void release(Session s) {
+        sessionsBySource.computeIfPresent(s.source, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
     private void onFinish(InetSocketAddress from, ControlPacket.Finish finish, long now) {
-        Pending p = pending.remove(finish.session());
-        if (p == null || !(p.handshake().read(finish.noise()) instanceof Decoded.Ok<byte[]>)) {
+        Pending p = pending.get(finish.session());
+        if (p == null) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        // Authenticated before anything changes: the session id went out in the clear, and a forged FINISH (which
+        // leaves the handshake as it was) must not end the real node's handshake.
+        boolean read = p.handshake().read(finish.noise()) instanceof Decoded.Ok<byte[]>;
+        if (!read && !p.handshake().hasFailed()) {
+            counters.increment(ControlCounter.DROPPED_HANDSHAKE);
+            return;
+        }
+        pending.remove(finish.session());
+        forgetPending(p.source(), finish.session());
+        if (!read) {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
             return;
         }
         NodeId node = p.handshake().peer().orElseThrow();
-        Session old = byNode.remove(node);
+        Session old = byNode.get(node);
+        SourceNetwork source = SourceNetwork.of(from.getAddress());
+        if (old == null && sessions.size() >= limits.maxSessions()) {
+            counters.increment(ControlCounter.REFUSED_SESSIONS_FULL);
+            return; // the node hears nothing, and tries again later
+        }
+        int fromSource = sessionsBySource.getOrDefault(source, 0) - (old != null && old.source.equals(source) ? 1 : 0);
+        if (fromSource >= limits.maxSessionsPerSource()) {
+            counters.increment(ControlCounter.REFUSED_SESSIONS_SOURCE);
+            return;
+        }
         if (old != null) {
+            byNode.remove(node);
             sessions.remove(old.id);
+            release(old);
             events.add(new ControlEvent.Disconnected(node, old.serial));
         }
         Session s = new Session(finish.session(), ++completedHandshakes, node, new SecureDatagrams(p.handshake().transport()), from, now);
         sessions.put(s.id, s);
         byNode.put(node, s);
+        sessionsBySource.merge(s.source, 1, Integer::sum);
         counters.increment(ControlCounter.HANDSHAKES_COMPLETED);
         events.add(new ControlEvent.Connected(node, from));
         // The node counts the channel up only once it hears from it: this confirms its FINISH arrived.

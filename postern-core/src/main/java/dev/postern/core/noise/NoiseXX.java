@@ -140,7 +140,7 @@ public final class NoiseXX {
         return out;
     }
 
-    /** Reads the peer's next message: its payload, or an error that fails the handshake. */
+    /** Reads the peer's next message: its payload, or an error that fails the handshake (but see the third message's). */
     public Decoded<byte[]> readMessage(byte[] message) {
         return readMessage(message, (hash, payload) -> Decoded.ok(payload));
     }
@@ -152,6 +152,19 @@ public final class NoiseXX {
     public <T> Decoded<T> readMessage(byte[] message, BiFunction<byte[], byte[], Decoded<T>> check) {
         if (step == FAILED || step == DONE || writes()) {
             return Decoded.bad(DecodeError.MALFORMED);
+        }
+        // The third message's first part is encrypted under this handshake's key: one that fails there (or is too
+        // short to have it) proves nothing, changes nothing, and is refused without ending the handshake, so whoever
+        // saw the clear parts of the first two cannot end it with a forgery.
+        Optional<byte[]> thirdStatic = Optional.empty();
+        if (step == 2) {
+            if (message.length < DH + TAG + TAG || message.length > MAX_MESSAGE) {
+                return Decoded.bad(DecodeError.WRONG_LENGTH);
+            }
+            thirdStatic = ss.decryptAndHash(Arrays.copyOfRange(message, 0, DH + TAG)); // s
+            if (thirdStatic.isEmpty()) {
+                return Decoded.bad(DecodeError.MALFORMED);
+            }
         }
         if (message.length > MAX_MESSAGE) {
             return fail(DecodeError.WRONG_LENGTH);
@@ -193,14 +206,7 @@ public final class NoiseXX {
                 yield ss.decryptAndHash(Arrays.copyOfRange(message, DH + DH + TAG, message.length));
             }
             default -> {
-                if (message.length < DH + TAG + TAG) {
-                    yield Optional.empty();
-                }
-                Optional<byte[]> remoteStatic = ss.decryptAndHash(Arrays.copyOfRange(message, 0, DH + TAG)); // s
-                if (remoteStatic.isEmpty()) {
-                    yield Optional.empty();
-                }
-                rs = remoteStatic.get();
+                rs = thirdStatic.orElseThrow();
                 if (!mixAgreed(e, rs)) {                     // se
                     yield Optional.empty();
                 }

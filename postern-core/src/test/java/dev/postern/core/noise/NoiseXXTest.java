@@ -92,6 +92,24 @@ class NoiseXXTest {
         assertThat(i2.readMessage(other.writeMessage(new byte[0]))).as("prologues differ").isInstanceOf(Decoded.Bad.class);
     }
 
+    /** Anyone who saw the first two messages may send a third: a forged one is refused, and the real one still completes. */
+    @Test
+    void aForgedThirdMessageLeavesTheHandshakeAsItWas() {
+        NoiseXX i = NoiseXX.initiator(initStatic, PROLOGUE, random);
+        NoiseXX r = NoiseXX.responder(respStatic, PROLOGUE, random);
+        r.readMessage(i.writeMessage(new byte[0]));
+        i.readMessage(r.writeMessage(new byte[0]));
+        byte[] third = i.writeMessage(new byte[0]);
+        byte[] forged = third.clone();
+        forged[5] ^= 1;
+
+        assertThat(r.readMessage(forged)).isInstanceOf(Decoded.Bad.class);
+        assertThat(r.readMessage(new byte[10])).isInstanceOf(Decoded.Bad.class);
+        assertThat(r.hasFailed()).isFalse();
+        assertThat(r.readMessage(third)).isInstanceOf(Decoded.Ok.class);
+        assertThat(r.isComplete()).isTrue();
+    }
+
     @Test
     void truncatedAndLowOrderInputIsRefusedNotThrown() {
         NoiseXX r = NoiseXX.responder(respStatic, PROLOGUE, random);
