@@ -26,6 +26,8 @@ public final class RsaKeys {
     /** Keys this size and up only: smaller ones are weak, and p2psc's default is 2048. */
     static final int MIN_BITS = 2048;
     static final int MAX_BITS = 8192;
+    /** The public exponents keys may have: what key generators use. A large one makes each challenge cost many times more. */
+    private static final java.util.Set<BigInteger> EXPONENTS = java.util.Set.of(BigInteger.valueOf(3), BigInteger.valueOf(65537));
 
     private RsaKeys() {}
 
@@ -59,7 +61,7 @@ public final class RsaKeys {
         }
         BigInteger modulus = new BigInteger(1, java.util.Arrays.copyOfRange(der, n.start, n.end));
         BigInteger exponent = new BigInteger(1, java.util.Arrays.copyOfRange(der, e.start, e.end));
-        if (modulus.bitLength() < MIN_BITS || modulus.bitLength() > MAX_BITS || exponent.signum() <= 0 || !exponent.testBit(0)) {
+        if (modulus.bitLength() < MIN_BITS || modulus.bitLength() > MAX_BITS || !EXPONENTS.contains(exponent)) {
             return Decoded.bad(DecodeError.MALFORMED);
         }
         try {

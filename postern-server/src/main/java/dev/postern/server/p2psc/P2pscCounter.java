@@ -11,6 +11,7 @@ public enum P2pscCounter {
     PEER_TIMEOUTS("peers whose other side did not come in time"),
     REPLACED("advertisements replaced by a newer one for the same key"),
     REFUSED_BUSY("connections refused (too many)"),
+    REFUSED_SOURCE("connections refused (too many from one source)"),
     PROTOCOL_ERRORS("connections dropped (bad messages, silence, or early close)");
 
     private final String description;

@@ -2,6 +2,7 @@ package dev.postern.server.p2psc;
 
 import dev.postern.client.p2psc.P2pscCodec;
 import dev.postern.client.p2psc.P2pscMessage;
+import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.metrics.Counters;
 import dev.postern.server.StartupException;
 import dev.postern.server.net.TcpTransport;
@@ -43,11 +44,12 @@ public final class P2pscMediatorRole implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.p2psc");
 
     /**
-     * @param stepTimeout   how long a peer may take for each message it owes
+     * @param maxConnectionsPerSource connections open at once from one source (IPv4 address, IPv6 /64)
+     * @param stepTimeout   how long a peer may take for each whole message it owes, however it drips the bytes
      * @param peerWait      how long the first peer waits for the second
      */
-    public record Limits(int maxConnections, Duration stepTimeout, Duration peerWait) {
-        public static final Limits DEFAULTS = new Limits(1024, Duration.ofSeconds(10), Duration.ofSeconds(30));
+    public record Limits(int maxConnections, int maxConnectionsPerSource, Duration stepTimeout, Duration peerWait) {
+        public static final Limits DEFAULTS = new Limits(1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(30));
     }
 
     private final EventLoopGroup group;
@@ -71,19 +73,30 @@ public final class P2pscMediatorRole implements AutoCloseable {
         Counters<P2pscCounter> counters = new Counters<>(P2pscCounter.class);
         Map<String, P2pscConnection> waiting = new HashMap<>();
         AtomicInteger open = new AtomicInteger();
+        Map<SourceNetwork, Integer> perSource = new HashMap<>(); // on the role's one event loop
         EventLoopGroup group = transport.newGroup(1);
         try {
             Channel listener = transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
                     counters.increment(P2pscCounter.CONNECTIONS);
+                    SourceNetwork source = SourceNetwork.of(((InetSocketAddress) ch.remoteAddress()).getAddress());
+                    if (perSource.getOrDefault(source, 0) >= limits.maxConnectionsPerSource()) {
+                        counters.increment(P2pscCounter.REFUSED_SOURCE);
+                        ch.close();
+                        return;
+                    }
                     if (open.incrementAndGet() > limits.maxConnections()) {
                         open.decrementAndGet();
                         counters.increment(P2pscCounter.REFUSED_BUSY);
                         ch.close();
                         return;
                     }
-                    ch.closeFuture().addListener(f -> open.decrementAndGet());
+                    perSource.merge(source, 1, Integer::sum);
+                    ch.closeFuture().addListener(f -> {
+                        open.decrementAndGet();
+                        perSource.computeIfPresent(source, (k, n) -> n > 1 ? n - 1 : null);
+                    });
                     ch.pipeline().addLast(new JsonObjectDecoder(P2pscCodec.MAX_MESSAGE),
                             new P2pscConnection(limits, counters, new Matcher(waiting, counters)));
                 }

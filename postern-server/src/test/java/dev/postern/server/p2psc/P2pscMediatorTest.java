@@ -43,7 +43,7 @@ class P2pscMediatorTest {
     private static P2pscMediatorRole start(Duration peerWait) {
         try {
             return P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
-                    new P2pscMediatorRole.Limits(16, Duration.ofSeconds(10), peerWait));
+                    new P2pscMediatorRole.Limits(16, 16, Duration.ofSeconds(10), peerWait));
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -178,6 +178,113 @@ class P2pscMediatorTest {
         String challenge = io.expect(P2pscMessage.AdvertiseChallenge.class).encryptedNonce();
         io.send(new P2pscMessage.AdvertiseResponse(RsaKeys.decrypt(me.getPrivate(), challenge).orElseThrow()));
         return io;
+    }
+
+    /** One byte every 200 ms kept a connection past its step limit; the limit is for the whole message now. */
+    @Test
+    void aDripFedMessageIsCutAtItsStepDeadline() throws Exception {
+        try (P2pscMediatorRole quick = P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
+                new P2pscMediatorRole.Limits(16, 16, Duration.ofMillis(600), Duration.ofSeconds(30)));
+                Socket s = new Socket(quick.address().getAddress(), quick.address().getPort())) {
+            s.setSoTimeout(5_000);
+            byte[] advert = dev.postern.client.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
+                    .getBytes(StandardCharsets.UTF_8);
+            long start = System.nanoTime();
+            boolean cut = false;
+            for (int i = 0; i < 20 && !cut; i++) { // bounded: 20 bytes, 4 s at most
+                try {
+                    s.getOutputStream().write(advert[i]);
+                    s.getOutputStream().flush();
+                    Thread.sleep(200); // the drip is the attack: a byte every 200 ms
+                } catch (IOException reset) {
+                    cut = true;
+                }
+                if (!cut && s.getInputStream().available() == 0) {
+                    s.setSoTimeout(1);
+                    try {
+                        cut = s.getInputStream().read() < 0;
+                    } catch (java.net.SocketTimeoutException open) {
+                        // still open
+                    } catch (IOException reset) {
+                        cut = true;
+                    }
+                    s.setSoTimeout(5_000);
+                }
+            }
+            assertThat(cut).as("closed while the bytes kept coming").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(2_000));
+            assertThat(quick.counters().get(P2pscCounter.PROTOCOL_ERRORS)).isEqualTo(1);
+        }
+    }
+
+    /** 1,024 drip-fed connections from one address held every slot; now an address has its share and others get in. */
+    @Test
+    void oneAddressCannotHoldEverySlot() throws Exception {
+        try (P2pscMediatorRole small = P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
+                new P2pscMediatorRole.Limits(8, 3, Duration.ofSeconds(10), Duration.ofSeconds(30)))) {
+            java.util.List<Socket> held = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    held.add(new Socket(small.address().getAddress(), small.address().getPort()));
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> small.counters().get(P2pscCounter.CONNECTIONS) == 3);
+                try (Socket fourth = new Socket(small.address().getAddress(), small.address().getPort())) {
+                    fourth.setSoTimeout(5_000);
+                    assertThat(fourth.getInputStream().read()).as("closed at once").isEqualTo(-1);
+                }
+                try (Socket other = new Socket()) {
+                    other.bind(new java.net.InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+                    other.connect(small.address(), 5_000);
+                    advertise(other, alice, bob);
+                }
+                assertThat(small.counters().get(P2pscCounter.REFUSED_SOURCE)).isEqualTo(1);
+            } finally {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    /** A key with a 3,070-bit public exponent cost 12 times the CPU of a normal one to challenge. */
+    @Test
+    void aKeyWithAHugePublicExponentIsRefused() throws Exception {
+        // As the attack sent it: a 4,096-bit modulus (odd; nothing checks more) and a 3,070-bit exponent.
+        java.math.BigInteger modulus = new java.math.BigInteger(4096, new java.util.Random(5)).setBit(4095).setBit(0);
+        java.math.BigInteger exponent = java.math.BigInteger.ONE.shiftLeft(3070).add(java.math.BigInteger.ONE);
+        RSAPublicKey heavy = new RSAPublicKey() {
+            @Override
+            public java.math.BigInteger getPublicExponent() {
+                return exponent;
+            }
+
+            @Override
+            public java.math.BigInteger getModulus() {
+                return modulus;
+            }
+
+            @Override
+            public String getAlgorithm() {
+                return "RSA";
+            }
+
+            @Override
+            public String getFormat() {
+                return null;
+            }
+
+            @Override
+            public byte[] getEncoded() {
+                return null;
+            }
+        };
+        try (Socket s = open()) {
+            P2pscStream io = new P2pscStream(s);
+            io.send(new P2pscMessage.Advertise(0, RsaKeys.toPem(heavy), pem(bob)));
+
+            assertThat(io.expect(P2pscMessage.AdvertiseAbort.class).reason()).contains("RSA public key");
+            assertThat(mediator.counters().get(P2pscCounter.ABORTED_KEY)).isEqualTo(1);
+        }
     }
 
     @Test
