@@ -34,6 +34,14 @@ final class JsonErrors implements ServerErrorHandler {
         if (cause instanceof HttpStatusException e) {
             return render(e.httpStatus(), ctx.method() + " " + ctx.path(), null).toHttpResponse();
         }
+        if (com.linecorp.armeria.common.util.Exceptions.isExpected(cause)
+                || com.linecorp.armeria.common.util.Exceptions.isStreamCancelling(cause)) {
+            // The client went away mid-request (closed, reset, cancelled): its business, not a server error, and no
+            // reason for a log line each (a flood of them would be a flood of lines).
+            log.debug("{} {} abandoned by the client: {}", ctx.method(), ctx.path(), cause.toString());
+            counters.increment(RendezvousCounter.HTTP_CLIENT_ABORTED);
+            return JsonReply.error(HttpStatus.BAD_REQUEST, "request abandoned").toHttpResponse();
+        }
         log.error("{} {} failed", ctx.method(), ctx.path(), cause);
         counters.increment(RendezvousCounter.HTTP_SERVER_ERROR);
         return JsonReply.error(HttpStatus.INTERNAL_SERVER_ERROR, "internal error").toHttpResponse();

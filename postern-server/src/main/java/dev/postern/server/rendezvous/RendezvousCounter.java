@@ -15,7 +15,8 @@ public enum RendezvousCounter {
     LOGGED_OUT("clients logged out"),
     EXPIRED("clients expired"),
     HTTP_CLIENT_ERROR("HTTP requests answered 4xx"),
-    HTTP_SERVER_ERROR("HTTP requests answered 5xx");
+    HTTP_SERVER_ERROR("HTTP requests answered 5xx"),
+    HTTP_CLIENT_ABORTED("HTTP requests their client abandoned before they were whole");
 
     private final String description;
 

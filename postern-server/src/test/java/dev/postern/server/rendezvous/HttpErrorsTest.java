@@ -215,4 +215,21 @@ class HttpErrorsTest {
             assertThat(address.body().get("host").asText()).isEqualTo(udp.body().get("host").asText());
         }
     }
+
+    /** Requests abandoned mid-body were logged at ERROR and counted as 5xx: a log flood and a useless alert. */
+    @Test
+    void aRequestAbandonedMidBodyIsAClientAbortNotAServerError() throws Exception {
+        URI uri = rv.httpUri();
+        for (int i = 0; i < 3; i++) {
+            try (java.net.Socket s = new java.net.Socket(uri.getHost(), uri.getPort())) {
+                s.getOutputStream().write(("POST /register HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+            }
+        }
+
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> rv.count(RendezvousCounter.HTTP_CLIENT_ABORTED) == 3);
+        assertThat(rv.count(RendezvousCounter.HTTP_SERVER_ERROR)).isZero();
+    }
 }
