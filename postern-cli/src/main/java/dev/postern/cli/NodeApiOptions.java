@@ -2,6 +2,8 @@ package dev.postern.cli;
 
 import dev.postern.server.nodeapi.NodeApiConfig;
 import java.net.InetAddress;
+import java.util.List;
+import java.util.Set;
 import picocli.CommandLine.Option;
 
 /** Where a node API listens: the same options for the server's own node and for a node on its own. */
@@ -19,10 +21,20 @@ final class NodeApiOptions {
             description = "Node API port for HTTP/JSON, /docs and /health. Default: ${DEFAULT-VALUE}")
     int apiHttpPort;
 
+    @Option(names = "--api-allowed-host", paramLabel = "NAME",
+            description = "A name besides loopback ones that requests to the node API may give as their Host (repeatable). "
+                    + "Others are refused, so that a web page cannot reach the API through a name pointed at loopback.")
+    List<String> allowedHosts = List.of();
+
+    @Option(names = "--api-allowed-origin", paramLabel = "ORIGIN",
+            description = "A web origin (such as http://localhost:3000) whose pages may call the node API (repeatable). "
+                    + "Requests from pages of other origins are refused; programs send no Origin and are not affected.")
+    List<String> allowedOrigins = List.of();
+
     NodeApiConfig config() {
         if (apiGrpcPort == apiHttpPort && apiGrpcPort != 0) {
             throw new UsageError("--api-grpc-port and --api-http-port must differ");
         }
-        return new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort);
+        return new NodeApiConfig(apiBind, apiGrpcPort, apiHttpPort, Set.copyOf(allowedHosts), Set.copyOf(allowedOrigins));
     }
 }

@@ -48,18 +48,21 @@ public final class NodeApi implements AutoCloseable {
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
             ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, List<MetricCounters<?>> more,
             UdpTransport transport) throws StartupException {
+        Counters<NodeApiCounter> refusals = new Counters<>(NodeApiCounter.class);
+        List<MetricCounters<?>> all = new java.util.ArrayList<>(more);
+        all.add(new MetricCounters<>("node_api", refusals, NodeApiCounter::description));
         return start(config, new LocalBackend(node, relay, messaging),
-                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation, more), transport);
+                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation, all), refusals, transport);
     }
 
     /** The node API of a node on its own, acting through its server over the control channel. */
     public static NodeApi start(NodeApiConfig config, RemoteBackend node, UdpTransport transport) throws StartupException {
-        return start(config, node, PrometheusMetrics.service(node), transport);
+        return start(config, node, PrometheusMetrics.service(node), new Counters<>(NodeApiCounter.class), transport);
     }
 
     /** A node API over {@code node}; {@code metrics} serves {@code /metrics}. */
-    private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, UdpTransport transport)
-            throws StartupException {
+    private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, Counters<NodeApiCounter> refusals,
+            UdpTransport transport) throws StartupException {
         MessagingApi messagingApi = new MessagingApi(node);
         GrpcService grpc = GrpcService.builder()
                 .addService(new SocketApi(node, messagingApi))
@@ -83,6 +86,7 @@ public final class NodeApi implements AutoCloseable {
                 .service("/v1/subscribe", SubscribeWebSocket.service(node))
                 .service("/health", HealthCheckService.of())
                 .service("/metrics", metrics)
+                .decorator(new LocalCallers(config.bind(), config.allowedHosts(), config.allowedOrigins(), refusals))
                 .build();
         try {
             server.start().join();

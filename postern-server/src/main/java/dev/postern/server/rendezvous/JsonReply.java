@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 
 /** JSON bodies of the HTTP API: successes carry {@code "ok": true}, errors {@code {"ok":false,"error":...}}. */
-final class JsonReply {
+public final class JsonReply {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -25,7 +25,7 @@ final class JsonReply {
         return of(HttpStatus.OK, body);
     }
 
-    static AggregatedHttpResponse error(HttpStatus status, String message) {
+    public static AggregatedHttpResponse error(HttpStatus status, String message) {
         ObjectNode body = object();
         body.put("ok", false);
         body.put("error", message);

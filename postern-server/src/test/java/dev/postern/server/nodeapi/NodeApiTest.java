@@ -414,4 +414,54 @@ class NodeApiTest {
                 "postern_control_handshakes_completed_total 0\n",
                 "postern_messaging_accepted_total 0\n");
     }
+
+    /** One HTTP/1.1 request as a browser (or an attacker) would send it, headers as given: the status code of the answer. */
+    private int raw(String method, String path, String host, String origin, String contentType, String body) throws Exception {
+        try (java.net.Socket s = new java.net.Socket(LOOPBACK, server.nodeApi().httpPort())) {
+            s.setSoTimeout(10_000);
+            StringBuilder req = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
+            if (origin != null) {
+                req.append("Origin: ").append(origin).append("\r\n");
+            }
+            if (body != null) {
+                req.append("Content-Type: ").append(contentType).append("\r\nContent-Length: ")
+                        .append(body.getBytes(StandardCharsets.UTF_8).length).append("\r\n");
+            }
+            req.append("\r\n").append(body == null ? "" : body);
+            s.getOutputStream().write(req.toString().getBytes(StandardCharsets.UTF_8));
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return Integer.parseInt(status.split(" ")[1]);
+        }
+    }
+
+    private String self() {
+        return "127.0.0.1:" + server.nodeApi().httpPort();
+    }
+
+    /** A page on another origin posted text/plain and forms (no preflight) and started sockets; browsers send Origin with them. */
+    @Test
+    void crossSiteTextAndFormPostsFromAPageAreRefused() throws Exception {
+        assertThat(raw("POST", "/v1/socket/start", self(), "http://evil.example", "text/plain", "{}")).isEqualTo(403);
+        assertThat(raw("POST", "/v1/socket/start", self(), "http://evil.example", "application/x-www-form-urlencoded", "a=b")).isEqualTo(403);
+        assertThat(raw("POST", "/v1/message/send", self(), "null", "text/plain", "{}")).isEqualTo(403);
+        assertThat(server.relay().size()).as("no socket started").isZero();
+
+        assertThat(raw("POST", "/v1/socket/start", self(), null, "application/x-www-form-urlencoded", "{}"))
+                .as("curl -d '{}' as the README shows: no Origin").isEqualTo(200);
+        assertThat(raw("POST", "/v1/socket/stop", self(), "http://" + self(), "text/plain", "{}")).as("the API's own page").isEqualTo(200);
+    }
+
+    /** A foreign Host with its own Origin is a page whose name was pointed at loopback: it got everything. */
+    @Test
+    void dnsRebindingGetsNothing() throws Exception {
+        String evil = "evil.example:" + server.nodeApi().httpPort();
+        assertThat(raw("GET", "/metrics", evil, null, null, null)).isEqualTo(403);
+        assertThat(raw("GET", "/docs/", evil, "http://" + evil, null, null)).isEqualTo(403);
+        assertThat(raw("POST", "/v1/socket/start", evil, "http://" + evil, "application/json", "{}")).isEqualTo(403);
+        assertThat(raw("GET", "/v1/subscribe", evil, "http://" + evil, null, null)).isEqualTo(403);
+        assertThat(server.relay().size()).isZero();
+
+        assertThat(raw("GET", "/metrics", "localhost:" + server.nodeApi().httpPort(), null, null, null)).isEqualTo(200);
+        assertThat(raw("GET", "/health", "[::1]:" + server.nodeApi().httpPort(), null, null, null)).isEqualTo(200);
+    }
 }
