@@ -45,10 +45,11 @@ class StunClientsIT {
     private static final String STUNCLIENT = "/usr/bin/turnutils_stunclient";
     private static final String NATDISCOVERY = "/usr/bin/turnutils_natdiscovery";
 
+    /** A running {@code postern server}, and where it answers. */
+    private record Server(Process process, int stunPort, int apiHttpPort) {}
+
     /** The server with a second address, shared by the tests that want one (a server start is most of a test's time). */
-    private static Process shared;
-    private static int sharedStunPort;
-    private static int sharedApiHttpPort;
+    private static Server shared;
     private final List<Process> processes = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
     private int stunPort;
@@ -71,7 +72,7 @@ class StunClientsIT {
     @AfterAll
     static void stopShared() throws Exception {
         if (shared != null) {
-            stop(shared);
+            stop(shared.process());
         }
     }
 
@@ -90,38 +91,40 @@ class StunClientsIT {
         assumeTrue(installed, "StunClientsIT skipped: coturn's turnutils are not installed (apt-get install coturn)");
     }
 
-    /** {@code postern server} on 127.0.0.1, with 127.0.0.2 as its second address unless {@code natDetection} is false. */
+    /** Points the test at {@code postern server} on 127.0.0.1, with 127.0.0.2 as its second address unless {@code natDetection} is false. */
     private void startServer(boolean natDetection) throws Exception {
         assumeCoturnTools();
-        if (natDetection && shared != null && shared.isAlive()) {
-            stunPort = sharedStunPort;
-            apiHttpPort = sharedApiHttpPort;
-            return;
+        Server server;
+        if (natDetection) {
+            if (shared == null || !shared.process().isAlive()) {
+                shared = launch(sharedDir, true);
+            }
+            server = shared;
+        } else {
+            server = launch(dir, false);
+            processes.add(server.process());
         }
-        stunPort = FreePorts.udpRange(2);
-        Path log = (natDetection ? sharedDir : dir).resolve("server.log");
+        stunPort = server.stunPort();
+        apiHttpPort = server.apiHttpPort();
+    }
+
+    /** A server on fresh ports, its data and log in {@code home}. */
+    private static Server launch(Path home, boolean natDetection) throws Exception {
+        int port = FreePorts.udpRange(2);
+        Path log = home.resolve("server.log");
         List<String> args = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1",
-                "--stun-port", String.valueOf(stunPort), "--data-dir", dir.resolve("server").toString(), "--rendezvous-udp-port", "0",
+                "--stun-port", String.valueOf(port), "--data-dir", home.resolve("server").toString(), "--rendezvous-udp-port", "0",
                 "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0",
                 "--p2psc-port", "0"));
         if (natDetection) {
             args.addAll(List.of("--nat-check-address", "127.0.0.2"));
         }
-        Process server = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (natDetection) {
-            shared = server;
-        } else {
-            processes.add(server);
-        }
+        Process process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
-        apiHttpPort = Integer.parseInt(m.group(1));
-        assertThat(Files.readString(log)).contains("STUN on udp and tcp 127.0.0.1:" + stunPort);
-        if (natDetection) {
-            sharedStunPort = stunPort;
-            sharedApiHttpPort = apiHttpPort;
-        }
+        assertThat(Files.readString(log)).contains("STUN on udp and tcp 127.0.0.1:" + port);
+        return new Server(process, port, Integer.parseInt(m.group(1)));
     }
 
     private String tool(String... command) throws Exception {

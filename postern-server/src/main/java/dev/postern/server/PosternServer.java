@@ -25,6 +25,7 @@ import dev.postern.server.stun.StunRole;
 import dev.postern.server.introducer.IntroducerCounter;
 import dev.postern.server.introducer.IntroducerRole;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import dev.postern.server.p2psc.P2pscMediatorRole;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -141,10 +142,10 @@ public final class PosternServer implements AutoCloseable {
             IntroducerRole role = IntroducerRole.start(addresses, config.introducer(), identity.id(), config.clock(), transport);
             started.add(role);
             introducer = Optional.of(role);
+            List<InetSocketAddress> endpoints = role.endpoints();
             List<String> where = new ArrayList<>();
-            for (int i = 0; i < role.endpoints().size(); i++) {
-                where.add(role.endpoints().get(i).getAddress().getHostAddress() + ":" + role.endpoints().get(i).getPort() + " (id "
-                        + role.ids().get(i) + ")");
+            for (int i = 0; i < endpoints.size(); i++) {
+                where.add(endpoints.get(i).getAddress().getHostAddress() + ":" + endpoints.get(i).getPort() + " (id " + role.ids().get(i) + ")");
             }
             log.info("introducer mode (the introducer library's protocol) on udp {}", String.join(" and ", where));
             if (addresses.size() < 2) {

@@ -3,6 +3,7 @@ package dev.postern.core.control;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.limit.SourceCounts;
 import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.metrics.Counters;
@@ -52,7 +53,7 @@ public final class ControlServer {
     private final Map<Integer, Pending> pending = new HashMap<>();
     /** Handshakes under way by source, oldest first: the shares, and what to evict. */
     private final Map<SourceNetwork, ArrayDeque<Integer>> pendingBySource = new HashMap<>();
-    private final Map<SourceNetwork, Integer> sessionsBySource = new HashMap<>();
+    private final SourceCounts sessionsBySource = new SourceCounts();
     private final Map<Integer, Session> sessions = new HashMap<>();
     private final Map<NodeId, Session> byNode = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
@@ -147,7 +148,7 @@ public final class ControlServer {
             if (now - s.lastHeard > limits.idleTimeoutNanos()) {
                 it.remove();
                 byNode.remove(s.node, s);
-                release(s);
+                sessionsBySource.remove(s.source);
                 counters.increment(ControlCounter.EXPIRED);
                 events.add(new ControlEvent.Disconnected(s.node, s.serial));
             }
@@ -170,8 +171,9 @@ public final class ControlServer {
             counters.increment(ControlCounter.DROPPED_PENDING_SOURCE);
             return;
         }
-        boolean full = pending.size() >= limits.maxPendingHandshakes();
-        if (full && busiestSource(ownPending) == null) {
+        // With every slot taken, a slot to take: nothing changes it until this HELLO has earned it.
+        SourceNetwork giving = pending.size() >= limits.maxPendingHandshakes() ? busiestSource(ownPending) : null;
+        if (pending.size() >= limits.maxPendingHandshakes() && giving == null) {
             counters.increment(ControlCounter.DROPPED_PENDING_FULL);
             return;
         }
@@ -190,8 +192,8 @@ public final class ControlServer {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
             return;
         }
-        if (full) {
-            evict(busiestSource(ownPending)); // only now: a HELLO that came to nothing must not cost anyone a slot
+        if (giving != null) {
+            evict(giving); // only now: a HELLO that came to nothing must not cost anyone a slot
         }
         int session = newSessionId();
         byte[] welcome = ControlCodec.welcome(session, handshake.write(new byte[0]));
@@ -239,9 +241,6 @@ public final class ControlServer {
         }
     }
 
-    private void release(Session s) {
-        sessionsBySource.computeIfPresent(s.source, (k, n) -> n > 1 ? n - 1 : null);
-    }
 
     private void onFinish(InetSocketAddress from, ControlPacket.Finish finish, long now) {
         Pending p = pending.get(finish.session());
@@ -269,7 +268,7 @@ public final class ControlServer {
             counters.increment(ControlCounter.REFUSED_SESSIONS_FULL);
             return; // the node hears nothing, and tries again later
         }
-        int fromSource = sessionsBySource.getOrDefault(source, 0) - (old != null && old.source.equals(source) ? 1 : 0);
+        int fromSource = sessionsBySource.of(source) - (old != null && old.source.equals(source) ? 1 : 0);
         if (fromSource >= limits.maxSessionsPerSource()) {
             counters.increment(ControlCounter.REFUSED_SESSIONS_SOURCE);
             return;
@@ -277,13 +276,13 @@ public final class ControlServer {
         if (old != null) {
             byNode.remove(node);
             sessions.remove(old.id);
-            release(old);
+            sessionsBySource.remove(old.source);
             events.add(new ControlEvent.Disconnected(node, old.serial));
         }
         Session s = new Session(finish.session(), ++completedHandshakes, node, new SecureDatagrams(p.handshake().transport()), from, now);
         sessions.put(s.id, s);
         byNode.put(node, s);
-        sessionsBySource.merge(s.source, 1, Integer::sum);
+        sessionsBySource.add(s.source);
         counters.increment(ControlCounter.HANDSHAKES_COMPLETED);
         events.add(new ControlEvent.Connected(node, from));
         // The node counts the channel up only once it hears from it: this confirms its FINISH arrived.

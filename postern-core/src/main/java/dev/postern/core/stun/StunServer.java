@@ -152,9 +152,8 @@ public final class StunServer {
                 }
             }
         }
-        boolean cannotChange = (change & StunAttributes.CHANGE_IP) != 0 && !detectsNats()
-                || (change & StunAttributes.CHANGE_PORT) != 0 && !detectsNats()
-                || !datagram && (change != 0 || responsePort != 0);
+        // Without a second address there is nothing to change to; over TCP the answer must stay on the connection.
+        boolean cannotChange = change != 0 && !detectsNats() || !datagram && (change != 0 || responsePort != 0);
         if (cannotChange && !unknown.contains(cannotChangeWhich(change))) {
             unknown.add(cannotChangeWhich(change));
         }

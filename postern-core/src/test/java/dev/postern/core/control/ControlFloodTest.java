@@ -29,10 +29,6 @@ class ControlFloodTest {
     private final Map<InetSocketAddress, byte[]> cookies = new HashMap<>();
     private long now = 1_000_000 * MS;
 
-    private static InetSocketAddress attacker(int i) {
-        return new InetSocketAddress("192.0.2." + (i % 250 + 1) + "", 40_000 + i / 250);
-    }
-
     /** The HELLO each address sends with its current cookie: made again only when the cookie changes (keys cost time). */
     private final Map<InetSocketAddress, byte[]> hellos = new HashMap<>();
 
@@ -46,12 +42,17 @@ class ControlFloodTest {
             });
             server.onDatagram(from, hello, now);
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
-                if (ControlCodec.decode(t.get().datagram()) instanceof dev.postern.core.codec.Decoded.Ok<ControlPacket> ok
-                        && ok.value() instanceof ControlPacket.Cookie c) {
-                    cookies.put(t.get().to(), c.cookie());
-                    hellos.remove(t.get().to());
-                }
+                takeCookie(t.get());
             }
+        }
+    }
+
+    /** An attacker that gets a cookie keeps it, and makes its HELLO again with it. */
+    private void takeCookie(Transmit t) {
+        if (ControlCodec.decode(t.datagram()) instanceof dev.postern.core.codec.Decoded.Ok<ControlPacket> ok
+                && ok.value() instanceof ControlPacket.Cookie c) {
+            cookies.put(t.to(), c.cookie());
+            hellos.remove(t.to());
         }
     }
 
@@ -82,10 +83,8 @@ class ControlFloodTest {
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 if (t.get().to().equals(nodeAddress)) {
                     node.onDatagram(serverAddress, t.get().datagram(), now);
-                } else if (ControlCodec.decode(t.get().datagram()) instanceof dev.postern.core.codec.Decoded.Ok<ControlPacket> ok
-                        && ok.value() instanceof ControlPacket.Cookie c) {
-                    cookies.put(t.get().to(), c.cookie());
-                    hellos.remove(t.get().to());
+                } else {
+                    takeCookie(t.get());
                 }
             }
             if (node.isConnected()) {

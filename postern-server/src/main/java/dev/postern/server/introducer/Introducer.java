@@ -2,6 +2,7 @@ package dev.postern.server.introducer;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.limit.SourceCounts;
 import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.limit.TokenBucket;
@@ -85,7 +86,7 @@ final class Introducer {
     private final SourceRateLimiter perDestination;
     private final TokenBucket total;
     private final Map<String, Peer> peers = new HashMap<>();
-    private final Map<SourceNetwork, Integer> peersPerSource = new HashMap<>();
+    private final SourceCounts peersPerSource = new SourceCounts();
     private final Map<String, LinkedHashSet<String>> swarms = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
 
@@ -109,10 +110,6 @@ final class Introducer {
 
     int peers() {
         return peers.size();
-    }
-
-    int swarms() {
-        return swarms.size();
     }
 
     Optional<Transmit> pollTransmit() {
@@ -152,16 +149,15 @@ final class Introducer {
     private void onPing(InetSocketAddress from, Ping p, long now) {
         record(p.id(), from, p.nat(), now); // answered even when not remembered (the table full)
         // The spin goes to the pinging address only: a port of the sender's own, which cannot aim it elsewhere.
-        if (p.spinPort().isPresent() && send(new InetSocketAddress(from.getAddress(), p.spinPort().get()),
-                IntroducerCodec.object("spin").put("id", id).put("address", host(from)).put("port", from.getPort()).put("nat", "static"), now)) {
-            counters.increment(IntroducerCounter.SPINS);
+        if (p.spinPort().isPresent()) {
+            send(new InetSocketAddress(from.getAddress(), p.spinPort().get()),
+                    IntroducerCodec.object("spin").put("id", id).put("address", host(from)).put("port", from.getPort()).put("nat", "static"),
+                    IntroducerCounter.SPINS, now);
         }
         ObjectNode pong = IntroducerCodec.object("pong").put("id", id).put("address", host(from)).put("port", from.getPort())
                 .put("nat", "static").put("restart", restartMillis);
         p.ts().ifPresent(ts -> pong.set("ts", ts));
-        if (send(from, pong, now)) {
-            counters.increment(IntroducerCounter.PINGS);
-        }
+        send(from, pong, IntroducerCounter.PINGS, now);
     }
 
     private void onIntro(InetSocketAddress from, Intro i, long now, long wallMillis) {
@@ -175,9 +171,7 @@ final class Introducer {
         if (caller == null || target == null || caller.nat == null || target.nat == null) {
             ObjectNode error = IntroducerCodec.object("error").put("target", i.target());
             i.swarm().ifPresent(s -> error.put("swarm", s));
-            if (send(from, error.put("id", id).put("call", "intro"), now)) {
-                counters.increment(IntroducerCounter.ERRORS_SENT);
-            }
+            send(from, error.put("id", id).put("call", "intro"), IntroducerCounter.ERRORS_SENT, now);
             return;
         }
         counters.increment(IntroducerCounter.INTROS);
@@ -210,9 +204,7 @@ final class Introducer {
         if (n == 0) {
             ObjectNode error = IntroducerCodec.object("error").put("id", id).put("swarm", j.swarm()).put("peers", others.size())
                     .put("call", "join");
-            if (send(from, error, now)) {
-                counters.increment(IntroducerCounter.ERRORS_SENT);
-            }
+            send(from, error, IntroducerCounter.ERRORS_SENT, now);
             return;
         }
         counters.increment(IntroducerCounter.JOINS);
@@ -232,9 +224,7 @@ final class Introducer {
             counters.increment(IntroducerCounter.DROPPED_RELAY);
             return;
         }
-        if (send(target.address, c, now)) {
-            counters.increment(IntroducerCounter.RELAYED);
-        }
+        send(target.address, c, IntroducerCounter.RELAYED, now);
     }
 
     /** Tells {@code to} of {@code about}: where this introducer sees it and its NAT. */
@@ -244,9 +234,7 @@ final class Introducer {
         m.put("address", host(about.address)).put("nat", about.nat).put("port", about.address.getPort());
         total.ifPresent(t -> m.put("peers", t));
         m.put("ts", wallMillis);
-        if (send(to.address, m, now)) {
-            counters.increment(IntroducerCounter.CONNECTS_SENT);
-        }
+        send(to.address, m, IntroducerCounter.CONNECTS_SENT, now);
     }
 
     /** The peer {@code id}, seen now at {@code from}; null if it is new and the table (or its source's share) is full. */
@@ -254,17 +242,17 @@ final class Introducer {
         SourceNetwork source = SourceNetwork.of(from.getAddress());
         Peer p = peers.get(peerId);
         if (p == null) {
-            if (peers.size() >= limits.maxPeers() || peersPerSource.getOrDefault(source, 0) >= limits.maxPeersPerSource()) {
+            if (peers.size() >= limits.maxPeers() || peersPerSource.of(source) >= limits.maxPeersPerSource()) {
                 counters.increment(IntroducerCounter.DROPPED_PEERS_FULL);
                 return null;
             }
             p = new Peer(peerId, from, now);
             peers.put(peerId, p);
-            peersPerSource.merge(source, 1, Integer::sum);
+            peersPerSource.add(source);
         } else if (!p.address.equals(from)) {
             if (!p.source.equals(source)) {
-                release(p.source);
-                peersPerSource.merge(source, 1, Integer::sum);
+                peersPerSource.remove(p.source);
+                peersPerSource.add(source);
                 p.source = source;
             }
             p.address = from;
@@ -296,25 +284,21 @@ final class Introducer {
                 }
             }
         }
-        release(p.source);
+        peersPerSource.remove(p.source);
     }
 
-    private void release(SourceNetwork source) {
-        peersPerSource.computeIfPresent(source, (k, n) -> n > 1 ? n - 1 : null);
-    }
-
-    /** Queues {@code m} for {@code to} if its destination's share and the total allow; false (counted) if not. */
-    private boolean send(InetSocketAddress to, ObjectNode m, long now) {
+    /** Queues {@code m} for {@code to}, counted as {@code sent}, if its destination's share and the total allow (else counted as not). */
+    private void send(InetSocketAddress to, ObjectNode m, IntroducerCounter sent, long now) {
         if (!perDestination.tryAcquire(to.getAddress(), now)) {
             counters.increment(IntroducerCounter.DROPPED_RATE);
-            return false;
+            return;
         }
         if (!total.tryAcquire(now)) {
             counters.increment(IntroducerCounter.DROPPED_TOTAL_RATE);
-            return false;
+            return;
         }
         transmits.add(new Transmit(to, IntroducerCodec.bytes(m)));
-        return true;
+        counters.increment(sent);
     }
 
     private static String host(InetSocketAddress a) {

@@ -69,25 +69,28 @@ final class IntroducerCodec {
         if (m == null || !m.isObject() || !m.path("type").isTextual()) {
             return Decoded.bad(DecodeError.MALFORMED);
         }
-        Optional<Optional<String>> nat = nat(m.get("nat"));
+        // Optional fields: absent or null, or valid; a present field that is not valid refuses the whole message.
+        JsonNode nat = m.get("nat");
+        Optional<String> natType = present(nat).map(JsonNode::asText);
+        boolean natOk = absentOr(nat, v -> v.isTextual() && isNat(v.asText()));
         String type = m.get("type").asText();
         return switch (type) {
             case "ping" -> {
-                Optional<Optional<Integer>> spin = port(m.get("spinPort"));
-                yield isId(m.get("id")) && nat.isPresent() && spin.isPresent()
-                        ? Decoded.ok(new Ping(m.get("id").asText(), nat.get(), number(m.get("restart")), spin.get(), number(m.get("ts"))))
+                JsonNode spin = m.get("spinPort");
+                yield isId(m.get("id")) && natOk && absentOr(spin, v -> v.isIntegralNumber() && v.canConvertToInt() && v.asInt() > 0
+                        && v.asInt() <= 65535)
+                        ? Decoded.ok(new Ping(m.get("id").asText(), natType, number(m.get("restart")), present(spin).map(JsonNode::asInt),
+                                number(m.get("ts"))))
                         : Decoded.bad(DecodeError.MALFORMED);
             }
-            case "intro" -> isId(m.get("id")) && isId(m.get("target")) && nat.isPresent() && optionalId(m.get("swarm"))
-                    ? Decoded.ok(new Intro(m.get("id").asText(), nat.get(), m.get("target").asText(),
-                            isId(m.get("swarm")) ? Optional.of(m.get("swarm").asText()) : Optional.empty()))
+            case "intro" -> isId(m.get("id")) && isId(m.get("target")) && natOk && absentOr(m.get("swarm"), IntroducerCodec::isId)
+                    ? Decoded.ok(new Intro(m.get("id").asText(), natType, m.get("target").asText(), present(m.get("swarm")).map(JsonNode::asText)))
                     : Decoded.bad(DecodeError.MALFORMED);
             case "join" -> {
                 JsonNode peers = m.get("peers");
-                boolean peersOk = peers == null || peers.isNull() || peers.isIntegralNumber() && peers.canConvertToInt() && peers.asInt() >= 0;
-                yield isId(m.get("id")) && isId(m.get("swarm")) && nat.isPresent() && peersOk
-                        ? Decoded.ok(new Join(m.get("id").asText(), m.get("swarm").asText(), nat.get(),
-                                peers == null || peers.isNull() ? Optional.empty() : Optional.of(peers.asInt())))
+                yield isId(m.get("id")) && isId(m.get("swarm")) && natOk
+                        && absentOr(peers, v -> v.isIntegralNumber() && v.canConvertToInt() && v.asInt() >= 0)
+                        ? Decoded.ok(new Join(m.get("id").asText(), m.get("swarm").asText(), natType, present(peers).map(JsonNode::asInt)))
                         : Decoded.bad(DecodeError.MALFORMED);
             }
             case "relay" -> isId(m.get("target")) && m.get("content") instanceof ObjectNode content
@@ -97,24 +100,12 @@ final class IntroducerCodec {
         };
     }
 
-    /** Absent or null: known to be none yet; a NAT type; anything else: not a message. */
-    private static Optional<Optional<String>> nat(JsonNode v) {
-        if (v == null || v.isNull()) {
-            return Optional.of(Optional.empty());
-        }
-        return v.isTextual() && isNat(v.asText()) ? Optional.of(Optional.of(v.asText())) : Optional.empty();
+    private static Optional<JsonNode> present(JsonNode v) {
+        return v == null || v.isNull() ? Optional.empty() : Optional.of(v);
     }
 
-    private static Optional<Optional<Integer>> port(JsonNode v) {
-        if (v == null || v.isNull()) {
-            return Optional.of(Optional.empty());
-        }
-        return v.isIntegralNumber() && v.canConvertToInt() && v.asInt() > 0 && v.asInt() <= 65535
-                ? Optional.of(Optional.of(v.asInt())) : Optional.empty();
-    }
-
-    private static boolean optionalId(JsonNode v) {
-        return v == null || v.isNull() || isId(v);
+    private static boolean absentOr(JsonNode v, java.util.function.Predicate<JsonNode> valid) {
+        return present(v).map(valid::test).orElse(true);
     }
 
     private static Optional<JsonNode> number(JsonNode v) {

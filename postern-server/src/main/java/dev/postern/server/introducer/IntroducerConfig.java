@@ -23,12 +23,6 @@ public record IntroducerConfig(int port, double perDestination, int perDestinati
         }
     }
 
-    /** The introducer mode on {@code port} with the default limits. */
-    public static IntroducerConfig on(int port) {
-        Introducer.Limits d = Introducer.Limits.DEFAULTS;
-        return new IntroducerConfig(port, d.perDestination(), d.perDestinationBurst(), d.maxPeers(), d.maxPeersPerSource());
-    }
-
     public boolean enabled() {
         return port >= 0;
     }

@@ -240,19 +240,21 @@ final class P2pscConnection extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     private void sendAndClose(P2pscMessage m) {
-        cancelTimeout();
-        if (state != State.DISCONNECTING) {
-            state = State.DONE;
-        }
+        ending();
         ctx.writeAndFlush(encode(m)).addListener(ChannelFutureListener.CLOSE);
     }
 
     private void close() {
+        ending();
+        ctx.close();
+    }
+
+    /** Owes and waits for nothing more; a second peer being told to listen stays so until its close. */
+    private void ending() {
         cancelTimeout();
         if (state != State.DISCONNECTING) {
             state = State.DONE;
         }
-        ctx.close();
     }
 
     private static ByteBuf encode(P2pscMessage m) {

@@ -2,9 +2,9 @@ package dev.postern.server.p2psc;
 
 import dev.postern.client.p2psc.P2pscCodec;
 import dev.postern.client.p2psc.P2pscMessage;
-import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.metrics.Counters;
 import dev.postern.server.StartupException;
+import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.TcpTransport;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,33 +71,20 @@ public final class P2pscMediatorRole implements AutoCloseable {
     public static P2pscMediatorRole start(InetAddress bind, int port, Limits limits, TcpTransport transport) throws StartupException {
         Counters<P2pscCounter> counters = new Counters<>(P2pscCounter.class);
         Map<String, P2pscConnection> waiting = new HashMap<>();
-        AtomicInteger open = new AtomicInteger();
-        Map<SourceNetwork, Integer> perSource = new HashMap<>(); // on the role's one event loop
-        EventLoopGroup group = transport.newGroup(1);
+        Matcher matcher = new Matcher(waiting, counters);
+        ConnectionShares shares = new ConnectionShares(limits.maxConnections(), limits.maxConnectionsPerSource());
+        EventLoopGroup group = transport.newGroup(1); // one loop: the shares' books, and the matcher's handovers
         try {
             Channel listener = transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
                     counters.increment(P2pscCounter.CONNECTIONS);
-                    SourceNetwork source = SourceNetwork.of(((InetSocketAddress) ch.remoteAddress()).getAddress());
-                    if (perSource.getOrDefault(source, 0) >= limits.maxConnectionsPerSource()) {
-                        counters.increment(P2pscCounter.REFUSED_SOURCE);
-                        ch.close();
-                        return;
+                    switch (shares.admit(ch)) {
+                        case REFUSED_BUSY -> counters.increment(P2pscCounter.REFUSED_BUSY);
+                        case REFUSED_SOURCE -> counters.increment(P2pscCounter.REFUSED_SOURCE);
+                        case ADMITTED -> ch.pipeline().addLast(new JsonObjectDecoder(P2pscCodec.MAX_MESSAGE),
+                                new P2pscConnection(limits, counters, matcher));
                     }
-                    if (open.incrementAndGet() > limits.maxConnections()) {
-                        open.decrementAndGet();
-                        counters.increment(P2pscCounter.REFUSED_BUSY);
-                        ch.close();
-                        return;
-                    }
-                    perSource.merge(source, 1, Integer::sum);
-                    ch.closeFuture().addListener(f -> {
-                        open.decrementAndGet();
-                        perSource.computeIfPresent(source, (k, n) -> n > 1 ? n - 1 : null);
-                    });
-                    ch.pipeline().addLast(new JsonObjectDecoder(P2pscCodec.MAX_MESSAGE),
-                            new P2pscConnection(limits, counters, new Matcher(waiting, counters)));
                 }
             }).bind(bind, port).sync().channel();
             return new P2pscMediatorRole(group, listener, counters, waiting);

@@ -4,6 +4,7 @@ import com.linecorp.armeria.common.AggregatedHttpResponse;
 import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.util.Exceptions;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.server.HttpStatusException;
 import com.linecorp.armeria.server.ServerErrorHandler;
@@ -34,8 +35,7 @@ final class JsonErrors implements ServerErrorHandler {
         if (cause instanceof HttpStatusException e) {
             return render(e.httpStatus(), ctx.method() + " " + ctx.path(), null).toHttpResponse();
         }
-        if (com.linecorp.armeria.common.util.Exceptions.isExpected(cause)
-                || com.linecorp.armeria.common.util.Exceptions.isStreamCancelling(cause)) {
+        if (Exceptions.isExpected(cause) || Exceptions.isStreamCancelling(cause)) {
             // The client went away mid-request (closed, reset, cancelled): its business, not a server error, and no
             // reason for a log line each (a flood of them would be a flood of lines).
             log.debug("{} {} abandoned by the client: {}", ctx.method(), ctx.path(), cause.toString());

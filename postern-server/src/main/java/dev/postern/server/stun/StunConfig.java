@@ -34,12 +34,6 @@ public record StunConfig(int port, Optional<InetAddress> secondAddress, StunServ
         }
     }
 
-    /** STUN on {@code port} of the bind address only, with the default limits. */
-    public static StunConfig on(int port) {
-        return new StunConfig(port, Optional.empty(), StunServer.Limits.DEFAULTS, DEFAULT_MAX_TCP_CONNECTIONS,
-                DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE);
-    }
-
     /** STUN with NAT detection: {@code port} and the next, on the bind address and {@code second}. */
     public static StunConfig withNatDetection(int port, InetAddress second) {
         return new StunConfig(port, Optional.of(second), StunServer.Limits.DEFAULTS, DEFAULT_MAX_TCP_CONNECTIONS,

@@ -1,12 +1,12 @@
 package dev.postern.server.stun;
 
-import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.stun.StunCounter;
 import dev.postern.core.stun.StunMessage;
 import dev.postern.core.stun.StunServer;
 import dev.postern.core.time.Clock;
 import dev.postern.server.StartupException;
+import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.TcpTransport;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
@@ -24,9 +24,7 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,52 +131,17 @@ public final class StunRole implements AutoCloseable {
 
     private static Channel bindTcp(TcpTransport transport, EventLoopGroup group, InetSocketAddress at, StunConfig config,
             StunServer[] server, Counters<StunCounter> counters) throws StartupException {
-        Map<SourceNetwork, Integer> perSource = new HashMap<>();
-        int[] open = new int[1];
+        ConnectionShares shares = new ConnectionShares(config.maxTcpConnections(), config.maxTcpConnectionsPerSource());
         try {
             return transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
-                    // On the role's one event loop: the books of open connections need no lock.
-                    InetSocketAddress from = (InetSocketAddress) ch.remoteAddress();
-                    SourceNetwork source = SourceNetwork.of(from.getAddress());
                     counters.increment(StunCounter.TCP_CONNECTIONS);
-                    if (open[0] >= config.maxTcpConnections()) {
-                        counters.increment(StunCounter.TCP_REFUSED_BUSY);
-                        ch.close();
-                        return;
+                    switch (shares.admit(ch)) {
+                        case REFUSED_BUSY -> counters.increment(StunCounter.TCP_REFUSED_BUSY);
+                        case REFUSED_SOURCE -> counters.increment(StunCounter.TCP_REFUSED_SOURCE);
+                        case ADMITTED -> serve(ch, server, (InetSocketAddress) ch.remoteAddress());
                     }
-                    if (perSource.getOrDefault(source, 0) >= config.maxTcpConnectionsPerSource()) {
-                        counters.increment(StunCounter.TCP_REFUSED_SOURCE);
-                        ch.close();
-                        return;
-                    }
-                    open[0]++;
-                    perSource.merge(source, 1, Integer::sum);
-                    ch.closeFuture().addListener(f -> {
-                        open[0]--;
-                        perSource.computeIfPresent(source, (k, n) -> n > 1 ? n - 1 : null);
-                    });
-                    ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
-                            // type and length, the length counting what follows the 20-byte header
-                            new LengthFieldBasedFrameDecoder(StunMessage.MAX_BYTES, 2, 2, StunMessage.HEADER_BYTES - 4, 0),
-                            new SimpleChannelInboundHandler<ByteBuf>() {
-                                @Override
-                                protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
-                                    byte[] message = ByteBufUtil.getBytes(frame);
-                                    if (!StunMessage.isStun(message, 0, message.length)) {
-                                        ctx.close(); // not STUN: there is no telling where the next message starts
-                                        return;
-                                    }
-                                    server[0].onStreamMessage(0, from, message)
-                                            .ifPresent(answer -> ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)));
-                                }
-
-                                @Override
-                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                    ctx.close(); // too long, silent, or reset
-                                }
-                            });
                 }
             }).bind(at).sync().channel();
         } catch (Exception e) {
@@ -186,14 +149,33 @@ public final class StunRole implements AutoCloseable {
         }
     }
 
+    /** An admitted STUN connection: RFC 8489's framing, one answer per message. */
+    private static void serve(Channel ch, StunServer[] server, InetSocketAddress from) {
+        ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
+                // type and length, the length counting what follows the 20-byte header
+                new LengthFieldBasedFrameDecoder(StunMessage.MAX_BYTES, 2, 2, StunMessage.HEADER_BYTES - 4, 0),
+                new SimpleChannelInboundHandler<ByteBuf>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+                        byte[] message = ByteBufUtil.getBytes(frame);
+                        if (!StunMessage.isStun(message, 0, message.length)) {
+                            ctx.close(); // not STUN: there is no telling where the next message starts
+                            return;
+                        }
+                        server[0].onStreamMessage(0, from, message)
+                                .ifPresent(answer -> ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)));
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close(); // too long, silent, or reset
+                    }
+                });
+    }
+
     /** The primary endpoint, where clients ask. */
     public InetSocketAddress primary() {
         return (InetSocketAddress) udp.get(0).localAddress();
-    }
-
-    /** Every UDP endpoint: one, or four for NAT detection. */
-    public List<InetSocketAddress> endpoints() {
-        return udp.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
     }
 
     public boolean detectsNats() {

@@ -1,0 +1,45 @@
+package dev.postern.server.net;
+
+import dev.postern.core.limit.SourceCounts;
+import dev.postern.core.limit.SourceNetwork;
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
+
+/**
+ * Connections a TCP listener keeps open at once, in all and per source network (IPv4 address, IPv6 /64): one over
+ * either share is refused, and an admitted one gives its place back when it closes. Every channel of one listener
+ * must be on one event loop, the only thread that touches the books.
+ */
+public final class ConnectionShares {
+
+    /** Why a connection was refused, or that it was not. */
+    public enum Verdict { ADMITTED, REFUSED_BUSY, REFUSED_SOURCE }
+
+    private final int max;
+    private final int maxPerSource;
+    private final SourceCounts perSource = new SourceCounts();
+    private int open;
+
+    public ConnectionShares(int max, int maxPerSource) {
+        this.max = max;
+        this.maxPerSource = maxPerSource;
+    }
+
+    /** Admits {@code ch}, or closes it; on the listener's event loop, as the channel is set up. */
+    public Verdict admit(Channel ch) {
+        SourceNetwork source = SourceNetwork.of(((InetSocketAddress) ch.remoteAddress()).getAddress());
+        Verdict verdict = open >= max ? Verdict.REFUSED_BUSY
+                : perSource.of(source) >= maxPerSource ? Verdict.REFUSED_SOURCE : Verdict.ADMITTED;
+        if (verdict != Verdict.ADMITTED) {
+            ch.close();
+            return verdict;
+        }
+        open++;
+        perSource.add(source);
+        ch.closeFuture().addListener(f -> {
+            open--;
+            perSource.remove(source);
+        });
+        return verdict;
+    }
+}
