@@ -110,7 +110,8 @@ final class PulseBenchmark {
     private static PosternServer start(int maxClients) throws Exception {
         RendezvousConfig config = new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, maxClients,
                 RendezvousConfig.DEFAULT_MAX_REQUEST_BYTES, RendezvousConfig.DEFAULT_REGISTER_RATE,
-                RendezvousConfig.DEFAULT_REGISTER_BURST);
+                RendezvousConfig.DEFAULT_REGISTER_BURST, maxClients, // every client registers from loopback's one /24
+                RendezvousConfig.DEFAULT_MAX_HTTP_CONNECTIONS, RendezvousConfig.DEFAULT_MAX_HTTP_CONNECTIONS_PER_SOURCE);
         Path dataDir = Files.createTempDirectory("postern-bench");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> TempDirs.delete(dataDir)));
         InetAddress loopback = InetAddress.getLoopbackAddress();
@@ -131,7 +132,7 @@ final class PulseBenchmark {
         ByteBuffer out = ByteBuffer.wrap(keys);
         while (out.hasRemaining()) {
             PrivateId key = PrivateId.random(random);
-            if (store.insert(ClientId.random(random), key, now) == RendezvousStore.InsertResult.INSERTED) {
+            if (store.insert(ClientId.random(random), key, InetAddress.getLoopbackAddress(), now) == RendezvousStore.InsertResult.INSERTED) {
                 out.put(key.toBytes());
             }
         }

@@ -2,7 +2,9 @@ package dev.postern.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import dev.postern.core.control.ControlServer;
 import dev.postern.core.messaging.MessageRouter;
+import dev.postern.server.p2psc.P2pscMediatorRole;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
@@ -96,14 +98,59 @@ final class ServerCommand implements Callable<Integer> {
             description = "Registrations a source may make at once before --register-rate applies. Default: ${DEFAULT-VALUE}")
     int registerBurst;
 
+    @Option(names = "--max-clients-per-prefix", paramLabel = "N", defaultValue = "16384", converter = Converters.PositiveInt.class,
+            description = "Live registrations from one network (IPv4 /24, IPv6 /48); beyond, HTTP 429 until some leave. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int maxClientsPerPrefix;
+
+    @Option(names = "--http-max-connections", paramLabel = "N", defaultValue = "10000", converter = Converters.PositiveInt.class,
+            description = "Connections the rendezvous HTTP API keeps open at once, in total (the node API has its own). "
+                    + "Default: ${DEFAULT-VALUE}")
+    int httpMaxConnections;
+
+    @Option(names = "--http-max-connections-per-source", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "Connections the rendezvous HTTP API keeps open at once from one source (IPv4 address, IPv6 /64). "
+                    + "Default: ${DEFAULT-VALUE}")
+    int httpMaxConnectionsPerSource;
+
     @Option(names = "--control-port", paramLabel = "PORT", defaultValue = "5026", converter = Converters.Port.class,
             description = "UDP port of the control channel nodes keep to this server (0 picks a free port). Default: ${DEFAULT-VALUE}")
     int controlPort;
+
+    @Option(names = "--control-max-handshakes", paramLabel = "N", defaultValue = "1024", converter = Converters.PositiveInt.class,
+            description = "Control channel handshakes under way at once, in total; when full, a newcomer takes the slot of the "
+                    + "source holding most. Default: ${DEFAULT-VALUE}")
+    int controlMaxHandshakes;
+
+    @Option(names = "--control-max-handshakes-per-source", paramLabel = "N", defaultValue = "32", converter = Converters.PositiveInt.class,
+            description = "Control channel handshakes under way at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int controlMaxHandshakesPerSource;
+
+    @Option(names = "--control-max-sessions", paramLabel = "N", defaultValue = "100000", converter = Converters.PositiveInt.class,
+            description = "Control channels (connected nodes) open at once, in total; beyond, handshakes are refused. Default: ${DEFAULT-VALUE}")
+    int controlMaxSessions;
+
+    @Option(names = "--control-max-sessions-per-source", paramLabel = "N", defaultValue = "1024", converter = Converters.PositiveInt.class,
+            description = "Control channels open at once from one source (IPv4 address, IPv6 /64; nodes behind one NAT share it). "
+                    + "Default: ${DEFAULT-VALUE}")
+    int controlMaxSessionsPerSource;
 
     @Option(names = "--p2psc-port", paramLabel = "PORT", defaultValue = "1337", converter = Converters.PortOrOff.class,
             description = "TCP port of the mediator for p2psc clients and Postern's TCP connect (0 picks a free port, "
                     + "'off' runs none). Default: ${DEFAULT-VALUE}")
     int p2pscPort;
+
+    @Option(names = "--p2psc-max-connections", paramLabel = "N", defaultValue = "1024", converter = Converters.PositiveInt.class,
+            description = "p2psc mediator connections open at once, in total. Default: ${DEFAULT-VALUE}")
+    int p2pscMaxConnections;
+
+    @Option(names = "--p2psc-max-connections-per-source", paramLabel = "N", defaultValue = "16", converter = Converters.PositiveInt.class,
+            description = "p2psc mediator connections open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int p2pscMaxConnectionsPerSource;
+
+    @Option(names = "--p2psc-step-timeout", paramLabel = "DURATION", defaultValue = "10s", converter = Converters.PositiveDuration.class,
+            description = "Time a p2psc client has to send each whole message of its handshake; slower ones are cut. Default: ${DEFAULT-VALUE}")
+    Duration p2pscStepTimeout;
 
     @Option(names = {"--stun-port", "--nat-check-port"}, paramLabel = "PORT", defaultValue = "3478", converter = Converters.PortOrOff.class,
             description = "UDP and TCP port of STUN (Binding, for any STUN client or WebRTC stack) on --bind; with "
@@ -219,6 +266,13 @@ final class ServerCommand implements Callable<Integer> {
         return new IntroducerConfig(introducerPort, introducerRate, introducerBurst, introducerMaxPeers, introducerMaxPeersPerSource);
     }
 
+    private ControlServer.Limits controlLimits() {
+        ControlServer.Limits d = ControlServer.Limits.DEFAULTS;
+        return new ControlServer.Limits(controlMaxHandshakes, Math.min(d.cookiesAbovePending(), controlMaxHandshakes / 4), d.handshakeTimeoutNanos(), d.idleTimeoutNanos(),
+                d.helloRatePerSource(), d.helloBurstPerSource(), controlMaxHandshakesPerSource, controlMaxSessions,
+                controlMaxSessionsPerSource);
+    }
+
     private StunConfig stun() {
         try {
             return new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
@@ -245,7 +299,7 @@ final class ServerCommand implements Callable<Integer> {
         ServerConfig serverConfig = new ServerConfig(bind, dataDir,
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
                         new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
-                        registerRate, registerBurst),
+                        registerRate, registerBurst, maxClientsPerPrefix, httpMaxConnections, httpMaxConnectionsPerSource),
                 new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
                         relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
                 relayThreads,
@@ -256,6 +310,9 @@ final class ServerCommand implements Callable<Integer> {
                 stun(),
                 introducer(),
                 new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
+                controlLimits(),
+                new P2pscMediatorRole.Limits(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
+                        P2pscMediatorRole.Limits.DEFAULTS.peerWait()),
                 Clock.SYSTEM);
         PosternServer server;
         try {

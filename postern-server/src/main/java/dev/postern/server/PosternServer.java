@@ -5,6 +5,7 @@ import dev.postern.client.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.health.LoopHealth;
 import dev.postern.server.relay.RelayRequests;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,7 +28,9 @@ import dev.postern.server.introducer.IntroducerRole;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import dev.postern.server.p2psc.P2pscMediatorRole;
+import com.sun.management.UnixOperatingSystemMXBean;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -107,14 +110,14 @@ public final class PosternServer implements AutoCloseable {
         });
         started.add(relayRequestThreads::shutdownNow);
         ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
-        ControlRole control = ControlRole.start(config.bind(), config.controlPort(), identity, config.clock(), transport, dispatch);
+        ControlRole control = ControlRole.start(config.bind(), config.controlPort(), identity, config.control(), config.clock(), transport, dispatch);
         started.add(control);
         MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Limits.DEFAULTS);
         dispatch.attach(control, mediator);
         log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", host, control.address().getPort());
         Optional<P2pscMediatorRole> p2psc = Optional.empty();
         if (config.p2pscPort() >= 0) {
-            P2pscMediatorRole role = P2pscMediatorRole.start(config.bind(), config.p2pscPort(), P2pscMediatorRole.Limits.DEFAULTS);
+            P2pscMediatorRole role = P2pscMediatorRole.start(config.bind(), config.p2pscPort(), config.p2psc());
             started.add(role);
             p2psc = Optional.of(role);
             log.info("p2psc mediator on tcp {}:{}", host, role.address().getPort());
@@ -156,8 +159,18 @@ public final class PosternServer implements AutoCloseable {
         introducer.ifPresent(r -> more.add(new MetricCounters<>("introducer", r.counters(), IntroducerCounter::description)));
         stun.ifPresent(r -> more.add(new MetricCounters<>("stun", r.counters(), StunCounter::description)));
         p2psc.ifPresent(r -> more.add(new MetricCounters<>("p2psc", r.counters(), P2pscCounter::description)));
+        LoopHealth health = new LoopHealth(LoopHealth.DEFAULT_BEAT_NANOS);
+        started.add(health);
+        health.watch("rendezvous_pulses", rendezvous.pulseLoops());
+        health.watch("rendezvous_http", rendezvous.httpLoops());
+        health.watch("relay", relay.loops());
+        health.watch("relay_requests", List.of(relayRequestThreads));
+        health.watch("control", control.loops());
+        p2psc.ifPresent(role -> health.watch("p2psc", role.loops()));
+        stun.ifPresent(role -> health.watch("stun", role.loops()));
+        introducer.ifPresent(role -> health.watch("introducer", role.loops()));
         NodeApi nodeApi = NodeApi.start(config.nodeApi(), identity.id(), rendezvous, relay, control, messaging, mediator.counters(), more,
-                transport);
+                health, transport);
         started.add(nodeApi);
         RelayConfig r = config.relay();
         log.info("relay: sockets on {} ports {}, advertised as {} ({} engine)", host,
@@ -170,6 +183,7 @@ public final class PosternServer implements AutoCloseable {
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
         log.info("node address {}", identity.id());
+        warnIfDescriptorsShort(config);
         return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, stun, introducer, started);
     }
 
@@ -225,6 +239,28 @@ public final class PosternServer implements AutoCloseable {
             } catch (Exception e) {
                 log.warn("stopping: {}", e.toString());
             }
+        }
+    }
+
+    /** Descriptors beyond the listeners' connection caps: listening sockets, epoll, eventfds, jars and logs. */
+    private static final long DESCRIPTORS_BESIDES_CONNECTIONS = 256;
+
+    /**
+     * Every cap on connections is there so that no listener can take every file descriptor; they only work if the
+     * process may open as many as they add up to.
+     */
+    private static void warnIfDescriptorsShort(ServerConfig config) {
+        if (!(ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean os)) {
+            return;
+        }
+        long needed = DESCRIPTORS_BESIDES_CONNECTIONS + config.rendezvous().maxHttpConnections() + NodeApi.MAX_CONNECTIONS
+                + 2L * config.relay().maxSockets()
+                + (config.p2pscPort() >= 0 ? config.p2psc().maxConnections() : 0)
+                + (config.stun().enabled() ? config.stun().maxTcpConnections() : 0);
+        long allowed = os.getMaxFileDescriptorCount();
+        if (allowed < needed) {
+            log.warn("this process may open {} file descriptors, fewer than its connection caps add up to ({}): raise the limit "
+                    + "(ulimit -n; ./postern raises it to the hard limit) or lower --http-max-connections", allowed, needed);
         }
     }
 

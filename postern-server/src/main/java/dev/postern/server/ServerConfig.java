@@ -1,6 +1,8 @@
 package dev.postern.server;
 
+import dev.postern.core.control.ControlServer;
 import dev.postern.core.messaging.MessageRouter;
+import dev.postern.server.p2psc.P2pscMediatorRole;
 import dev.postern.core.time.Clock;
 import dev.postern.server.stun.StunConfig;
 import dev.postern.server.introducer.IntroducerConfig;
@@ -24,9 +26,20 @@ import java.util.Objects;
  * @param stun         where STUN answers (and NAT detection, with a second address), or off
  * @param introducer   the introducer library's protocol (on the bind and second addresses), or off
  * @param messaging    queue limits and redelivery for messages between nodes
+ * @param control      the control channel's shares: handshakes and sessions, in all and per source
+ * @param p2psc        the p2psc mediator's shares and deadlines
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Limits messaging, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Limits messaging,
+        ControlServer.Limits control, P2pscMediatorRole.Limits p2psc, Clock clock) {
+
+    /** With the control channel's and the p2psc mediator's default shares. */
+    public ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay, int relayThreads,
+            String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer,
+            MessageRouter.Limits messaging, Clock clock) {
+        this(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun, introducer, messaging,
+                ControlServer.Limits.DEFAULTS, P2pscMediatorRole.Limits.DEFAULTS, clock);
+    }
 
     public ServerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -35,6 +48,8 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(relay, "relay");
         Objects.requireNonNull(nodeApi, "nodeApi");
         Objects.requireNonNull(messaging, "messaging");
+        Objects.requireNonNull(control, "control");
+        Objects.requireNonNull(p2psc, "p2psc");
         if (controlPort < 0 || controlPort > 65535) {
             throw new IllegalArgumentException("control port must be 0..65535");
         }

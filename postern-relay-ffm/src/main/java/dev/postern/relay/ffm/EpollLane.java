@@ -20,6 +20,8 @@ import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Supplier;
 
@@ -29,7 +31,7 @@ import java.util.function.Supplier;
  * lets through out of the other port with one sendmmsg, straight from the same slots. Ports are added,
  * started and closed by commands run on the thread, so their state needs no locks.
  */
-final class EpollLane implements RelayPlane.Lane {
+final class EpollLane implements RelayPlane.Lane, Executor {
 
     /**
      * Datagrams per recvmmsg. At 20,000 datagrams a second most wakeups find one or two, and a full
@@ -178,6 +180,27 @@ final class EpollLane implements RelayPlane.Lane {
             return command.get();
         }
         Command<T> queued = new Command<>(command, new CompletableFuture<>());
+        post(queued);
+        try {
+            return queued.done.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /** Runs {@code task} on the lane's thread, later; refused once the thread has ended. */
+    @Override
+    public void execute(Runnable task) {
+        if (stopped) {
+            throw new RejectedExecutionException("the relay lane has stopped");
+        }
+        post(new Command<>(() -> {
+            task.run();
+            return null;
+        }, new CompletableFuture<>()));
+    }
+
+    private void post(Command<?> queued) {
         commands.add(queued);
         if (stopped) {
             failCommands();
@@ -187,11 +210,6 @@ final class EpollLane implements RelayPlane.Lane {
                 one.set(JAVA_LONG, 0, 1L);
                 Libc.write(wakeFd, one);
             }
-        }
-        try {
-            return queued.done.join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
         }
     }
 

@@ -4,6 +4,7 @@ import dev.postern.server.relay.RelayEngine;
 import dev.postern.server.relay.RelayPlane;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /** Relay ports on {@link EpollLane}s, one thread each, handed out in turn. */
 final class FfmRelayPlane implements RelayPlane {
@@ -27,6 +28,11 @@ final class FfmRelayPlane implements RelayPlane {
         EpollLane lane = lanes.get(next);
         next = (next + 1) % lanes.size();
         return lane;
+    }
+
+    @Override
+    public Iterable<? extends Executor> loops() {
+        return lanes;
     }
 
     @Override

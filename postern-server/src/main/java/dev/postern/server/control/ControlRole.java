@@ -23,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.concurrent.ScheduledFuture;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -54,9 +55,9 @@ public final class ControlRole implements AutoCloseable {
     }
 
     /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
-    public static ControlRole start(InetAddress bind, int port, NodeKeys identity, Clock clock, UdpTransport transport,
-            Consumer<ControlEvent> onEvent) throws StartupException {
-        ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), ControlServer.Limits.DEFAULTS);
+    public static ControlRole start(InetAddress bind, int port, NodeKeys identity, ControlServer.Limits limits, Clock clock,
+            UdpTransport transport, Consumer<ControlEvent> onEvent) throws StartupException {
+        ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), limits);
         EventLoopGroup group = transport.newGroup(1);
         InetSocketAddress address = new InetSocketAddress(bind, port);
         Channel channel;
@@ -104,6 +105,11 @@ public final class ControlRole implements AutoCloseable {
 
     public Counters<ControlCounter> counters() {
         return server.counters();
+    }
+
+    /** The thread that owns the channel's state. */
+    public Iterable<? extends Executor> loops() {
+        return group;
     }
 
     @Override

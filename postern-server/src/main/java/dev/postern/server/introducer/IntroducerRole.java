@@ -21,6 +21,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,6 +130,11 @@ public final class IntroducerRole implements AutoCloseable {
 
     public Counters<IntroducerCounter> counters() {
         return counters;
+    }
+
+    /** The threads answering the introducer's peers. */
+    public Iterable<? extends Executor> loops() {
+        return group;
     }
 
     @Override

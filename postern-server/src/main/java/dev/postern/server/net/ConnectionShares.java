@@ -7,8 +7,8 @@ import java.net.InetSocketAddress;
 
 /**
  * Connections a TCP listener keeps open at once, in all and per source network (IPv4 address, IPv6 /64): one over
- * either share is refused, and an admitted one gives its place back when it closes. Every channel of one listener
- * must be on one event loop, the only thread that touches the books.
+ * either share is refused, and an admitted one gives its place back when it closes. Safe for a listener whose
+ * connections are spread over several event loops.
  */
 public final class ConnectionShares {
 
@@ -25,8 +25,8 @@ public final class ConnectionShares {
         this.maxPerSource = maxPerSource;
     }
 
-    /** Admits {@code ch}, or closes it; on the listener's event loop, as the channel is set up. */
-    public Verdict admit(Channel ch) {
+    /** Admits {@code ch}, or closes it; as the channel is set up. */
+    public synchronized Verdict admit(Channel ch) {
         SourceNetwork source = SourceNetwork.of(((InetSocketAddress) ch.remoteAddress()).getAddress());
         Verdict verdict = open >= max ? Verdict.REFUSED_BUSY
                 : perSource.of(source) >= maxPerSource ? Verdict.REFUSED_SOURCE : Verdict.ADMITTED;
@@ -36,10 +36,12 @@ public final class ConnectionShares {
         }
         open++;
         perSource.add(source);
-        ch.closeFuture().addListener(f -> {
-            open--;
-            perSource.remove(source);
-        });
+        ch.closeFuture().addListener(f -> release(source));
         return verdict;
+    }
+
+    private synchronized void release(SourceNetwork source) {
+        open--;
+        perSource.remove(source);
     }
 }

@@ -17,6 +17,7 @@ import dev.postern.core.mediation.MediationCounter;
 import dev.postern.core.metrics.Counters;
 import dev.postern.server.StartupException;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.health.LoopHealth;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
@@ -34,6 +35,9 @@ import java.util.List;
  */
 public final class NodeApi implements AutoCloseable {
 
+    /** Local programs need few; a cap of its own keeps the public listeners from taking the node API's descriptors. */
+    public static final int MAX_CONNECTIONS = 1024;
+
     private final Server server;
     private final int grpcPort;
     private final int httpPort;
@@ -47,22 +51,24 @@ public final class NodeApi implements AutoCloseable {
     /** The server's own node API, with every server counter in {@code /metrics}. */
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
             ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, List<MetricCounters<?>> more,
-            UdpTransport transport) throws StartupException {
+            LoopHealth health, UdpTransport transport) throws StartupException {
         Counters<NodeApiCounter> refusals = new Counters<>(NodeApiCounter.class);
         List<MetricCounters<?>> all = new java.util.ArrayList<>(more);
         all.add(new MetricCounters<>("node_api", refusals, NodeApiCounter::description));
         return start(config, new LocalBackend(node, relay, messaging),
-                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation, all), refusals, transport);
+                PrometheusMetrics.service(rendezvous, relay, control, messaging, mediation, all), HealthReport.of(health), refusals,
+                transport);
     }
 
     /** The node API of a node on its own, acting through its server over the control channel. */
     public static NodeApi start(NodeApiConfig config, RemoteBackend node, UdpTransport transport) throws StartupException {
-        return start(config, node, PrometheusMetrics.service(node), new Counters<>(NodeApiCounter.class), transport);
+        return start(config, node, PrometheusMetrics.service(node), HealthCheckService.of(), new Counters<>(NodeApiCounter.class),
+                transport);
     }
 
-    /** A node API over {@code node}; {@code metrics} serves {@code /metrics}. */
-    private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, Counters<NodeApiCounter> refusals,
-            UdpTransport transport) throws StartupException {
+    /** A node API over {@code node}; {@code metrics} serves {@code /metrics}, {@code health} {@code /health}. */
+    private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, HttpService health,
+            Counters<NodeApiCounter> refusals, UdpTransport transport) throws StartupException {
         MessagingApi messagingApi = new MessagingApi(node);
         GrpcService grpc = GrpcService.builder()
                 .addService(new SocketApi(node, messagingApi))
@@ -81,10 +87,11 @@ public final class NodeApi implements AutoCloseable {
                 .http(httpAddress)
                 .bossGroupFactory(name -> new PromptShutdownGroup(name, transport.ioHandlerFactory()))
                 .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
+                .maxNumConnections(MAX_CONNECTIONS)
                 .service(grpc, NodeApi::bodiesAreJson)
                 .serviceUnder("/docs", DocService.builder().build())
                 .service("/v1/subscribe", SubscribeWebSocket.service(node))
-                .service("/health", HealthCheckService.of())
+                .service("/health", health)
                 .service("/metrics", metrics)
                 .decorator(new LocalCallers(config.bind(), config.allowedHosts(), config.allowedOrigins(), refusals))
                 .build();

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,6 +101,11 @@ public final class P2pscMediatorRole implements AutoCloseable {
 
     public Counters<P2pscCounter> counters() {
         return counters;
+    }
+
+    /** The threads serving p2psc connections. */
+    public Iterable<? extends Executor> loops() {
+        return group;
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import java.util.concurrent.Executor;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
@@ -36,6 +37,11 @@ final class NettyRelayPlane implements RelayPlane {
         this.settings = settings;
         this.transport = transport;
         this.group = transport.newGroup(settings.threads());
+    }
+
+    @Override
+    public Iterable<? extends Executor> loops() {
+        return group;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.postern.server.relay;
 import dev.postern.core.relay.RelayPair;
 import java.net.InetSocketAddress;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 
 /**
  * Where relay sockets' datagrams move: binds their ports and forwards between two of them as their
@@ -14,6 +15,9 @@ public interface RelayPlane extends AutoCloseable {
 
     /** The lane for the next socket; lanes are handed out in turn, spreading sockets over threads. */
     Lane nextLane();
+
+    /** The threads that move datagrams, for {@code /health}: each takes a task and runs it soon. */
+    Iterable<? extends Executor> loops();
 
     /** Closes every port still open and stops the plane's threads. */
     @Override

@@ -205,6 +205,11 @@ public final class RelayService implements AutoCloseable {
         return n;
     }
 
+    /** The threads moving datagrams. */
+    public Iterable<? extends java.util.concurrent.Executor> loops() {
+        return plane.loops();
+    }
+
     @Override
     public void close() {
         sweep.shutdownNow();

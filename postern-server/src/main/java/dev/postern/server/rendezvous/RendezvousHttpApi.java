@@ -97,7 +97,7 @@ final class RendezvousHttpApi {
         for (int attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
             ClientId id = ClientId.random(random);
             PrivateId key = PrivateId.random(random);
-            switch (store.insert(id, key, now)) {
+            switch (store.insert(id, key, source, now)) {
                 case INSERTED -> {
                     counters.increment(RendezvousCounter.REGISTERED);
                     log.debug("client {} registered from {}", id, source.getHostAddress());
@@ -110,6 +110,11 @@ final class RendezvousHttpApi {
                 case FULL -> {
                     counters.increment(RendezvousCounter.REGISTER_REFUSED_FULL);
                     return JsonReply.error(HttpStatus.SERVICE_UNAVAILABLE, "registry full: too many clients, try again later");
+                }
+                case PREFIX_FULL -> {
+                    counters.increment(RendezvousCounter.REGISTER_REFUSED_PREFIX);
+                    return JsonReply.error(HttpStatus.TOO_MANY_REQUESTS, "too many clients registered from "
+                            + source.getHostAddress() + "'s network (a /24 or /48): try again when some have left");
                 }
                 case DUPLICATE_ID -> { /* draw again */ }
             }

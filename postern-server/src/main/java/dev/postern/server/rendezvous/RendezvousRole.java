@@ -11,7 +11,11 @@ import dev.postern.server.net.UdpTransport;
 import dev.postern.server.rendezvous.store.MemoryRendezvousStore;
 import dev.postern.server.rendezvous.store.RendezvousStore;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import dev.postern.server.net.ConnectionShares;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -49,7 +53,7 @@ public final class RendezvousRole implements AutoCloseable {
     public static RendezvousRole start(RendezvousConfig config, InetAddress bind, Clock clock, UdpTransport transport)
             throws StartupException {
         Counters<RendezvousCounter> counters = new Counters<>(RendezvousCounter.class);
-        MemoryRendezvousStore store = new MemoryRendezvousStore(new Lifecycle(config.timers()), config.maxClients(),
+        MemoryRendezvousStore store = new MemoryRendezvousStore(new Lifecycle(config.timers()), config.maxClients(), config.maxClientsPerPrefix(),
                 clock.nanoTime(), id -> {
                     counters.increment(RendezvousCounter.EXPIRED);
                     log.debug("client {} expired", id);
@@ -70,7 +74,8 @@ public final class RendezvousRole implements AutoCloseable {
                 .http(httpAddress)
                 .bossGroupFactory(name -> new PromptShutdownGroup(name, transport.ioHandlerFactory()))
                 // Requests take microseconds; waiting for more at stop only delays SIGTERM.
-                .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO);
+                .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
+                .childChannelPipelineCustomizer(connectionShares(config, counters));
         new RendezvousHttpApi(store, clock, new SecureRandom(), counters, config).bind(sb, config.maxRequestBytes());
         Server http = sb.build();
         try {
@@ -85,6 +90,28 @@ public final class RendezvousRole implements AutoCloseable {
         ScheduledFuture<?> expiry = channel.eventLoop().scheduleAtFixedRate(
                 () -> store.expire(clock.nanoTime()), tick, tick, TimeUnit.NANOSECONDS);
         return new RendezvousRole(store, counters, group, channel, http, expiry);
+    }
+
+    /** Half-open connections from one source must not take every file descriptor: each source gets a share. */
+    private static Consumer<ChannelPipeline> connectionShares(RendezvousConfig config, Counters<RendezvousCounter> counters) {
+        ConnectionShares shares = new ConnectionShares(config.maxHttpConnections(), config.maxHttpConnectionsPerSource());
+        return pipeline -> {
+            switch (shares.admit(pipeline.channel())) {
+                case REFUSED_BUSY -> counters.increment(RendezvousCounter.HTTP_REFUSED_BUSY);
+                case REFUSED_SOURCE -> counters.increment(RendezvousCounter.HTTP_REFUSED_SOURCE);
+                case ADMITTED -> { }
+            }
+        };
+    }
+
+    /** The pulse listener's thread. */
+    public Iterable<? extends Executor> pulseLoops() {
+        return udpGroup;
+    }
+
+    /** The HTTP API's threads. */
+    public Iterable<? extends Executor> httpLoops() {
+        return http.config().workerGroup();
     }
 
     public InetSocketAddress udpAddress() {

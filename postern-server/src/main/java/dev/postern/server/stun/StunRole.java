@@ -25,6 +25,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -184,6 +185,11 @@ public final class StunRole implements AutoCloseable {
 
     public Counters<StunCounter> counters() {
         return server.counters();
+    }
+
+    /** The threads answering STUN. */
+    public Iterable<? extends Executor> loops() {
+        return group;
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.postern.client.control.ControlConnection;
 import dev.postern.core.control.ControlEvent;
+import dev.postern.core.control.ControlServer;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;
@@ -30,7 +31,7 @@ class ControlRoleTest {
         CopyOnWriteArrayList<String> atNode = new CopyOnWriteArrayList<>();
         CopyOnWriteArrayList<NodeId> connectedTo = new CopyOnWriteArrayList<>();
         InetAddress lo = InetAddress.getLoopbackAddress();
-        try (ControlRole server = ControlRole.start(lo, 0, serverKeys, Clock.SYSTEM, UdpTransport.best(), atServer::add);
+        try (ControlRole server = ControlRole.start(lo, 0, serverKeys, ControlServer.Limits.DEFAULTS, Clock.SYSTEM, UdpTransport.best(), atServer::add);
                 ControlConnection node = ControlConnection.open(nodeKeys, serverKeys.id(),
                         new InetSocketAddress(lo, server.address().getPort()), Clock.SYSTEM, new ControlConnection.Listener() {
                             @Override

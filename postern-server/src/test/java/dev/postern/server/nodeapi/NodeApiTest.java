@@ -1,6 +1,7 @@
 package dev.postern.server.nodeapi;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,6 +36,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -179,6 +181,36 @@ class NodeApiTest {
 
         assertThat(get("/docs/")).isEqualTo(200);
         assertThat(get("/health")).isEqualTo(200);
+    }
+
+    @Test
+    void healthFailsNamingTheRoleWhoseLoopHasStopped() throws Exception {
+        // The attack left the process up with its control loop dead and /health still 200: a stuck or ended loop
+        // must fail it. The control loop is held here by a task that waits, as a loop that cannot run looks.
+        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.nodeApi().httpPort() + "/health")).build();
+        HttpResponse<String> before = http.send(health, HttpResponse.BodyHandlers.ofString());
+        assertThat(before.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(before.body()).get("roles").get("control").asText()).isEqualTo("running");
+
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        server.control().execute(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            HttpResponse<String> failing = await().atMost(Duration.ofSeconds(10)).until(
+                    () -> http.send(health, HttpResponse.BodyHandlers.ofString()), r -> r.statusCode() == 503);
+            JsonNode body = JSON.readTree(failing.body());
+            assertThat(body.get("healthy").asBoolean()).isFalse();
+            assertThat(body.get("roles").get("control").asText()).isEqualTo("stopped");
+            assertThat(body.get("roles").get("rendezvous_pulses").asText()).isEqualTo("running");
+        } finally {
+            release.countDown();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> http.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
     }
 
     @Test

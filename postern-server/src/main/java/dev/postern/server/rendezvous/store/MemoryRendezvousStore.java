@@ -32,6 +32,7 @@ public final class MemoryRendezvousStore implements RendezvousStore {
 
     private final Lifecycle lifecycle;
     private final int maxClients;
+    private final PrefixShares prefixes;
     private final Consumer<ClientId> onExpired;
     private final long tickNanos;
     private final ExpiryWheel wheel;
@@ -46,12 +47,14 @@ public final class MemoryRendezvousStore implements RendezvousStore {
     /**
      * @param onExpired told of each client reclaimed by {@link #expire}, under this store's lock: keep it short
      */
-    public MemoryRendezvousStore(Lifecycle lifecycle, int maxClients, long now, Consumer<ClientId> onExpired) {
+    public MemoryRendezvousStore(Lifecycle lifecycle, int maxClients, int maxClientsPerPrefix, long now,
+            Consumer<ClientId> onExpired) {
         if (maxClients <= 0) {
             throw new IllegalArgumentException("maxClients must be positive");
         }
         this.lifecycle = lifecycle;
         this.maxClients = maxClients;
+        this.prefixes = new PrefixShares(maxClientsPerPrefix);
         this.onExpired = onExpired;
         // A quarter of the shortest timer: reclaiming is then at most 25% late, and reads are exact anyway.
         this.tickNanos = Math.clamp(lifecycle.timers().shortest().toNanos() / 4, MIN_TICK_NANOS, MAX_TICK_NANOS);
@@ -65,17 +68,21 @@ public final class MemoryRendezvousStore implements RendezvousStore {
     }
 
     @Override
-    public synchronized InsertResult insert(ClientId id, PrivateId key, long now) {
+    public synchronized InsertResult insert(ClientId id, PrivateId key, InetAddress from, long now) {
         if (findByKey(key) != null || findById(id) != null) {
             return InsertResult.DUPLICATE_ID;
         }
         if (size >= maxClients) {
             return InsertResult.FULL;
         }
+        long prefix = PrefixShares.prefixOf(from);
+        if (!prefixes.tryTake(prefix)) {
+            return InsertResult.PREFIX_FULL;
+        }
         if (size >= byKey.length) {
             grow();
         }
-        Client c = new Client(id, key, now);
+        Client c = new Client(id, key, prefix, now);
         link(c);
         size++;
         wheel.schedule(c, lifecycle.stateEnds(ClientState.REGISTERED, c.registeredAt, c.onlineUntil));
@@ -259,6 +266,7 @@ public final class MemoryRendezvousStore implements RendezvousStore {
         c.nextByKey = null;
         c.nextById = null;
         wheel.cancel(c);
+        prefixes.giveBack(c.prefix);
         size--;
     }
 
@@ -294,6 +302,8 @@ public final class MemoryRendezvousStore implements RendezvousStore {
         final long k2;
         final long k3;
         final long registeredAt;
+        /** The block it registered from ({@link PrefixShares#prefixOf}), whose share it holds. */
+        final long prefix;
         long lastPulse = Lifecycle.NEVER;
         long onlineUntil;
         /** The endpoint's address as IPv6 (IPv4 mapped into ::ffff:0:0/96); port -1 until the first pulse. */
@@ -303,7 +313,8 @@ public final class MemoryRendezvousStore implements RendezvousStore {
         Client nextByKey;
         Client nextById;
 
-        Client(ClientId id, PrivateId key, long now) {
+        Client(ClientId id, PrivateId key, long prefix, long now) {
+            this.prefix = prefix;
             this.idHigh = id.high();
             this.idLow = id.low();
             this.k0 = key.w0();

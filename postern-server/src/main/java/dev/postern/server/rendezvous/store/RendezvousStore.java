@@ -3,6 +3,7 @@ package dev.postern.server.rendezvous.store;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.rendezvous.PulseReply;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 
@@ -13,10 +14,11 @@ import java.util.Optional;
  */
 public interface RendezvousStore {
 
-    enum InsertResult { INSERTED, DUPLICATE_ID, FULL }
+    /** {@code PREFIX_FULL}: the address block registering holds its whole share of live registrations. */
+    enum InsertResult { INSERTED, DUPLICATE_ID, FULL, PREFIX_FULL }
 
-    /** Adds a client registered at {@code now}, with no endpoint yet. */
-    InsertResult insert(ClientId id, PrivateId key, long now);
+    /** Adds a client registered at {@code now} from {@code from}, with no endpoint yet. */
+    InsertResult insert(ClientId id, PrivateId key, InetAddress from, long now);
 
     /** A pulse from {@code from}: on time (the endpoint moves there), must verify, or unknown. O(1). */
     PulseReply pulse(PrivateId key, InetSocketAddress from, long now);

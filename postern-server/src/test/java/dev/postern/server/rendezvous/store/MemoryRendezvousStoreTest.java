@@ -10,6 +10,7 @@ import dev.postern.core.rendezvous.PulseReply;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.rendezvous.store.RendezvousStore.InsertResult;
 import dev.postern.testkit.ManualClock;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ class MemoryRendezvousStoreTest {
     private final ManualClock clock = new ManualClock();
     private final List<ClientId> expired = new ArrayList<>();
     private final MemoryRendezvousStore store = new MemoryRendezvousStore(
-            new Lifecycle(new RendezvousTimers(INTERVAL, ERROR_TIME, TTL)), 1_000, clock.nanoTime(), expired::add);
+            new Lifecycle(new RendezvousTimers(INTERVAL, ERROR_TIME, TTL)), 1_000, 1_000, clock.nanoTime(), expired::add);
     private final Random random = new Random(1);
     private final InetSocketAddress home = new InetSocketAddress("203.0.113.7", 40000);
     private final InetSocketAddress elsewhere = new InetSocketAddress("198.51.100.9", 50000);
@@ -37,7 +38,7 @@ class MemoryRendezvousStoreTest {
 
     private Client register() {
         Client c = new Client(ClientId.random(random), PrivateId.random(random));
-        assertThat(store.insert(c.id(), c.key(), now())).isEqualTo(InsertResult.INSERTED);
+        assertThat(store.insert(c.id(), c.key(), home.getAddress(), now())).isEqualTo(InsertResult.INSERTED);
         return c;
     }
 
@@ -170,25 +171,56 @@ class MemoryRendezvousStoreTest {
     @Test
     void fullRegistryRefusesAndDuplicateIdsAreRefused() {
         MemoryRendezvousStore small = new MemoryRendezvousStore(
-                new Lifecycle(RendezvousTimers.DEFAULTS), 2, now(), id -> { });
+                new Lifecycle(RendezvousTimers.DEFAULTS), 2, 2, now(), id -> { });
         ClientId a = ClientId.random(random);
         PrivateId ka = PrivateId.random(random);
 
-        assertThat(small.insert(a, ka, now())).isEqualTo(InsertResult.INSERTED);
-        assertThat(small.insert(a, PrivateId.random(random), now())).isEqualTo(InsertResult.DUPLICATE_ID);
-        assertThat(small.insert(ClientId.random(random), ka, now())).isEqualTo(InsertResult.DUPLICATE_ID);
-        assertThat(small.insert(ClientId.random(random), PrivateId.random(random), now())).isEqualTo(InsertResult.INSERTED);
-        assertThat(small.insert(ClientId.random(random), PrivateId.random(random), now())).isEqualTo(InsertResult.FULL);
+        assertThat(small.insert(a, ka, home.getAddress(), now())).isEqualTo(InsertResult.INSERTED);
+        assertThat(small.insert(a, PrivateId.random(random), home.getAddress(), now())).isEqualTo(InsertResult.DUPLICATE_ID);
+        assertThat(small.insert(ClientId.random(random), ka, home.getAddress(), now())).isEqualTo(InsertResult.DUPLICATE_ID);
+        assertThat(small.insert(ClientId.random(random), PrivateId.random(random), home.getAddress(), now())).isEqualTo(InsertResult.INSERTED);
+        assertThat(small.insert(ClientId.random(random), PrivateId.random(random), home.getAddress(), now())).isEqualTo(InsertResult.FULL);
+    }
+
+    @Test
+    void oneNetworkHoldsOnlyItsShareOfLiveRegistrations() throws Exception {
+        // The attack: many addresses of one network register at their per-address rate until the registry is full.
+        MemoryRendezvousStore shared = new MemoryRendezvousStore(
+                new Lifecycle(new RendezvousTimers(INTERVAL, ERROR_TIME, TTL)), 1_000, 3, now(), id -> { });
+        List<Client> fromOneNetwork = new ArrayList<>();
+        for (int host = 1; host <= 3; host++) {
+            Client c = new Client(ClientId.random(random), PrivateId.random(random));
+            assertThat(shared.insert(c.id(), c.key(), InetAddress.getByName("203.0.113." + host), now())).isEqualTo(InsertResult.INSERTED);
+            fromOneNetwork.add(c);
+        }
+        assertThat(shared.insert(ClientId.random(random), PrivateId.random(random), InetAddress.getByName("203.0.113.200"), now()))
+                .isEqualTo(InsertResult.PREFIX_FULL);
+        assertThat(shared.insert(ClientId.random(random), PrivateId.random(random), InetAddress.getByName("203.0.114.1"), now()))
+                .as("the next /24 has its own share").isEqualTo(InsertResult.INSERTED);
+        for (int i = 0; i < 3; i++) {
+            assertThat(shared.insert(ClientId.random(random), PrivateId.random(random),
+                    InetAddress.getByName("2001:db8:1:" + i + "::" + (i + 1)), now())).isEqualTo(InsertResult.INSERTED);
+        }
+        assertThat(shared.insert(ClientId.random(random), PrivateId.random(random), InetAddress.getByName("2001:db8:1:ffff::9"), now()))
+                .as("an IPv6 /48 is one network").isEqualTo(InsertResult.PREFIX_FULL);
+
+        shared.logout(fromOneNetwork.get(0).key(), now());
+        assertThat(shared.insert(ClientId.random(random), PrivateId.random(random), InetAddress.getByName("203.0.113.9"), now()))
+                .as("a client that leaves gives its place back").isEqualTo(InsertResult.INSERTED);
+        clock.advance(TTL.plus(Duration.ofSeconds(1)));
+        shared.expire(now());
+        assertThat(shared.insert(ClientId.random(random), PrivateId.random(random), InetAddress.getByName("203.0.113.10"), now()))
+                .as("so does one that expires").isEqualTo(InsertResult.INSERTED);
     }
 
     @Test
     void manyClientsStayFindableAcrossTableGrowthAndRemoval() {
         MemoryRendezvousStore big = new MemoryRendezvousStore(
-                new Lifecycle(RendezvousTimers.DEFAULTS), 100_000, now(), id -> { });
+                new Lifecycle(RendezvousTimers.DEFAULTS), 100_000, 100_000, now(), id -> { });
         List<Client> clients = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) {
             Client c = new Client(ClientId.random(random), PrivateId.random(random));
-            big.insert(c.id(), c.key(), now());
+            big.insert(c.id(), c.key(), home.getAddress(), now());
             clients.add(c);
         }
         for (int i = 0; i < clients.size(); i += 2) {
