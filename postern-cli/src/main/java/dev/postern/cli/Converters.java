@@ -73,6 +73,14 @@ final class Converters {
         }
     }
 
+    /** A count that may be zero. */
+    static final class NonNegativeInt implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            return wholeNumber(text, 0, Integer.MAX_VALUE);
+        }
+    }
+
     /** Ports {@code first..last}; 0-0 means ports the system chooses. */
     record Ports(int first, int last) {}
 

@@ -231,6 +231,22 @@ final class ServerCommand implements Callable<Integer> {
             description = "Relay sockets open at once for one node. Default: ${DEFAULT-VALUE}")
     int relayMaxSocketsPerNode;
 
+    @Option(names = "--relay-max-sockets-per-source", paramLabel = "N", defaultValue = "16", converter = Converters.PositiveInt.class,
+            description = "Relay sockets open at once for all nodes at one address (IPv4, IPv6 /64): keys are free. Default: ${DEFAULT-VALUE}")
+    int relayMaxSocketsPerSource;
+
+    @Option(names = "--relay-reserved-for-server", paramLabel = "N", defaultValue = "16", converter = Converters.NonNegativeInt.class,
+            description = "Relay sockets of --relay-max-sockets only this server's own node API may take. Default: ${DEFAULT-VALUE}")
+    int relayReservedForServer;
+
+    @Option(names = "--relay-unclaimed-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = Converters.PositiveDuration.class,
+            description = "A relay socket neither of whose sides has sent its first datagram for this long is stopped. Default: ${DEFAULT-VALUE}")
+    Duration relayUnclaimedTimeout;
+
+    @Option(names = "--relay-require-tokens", defaultValue = "false",
+            description = "Give every relay socket claim tokens, whatever its request says: a scan of the port range then claims nothing.")
+    boolean relayRequireTokens;
+
     @Option(names = "--relay-idle-timeout", paramLabel = "DURATION", defaultValue = "120s", converter = Converters.PositiveDuration.class,
             description = "A relay socket with nothing relayed for this long is stopped. Default: ${DEFAULT-VALUE}")
     Duration relayIdleTimeout;
@@ -266,6 +282,16 @@ final class ServerCommand implements Callable<Integer> {
         return new IntroducerConfig(introducerPort, introducerRate, introducerBurst, introducerMaxPeers, introducerMaxPeersPerSource);
     }
 
+    private RelayConfig relayConfig() {
+        try {
+            return new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
+                    relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram, relayMaxSocketsPerSource, relayReservedForServer,
+                    relayUnclaimedTimeout, relayRequireTokens);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--relay-*: " + e.getMessage());
+        }
+    }
+
     private ControlServer.Limits controlLimits() {
         ControlServer.Limits d = ControlServer.Limits.DEFAULTS;
         return new ControlServer.Limits(controlMaxHandshakes, Math.min(d.cookiesAbovePending(), controlMaxHandshakes / 4), d.handshakeTimeoutNanos(), d.idleTimeoutNanos(),
@@ -291,6 +317,7 @@ final class ServerCommand implements Callable<Integer> {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
         stun(); // checked before anything starts
+        relayConfig();
         try {
             RelayEngines.named(relayEngine);
         } catch (IllegalArgumentException e) {
@@ -300,8 +327,7 @@ final class ServerCommand implements Callable<Integer> {
                 new RendezvousConfig(rendezvousUdpPort, rendezvousHttpPort,
                         new RendezvousTimers(pulseInterval, errorTime, registrationTtl), maxClients, maxRequestBytes,
                         registerRate, registerBurst, maxClientsPerPrefix, httpMaxConnections, httpMaxConnectionsPerSource),
-                new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
-                        relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram),
+                relayConfig(),
                 relayThreads,
                 relayEngine,
                 nodeApi.config(),

@@ -35,7 +35,9 @@ final class ControlDispatch implements Consumer<ControlEvent> {
     @Override
     public void accept(ControlEvent event) {
         if (event instanceof ControlEvent.Received r && RelayFrames.isRelayFrame(r.payload())) {
-            relay.onFrame(r.peer(), r.session(), r.payload(), (node, answer) -> control.send(node, answer));
+            // The node's session is live while its frames are drained, so its endpoint is known.
+            control.endpointOf(r.peer()).ifPresent(from -> relay.onFrame(r.peer(), r.session(), from.getAddress(), r.payload(),
+                    (node, answer) -> control.send(node, answer)));
         } else if (event instanceof ControlEvent.Received r && MediationFrames.isMediationFrame(r.payload())) {
             mediator.onFrame(r.peer(), r.session(), r.payload());
         } else {

@@ -1,28 +1,32 @@
 package dev.postern.core.relay;
 
 import java.util.BitSet;
+import java.util.random.RandomGenerator;
 
 /**
- * Hands out ports from a range, next-fit: the search goes on from the last port handed out, so a port
- * just freed is the last to be reused and late datagrams for an old socket do not reach a new one.
- * Not thread-safe.
+ * Hands out ports from a range at random, so the port of a socket just started cannot be guessed from the last one
+ * (next-fit let a scan find the sockets waiting for their sides). Not thread-safe.
  */
 public final class PortAllocator {
+
+    /** Random tries before falling back to the next free port after a random one; a range is rarely this full. */
+    private static final int RANDOM_TRIES = 8;
 
     private final int first;
     private final int size;
     private final BitSet used;
-    private int cursor;
+    private final RandomGenerator random;
     private int inUse;
 
-    /** Ports {@code first..last}, both included. */
-    public PortAllocator(int first, int last) {
+    /** Ports {@code first..last}, both included, drawn with {@code random}. */
+    public PortAllocator(int first, int last, RandomGenerator random) {
         if (first < 1 || last > 65535 || first > last) {
             throw new IllegalArgumentException("port range must be within 1..65535 and not empty: " + first + "-" + last);
         }
         this.first = first;
         this.size = last - first + 1;
         this.used = new BitSet(size);
+        this.random = random;
     }
 
     /** A free port, now taken; -1 if every port of the range is taken. */
@@ -30,16 +34,23 @@ public final class PortAllocator {
         if (inUse == size) {
             return -1;
         }
-        int i = used.nextClearBit(cursor);
-        if (i >= size) {
-            i = used.nextClearBit(0);
+        int i = -1;
+        for (int tries = 0; tries < RANDOM_TRIES && i < 0; tries++) {
+            int candidate = random.nextInt(size);
+            if (!used.get(candidate)) {
+                i = candidate;
+            }
+        }
+        if (i < 0) {
+            i = used.nextClearBit(random.nextInt(size));
+            if (i >= size) {
+                i = used.nextClearBit(0);
+            }
         }
         used.set(i);
         inUse++;
-        cursor = i + 1 == size ? 0 : i + 1;
         return first + i;
     }
-
     public void release(int port) {
         int i = port - first;
         if (i < 0 || i >= size || !used.get(i)) {

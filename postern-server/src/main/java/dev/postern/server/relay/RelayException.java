@@ -8,6 +8,8 @@ public final class RelayException extends Exception {
         TOO_MANY_SOCKETS,
         /** This node holds its maximum number of sockets. */
         TOO_MANY_SOCKETS_FOR_OWNER,
+        /** Nodes at this node's address hold that address's share. */
+        TOO_MANY_SOCKETS_FOR_SOURCE,
         /** No two free ports are left in the range (or none could be bound). */
         PORTS_EXHAUSTED
     }

@@ -6,6 +6,7 @@ import dev.postern.core.relay.Cidr;
 import dev.postern.core.relay.ClaimToken;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.relay.RelayFrames.Frame;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -37,8 +38,11 @@ public final class RelayRequests {
         this.blocking = blocking;
     }
 
-    /** A relay frame {@code node} sent on channel session {@code session}; {@code reply} gets the answer, possibly on another thread. */
-    public void onFrame(NodeId node, long session, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
+    /**
+     * A relay frame {@code node} sent on channel session {@code session} from address {@code from} (whose share of
+     * sockets it draws on); {@code reply} gets the answer, possibly on another thread.
+     */
+    public void onFrame(NodeId node, long session, InetAddress from, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
         if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
             return;
         }
@@ -52,7 +56,7 @@ public final class RelayRequests {
             }
         }
         blocking.execute(() -> {
-            byte[] answer = RelayFrames.encode(handle(node.hex(), request));
+            byte[] answer = RelayFrames.encode(handle(node.hex(), from, request));
             synchronized (answers) {
                 LinkedHashMap<Integer, byte[]> mine = answers.get(session);
                 if (mine != null) { // else the session ended while the request ran
@@ -73,9 +77,9 @@ public final class RelayRequests {
         }
     }
 
-    private Frame handle(String owner, Frame request) {
+    private Frame handle(String owner, InetAddress from, Frame request) {
         return switch (request) {
-            case Frame.Start start -> start(owner, start);
+            case Frame.Start start -> start(owner, from, start);
             case Frame.Stop stop -> {
                 if (stop.id().isEmpty()) {
                     yield new Frame.Stopped(stop.request(), relay.stopOwnedBy(owner));
@@ -89,7 +93,7 @@ public final class RelayRequests {
         };
     }
 
-    private Frame start(String owner, Frame.Start start) {
+    private Frame start(String owner, InetAddress from, Frame.Start start) {
         List<Cidr> allowed = new ArrayList<>();
         for (String text : start.allowedSources()) {
             if (!(Cidr.parse(text) instanceof Decoded.Ok<Cidr> ok)) {
@@ -98,7 +102,7 @@ public final class RelayRequests {
             allowed.add(ok.value());
         }
         try {
-            RelayAllocation a = relay.open(owner, new RelayRequest(start.requireToken(), allowed));
+            RelayAllocation a = relay.open(owner, from, new RelayRequest(start.requireToken(), allowed));
             return new Frame.Started(start.request(), a.id(), a.ip().getHostAddress(), a.port1(), a.port2(),
                     a.idleTimeout().toSeconds(), a.token1().map(ClaimToken::hex).orElse(""), a.token2().map(ClaimToken::hex).orElse(""));
         } catch (RelayException e) {

@@ -8,6 +8,8 @@ import dev.postern.core.relay.PortAllocator;
 import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
+import dev.postern.core.limit.SourceNetwork;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.Comparator;
@@ -57,8 +59,9 @@ public final class RelayService implements AutoCloseable {
         this.engine = engine.name();
         this.plane = engine.start(new RelayEngine.Settings(clock, counters, config.maxDatagram(), threads));
         this.peerRule = new PeerAddressRule(config.advertised(), config.allowPrivatePeers());
-        this.ports = config.systemChosenPorts() ? null : new PortAllocator(config.firstPort(), config.lastPort());
-        long period = Math.clamp(config.idleTimeout().toNanos() / 4, MIN_SWEEP_NANOS, MAX_SWEEP_NANOS);
+        this.ports = config.systemChosenPorts() ? null : new PortAllocator(config.firstPort(), config.lastPort(), random);
+        long shortest = Math.min(config.idleTimeout().toNanos(), config.unclaimedTimeout().toNanos());
+        long period = Math.clamp(shortest / 4, MIN_SWEEP_NANOS, MAX_SWEEP_NANOS);
         sweep.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
 
@@ -81,14 +84,33 @@ public final class RelayService implements AutoCloseable {
     }
 
     /**
-     * Starts a socket for {@code owner}: two ports bound, waiting for their sides' first datagrams.
-     * Blocks while binding: call it from an API thread, never from an event loop.
+     * Starts a socket for the server's own node, {@code owner}: two ports bound, waiting for their sides' first
+     * datagrams. It may take the sockets reserved for the server. Blocks while binding: call it from an API
+     * thread, never from an event loop.
      */
-    public synchronized RelayAllocation open(String owner, RelayRequest request) throws RelayException {
-        if (sockets.size() >= config.maxSockets()) {
+    public RelayAllocation open(String owner, RelayRequest request) throws RelayException {
+        return start(owner, null, request);
+    }
+
+    /**
+     * Starts a socket for a node elsewhere, {@code owner}, whose channel comes from {@code from}: within the share of
+     * that address and outside the server's reserve.
+     */
+    public RelayAllocation open(String owner, InetAddress from, RelayRequest request) throws RelayException {
+        return start(owner, SourceNetwork.of(from), request);
+    }
+
+    private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request) throws RelayException {
+        int room = source == null ? config.maxSockets() : config.maxSockets() - config.reservedForServer();
+        if (sockets.size() >= room) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
             throw new RelayException(RelayException.Reason.TOO_MANY_SOCKETS,
-                    "the relay holds its maximum of " + config.maxSockets() + " sockets; stop one or try later");
+                    "the relay holds its maximum of " + room + " sockets for nodes elsewhere; stop one or try later");
+        }
+        if (source != null && heldBy(source) >= config.maxSocketsPerSource()) {
+            counters.increment(RelayCounter.REFUSED_SOURCE);
+            throw new RelayException(RelayException.Reason.TOO_MANY_SOCKETS_FOR_SOURCE,
+                    "nodes at this address already hold its share of " + config.maxSocketsPerSource() + " relay sockets; stop one first");
         }
         if (ownedBy(owner).size() >= config.maxSocketsPerOwner()) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
@@ -107,7 +129,7 @@ public final class RelayService implements AutoCloseable {
                     "no free relay ports left in " + config.firstPort() + "-" + config.lastPort());
         }
         String id = newId();
-        boolean tokens = request.requireToken();
+        boolean tokens = request.requireToken() || config.requireTokens();
         RelayAllocation allocation = new RelayAllocation(id, owner, config.advertised(), first.number(), second.number(),
                 tokens ? Optional.of(ClaimToken.random(random)) : Optional.empty(),
                 tokens ? Optional.of(ClaimToken.random(random)) : Optional.empty(),
@@ -116,7 +138,7 @@ public final class RelayService implements AutoCloseable {
                 request.allowedSources(), peerRule, clock.nanoTime());
         // Until now the ports dropped whatever came: nobody knew them.
         lane.relay(first, second, pair);
-        sockets.put(id, new RelaySocket(allocation, pair, sequence.incrementAndGet(), first, second));
+        sockets.put(id, new RelaySocket(allocation, source, pair, sequence.incrementAndGet(), clock.nanoTime(), first, second));
         counters.increment(RelayCounter.SOCKETS_STARTED);
         log.debug("socket {} started for {}: ports {} and {}", id, owner, allocation.port1(), allocation.port2());
         return allocation;
@@ -158,6 +180,16 @@ public final class RelayService implements AutoCloseable {
                 .toList();
     }
 
+    private int heldBy(SourceNetwork source) {
+        int n = 0;
+        for (RelaySocket s : sockets.values()) {
+            if (source.equals(s.source)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** How many datagrams of socket {@code id} got {@code verdict} (0 for an unknown socket). */
     public long count(String id, RelayVerdict verdict) {
         RelaySocket s = sockets.get(id);
@@ -189,16 +221,22 @@ public final class RelayService implements AutoCloseable {
         }
     }
 
-    /** Stops sockets idle for longer than the idle timeout; returns how many. Runs periodically by itself. */
+    /**
+     * Stops sockets idle for longer than the idle timeout, and sockets neither of whose sides was claimed within the
+     * (shorter) unclaimed timeout; returns how many. Runs periodically by itself.
+     */
     public int expireIdle() {
         long now = clock.nanoTime();
         long idle = config.idleTimeout().toNanos();
+        long unclaimed = config.unclaimedTimeout().toNanos();
         int n = 0;
         for (RelaySocket s : sockets.values()) {
-            if (now - s.pair.lastActivity() > idle && sockets.remove(s.allocation.id(), s)) {
+            boolean neverClaimed = !s.pair.isClaimed(RelayPair.SIDE_1) && !s.pair.isClaimed(RelayPair.SIDE_2);
+            boolean expired = now - s.pair.lastActivity() > idle || (neverClaimed && now - s.startedAt > unclaimed);
+            if (expired && sockets.remove(s.allocation.id(), s)) {
                 closeSocket(s);
-                counters.increment(RelayCounter.SOCKETS_EXPIRED);
-                log.debug("socket {} expired after {} idle", s.allocation.id(), config.idleTimeout());
+                counters.increment(neverClaimed ? RelayCounter.SOCKETS_EXPIRED_UNCLAIMED : RelayCounter.SOCKETS_EXPIRED);
+                log.debug("socket {} expired ({})", s.allocation.id(), neverClaimed ? "never claimed" : "idle");
                 n++;
             }
         }

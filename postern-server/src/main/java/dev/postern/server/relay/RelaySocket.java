@@ -1,5 +1,6 @@
 package dev.postern.server.relay;
 
+import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
 
@@ -7,13 +8,19 @@ import dev.postern.core.relay.RelayVerdict;
 final class RelaySocket {
 
     final RelayAllocation allocation;
+    /** Where the node that started it is, for the shares per source; null for the server's own node. */
+    final SourceNetwork source;
     final RelayPair pair;
     /** Orders sockets by start, for "the newest socket". */
     final long sequence;
+    final long startedAt;
     final RelayPlane.Port[] ports;
 
-    RelaySocket(RelayAllocation allocation, RelayPair pair, long sequence, RelayPlane.Port side1, RelayPlane.Port side2) {
+    RelaySocket(RelayAllocation allocation, SourceNetwork source, RelayPair pair, long sequence, long startedAt,
+            RelayPlane.Port side1, RelayPlane.Port side2) {
         this.allocation = allocation;
+        this.source = source;
+        this.startedAt = startedAt;
         this.pair = pair;
         this.sequence = sequence;
         this.ports = new RelayPlane.Port[] {side1, side2};

@@ -303,8 +303,73 @@ class RelayServiceTest {
         assertThat(relay.expireIdle()).isEqualTo(1);
         assertThat(relay.find(idle.id())).isEmpty();
         assertThat(relay.find(busy.id())).isPresent();
-        assertThat(relay.counters().get(RelayCounter.SOCKETS_EXPIRED)).isEqualTo(1);
+        assertThat(relay.counters().get(RelayCounter.SOCKETS_EXPIRED_UNCLAIMED)).isEqualTo(1);
         new DatagramSocket(new InetSocketAddress(LOOPBACK, idle.port1())).close(); // its ports are free
+    }
+
+    private RelayService withShares(int max, int perSource, int reserve, boolean requireTokens) {
+        return RelayService.start(new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, max, 8, IDLE, false, MAX_DATAGRAM, perSource, reserve,
+                Duration.ofSeconds(30), requireTokens), clock, engine(), 1);
+    }
+
+    @Test
+    void oneAddressHoldsOnlyItsShareAndTheServersOwnNodeKeepsItsReserve() throws Exception {
+        // The attack: 50 identities x 8 sockets from one address took all 400, and the server's own node was refused.
+        relay.close();
+        relay = withShares(12, 4, 2, false);
+        InetAddress attacker = InetAddress.getByName("203.0.113.5");
+        int taken = 0;
+        for (int key = 0; key < 50; key++) {
+            try {
+                relay.open("identity-" + key, attacker, RelayRequest.OPEN);
+                taken++;
+            } catch (RelayException e) {
+                assertThat(e.reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS_FOR_SOURCE);
+                assertThat(e.getMessage()).contains("share of 4");
+            }
+        }
+        assertThat(taken).isEqualTo(4);
+        assertThat(relay.counters().get(RelayCounter.REFUSED_SOURCE)).isEqualTo(46);
+
+        for (int host = 1; host <= 6; host++) {
+            relay.open("node-" + host, InetAddress.getByName("198.51.100." + host), RelayRequest.OPEN);
+        }
+        assertThatThrownBy(() -> relay.open("node-7", InetAddress.getByName("198.51.100.7"), RelayRequest.OPEN))
+                .isInstanceOf(RelayException.class).extracting(e -> ((RelayException) e).reason())
+                .isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS);
+        relay.open("server", RelayRequest.OPEN);
+        relay.open("server", RelayRequest.OPEN);
+        assertThat(relay.size()).isEqualTo(12);
+    }
+
+    @Test
+    void socketsNoSideClaimedStopSoonerThanIdleClaimedOnes() throws Exception {
+        relay.close();
+        relay = withShares(10, 10, 0, false);
+        RelayAllocation held = relay.open("node-a", LOOPBACK, RelayRequest.OPEN);
+        RelayAllocation used = relay.open("node-a", LOOPBACK, RelayRequest.OPEN);
+        claim(used, client(), client());
+
+        clock.advance(Duration.ofSeconds(31));
+        assertThat(relay.expireIdle()).isEqualTo(1);
+        assertThat(relay.find(held.id())).as("never claimed: stopped after 30 s").isEmpty();
+        assertThat(relay.find(used.id())).as("claimed: kept until idle for 120 s").isPresent();
+        assertThat(relay.counters().get(RelayCounter.SOCKETS_EXPIRED_UNCLAIMED)).isEqualTo(1);
+    }
+
+    @Test
+    void aRelayThatRequiresTokensGivesThemToEverySocketAndAScanClaimsNone() throws Exception {
+        // The attack: a datagram to every port of the range claimed every socket waiting without tokens.
+        relay.close();
+        relay = withShares(10, 10, 0, true);
+        RelayAllocation a = relay.open("node-a", LOOPBACK, RelayRequest.OPEN);
+        assertThat(a.token1()).isPresent();
+        assertThat(a.token2()).isPresent();
+        DatagramSocket scanner = client();
+        send(scanner, a.port1(), "probe".getBytes(StandardCharsets.US_ASCII));
+        send(scanner, a.port2(), "probe".getBytes(StandardCharsets.US_ASCII));
+        awaitCount(a.id(), RelayVerdict.DROPPED_NO_TOKEN, 2);
+        assertThat(relay.count(a.id(), RelayVerdict.CLAIMED)).isZero();
     }
 
     private void awaitCount(String id, RelayVerdict verdict, long n) {
