@@ -73,6 +73,23 @@ final class Converters {
         }
     }
 
+    /** A positive size, such as {@code 16777216} or {@code 16_777_216}. */
+    static final class PositiveLong implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String text) {
+            long n;
+            try {
+                n = Long.parseLong(text.strip().replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + text + "' is not a whole number");
+            }
+            if (n < 1) {
+                throw new TypeConversionException(n + " must be positive");
+            }
+            return n;
+        }
+    }
+
     /** A count that may be zero. */
     static final class NonNegativeInt implements ITypeConverter<Integer> {
         @Override

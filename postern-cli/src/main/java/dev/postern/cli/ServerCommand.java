@@ -210,6 +210,21 @@ final class ServerCommand implements Callable<Integer> {
             description = "Messages waiting for one node; one more is refused at once (HTTP 429). Default: ${DEFAULT-VALUE}")
     int messageQueueMax;
 
+    @Option(names = "--message-queue-max-per-sender", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "Messages from one sender waiting for one node, so no sender can fill an offline node's queue. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int messageQueueMaxPerSender;
+
+    @Option(names = "--message-queue-bytes", paramLabel = "BYTES", converter = Converters.PositiveLong.class,
+            description = "Bytes all queued messages may hold together; beyond, sends are refused (HTTP 429). Default: an eighth "
+                    + "of the heap (-Xmx)")
+    Long messageQueueBytes;
+
+    @Option(names = "--message-queue-bytes-per-sender", paramLabel = "BYTES", defaultValue = "16777216", converter = Converters.PositiveLong.class,
+            description = "Bytes queued messages from one sender, and from all senders at one address (IPv4, IPv6 /64), may hold. "
+                    + "Default: ${DEFAULT-VALUE}")
+    long messageQueueBytesPerSender;
+
     @Option(names = "--message-max-age", paramLabel = "DURATION", defaultValue = "24h", converter = Converters.PositiveDuration.class,
             description = "A message still undelivered after this is dropped. Default: ${DEFAULT-VALUE}")
     Duration messageMaxAge;
@@ -282,6 +297,16 @@ final class ServerCommand implements Callable<Integer> {
         return new IntroducerConfig(introducerPort, introducerRate, introducerBurst, introducerMaxPeers, introducerMaxPeersPerSource);
     }
 
+    private MessageRouter.Limits messageLimits() {
+        long budget = messageQueueBytes == null ? MessageRouter.Limits.defaultQueuedBytes() : messageQueueBytes;
+        try {
+            return new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos(),
+                    budget, Math.min(messageQueueBytesPerSender, budget), Math.min(messageQueueMaxPerSender, messageQueueMax));
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--message-*: " + e.getMessage());
+        }
+    }
+
     private RelayConfig relayConfig() {
         try {
             return new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
@@ -318,6 +343,7 @@ final class ServerCommand implements Callable<Integer> {
         }
         stun(); // checked before anything starts
         relayConfig();
+        messageLimits();
         try {
             RelayEngines.named(relayEngine);
         } catch (IllegalArgumentException e) {
@@ -335,7 +361,7 @@ final class ServerCommand implements Callable<Integer> {
                 p2pscPort,
                 stun(),
                 introducer(),
-                new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos()),
+                messageLimits(),
                 controlLimits(),
                 new P2pscMediatorRole.Limits(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
                         P2pscMediatorRole.Limits.DEFAULTS.peerWait()),

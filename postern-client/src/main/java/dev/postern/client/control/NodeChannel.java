@@ -232,11 +232,7 @@ public final class NodeChannel implements AutoCloseable {
         if (MessageCodec.decode(frame, identity.id()) instanceof Decoded.Ok<MessageCodec.Frame> ok) {
             switch (ok.value()) {
                 case MessageCodec.Frame.Accepted a -> complete(a.request(), a);
-                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(RequestFailed.Kind.LIMIT, switch (r.reason()) {
-                    case QUEUE_FULL -> "the recipient's message queue is full; try again later";
-                    case TOO_LARGE -> "the message is too large";
-                    case UNKNOWN -> "the message was refused";
-                }));
+                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(RequestFailed.Kind.LIMIT, r.reason().text()));
                 default -> {
                     MessageInbox.Handled h;
                     synchronized (inbox) {

@@ -48,8 +48,26 @@ public final class MessageCodec {
         record Ack(String id) implements Frame {}
     }
 
-    /** Why the server refused a message, at once. */
-    public enum Refusal { QUEUE_FULL, TOO_LARGE, UNKNOWN }
+    /** Why the server refused a message, at once; on the wire by position, so new ones go last. */
+    public enum Refusal {
+        QUEUE_FULL("the recipient's message queue is full; try again later"),
+        TOO_LARGE("the message is too large"),
+        UNKNOWN("the message was refused"),
+        SERVER_FULL("the server holds all the queued messages it may; try again later"),
+        SENDER_FULL("this sender (or its address) has its whole share of queued messages waiting; try again when some are delivered"),
+        SHARE_FULL("this sender has its whole share of the recipient's queue waiting; try again when some are delivered");
+
+        private final String text;
+
+        Refusal(String text) {
+            this.text = text;
+        }
+
+        /** What to tell the sender, in one line. */
+        public String text() {
+            return text;
+        }
+    }
 
     private MessageCodec() {}
 

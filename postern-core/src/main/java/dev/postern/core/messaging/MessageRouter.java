@@ -3,6 +3,7 @@ package dev.postern.core.messaging;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.codec.Hex;
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.messaging.MessageCodec.Frame;
 import dev.postern.core.messaging.MessageCodec.Refusal;
 import dev.postern.core.metrics.Counters;
@@ -16,7 +17,9 @@ import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
- * The server's messaging, without I/O: a queue per recipient, bounded in count and age; delivery in
+ * The server's messaging, without I/O: a queue per recipient, bounded in count and age, and the bytes queued
+ * bounded in all, per sender and per sender's source network (keys are free: a sender's share alone would let one
+ * host with many keys take everything), with a sender holding at most a share of one recipient's queue; delivery in
  * order, one message at a time per recipient, redelivered until acknowledged; and on each delivery a
  * receipt to the sender, queued and delivered like any message. A message that cannot be queued is
  * refused at once. Channel frames in ({@link #onFrame}), frames out ({@link #pollOutgoing}). Not
@@ -28,18 +31,55 @@ public final class MessageRouter {
      * @param maxQueuedPerNode messages waiting for one recipient; one more is refused (QUEUE_FULL)
      * @param maxAgeNanos      a message still undelivered after this is dropped and counted
      * @param redeliverNanos   an unacknowledged delivery is sent again after this
+     * @param maxQueuedBytes   bytes of every queued message together ({@link #costOf}); beyond, SERVER_FULL
+     * @param maxQueuedBytesPerSender bytes queued from one sender, or from one source network; beyond, SENDER_FULL
+     * @param maxQueuedPerSenderToNode messages from one sender waiting for one recipient; beyond, SHARE_FULL, so one
+     *                         sender cannot fill an offline node's queue for everyone
      */
-    public record Limits(int maxQueuedPerNode, long maxAgeNanos, long redeliverNanos) {
-        public static final Limits DEFAULTS = new Limits(256, 24 * 3600 * 1_000_000_000L, 2_000_000_000L);
+    public record Limits(int maxQueuedPerNode, long maxAgeNanos, long redeliverNanos, long maxQueuedBytes,
+            long maxQueuedBytesPerSender, int maxQueuedPerSenderToNode) {
+
+        public static final int DEFAULT_MAX_QUEUED_PER_NODE = 256;
+        /** One recipient's whole queue of the largest messages fits one sender's budget. */
+        public static final long DEFAULT_MAX_QUEUED_BYTES_PER_SENDER = 16L << 20;
+        public static final Limits DEFAULTS = withQueuedBytes(defaultQueuedBytes());
+
+        public Limits {
+            if (maxQueuedPerNode < 1 || maxQueuedBytes < 1 || maxQueuedBytesPerSender < 1 || maxQueuedPerSenderToNode < 1) {
+                throw new IllegalArgumentException("message queue limits must be positive");
+            }
+        }
+
+        /** An eighth of the heap: what queued messages may hold unless told otherwise. */
+        public static long defaultQueuedBytes() {
+            return Runtime.getRuntime().maxMemory() / 8;
+        }
+
+        /** The defaults, with {@code maxQueuedBytes} in all. */
+        public static Limits withQueuedBytes(long maxQueuedBytes) {
+            return new Limits(DEFAULT_MAX_QUEUED_PER_NODE, 24 * 3600 * 1_000_000_000L, 2_000_000_000L, maxQueuedBytes,
+                    Math.min(DEFAULT_MAX_QUEUED_BYTES_PER_SENDER, maxQueuedBytes), DEFAULT_MAX_QUEUED_PER_NODE / 4);
+        }
+    }
+
+    /** What a queued message is charged beyond its data and type: its ids, addresses and the objects holding them. */
+    static final int QUEUED_OVERHEAD_BYTES = 256;
+
+    /** The bytes {@code m} is charged against the budgets while it waits. */
+    public static long costOf(Message m) {
+        return QUEUED_OVERHEAD_BYTES + m.data().length + m.serviceType().length() + m.replyToId().length();
     }
 
     /** A frame for a node's control channel. */
     public record Outgoing(NodeId to, byte[] frame) {}
 
-    private record Queued(Message message, long acceptedAt) {}
+    /** {@code source}: where the sender's channel comes from, whose budget the message draws on. */
+    private record Queued(Message message, SourceNetwork source, long cost, long acceptedAt) {}
 
     private static final class Inbox {
         final ArrayDeque<Queued> queue = new ArrayDeque<>();
+        /** Messages waiting here by sender, for the senders' shares of this queue. */
+        final Map<NodeId, Integer> bySender = new HashMap<>();
         boolean inFlight;
         long sentAt;
     }
@@ -59,6 +99,9 @@ public final class MessageRouter {
     private record SentMessage(NodeId from, String id) {}
     static final int REMEMBERED_IDS = 65_536;
     private final Counters<MessagingCounter> counters = new Counters<>(MessagingCounter.class);
+    private final Map<NodeId, Long> bytesBySender = new HashMap<>();
+    private final Map<SourceNetwork, Long> bytesBySource = new HashMap<>();
+    private long queuedBytes;
 
     public MessageRouter(Limits limits, RandomGenerator random) {
         this.limits = limits;
@@ -69,15 +112,15 @@ public final class MessageRouter {
         return counters;
     }
 
-    /** A frame the control channel authenticated as coming from {@code node}. */
-    public void onFrame(NodeId node, byte[] frame, long now) {
+    /** A frame the control channel authenticated as coming from {@code node}, whose channel comes from {@code source}. */
+    public void onFrame(NodeId node, SourceNetwork source, byte[] frame, long now) {
         if (!(MessageCodec.decode(frame, node) instanceof Decoded.Ok<Frame> ok)) {
             counters.increment(MessagingCounter.DROPPED_MALFORMED);
             return;
         }
         switch (ok.value()) {
-            case Frame.Send send -> offer(send, now);
-            case Frame.Ack ack -> onAck(node, ack.id(), now);
+            case Frame.Send send -> offer(send, source, now);
+            case Frame.Ack ack -> onAck(node, source, ack.id(), now);
             default -> counters.increment(MessagingCounter.DROPPED_MALFORMED);
         }
     }
@@ -94,15 +137,17 @@ public final class MessageRouter {
         Inbox inbox = inboxes.get(node);
         if (inbox != null) {
             inbox.inFlight = false;
+            forgetIfEmpty(node, inbox);
         }
     }
 
     /** Redelivers what went unacknowledged and drops what is too old. Early or repeated calls are harmless. */
     public void handleTimeout(long now) {
-        for (Map.Entry<NodeId, Inbox> e : inboxes.entrySet()) {
+        for (var it = inboxes.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<NodeId, Inbox> e = it.next();
             Inbox inbox = e.getValue();
             while (!inbox.queue.isEmpty() && now - inbox.queue.peek().acceptedAt() > limits.maxAgeNanos()) {
-                inbox.queue.poll();
+                dequeue(inbox);
                 inbox.inFlight = false;
                 counters.increment(MessagingCounter.EXPIRED);
             }
@@ -111,7 +156,20 @@ public final class MessageRouter {
                 counters.increment(MessagingCounter.REDELIVERED);
             }
             deliverHead(e.getKey(), inbox, now);
+            if (inbox.queue.isEmpty() && !connected.contains(e.getKey())) {
+                it.remove();
+            }
         }
+    }
+
+    /** Bytes queued in all, as charged by {@link #costOf}. */
+    public long queuedBytes() {
+        return queuedBytes;
+    }
+
+    /** Recipients with an inbox: a queue, or a channel. */
+    public int inboxes() {
+        return inboxes.size();
     }
 
     public Optional<Outgoing> pollOutgoing() {
@@ -124,7 +182,7 @@ public final class MessageRouter {
         return inbox == null ? 0 : inbox.queue.size();
     }
 
-    private void offer(Frame.Send send, long now) {
+    private void offer(Frame.Send send, SourceNetwork source, long now) {
         Message m = send.message();
         SentMessage sent = new SentMessage(m.from(), m.id());
         if (accepted.contains(sent)) {
@@ -132,13 +190,20 @@ public final class MessageRouter {
             outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
             return;
         }
-        Inbox inbox = inbox(m.to());
-        if (inbox.queue.size() >= limits.maxQueuedPerNode()) {
-            counters.increment(MessagingCounter.REFUSED_QUEUE_FULL);
-            outgoing.add(new Outgoing(m.from(), MessageCodec.refused(send.request(), Refusal.QUEUE_FULL)));
+        Inbox existing = inboxes.get(m.to());
+        Optional<Refusal> refusal = refusal(existing, m, source);
+        if (refusal.isPresent()) {
+            counters.increment(switch (refusal.get()) {
+                case QUEUE_FULL -> MessagingCounter.REFUSED_QUEUE_FULL;
+                case SHARE_FULL -> MessagingCounter.REFUSED_SHARE_FULL;
+                case SENDER_FULL -> MessagingCounter.REFUSED_SENDER_FULL;
+                default -> MessagingCounter.REFUSED_SERVER_FULL;
+            });
+            outgoing.add(new Outgoing(m.from(), MessageCodec.refused(send.request(), refusal.get())));
             return;
         }
-        inbox.queue.add(new Queued(m, now));
+        Inbox inbox = inbox(m.to());
+        enqueue(inbox, new Queued(m, source, costOf(m), now));
         accepted.add(sent);
         if (accepted.size() > REMEMBERED_IDS) {
             accepted.remove(accepted.iterator().next());
@@ -148,27 +213,72 @@ public final class MessageRouter {
         deliverHead(m.to(), inbox, now);
     }
 
-    private void onAck(NodeId node, String id, long now) {
+    private void onAck(NodeId node, SourceNetwork source, String id, long now) {
         Inbox inbox = inboxes.get(node);
         if (inbox == null || inbox.queue.isEmpty() || !inbox.queue.peek().message().id().equals(id)) {
             counters.increment(MessagingCounter.DUPLICATE_ACKS);
             return;
         }
-        Message delivered = inbox.queue.poll().message();
+        Message delivered = dequeue(inbox).message();
         inbox.inFlight = false;
         counters.increment(MessagingCounter.DELIVERED);
         if (!delivered.serviceType().equals(Message.RECEIPT)) {
+            // From the node that received it, so it is charged to that node like anything it sends.
             Message receipt = new Message(Hex.of(random.nextLong(), random.nextLong()), node, delivered.from(),
                     delivered.id(), Message.RECEIPT, 0, new byte[0]);
-            Inbox senders = inbox(receipt.to());
-            if (senders.queue.size() < limits.maxQueuedPerNode()) {
-                senders.queue.add(new Queued(receipt, now));
+            if (refusal(inboxes.get(receipt.to()), receipt, source).isEmpty()) {
+                Inbox senders = inbox(receipt.to());
+                enqueue(senders, new Queued(receipt, source, costOf(receipt), now));
                 deliverHead(receipt.to(), senders, now);
             } else {
                 counters.increment(MessagingCounter.RECEIPTS_DROPPED);
             }
         }
         deliverHead(node, inbox, now);
+    }
+
+    /** Why {@code m}, from {@code source}, cannot wait in {@code inbox} (null: a recipient with none yet); empty if it can. */
+    private Optional<Refusal> refusal(Inbox inbox, Message m, SourceNetwork source) {
+        long cost = costOf(m);
+        if (inbox != null && inbox.queue.size() >= limits.maxQueuedPerNode()) {
+            return Optional.of(Refusal.QUEUE_FULL);
+        }
+        if (inbox != null && inbox.bySender.getOrDefault(m.from(), 0) >= limits.maxQueuedPerSenderToNode()) {
+            return Optional.of(Refusal.SHARE_FULL);
+        }
+        if (bytesBySender.getOrDefault(m.from(), 0L) + cost > limits.maxQueuedBytesPerSender()
+                || bytesBySource.getOrDefault(source, 0L) + cost > limits.maxQueuedBytesPerSender()) {
+            return Optional.of(Refusal.SENDER_FULL);
+        }
+        if (queuedBytes + cost > limits.maxQueuedBytes()) {
+            return Optional.of(Refusal.SERVER_FULL);
+        }
+        return Optional.empty();
+    }
+
+    private void enqueue(Inbox inbox, Queued q) {
+        inbox.queue.add(q);
+        inbox.bySender.merge(q.message().from(), 1, Integer::sum);
+        bytesBySender.merge(q.message().from(), q.cost(), Long::sum);
+        bytesBySource.merge(q.source(), q.cost(), Long::sum);
+        queuedBytes += q.cost();
+    }
+
+    /** Takes the head of {@code inbox}'s queue off every book. */
+    private Queued dequeue(Inbox inbox) {
+        Queued q = inbox.queue.poll();
+        inbox.bySender.computeIfPresent(q.message().from(), (k, n) -> n > 1 ? n - 1 : null);
+        bytesBySender.computeIfPresent(q.message().from(), (k, n) -> n > q.cost() ? n - q.cost() : null);
+        bytesBySource.computeIfPresent(q.source(), (k, n) -> n > q.cost() ? n - q.cost() : null);
+        queuedBytes -= q.cost();
+        return q;
+    }
+
+    /** An inbox with nothing queued, for a node not connected, is not kept: else every address ever named would be. */
+    private void forgetIfEmpty(NodeId node, Inbox inbox) {
+        if (inbox.queue.isEmpty() && !connected.contains(node)) {
+            inboxes.remove(node);
+        }
     }
 
     private void deliverHead(NodeId node, Inbox inbox, long now) {

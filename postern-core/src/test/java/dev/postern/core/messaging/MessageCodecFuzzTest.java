@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.MessageCodec.Frame;
 import java.security.SecureRandom;
@@ -22,7 +23,7 @@ class MessageCodecFuzzTest {
             assertThat(send.message().from()).isEqualTo(NODE);
             assertThat(send.message().data().length).isLessThanOrEqualTo(MessageCodec.MAX_DATA);
         }
-        ROUTER.onFrame(NODE, input, 1);
+        ROUTER.onFrame(NODE, SourceNetwork.of(java.net.InetAddress.getLoopbackAddress()), input, 1);
         while (ROUTER.pollOutgoing().isPresent()) {
             // drained: the router only answers with frames of its own
         }

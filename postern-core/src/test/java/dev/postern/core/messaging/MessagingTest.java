@@ -6,6 +6,8 @@ import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.MessageCodec.Frame;
+import dev.postern.core.limit.SourceNetwork;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -20,7 +22,9 @@ class MessagingTest {
     private final SecureRandom random = new SecureRandom();
     private final NodeId alice = NodeKeys.generate(random).id();
     private final NodeId bob = NodeKeys.generate(random).id();
-    private final MessageRouter router = new MessageRouter(new MessageRouter.Limits(5, 60 * S, 2 * S), new Random(1));
+    private final MessageRouter router = new MessageRouter(new MessageRouter.Limits(5, 60 * S, 2 * S, 1 << 20, 1 << 20, 5), new Random(1));
+    /** Where every node of these tests is, unless a test says otherwise. */
+    private static final SourceNetwork HOME = SourceNetwork.of(InetAddress.getLoopbackAddress());
     private final MessageInbox aliceInbox = new MessageInbox(alice);
     private final MessageInbox bobInbox = new MessageInbox(bob);
     private final List<Message> atAlice = new ArrayList<>();
@@ -36,7 +40,7 @@ class MessagingTest {
     }
 
     private void send(Message m) {
-        router.onFrame(m.from(), MessageCodec.send(++request, m), now);
+        router.onFrame(m.from(), HOME, MessageCodec.send(++request, m), now);
         pump();
     }
 
@@ -57,7 +61,7 @@ class MessagingTest {
             }
             MessageInbox.Handled h = inbox.onFrame(frame);
             h.message().ifPresent((to.equals(alice) ? atAlice : atBob)::add);
-            h.reply().ifPresent(ack -> router.onFrame(to, ack, now));
+            h.reply().ifPresent(ack -> router.onFrame(to, HOME, ack, now));
         }
     }
 
@@ -123,7 +127,7 @@ class MessagingTest {
     void aRetriedSendIsAnsweredAgainButQueuedOnce() {
         Message m = message(alice, bob, "retried");
         send(m);
-        router.onFrame(alice, MessageCodec.send(++request, m), now); // the ACCEPTED was lost: the node sends again
+        router.onFrame(alice, HOME, MessageCodec.send(++request, m), now); // the ACCEPTED was lost: the node sends again
         pump();
 
         assertThat(repliesToAlice).containsExactly(new Frame.Accepted(request - 1), new Frame.Accepted(request));
@@ -137,11 +141,68 @@ class MessagingTest {
         Message fromAlice = message(alice, bob, "first");
         send(fromAlice);
         Message fromBob = new Message(fromAlice.id(), bob, alice, "", "message", 1, "same id".getBytes(StandardCharsets.UTF_8));
-        router.onFrame(bob, MessageCodec.send(++request, fromBob), now);
+        router.onFrame(bob, HOME, MessageCodec.send(++request, fromBob), now);
         pump();
 
         assertThat(router.counters().get(MessagingCounter.DUPLICATE_SENDS)).isZero();
         assertThat(router.queued(alice)).as("queued for its recipient").isEqualTo(1);
+    }
+
+    private Frame.Refused refusedOrNull(MessageRouter r, NodeId from, SourceNetwork source, NodeId to, int bytes) {
+        Message m = new Message(dev.postern.core.codec.Hex.of(random.nextLong(), random.nextLong()), from, to, "", "message", 0,
+                new byte[bytes]);
+        r.onFrame(from, source, MessageCodec.send(++request, m), now);
+        Frame.Refused refused = null;
+        for (var o = r.pollOutgoing(); o.isPresent(); o = r.pollOutgoing()) {
+            if (MessageCodec.decode(o.get().frame(), o.get().to()) instanceof Decoded.Ok<Frame> ok && ok.value() instanceof Frame.Refused f) {
+                refused = f;
+            }
+        }
+        return refused;
+    }
+
+    private NodeId someone() {
+        return NodeKeys.generate(random).id();
+    }
+
+    @Test
+    void oneSenderFillsOnlyItsShareOfAnOfflineNodesQueue() {
+        // The attack: 256 one-byte messages from one sender locked an offline node's queue for everyone for 24 h.
+        MessageRouter r = new MessageRouter(new MessageRouter.Limits(8, 60 * S, 2 * S, 1 << 20, 1 << 20, 2), new Random(1));
+        assertThat(refusedOrNull(r, alice, HOME, bob, 1)).isNull();
+        assertThat(refusedOrNull(r, alice, HOME, bob, 1)).isNull();
+        assertThat(refusedOrNull(r, alice, HOME, bob, 1).reason()).isEqualTo(MessageCodec.Refusal.SHARE_FULL);
+        assertThat(refusedOrNull(r, someone(), HOME, bob, 1)).as("others still reach bob").isNull();
+        assertThat(r.counters().get(MessagingCounter.REFUSED_SHARE_FULL)).isEqualTo(1);
+    }
+
+    @Test
+    void bytesQueuedAreBudgetedPerSenderPerAddressAndInAll() throws Exception {
+        // The attack: one identity queued 16,000 x 60 KB messages to random addresses (942 MB kept for 24 h).
+        long message = MessageRouter.costOf(new Message("00", alice, bob, "", "message", 0, new byte[MessageCodec.MAX_DATA]));
+        MessageRouter r = new MessageRouter(new MessageRouter.Limits(8, 60 * S, 2 * S, 9 * message, 3 * message, 8), new Random(1));
+        for (int i = 0; i < 3; i++) {
+            assertThat(refusedOrNull(r, alice, HOME, someone(), MessageCodec.MAX_DATA)).isNull();
+        }
+        assertThat(refusedOrNull(r, alice, HOME, someone(), MessageCodec.MAX_DATA).reason()).isEqualTo(MessageCodec.Refusal.SENDER_FULL);
+        assertThat(refusedOrNull(r, someone(), HOME, someone(), MessageCodec.MAX_DATA).reason())
+                .as("a fresh key at the same address draws on that address's budget").isEqualTo(MessageCodec.Refusal.SENDER_FULL);
+        for (int host = 1; host <= 3; host++) {
+            SourceNetwork elsewhere = SourceNetwork.of(InetAddress.getByName("198.51.100." + host));
+            for (int i = 0; i < 2; i++) {
+                assertThat(refusedOrNull(r, someone(), elsewhere, someone(), MessageCodec.MAX_DATA)).isNull();
+            }
+        }
+        assertThat(r.queuedBytes()).isEqualTo(9 * message);
+        SourceNetwork fifth = SourceNetwork.of(InetAddress.getByName("198.51.100.99"));
+        assertThat(refusedOrNull(r, someone(), fifth, someone(), MessageCodec.MAX_DATA).reason()).isEqualTo(MessageCodec.Refusal.SERVER_FULL);
+        assertThat(r.queuedBytes()).isEqualTo(9 * message);
+
+        now += 61 * S;
+        r.handleTimeout(now);
+        assertThat(r.queuedBytes()).as("expired messages give their bytes back").isZero();
+        assertThat(r.inboxes()).as("and nobody's empty inbox is kept").isZero();
+        assertThat(refusedOrNull(r, alice, HOME, someone(), MessageCodec.MAX_DATA)).isNull();
     }
 
     @Test

@@ -3,6 +3,8 @@ package dev.postern.server.messaging;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.limit.SourceNetwork;
+import java.net.InetAddress;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.messaging.MessageCodec;
 import dev.postern.core.messaging.MessageCodec.Frame;
@@ -29,17 +31,15 @@ import java.util.function.Consumer;
 public final class MessagingRole implements Consumer<ControlEvent> {
 
     private static final long TIMER_NANOS = 1_000_000_000L;
+    /** Where the daemon's own node's messages come from, for the budgets per source. */
+    private static final SourceNetwork LOCAL = SourceNetwork.of(InetAddress.getLoopbackAddress());
 
     /** A message could not be queued for its recipient. */
     public static final class Refused extends Exception {
         private final MessageCodec.Refusal reason;
 
         Refused(MessageCodec.Refusal reason) {
-            super(switch (reason) {
-                case QUEUE_FULL -> "the recipient's message queue is full; try again later";
-                case TOO_LARGE -> "the message is too large";
-                case UNKNOWN -> "the message was refused";
-            });
+            super(reason.text());
             this.reason = reason;
         }
 
@@ -86,7 +86,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
             int request = ++nextRequest;
             pending.put(request, result);
             pendingIds.put(request, message.id());
-            router.onFrame(self, MessageCodec.send(request, message), clock.nanoTime());
+            router.onFrame(self, LOCAL, MessageCodec.send(request, message), clock.nanoTime());
             flush();
         });
         return result;
@@ -115,7 +115,9 @@ public final class MessagingRole implements Consumer<ControlEvent> {
         switch (event) {
             case ControlEvent.Connected c -> router.onConnected(c.peer(), now);
             case ControlEvent.Disconnected d -> router.onDisconnected(d.peer());
-            case ControlEvent.Received r -> router.onFrame(r.peer(), r.payload(), now);
+            // A node's frames are drained while its session is live, so where it is is known.
+            case ControlEvent.Received r -> control.endpointOf(r.peer()).ifPresent(
+                    from -> router.onFrame(r.peer(), SourceNetwork.of(from.getAddress()), r.payload(), now));
             case ControlEvent.Moved m -> { }
         }
         flush();
@@ -137,7 +139,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
                 default -> {
                     MessageInbox.Handled h = inbox.onFrame(frame);
                     h.message().ifPresent(m -> subscribers.forEach(s -> s.accept(m)));
-                    h.reply().ifPresent(ack -> router.onFrame(self, ack, clock.nanoTime()));
+                    h.reply().ifPresent(ack -> router.onFrame(self, LOCAL, ack, clock.nanoTime()));
                 }
             }
         }
