@@ -22,6 +22,10 @@ public final class BenchMain {
                           one Postern stream on loopback (direct and relayed) against plain TCP on loopback,
                           and goodput under 1% and 5% loss on the simulated network. --loss (root): the same
                           in a namespace whose kernel drops PERCENT of loopback traffic, TCP under that loss too.
+                      flood [--seconds S] [--rate N] [--connects C]
+                          real users during floods on loopback: real pulses lost during N junk pulses/s
+                          (default 50,000), a real node's connect time during a spoofed HELLO flood and a
+                          cookie-echoing flood from 150 addresses; each against the same without a flood.
                       sim-matrix [ATTEMPTS [LOSS]]
                           connect attempts over the simulated network for every pair of RFC 4787 NAT
                           behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");
@@ -32,6 +36,7 @@ public final class BenchMain {
             switch (args[0]) {
                 case "rendezvous-pulse" -> PulseBenchmark.main(rest);
                 case "relay-server" -> RelayServerMode.main(rest);
+                case "flood" -> FloodBenchmark.main(rest);
                 case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
                 case "streams" -> StreamBenchmark.main(rest);
                 default -> throw new IllegalArgumentException("unknown benchmark '" + args[0] + "'");

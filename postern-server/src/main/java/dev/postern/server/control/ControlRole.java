@@ -38,6 +38,11 @@ public final class ControlRole implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.control");
     public static final int DEFAULT_PORT = 5026;
     private static final long TIMER_NANOS = 1_000_000_000L;
+    /**
+     * Datagrams per recvmmsg call. One per wakeup let a HELLO flood crowd real nodes out of the socket's buffer;
+     * each slot must hold the largest datagram (a message near 60 KB), so a batch costs a megabyte of buffer.
+     */
+    private static final int RECEIVE_BATCH = 16;
 
     private final ControlServer server;
     private final EventLoopGroup group;
@@ -62,7 +67,7 @@ public final class ControlRole implements AutoCloseable {
         InetSocketAddress address = new InetSocketAddress(bind, port);
         Channel channel;
         try {
-            channel = transport.bootstrap(group, ControlCodec.MAX_PACKET, 1)
+            channel = transport.bootstrap(group, ControlCodec.MAX_PACKET, RECEIVE_BATCH)
                     .handler(new Handler(server, clock, onEvent))
                     .bind(address).sync().channel();
         } catch (Exception e) {
