@@ -14,7 +14,11 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import dev.postern.core.rendezvous.SignedPulse;
 import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -27,6 +31,8 @@ public final class RendezvousSession {
     private final RendezvousClient client;
     private final ClientId clientId;
     private final PrivateId privateId;
+    /** The counter of the last signed pulse sent. */
+    private final AtomicLong signedCounter = new AtomicLong();
 
     RendezvousSession(RendezvousClient client, ClientId clientId, PrivateId privateId) {
         this.client = client;
@@ -86,10 +92,10 @@ public final class RendezvousSession {
      */
     public PulseReply pulse(DatagramSocket socket, PulseEncoding encoding) throws RendezvousException {
         ByteBuffer request = ByteBuffer.allocate(PulseCodec.HEX_LENGTH);
-        if (encoding == PulseEncoding.HEX) {
-            PulseCodec.encodeRequestHex(privateId, request);
-        } else {
-            PulseCodec.encodeRequestRaw(privateId, request);
+        switch (encoding) {
+            case HEX -> PulseCodec.encodeRequestHex(privateId, request);
+            case RAW -> PulseCodec.encodeRequestRaw(privateId, request);
+            case SIGNED -> SignedPulse.encode(clientId, privateId, nextCounter(), request);
         }
         InetSocketAddress server = client.pulseAddress();
         long deadline = System.nanoTime() + client.timeout().toNanos();
@@ -115,6 +121,12 @@ public final class RendezvousSession {
         } catch (IOException e) {
             throw new RendezvousException(Reason.UNREACHABLE, 0, "pulse to " + server + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Above every counter sent before, by this process or an earlier one: the clock in microseconds, or one more. */
+    private long nextCounter() {
+        long micros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+        return signedCounter.updateAndGet(last -> Math.max(last + 1, micros));
     }
 
     /**

@@ -34,6 +34,19 @@ class RendezvousCodecsFuzzTest {
     }
 
     @FuzzTest(maxDuration = "30s")
+    void signedPulse(byte[] input) {
+        Decoded<SignedPulse> decoded = SignedPulse.decode(ByteBuffer.wrap(input));
+
+        if (decoded instanceof Decoded.Ok<SignedPulse> ok) {
+            assertThat(input.length).isEqualTo(SignedPulse.LENGTH);
+            ByteBuffer read = ByteBuffer.wrap(input);
+            assertThat(ok.value().client()).isEqualTo(new ClientId(read.getLong(), read.getLong()));
+            assertThat(ok.value().counter()).isEqualTo(read.getLong());
+            assertThat(ok.value().isSignedBy(new PrivateId(1, 2, 3, 4))).as("random bytes are not signed").isFalse();
+        }
+    }
+
+    @FuzzTest(maxDuration = "30s")
     void pulseReply(byte[] input) {
         Decoded<PulseReply> decoded = PulseCodec.decodeReply(ByteBuffer.wrap(input));
 

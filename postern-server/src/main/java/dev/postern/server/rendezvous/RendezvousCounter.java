@@ -4,7 +4,9 @@ package dev.postern.server.rendezvous;
 public enum RendezvousCounter {
     PULSE_ON_TIME("pulses answered 1020"),
     PULSE_MUST_VERIFY("pulses answered 1050"),
-    PULSE_UNKNOWN_CLIENT("pulses answered 1060"),
+    PULSE_UNKNOWN_CLIENT("pulses answered 1060 (an unknown client, or a seed pulse for a client that signs its pulses)"),
+    PULSE_SIGNED("signed pulses taken (answered as any pulse)"),
+    PULSE_DROPPED_NOT_AUTHENTIC("signed pulses dropped unanswered (forged, replayed, or for an unknown client)"),
     PULSE_DROPPED_WRONG_LENGTH("datagrams dropped (neither 32 nor 64 bytes)"),
     PULSE_DROPPED_NOT_HEX("datagrams dropped (64 bytes, not hex)"),
     PULSE_DROPPED_ERROR("datagrams dropped (error while handling)"),

@@ -55,7 +55,7 @@ class RendezvousServerTest {
 
     @ParameterizedTest
     @EnumSource(PulseEncoding.class)
-    void pulseInEitherEncodingPublishesTheSocketsEndpoint(PulseEncoding encoding) throws Exception {
+    void pulseInEveryEncodingPublishesTheSocketsEndpoint(PulseEncoding encoding) throws Exception {
         RendezvousSession me = rv.client.register();
         RendezvousSession peer = rv.client.register();
         try (DatagramSocket s = socket()) {
@@ -97,6 +97,48 @@ class RendezvousServerTest {
         }
         assertThat(rv.count(RendezvousCounter.PULSE_MUST_VERIFY)).isEqualTo(1);
         assertThat(rv.count(RendezvousCounter.PULSE_UNKNOWN_CLIENT)).isEqualTo(1);
+    }
+
+    /**
+     * The attack: a seed pulse is the private id in the clear, so an observer pulses it from its own address and the
+     * client's endpoint moves there. A client that signs its pulses gives nothing away, a signed pulse replayed from
+     * elsewhere moves nothing, and its seed pulses are refused from then on.
+     */
+    @Test
+    void aClientThatSignsItsPulsesCannotBeMovedByWhatAnObserverSees() throws Exception {
+        RendezvousSession me = rv.client.register();
+        RendezvousSession peer = rv.client.register();
+        try (DatagramSocket home = socket(); DatagramSocket observer = socket()) {
+            assertThat(me.pulse(home, PulseEncoding.SIGNED)).isEqualTo(PulseReply.ON_TIME);
+            assertThat(peer.lookup(me.clientId())).isEqualTo(endpointOf(home));
+
+            byte[] replayed = new byte[dev.postern.core.rendezvous.SignedPulse.LENGTH];
+            dev.postern.core.rendezvous.SignedPulse.encode(me.clientId(), me.privateId(), 1, java.nio.ByteBuffer.wrap(replayed));
+            byte[] forged = new byte[dev.postern.core.rendezvous.SignedPulse.LENGTH];
+            dev.postern.core.rendezvous.SignedPulse.encode(me.clientId(), dev.postern.core.rendezvous.PrivateId.random(new Random(3)),
+                    Long.MAX_VALUE, java.nio.ByteBuffer.wrap(forged));
+            observer.send(new java.net.DatagramPacket(replayed, replayed.length, rv.pulseAddress()));
+            observer.send(new java.net.DatagramPacket(forged, forged.length, rv.pulseAddress()));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> rv.count(RendezvousCounter.PULSE_DROPPED_NOT_AUTHENTIC) == 2);
+            // The first answer the observer gets is the one to the private id in the clear: the two above got none.
+            assertThat(replyTo(observer, me.privateId().toBytes())).as("a seed pulse for a client that signs")
+                    .isEqualTo(PulseReply.UNKNOWN_CLIENT.code());
+
+            assertThat(peer.lookup(me.clientId())).as("the endpoint did not move").isEqualTo(endpointOf(home));
+            assertThat(me.pulse(home, PulseEncoding.SIGNED)).isEqualTo(PulseReply.ON_TIME);
+            assertThat(rv.count(RendezvousCounter.PULSE_SIGNED)).isEqualTo(2);
+        }
+    }
+
+    private int replyTo(DatagramSocket from, byte[] pulse) throws Exception {
+        from.send(new java.net.DatagramPacket(pulse, pulse.length, rv.pulseAddress()));
+        byte[] answer = new byte[16];
+        java.net.DatagramPacket p = new java.net.DatagramPacket(answer, answer.length);
+        from.setSoTimeout(5_000);
+        from.receive(p);
+        assertThat(p.getLength()).isEqualTo(4);
+        return java.nio.ByteBuffer.wrap(answer).getInt();
     }
 
     @Test
@@ -164,8 +206,8 @@ class RendezvousServerTest {
             assertThatThrownBy(() -> s.receive(new DatagramPacket(new byte[64], 64)))
                     .isInstanceOf(SocketTimeoutException.class);
         }
-        assertThat(rv.count(RendezvousCounter.PULSE_DROPPED_WRONG_LENGTH) + rv.count(RendezvousCounter.PULSE_DROPPED_NOT_HEX))
-                .isEqualTo(burst);
+        assertThat(rv.count(RendezvousCounter.PULSE_DROPPED_WRONG_LENGTH) + rv.count(RendezvousCounter.PULSE_DROPPED_NOT_HEX)
+                + rv.count(RendezvousCounter.PULSE_DROPPED_NOT_AUTHENTIC)).as("48 random bytes are a signed pulse that fails").isEqualTo(burst);
         assertThat(rv.count(RendezvousCounter.PULSE_DROPPED_NOT_HEX)).isEqualTo(burst / 5);
         assertThat(rv.count(RendezvousCounter.PULSE_DROPPED_ERROR)).isZero();
     }

@@ -5,6 +5,7 @@ import dev.postern.core.rendezvous.ClientState;
 import dev.postern.core.rendezvous.Lifecycle;
 import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.core.rendezvous.SignedPulse;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -122,10 +123,24 @@ public final class MemoryRendezvousStore implements RendezvousStore {
         }
     }
 
-    private PulseReply pulse(Client c, InetSocketAddress from, long now) {
-        if (c == null) {
-            return PulseReply.UNKNOWN_CLIENT;
+    @Override
+    public synchronized Optional<PulseReply> pulse(SignedPulse pulse, InetSocketAddress from, long now) {
+        Client c = live(findById(pulse.client()), now);
+        if (c == null || pulse.counter() <= c.lastSigned || !pulse.isSignedBy(c.key())) {
+            return Optional.empty();
         }
+        c.lastSigned = pulse.counter();
+        return Optional.of(answer(c, from, now));
+    }
+
+    private PulseReply pulse(Client c, InetSocketAddress from, long now) {
+        if (c == null || c.lastSigned != Client.NEVER_SIGNED) {
+            return PulseReply.UNKNOWN_CLIENT; // once a client signs its pulses, one in the clear is someone else's
+        }
+        return answer(c, from, now);
+    }
+
+    private PulseReply answer(Client c, InetSocketAddress from, long now) {
         return switch (stateOf(c, now)) {
             case GONE -> PulseReply.UNKNOWN_CLIENT;
             case PENDING -> PulseReply.MUST_VERIFY;
@@ -305,6 +320,9 @@ public final class MemoryRendezvousStore implements RendezvousStore {
         /** The block it registered from ({@link PrefixShares#prefixOf}), whose share it holds. */
         final long prefix;
         long lastPulse = Lifecycle.NEVER;
+        /** The counter of its last signed pulse; {@link #NEVER_SIGNED} while it sends only the seed's pulses. */
+        long lastSigned = NEVER_SIGNED;
+        static final long NEVER_SIGNED = Long.MIN_VALUE;
         long onlineUntil;
         /** The endpoint's address as IPv6 (IPv4 mapped into ::ffff:0:0/96); port -1 until the first pulse. */
         long addressHigh;
@@ -326,6 +344,10 @@ public final class MemoryRendezvousStore implements RendezvousStore {
 
         ClientId id() {
             return new ClientId(idHigh, idLow);
+        }
+
+        PrivateId key() {
+            return new PrivateId(k0, k1, k2, k3);
         }
 
         boolean hasKey(PrivateId key) {

@@ -3,6 +3,7 @@ package dev.postern.server.rendezvous.store;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.core.rendezvous.SignedPulse;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -29,6 +30,14 @@ public interface RendezvousStore {
             batch.reply(i, pulse(batch.key(i), batch.source(i), now));
         }
     }
+
+    /**
+     * A signed pulse from {@code from}: as a seed pulse, for the live client it names, if it is signed with that
+     * client's private id and its counter is above the last one taken; from then on the client's seed pulses are
+     * answered as from an unknown client. Empty, and nothing changed, for any other: a forgery, a replay, or a client
+     * this server does not know (which cannot be told from a forgery).
+     */
+    Optional<PulseReply> pulse(SignedPulse pulse, InetSocketAddress from, long now);
 
     /** Puts a PENDING client back ONLINE (others are left as they are); empty if the key is unknown. */
     Optional<ClientId> verify(PrivateId key, long now);
