@@ -26,6 +26,10 @@ public final class BenchMain {
                           real users during floods on loopback: real pulses lost during N junk pulses/s
                           (default 50,000), a real node's connect time during a spoofed HELLO flood and a
                           cookie-echoing flood from 150 addresses; each against the same without a flood.
+                      soak [--minutes N]
+                          a mixed load on loopback for N minutes (default 5): pulses from 100,000 clients, nodes
+                          connecting and leaving, relayed datagrams, messages, a junk flood; heap after GC,
+                          threads, descriptors and real-request latency each minute; losses at the end.
                       sim-matrix [ATTEMPTS [LOSS]]
                           connect attempts over the simulated network for every pair of RFC 4787 NAT
                           behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");
@@ -37,6 +41,7 @@ public final class BenchMain {
                 case "rendezvous-pulse" -> PulseBenchmark.main(rest);
                 case "relay-server" -> RelayServerMode.main(rest);
                 case "flood" -> FloodBenchmark.main(rest);
+                case "soak" -> SoakBenchmark.main(rest);
                 case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
                 case "streams" -> StreamBenchmark.main(rest);
                 default -> throw new IllegalArgumentException("unknown benchmark '" + args[0] + "'");
