@@ -94,6 +94,24 @@ class CliTest {
         assertThat(cmd.relayPorts).isEqualTo(new Converters.Ports(40000, 40999));
     }
 
+    /** An operator looks up a limit in the README's table: a new limit flag that is not there is one nobody finds. */
+    @Test
+    void everyLimitOfTheServerIsInTheReadmesSecurityTable() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int start = readme.indexOf("## Security and limits");
+        assertThat(start).isNotNegative();
+        String section = readme.substring(start, readme.indexOf("\n## ", start + 1));
+        java.util.regex.Pattern limit = java.util.regex.Pattern.compile("max|rate|burst|timeout|reserved|require-tokens|queue|max-age");
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        for (CommandLine.Model.OptionSpec option : new CommandLine(new ServerCommand()).getCommandSpec().options()) {
+            String name = option.longestName();
+            if (limit.matcher(name).find() && !section.contains("`" + name + "`")) {
+                missing.add(name);
+            }
+        }
+        assertThat(missing).as("limits missing from the README's table").isEmpty();
+    }
+
     @Test
     void theDocumentedExampleConfigSetsOnlyRealSettings() {
         CommandLine cli = new CommandLine(new ServerCommand());

@@ -77,6 +77,11 @@ class HttpSharesTest {
                 assertClosedByServer(overTotal);
             }
             assertThat(rv.count(RendezvousCounter.HTTP_REFUSED_BUSY)).isEqualTo(1);
+            try (Socket nodeApi = connectFrom("127.0.0.1", rv.server.nodeApi().httpPort())) {
+                nodeApi.getOutputStream().write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(nodeApi.getInputStream().readNBytes(12), StandardCharsets.US_ASCII))
+                        .as("the node API has connections of its own").isEqualTo("HTTP/1.1 200");
+            }
 
             // A connection that closes gives its place back.
             held.remove(0).close();
