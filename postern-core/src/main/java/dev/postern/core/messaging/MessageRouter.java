@@ -10,7 +10,7 @@ import dev.postern.core.metrics.Counters;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -92,12 +92,15 @@ public final class MessageRouter {
     /**
      * Messages accepted lately, by sender and id, so a SEND retried after a lost ACCEPTED is answered again
      * without being queued twice. By sender too: ids are the senders' choice, and one node's id must not
-     * make another's message look like a repeat. Bounded: older ones are forgotten first.
+     * make another's message look like a repeat. A node retries for seconds, so each is remembered for
+     * {@link #REMEMBERED_NANOS}, and at most {@link #REMEMBERED_IDS} at once: older ones are forgotten first.
+     * Oldest first, with the time each was accepted.
      */
-    private final LinkedHashSet<SentMessage> accepted = new LinkedHashSet<>();
+    private final LinkedHashMap<SentMessage, Long> accepted = new LinkedHashMap<>();
 
     private record SentMessage(NodeId from, String id) {}
     static final int REMEMBERED_IDS = 65_536;
+    static final long REMEMBERED_NANOS = 60_000_000_000L;
     private final Counters<MessagingCounter> counters = new Counters<>(MessagingCounter.class);
     private final Map<NodeId, Long> bytesBySender = new HashMap<>();
     private final Map<SourceNetwork, Long> bytesBySource = new HashMap<>();
@@ -143,6 +146,10 @@ public final class MessageRouter {
 
     /** Redelivers what went unacknowledged and drops what is too old. Early or repeated calls are harmless. */
     public void handleTimeout(long now) {
+        for (var oldest = accepted.firstEntry(); oldest != null && now - oldest.getValue() > REMEMBERED_NANOS;
+                oldest = accepted.firstEntry()) {
+            accepted.pollFirstEntry();
+        }
         for (var it = inboxes.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<NodeId, Inbox> e = it.next();
             Inbox inbox = e.getValue();
@@ -160,6 +167,11 @@ public final class MessageRouter {
                 it.remove();
             }
         }
+    }
+
+    /** Sends remembered for telling retries apart. */
+    int rememberedSends() {
+        return accepted.size();
     }
 
     /** Bytes queued in all, as charged by {@link #costOf}. */
@@ -185,7 +197,7 @@ public final class MessageRouter {
     private void offer(Frame.Send send, SourceNetwork source, long now) {
         Message m = send.message();
         SentMessage sent = new SentMessage(m.from(), m.id());
-        if (accepted.contains(sent)) {
+        if (accepted.containsKey(sent)) {
             counters.increment(MessagingCounter.DUPLICATE_SENDS);
             outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
             return;
@@ -204,9 +216,9 @@ public final class MessageRouter {
         }
         Inbox inbox = inbox(m.to());
         enqueue(inbox, new Queued(m, source, costOf(m), now));
-        accepted.add(sent);
+        accepted.put(sent, now);
         if (accepted.size() > REMEMBERED_IDS) {
-            accepted.remove(accepted.iterator().next());
+            accepted.pollFirstEntry();
         }
         counters.increment(MessagingCounter.ACCEPTED);
         outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));

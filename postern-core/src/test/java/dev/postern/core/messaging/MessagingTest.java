@@ -205,6 +205,22 @@ class MessagingTest {
         assertThat(refusedOrNull(r, alice, HOME, someone(), MessageCodec.MAX_DATA)).isNull();
     }
 
+    /** The soak saw the heap grow with every message: a retry comes within seconds, so that is how long one is remembered. */
+    @Test
+    void sendsAreRememberedForRetriesForAMinuteNotForever() {
+        router.onConnected(bob, now);
+        for (int minute = 0; minute < 5; minute++) {
+            for (int i = 0; i < 100; i++) {
+                send(message(alice, bob, "m"));
+            }
+            now += 30 * S;
+            router.handleTimeout(now);
+            now += 30 * S;
+            router.handleTimeout(now);
+        }
+        assertThat(router.rememberedSends()).isLessThanOrEqualTo(100);
+    }
+
     @Test
     void undeliveredMessagesExpire() {
         send(message(alice, bob, "never collected"));
