@@ -13,7 +13,8 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.OptionalLong;
 import java.util.Map;
 import java.util.Optional;
 
@@ -50,11 +51,13 @@ public final class ControlServer {
     private final SourceRateLimiter hellos;
     private final HelloCookies cookies;
     private final Counters<ControlCounter> counters = new Counters<>(ControlCounter.class);
-    private final Map<Integer, Pending> pending = new HashMap<>();
+    /** In the order they started, which is the order they time out in. */
+    private final LinkedHashMap<Integer, Pending> pending = new LinkedHashMap<>();
     /** Handshakes under way by source, oldest first: the shares, and what to evict. */
     private final Map<SourceNetwork, ArrayDeque<Integer>> pendingBySource = new HashMap<>();
     private final SourceCounts sessionsBySource = new SourceCounts();
-    private final Map<Integer, Session> sessions = new HashMap<>();
+    /** Least recently heard first (an authentic datagram moves its session to the end): the order they go idle in. */
+    private final LinkedHashMap<Integer, Session> sessions = new LinkedHashMap<>();
     private final Map<NodeId, Session> byNode = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<ControlEvent> events = new ArrayDeque<>();
@@ -134,24 +137,45 @@ public final class ControlServer {
         return Optional.ofNullable(events.poll());
     }
 
-    /** Drops handshakes that stalled and sessions that went silent. Early or repeated calls are harmless. */
-    public void handleTimeout(long now) {
-        for (Iterator<Map.Entry<Integer, Pending>> it = pending.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Integer, Pending> e = it.next();
-            if (now - e.getValue().startedAt() > limits.handshakeTimeoutNanos()) {
-                it.remove();
-                forgetPending(e.getValue().source(), e.getKey());
-            }
+    /**
+     * When {@link #handleTimeout} next has something to do: the oldest handshake stalling or the least recently heard
+     * session going idle; empty when there is neither.
+     */
+    public OptionalLong pollTimeout() {
+        var oldestPending = pending.firstEntry();
+        var quietest = sessions.firstEntry();
+        long deadline = Long.MAX_VALUE;
+        boolean any = false;
+        if (oldestPending != null) {
+            deadline = oldestPending.getValue().startedAt() + limits.handshakeTimeoutNanos() + 1;
+            any = true;
         }
-        for (Iterator<Session> it = sessions.values().iterator(); it.hasNext(); ) {
-            Session s = it.next();
-            if (now - s.lastHeard > limits.idleTimeoutNanos()) {
-                it.remove();
-                byNode.remove(s.node, s);
-                sessionsBySource.remove(s.source);
-                counters.increment(ControlCounter.EXPIRED);
-                events.add(new ControlEvent.Disconnected(s.node, s.serial));
-            }
+        if (quietest != null) {
+            long idle = quietest.getValue().lastHeard + limits.idleTimeoutNanos() + 1;
+            deadline = any && deadline - idle < 0 ? deadline : idle;
+            any = true;
+        }
+        return any ? OptionalLong.of(deadline) : OptionalLong.empty();
+    }
+
+    /**
+     * Drops handshakes that stalled and sessions that went silent, oldest first, stopping at the first that has not:
+     * no scan of the rest. Early or repeated calls are harmless.
+     */
+    public void handleTimeout(long now) {
+        for (var e = pending.firstEntry(); e != null && now - e.getValue().startedAt() > limits.handshakeTimeoutNanos();
+                e = pending.firstEntry()) {
+            pending.pollFirstEntry();
+            forgetPending(e.getValue().source(), e.getKey());
+        }
+        for (var e = sessions.firstEntry(); e != null && now - e.getValue().lastHeard > limits.idleTimeoutNanos();
+                e = sessions.firstEntry()) {
+            sessions.pollFirstEntry();
+            Session s = e.getValue();
+            byNode.remove(s.node, s);
+            sessionsBySource.remove(s.source);
+            counters.increment(ControlCounter.EXPIRED);
+            events.add(new ControlEvent.Disconnected(s.node, s.serial));
         }
     }
 
@@ -300,6 +324,8 @@ public final class ControlServer {
             return;
         }
         s.lastHeard = now;
+        sessions.remove(s.id); // to the end: the most recently heard
+        sessions.put(s.id, s);
         if (!from.equals(s.endpoint)) {
             // Only an authentic datagram may move the endpoint, so nobody can steal a node's traffic.
             s.endpoint = from;

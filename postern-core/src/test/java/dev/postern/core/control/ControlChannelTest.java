@@ -180,6 +180,31 @@ class ControlChannelTest {
                 .isInstanceOfSatisfying(ControlEvent.Received.class, r -> assertThat(r.session()).isNotEqualTo(firstSession));
     }
 
+    /** The server is asked for its next deadline instead of being ticked: the quietest session's idle end. */
+    @Test
+    void theServerSaysWhenItNextNeedsTimeAndASessionHeardFromMovesItsDeadline() {
+        assertThat(server.pollTimeout()).as("nothing under way, nothing to time").isEmpty();
+        node.start(now);
+        pump();
+        long idle = ControlServer.Limits.DEFAULTS.idleTimeoutNanos();
+        assertThat(server.pollTimeout()).hasValue(now + idle + 1);
+
+        long heardAt = now + 10 * S;
+        now = heardAt;
+        node.send(text("still here"), now);
+        pump();
+        assertThat(server.pollTimeout()).as("heard from: its deadline moves").hasValue(heardAt + idle + 1);
+
+        dropToServer = true;
+        now = server.pollTimeout().getAsLong() - 1;
+        server.handleTimeout(now);
+        assertThat(server.sessionCount()).as("one nanosecond early").isEqualTo(1);
+        now++;
+        server.handleTimeout(now);
+        assertThat(server.sessionCount()).isZero();
+        assertThat(server.pollTimeout()).isEmpty();
+    }
+
     @Test
     void anAuthenticDatagramFromANewAddressMovesTheNodeButForgeriesAndReplaysDoNot() {
         node.start(now);

@@ -23,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.concurrent.ScheduledFuture;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -37,7 +38,6 @@ public final class ControlRole implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("postern.control");
     public static final int DEFAULT_PORT = 5026;
-    private static final long TIMER_NANOS = 1_000_000_000L;
     /**
      * Datagrams per recvmmsg call. One per wakeup let a HELLO flood crowd real nodes out of the socket's buffer;
      * each slot must hold the largest datagram (a message near 60 KB), so a batch costs a megabyte of buffer.
@@ -47,16 +47,13 @@ public final class ControlRole implements AutoCloseable {
     private final ControlServer server;
     private final EventLoopGroup group;
     private final Channel channel;
-    private final ScheduledFuture<?> timer;
-    private final Consumer<ControlEvent> onEvent;
+    private final Driver driver;
 
-    private ControlRole(ControlServer server, EventLoopGroup group, Channel channel, ScheduledFuture<?> timer,
-            Consumer<ControlEvent> onEvent) {
+    private ControlRole(ControlServer server, EventLoopGroup group, Channel channel, Driver driver) {
         this.server = server;
         this.group = group;
         this.channel = channel;
-        this.timer = timer;
-        this.onEvent = onEvent;
+        this.driver = driver;
     }
 
     /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
@@ -66,19 +63,16 @@ public final class ControlRole implements AutoCloseable {
         EventLoopGroup group = transport.newGroup(1);
         InetSocketAddress address = new InetSocketAddress(bind, port);
         Channel channel;
+        Driver driver = new Driver(server, clock, onEvent);
         try {
             channel = transport.bootstrap(group, ControlCodec.MAX_PACKET, RECEIVE_BATCH)
-                    .handler(new Handler(server, clock, onEvent))
+                    .handler(driver)
                     .bind(address).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw StartupException.bindFailed("udp " + bind.getHostAddress() + ":" + port, e);
         }
-        ScheduledFuture<?> timer = channel.eventLoop().scheduleAtFixedRate(() -> {
-            server.handleTimeout(clock.nanoTime());
-            Handler.drain(server, channel, onEvent);
-        }, TIMER_NANOS, TIMER_NANOS, TimeUnit.NANOSECONDS);
-        return new ControlRole(server, group, channel, timer, onEvent);
+        return new ControlRole(server, group, channel, driver);
     }
 
     public InetSocketAddress address() {
@@ -89,7 +83,7 @@ public final class ControlRole implements AutoCloseable {
     public void send(NodeId node, byte[] payload) {
         channel.eventLoop().execute(() -> {
             server.send(node, payload);
-            Handler.drain(server, channel, onEvent);
+            driver.drain();
         });
     }
 
@@ -119,21 +113,33 @@ public final class ControlRole implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.cancel(false);
+        channel.eventLoop().execute(driver::disarm);
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("stopped after: {}", server.counters().summary(ControlCounter::description));
     }
 
-    private static final class Handler extends ChannelInboundHandlerAdapter {
+    /**
+     * Drives {@link ControlServer} on the channel's event loop: datagrams in, then everything it has to send and tell,
+     * and a timer armed for when it next needs time ({@link ControlServer#pollTimeout}), not a fixed tick.
+     */
+    private static final class Driver extends ChannelInboundHandlerAdapter {
         private final ControlServer server;
         private final Clock clock;
         private final Consumer<ControlEvent> onEvent;
+        private Channel channel;
+        private ScheduledFuture<?> armed;
+        private long armedFor;
 
-        Handler(ControlServer server, Clock clock, Consumer<ControlEvent> onEvent) {
+        Driver(ControlServer server, Clock clock, Consumer<ControlEvent> onEvent) {
             this.server = server;
             this.clock = clock;
             this.onEvent = onEvent;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.channel = ctx.channel();
         }
 
         @Override
@@ -148,7 +154,7 @@ public final class ControlRole implements AutoCloseable {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            drain(server, ctx.channel(), onEvent);
+            drain();
         }
 
         @Override
@@ -156,7 +162,8 @@ public final class ControlRole implements AutoCloseable {
             // ICMP errors and the like: the port stays open for everyone else.
         }
 
-        static void drain(ControlServer server, Channel channel, Consumer<ControlEvent> onEvent) {
+        /** Sends what the server has to send, tells what it has to tell, and arms the timer; on the event loop. */
+        void drain() {
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 Transmit tx = t.get();
                 ByteBuf out = channel.alloc().ioBuffer(tx.datagram().length).writeBytes(tx.datagram());
@@ -172,6 +179,31 @@ public final class ControlRole implements AutoCloseable {
                     case ControlEvent.Received r -> { }
                 }
                 onEvent.accept(event);
+            }
+            arm();
+        }
+
+        /** A timer for the server's next deadline, unless one as early is already set. */
+        private void arm() {
+            OptionalLong next = server.pollTimeout();
+            if (next.isEmpty() || (armed != null && armedFor - next.getAsLong() <= 0) || !channel.isOpen()) {
+                return;
+            }
+            disarm();
+            armedFor = next.getAsLong();
+            armed = channel.eventLoop().schedule(this::fire, Math.max(0, armedFor - clock.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+
+        private void fire() {
+            armed = null;
+            server.handleTimeout(clock.nanoTime());
+            drain();
+        }
+
+        void disarm() {
+            if (armed != null) {
+                armed.cancel(false);
+                armed = null;
             }
         }
 
