@@ -250,9 +250,10 @@ final class ServerCommand implements Callable<Integer> {
             description = "Relay sockets open at once for all nodes at one address (IPv4, IPv6 /64): keys are free. Default: ${DEFAULT-VALUE}")
     int relayMaxSocketsPerSource;
 
-    @Option(names = "--relay-reserved-for-server", paramLabel = "N", defaultValue = "16", converter = Converters.NonNegativeInt.class,
-            description = "Relay sockets of --relay-max-sockets only this server's own node API may take. Default: ${DEFAULT-VALUE}")
-    int relayReservedForServer;
+    @Option(names = "--relay-reserved-for-server", paramLabel = "N", converter = Converters.NonNegativeInt.class,
+            description = "Relay sockets of --relay-max-sockets only this server's own node API may take. Default: 16, or an "
+                    + "eighth of --relay-max-sockets when that is fewer")
+    Integer relayReservedForServer;
 
     @Option(names = "--relay-unclaimed-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = Converters.PositiveDuration.class,
             description = "A relay socket neither of whose sides has sent its first datagram for this long is stopped. Default: ${DEFAULT-VALUE}")
@@ -310,7 +311,9 @@ final class ServerCommand implements Callable<Integer> {
     private RelayConfig relayConfig() {
         try {
             return new RelayConfig(relayAddress, bind, relayPorts.first(), relayPorts.last(), relayMaxSockets, relayMaxSocketsPerNode,
-                    relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram, relayMaxSocketsPerSource, relayReservedForServer,
+                    relayIdleTimeout, relayAllowPrivatePeers, relayMaxDatagram, relayMaxSocketsPerSource,
+                    relayReservedForServer != null ? relayReservedForServer
+                            : Math.min(RelayConfig.DEFAULT_RESERVED_FOR_SERVER, relayMaxSockets / 8),
                     relayUnclaimedTimeout, relayRequireTokens);
         } catch (IllegalArgumentException e) {
             throw new UsageError("--relay-*: " + e.getMessage());

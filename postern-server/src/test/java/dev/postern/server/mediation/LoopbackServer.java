@@ -22,7 +22,10 @@ record LoopbackServer(PosternServer server, ServerAddress address) implements Au
         InetAddress lo = InetAddress.getLoopbackAddress();
         PosternServer server = PosternServer.start(new ServerConfig(lo, TempDirs.create(name),
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
-                new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
+                // Two nodes, 4 sockets each at most, all of them for nodes elsewhere: this server's own node takes none
+                // (a reserve for it left too few when both nodes' sockets were still being stopped).
+                new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500, 8, 0,
+                        RelayConfig.DEFAULT_UNCLAIMED_TIMEOUT, false),
                 1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
         return new LoopbackServer(server, new ServerAddress(new InetSocketAddress(lo, server.control().address().getPort()),
                 server.identity().id()));
