@@ -1,6 +1,5 @@
 package dev.postern.bench;
 
-import dev.postern.client.control.ControlConnection;
 import dev.postern.client.rendezvous.RendezvousClient;
 import dev.postern.client.rendezvous.RendezvousSession;
 import dev.postern.core.codec.Decoded;
@@ -36,6 +35,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -205,19 +205,9 @@ final class FloodBenchmark {
         int connected = 0;
         SecureRandom random = new SecureRandom();
         for (int i = 0; i < n; i++) {
-            CountDownLatch up = new CountDownLatch(1);
-            long start = System.nanoTime();
-            try (ControlConnection node = ControlConnection.open(NodeKeys.generate(random), server, control, Clock.SYSTEM,
-                    new ControlConnection.Listener() {
-                        @Override
-                        public void onConnected(NodeId s) {
-                            up.countDown();
-                        }
-                    })) {
-                boolean ok = up.await(CONNECT_GIVE_UP.toMillis(), TimeUnit.MILLISECONDS);
-                nanos[i] = System.nanoTime() - start;
-                connected += ok ? 1 : 0;
-            }
+            OptionalLong took = NodeConnect.time(server, control, random, CONNECT_GIVE_UP);
+            nanos[i] = took.orElse(CONNECT_GIVE_UP.toNanos());
+            connected += took.isPresent() ? 1 : 0;
         }
         return new Connects(nanos, connected);
     }
@@ -240,6 +230,8 @@ final class FloodBenchmark {
         private final Thread thread;
         private final AtomicBoolean stop = new AtomicBoolean();
         private final AtomicLong sent = new AtomicLong();
+        /** Down once the flood is sending (or failed to start): what is measured after start is measured during it. */
+        private final CountDownLatch sending = new CountDownLatch(1);
         private volatile long startedAt;
         private volatile long endedAt;
 
@@ -247,8 +239,10 @@ final class FloodBenchmark {
             this.thread = Thread.ofPlatform().name("flood-" + name).start(() -> run(factory, rate, maxSeconds));
         }
 
-        static Flood start(String name, FlooderFactory factory, int rate, int maxSeconds) {
-            return new Flood(name, factory, rate, maxSeconds);
+        static Flood start(String name, FlooderFactory factory, int rate, int maxSeconds) throws InterruptedException {
+            Flood flood = new Flood(name, factory, rate, maxSeconds);
+            flood.sending.await();
+            return flood;
         }
 
         private void run(FlooderFactory factory, int rate, int maxSeconds) {
@@ -259,6 +253,7 @@ final class FloodBenchmark {
                 while (!stop.get() && System.nanoTime() < end) {
                     n += flooder.step();
                     sent.set(n);
+                    sending.countDown();
                     if (rate > 0) {
                         long due = startedAt + n * 1_000_000_000L / rate;
                         while (System.nanoTime() < due && !stop.get()) {
@@ -270,6 +265,7 @@ final class FloodBenchmark {
                 System.err.println("flood: " + e);
             } finally {
                 endedAt = System.nanoTime();
+                sending.countDown();
             }
         }
 

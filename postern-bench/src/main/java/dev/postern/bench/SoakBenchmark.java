@@ -46,6 +46,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -288,19 +289,8 @@ final class SoakBenchmark {
         SecureRandom random = new SecureRandom();
         while (!stop.get()) {
             long t0 = System.nanoTime();
-            CountDownLatch up = new CountDownLatch(1);
-            try (ControlConnection node = ControlConnection.open(NodeKeys.generate(random), server, control, Clock.SYSTEM,
-                    new ControlConnection.Listener() {
-                        @Override
-                        public void onConnected(NodeId s) {
-                            up.countDown();
-                        }
-                    })) {
-                boolean ok = up.await(10, TimeUnit.SECONDS);
-                connects.add(System.nanoTime() - t0, ok);
-            } catch (Exception e) {
-                connects.add(System.nanoTime() - t0, false);
-            }
+            OptionalLong took = NodeConnect.time(server, control, random, Duration.ofSeconds(10));
+            connects.add(took.orElse(0), took.isPresent());
             try {
                 TimeUnit.NANOSECONDS.sleep(Math.max(0, CHURN_EVERY.toNanos() - (System.nanoTime() - t0)));
             } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import dev.postern.core.limit.SourceCounts;
 import dev.postern.core.limit.SourceNetwork;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
+import java.util.function.Consumer;
 
 /**
  * Connections a TCP listener keeps open at once, in all and per source network (IPv4 address, IPv6 /64): one over
@@ -25,18 +26,29 @@ public final class ConnectionShares {
         this.maxPerSource = maxPerSource;
     }
 
-    /** Admits {@code ch}, or closes it; as the channel is set up. */
-    public synchronized Verdict admit(Channel ch) {
+    /**
+     * Admits {@code ch} as the channel is set up; or tells {@code onRefused} why not (so it is counted before the
+     * client can see the close) and closes it.
+     */
+    public boolean admit(Channel ch, Consumer<Verdict> onRefused) {
+        Verdict verdict = take(ch);
+        if (verdict == Verdict.ADMITTED) {
+            return true;
+        }
+        onRefused.accept(verdict);
+        ch.close();
+        return false;
+    }
+
+    private synchronized Verdict take(Channel ch) {
         SourceNetwork source = SourceNetwork.of(((InetSocketAddress) ch.remoteAddress()).getAddress());
         Verdict verdict = open >= max ? Verdict.REFUSED_BUSY
                 : perSource.of(source) >= maxPerSource ? Verdict.REFUSED_SOURCE : Verdict.ADMITTED;
-        if (verdict != Verdict.ADMITTED) {
-            ch.close();
-            return verdict;
+        if (verdict == Verdict.ADMITTED) {
+            open++;
+            perSource.add(source);
+            ch.closeFuture().addListener(f -> release(source));
         }
-        open++;
-        perSource.add(source);
-        ch.closeFuture().addListener(f -> release(source));
         return verdict;
     }
 

@@ -80,11 +80,9 @@ public final class P2pscMediatorRole implements AutoCloseable {
                 @Override
                 protected void initChannel(Channel ch) {
                     counters.increment(P2pscCounter.CONNECTIONS);
-                    switch (shares.admit(ch)) {
-                        case REFUSED_BUSY -> counters.increment(P2pscCounter.REFUSED_BUSY);
-                        case REFUSED_SOURCE -> counters.increment(P2pscCounter.REFUSED_SOURCE);
-                        case ADMITTED -> ch.pipeline().addLast(new JsonObjectDecoder(P2pscCodec.MAX_MESSAGE),
-                                new P2pscConnection(limits, counters, matcher));
+                    if (shares.admit(ch, why -> counters.increment(why == ConnectionShares.Verdict.REFUSED_BUSY
+                            ? P2pscCounter.REFUSED_BUSY : P2pscCounter.REFUSED_SOURCE))) {
+                        ch.pipeline().addLast(new JsonObjectDecoder(P2pscCodec.MAX_MESSAGE), new P2pscConnection(limits, counters, matcher));
                     }
                 }
             }).bind(bind, port).sync().channel();

@@ -95,13 +95,8 @@ public final class RendezvousRole implements AutoCloseable {
     /** Half-open connections from one source must not take every file descriptor: each source gets a share. */
     private static Consumer<ChannelPipeline> connectionShares(RendezvousConfig config, Counters<RendezvousCounter> counters) {
         ConnectionShares shares = new ConnectionShares(config.maxHttpConnections(), config.maxHttpConnectionsPerSource());
-        return pipeline -> {
-            switch (shares.admit(pipeline.channel())) {
-                case REFUSED_BUSY -> counters.increment(RendezvousCounter.HTTP_REFUSED_BUSY);
-                case REFUSED_SOURCE -> counters.increment(RendezvousCounter.HTTP_REFUSED_SOURCE);
-                case ADMITTED -> { }
-            }
-        };
+        return pipeline -> shares.admit(pipeline.channel(), why -> counters.increment(why == ConnectionShares.Verdict.REFUSED_BUSY
+                ? RendezvousCounter.HTTP_REFUSED_BUSY : RendezvousCounter.HTTP_REFUSED_SOURCE));
     }
 
     /** The pulse listener's thread. */

@@ -138,10 +138,9 @@ public final class StunRole implements AutoCloseable {
                 @Override
                 protected void initChannel(Channel ch) {
                     counters.increment(StunCounter.TCP_CONNECTIONS);
-                    switch (shares.admit(ch)) {
-                        case REFUSED_BUSY -> counters.increment(StunCounter.TCP_REFUSED_BUSY);
-                        case REFUSED_SOURCE -> counters.increment(StunCounter.TCP_REFUSED_SOURCE);
-                        case ADMITTED -> serve(ch, server, (InetSocketAddress) ch.remoteAddress());
+                    if (shares.admit(ch, why -> counters.increment(why == ConnectionShares.Verdict.REFUSED_BUSY
+                            ? StunCounter.TCP_REFUSED_BUSY : StunCounter.TCP_REFUSED_SOURCE))) {
+                        serve(ch, server, (InetSocketAddress) ch.remoteAddress());
                     }
                 }
             }).bind(at).sync().channel();
