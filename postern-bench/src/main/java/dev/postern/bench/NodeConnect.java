@@ -1,6 +1,7 @@
 package dev.postern.bench;
 
-import dev.postern.client.control.ControlConnection;
+import dev.postern.client.control.NodeLoop;
+import dev.postern.core.node.NodeEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;
@@ -20,13 +21,11 @@ final class NodeConnect {
     static OptionalLong time(NodeId server, InetSocketAddress control, SecureRandom random, Duration giveUp) {
         CountDownLatch up = new CountDownLatch(1);
         long start = System.nanoTime();
-        try (ControlConnection node = ControlConnection.open(NodeKeys.generate(random), server, control, Clock.SYSTEM,
-                new ControlConnection.Listener() {
-                    @Override
-                    public void onConnected(NodeId s) {
-                        up.countDown();
-                    }
-                })) {
+        try (NodeLoop node = NodeLoop.open(NodeKeys.generate(random), server, control, Clock.SYSTEM, event -> {
+            if (event instanceof NodeEvent.ServerConnected) {
+                up.countDown();
+            }
+        })) {
             boolean connected = up.await(giveUp.toMillis(), TimeUnit.MILLISECONDS);
             return connected ? OptionalLong.of(System.nanoTime() - start) : OptionalLong.empty();
         } catch (java.io.IOException e) {

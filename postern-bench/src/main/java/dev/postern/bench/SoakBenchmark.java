@@ -1,7 +1,6 @@
 package dev.postern.bench;
 
 import com.sun.management.UnixOperatingSystemMXBean;
-import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
@@ -310,7 +309,7 @@ final class SoakBenchmark {
         Messages(NodeId server, InetSocketAddress control) throws Exception {
             SecureRandom random = new SecureRandom();
             CountDownLatch up = new CountDownLatch(2);
-            ControlConnection.Listener counted = new ControlConnection.Listener() {
+            NodeChannel.Listener counted = new NodeChannel.Listener() {
                 @Override
                 public void onConnected(NodeId s) {
                     up.countDown();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.postern.client.nat.NatDetection;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.stun.NatReport;
+import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -53,7 +54,7 @@ final class NatCheckCommand implements Callable<Integer> {
 
     private static NatReport probe(InetSocketAddress primary, NatProbe.Settings settings) {
         try {
-            NatProbe probe = NatDetection.run(primary, settings, p -> false);
+            NatProbe probe = NatDetection.run(primary, settings, Clock.SYSTEM, p -> false);
             return probe.report().orElseThrow(() -> new CommandFailure(probe.failure().orElse("NAT detection did not finish")));
         } catch (IOException e) {
             throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());

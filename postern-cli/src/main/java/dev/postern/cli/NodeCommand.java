@@ -1,6 +1,5 @@
 package dev.postern.cli;
 
-import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
 import dev.postern.client.peer.ServerAddress;
 import dev.postern.core.identity.NodeId;
@@ -53,7 +52,7 @@ final class NodeCommand implements Callable<Integer> {
         RemoteBackend backend = new RemoteBackend(identity.id());
         CountDownLatch stopped = new CountDownLatch(1);
         try (NodeChannel channel = NodeChannel.open(identity, server.key(), server.address(), Clock.SYSTEM, backend::deliver,
-                new ControlConnection.Listener() {
+                new NodeChannel.Listener() {
                     @Override
                     public void onConnected(NodeId s) {
                         log.info("connected to server {}", s);

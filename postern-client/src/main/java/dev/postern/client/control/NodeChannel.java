@@ -1,43 +1,35 @@
 package dev.postern.client.control;
 
-import dev.postern.core.codec.Decoded;
-import dev.postern.core.codec.Hex;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
-import dev.postern.core.messaging.MessageCodec;
-import dev.postern.core.messaging.MessageInbox;
-import dev.postern.core.net.IpLiteral;
-import dev.postern.core.peer.AgentEvent;
-import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.node.NodeEvent;
+import dev.postern.core.node.NodeMachine;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.ToIntBiFunction;
 
 /**
- * What a node on its own does over its control channel: sends messages, receives them (each once,
- * acknowledged), and has its server's relay start and stop sockets for it. Requests are sent again
- * until answered (the server answers a repeat as it did the first time) and fail after a timeout.
+ * What a node on its own does over its control channel, as futures: sends messages, receives them (each
+ * once, acknowledged), and has its server's relay start and stop sockets for it. The requests repeat and
+ * give up inside the {@link NodeMachine}; this only pairs their outcomes with the futures.
  */
 public final class NodeChannel implements AutoCloseable {
 
-    /** How often an unanswered request is sent again, and when it is given up. */
-    static final Duration RETRY = Duration.ofSeconds(1);
-    static final Duration GIVE_UP = Duration.ofSeconds(10);
+    /** Told when the channel to the server comes up and goes down, on the node's thread. */
+    public interface Listener {
+        default void onConnected(NodeId server) {}
+
+        default void onDisconnected(NodeId server) {}
+    }
 
     /** A request the server refused; the message says why. */
     public static final class RequestFailed extends Exception {
@@ -56,215 +48,98 @@ public final class NodeChannel implements AutoCloseable {
         }
     }
 
-    private final NodeKeys identity;
-    private final SecureRandom random = new SecureRandom();
-    private final MessageInbox inbox;
-    private final Consumer<Message> onMessage;
-    private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "postern-node-requests");
-        t.setDaemon(true);
-        return t;
-    });
-    private final ControlConnection connection;
-    private final Clock clock;
-    /** The relay socket each peer connection holds, by connection. */
-    private final Map<Integer, String> relaySockets = new ConcurrentHashMap<>();
-    /** Connections that no longer want the relay socket still being granted. */
-    private final java.util.Set<Integer> unusedGrants = ConcurrentHashMap.newKeySet();
-    /**
-     * Starts at random: the server tells a repeated request by its number within a channel session, and a
-     * process that started from the same number as the last run of its identity would look like a repeat of
-     * it wherever the session is mistaken for the last one (u32 on the wire; wrapping is fine).
-     */
-    private int nextRequest = random.nextInt();
-
-    private record Pending(CompletableFuture<Object> result, ScheduledFuture<?> retries) {}
+    private final NodeId id;
+    private final Map<Integer, CompletableFuture<NodeEvent>> pending = new ConcurrentHashMap<>();
+    private final NodeLoop loop;
+    private volatile boolean closed;
 
     private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Consumer<Message> onMessage,
-            ControlConnection.Listener events, PeerAgent.Settings peerSettings, Consumer<AgentEvent> onPeer) throws IOException {
-        this.identity = identity;
-        this.inbox = new MessageInbox(identity.id());
-        this.onMessage = onMessage;
-        this.clock = clock;
-        this.connection = ControlConnection.open(identity, server, address, clock, peerSettings, new ControlConnection.Listener() {
-            @Override
-            public void onConnected(NodeId s) {
-                events.onConnected(s);
-            }
-
-            @Override
-            public void onDisconnected(NodeId s) {
-                events.onDisconnected(s);
-            }
-
-            @Override
-            public void onMessage(byte[] payload) {
-                onFrame(payload);
-            }
-
-            @Override
-            public void onPeerEvent(AgentEvent event) {
-                switch (event) {
-                    case AgentEvent.RelayWanted wanted -> startRelayFor(wanted.connection());
-                    case AgentEvent.RelayUnused unused -> {
-                        String id = relaySockets.remove(unused.connection());
-                        if (id != null) {
-                            stopSocket(id); // else the grant is still on its way: stopped when it comes
-                        } else {
-                            unusedGrants.add(unused.connection());
-                        }
-                    }
-                    default -> onPeer.accept(event);
-                }
+            Listener events) throws IOException {
+        this.id = identity.id();
+        this.loop = NodeLoop.open(identity, server, address, clock, event -> {
+            switch (event) {
+                case NodeEvent.ServerConnected c -> events.onConnected(c.server());
+                case NodeEvent.ServerDisconnected d -> events.onDisconnected(d.server());
+                case NodeEvent.MessageReceived m -> onMessage.accept(m.message());
+                case NodeEvent.MessageQueued q -> complete(q.request(), event);
+                case NodeEvent.SocketStarted s -> complete(s.request(), event);
+                case NodeEvent.SocketsStopped s -> complete(s.request(), event);
+                case NodeEvent.RequestFailed f -> fail(f);
+                default -> { }
             }
         });
     }
 
     /** Connects to {@code server} (its identity pinned) and keeps the channel up until closed. */
     public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            Consumer<Message> onMessage, ControlConnection.Listener events) throws IOException {
-        return open(identity, server, address, clock, onMessage, events, PeerAgent.Settings.DEFAULTS, event -> { });
-    }
-
-    /** The same, with peer connections: their events (on the node's thread) go to {@code onPeer}. */
-    public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            Consumer<Message> onMessage, ControlConnection.Listener events, PeerAgent.Settings peerSettings,
-            Consumer<AgentEvent> onPeer) throws IOException {
-        return new NodeChannel(identity, server, address, clock, onMessage, events, peerSettings, onPeer);
-    }
-
-    /** Runs {@code task} with the node's peer agent, on the node's thread. */
-    public void withAgent(Consumer<PeerAgent> task) {
-        connection.withAgent(task);
-    }
-
-    /**
-     * A connection wants a relay: the server's relay starts a socket with claim tokens for this node,
-     * and the connection gets both ports. If the server refuses, the connection's own timeout decides.
-     */
-    private void startRelayFor(int peerConnection) {
-        startSocket(true, List.of()).thenAccept(started -> {
-            if (unusedGrants.remove(peerConnection)) {
-                stopSocket(started.id());
-                return;
-            }
-            relaySockets.put(peerConnection, started.id());
-            if (!(IpLiteral.parse(started.ip()) instanceof Decoded.Ok<java.net.InetAddress> literal)) {
-                return; // not an address: the connection's own timeout decides
-            }
-            java.net.InetAddress ip = literal.value();
-            HexFormat hex = HexFormat.of();
-            connection.withAgent(agent -> agent.onRelayGranted(peerConnection, new InetSocketAddress(ip, started.port1()),
-                    hex.parseHex(started.token1()), new InetSocketAddress(ip, started.port2()), hex.parseHex(started.token2()),
-                    clock.nanoTime()));
-        });
+            Consumer<Message> onMessage, Listener events) throws IOException {
+        return new NodeChannel(identity, server, address, clock, onMessage, events);
     }
 
     public NodeId id() {
-        return identity.id();
+        return id;
     }
 
     public boolean isConnected() {
-        return connection.isConnected();
+        return loop.isConnected();
     }
 
     /** Sends a message; completes with its id once the server has queued it. */
     public CompletableFuture<String> send(NodeId to, String replyToId, String serviceType, long amount, byte[] data) {
-        int request = newRequest();
-        Message m = new Message(Hex.of(random.nextLong(), random.nextLong()), identity.id(), to, replyToId, serviceType, amount, data);
-        return request(request, MessageCodec.send(request, m)).thenApply(answer -> m.id());
+        String[] messageId = new String[1];
+        return request((machine, now) -> {
+            Message m = machine.newMessage(to, replyToId, serviceType, amount, data);
+            messageId[0] = m.id();
+            return machine.sendMessage(m, now);
+        }).thenApply(answer -> messageId[0]);
     }
 
     /** Has the server's relay start a socket for this node. */
     public CompletableFuture<RelayFrames.Frame.Started> startSocket(boolean requireToken, List<String> allowedSources) {
-        int request = newRequest();
-        return request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, requireToken, allowedSources)))
-                .thenApply(answer -> (RelayFrames.Frame.Started) answer);
+        return request((machine, now) -> machine.startSocket(requireToken, allowedSources, now))
+                .thenApply(answer -> ((NodeEvent.SocketStarted) answer).started());
     }
 
     /** Stops one of this node's sockets, or all of them ({@code id} empty); completes with how many. */
-    public CompletableFuture<Integer> stopSocket(String id) {
-        int request = newRequest();
-        return request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, id)))
-                .thenApply(answer -> ((RelayFrames.Frame.Stopped) answer).count());
+    public CompletableFuture<Integer> stopSocket(String socketId) {
+        return request((machine, now) -> machine.stopSocket(socketId, now))
+                .thenApply(answer -> ((NodeEvent.SocketsStopped) answer).count());
     }
 
-    private synchronized int newRequest() {
-        return ++nextRequest;
-    }
-
-    private CompletableFuture<Object> request(int request, byte[] frame) {
-        CompletableFuture<Object> result = new CompletableFuture<>();
-        long deadline = System.nanoTime() + GIVE_UP.toNanos();
-        ScheduledFuture<?> retries;
-        try {
-            retries = timer.scheduleWithFixedDelay(() -> {
-                if (System.nanoTime() - deadline > 0) {
-                    fail(request, new TimeoutException("no answer from the server within " + GIVE_UP.toSeconds() + " s"));
-                } else {
-                    connection.send(frame); // refused while the channel is down: the next round tries again
-                }
-            }, 0, RETRY.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
+    /** Places a request on the node's thread, where its answer will come: the future is paired with it before that. */
+    private CompletableFuture<NodeEvent> request(ToIntBiFunction<NodeMachine, Long> place) {
+        CompletableFuture<NodeEvent> result = new CompletableFuture<>();
+        if (closed) {
             result.completeExceptionally(new IOException("the node channel is closed"));
             return result;
         }
-        pending.put(request, new Pending(result, retries));
+        loop.execute((machine, now) -> pending.put(place.applyAsInt(machine, now), result));
         return result;
     }
 
-    private void onFrame(byte[] frame) {
-        if (RelayFrames.isRelayFrame(frame)) {
-            if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
-                if (ok.value() instanceof RelayFrames.Frame.Error e) {
-                    fail(e.request(), new RequestFailed(switch (e.code()) {
-                        case 1 -> RequestFailed.Kind.LIMIT;
-                        case 3 -> RequestFailed.Kind.NOT_FOUND;
-                        default -> RequestFailed.Kind.BAD_REQUEST;
-                    }, e.message()));
-                } else {
-                    complete(ok.value().request(), ok.value());
-                }
-            }
-            return;
-        }
-        if (MessageCodec.decode(frame, identity.id()) instanceof Decoded.Ok<MessageCodec.Frame> ok) {
-            switch (ok.value()) {
-                case MessageCodec.Frame.Accepted a -> complete(a.request(), a);
-                case MessageCodec.Frame.Refused r -> fail(r.request(), new RequestFailed(RequestFailed.Kind.LIMIT, r.reason().text()));
-                default -> {
-                    MessageInbox.Handled h;
-                    synchronized (inbox) {
-                        h = inbox.onFrame(frame);
-                    }
-                    h.reply().ifPresent(connection::send);
-                    h.message().ifPresent(onMessage);
-                }
-            }
+    private void complete(int request, NodeEvent answer) {
+        CompletableFuture<NodeEvent> f = pending.remove(request);
+        if (f != null) {
+            f.complete(answer);
         }
     }
 
-    private void complete(int request, Object answer) {
-        Pending p = pending.remove(request);
-        if (p != null) {
-            p.retries().cancel(false);
-            p.result().complete(answer);
-        }
-    }
-
-    private void fail(int request, Exception e) {
-        Pending p = pending.remove(request);
-        if (p != null) {
-            p.retries().cancel(false);
-            p.result().completeExceptionally(e);
+    private void fail(NodeEvent.RequestFailed failed) {
+        CompletableFuture<NodeEvent> f = pending.remove(failed.request());
+        if (f != null) {
+            f.completeExceptionally(switch (failed.refusal()) {
+                case LIMIT -> new RequestFailed(RequestFailed.Kind.LIMIT, failed.text());
+                case BAD_REQUEST -> new RequestFailed(RequestFailed.Kind.BAD_REQUEST, failed.text());
+                case NOT_FOUND -> new RequestFailed(RequestFailed.Kind.NOT_FOUND, failed.text());
+                case NO_ANSWER -> new TimeoutException(failed.text());
+            });
         }
     }
 
     @Override
     public void close() {
-        timer.shutdownNow();
-        connection.close();
-        pending.values().forEach(p -> p.result().completeExceptionally(new IOException("the node channel is closed")));
+        closed = true;
+        loop.close();
+        pending.values().forEach(p -> p.completeExceptionally(new IOException("the node channel is closed")));
     }
 }

@@ -22,19 +22,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * Runs {@link NatProbe} against a server's NAT detection on sockets of its own: for {@code postern
- * nat-check}, and for a node that tells its peers its mapping. It never hangs: every request of the
- * probe has its tries.
+ * Runs {@link NatProbe} against a server's NAT detection on sockets of its own, for {@code postern
+ * nat-check} (a node runs the probe inside its {@link dev.postern.core.node.NodeMachine}). It never
+ * hangs: every request of the probe has its tries.
  */
 public final class NatDetection {
-
-    /** A node only needs its mapping, and should not hold up its first call for long when the server has no detection. */
-    public static final NatProbe.Settings FOR_NODES = new NatProbe.Settings(300_000_000L, 3, 0);
 
     private NatDetection() {}
 
     /** Runs the probe until {@code enough} says so (or it is done), and returns it to be read. */
-    public static NatProbe run(InetSocketAddress primary, NatProbe.Settings settings, Predicate<NatProbe> enough) throws IOException {
+    public static NatProbe run(InetSocketAddress primary, NatProbe.Settings settings, Clock clock, Predicate<NatProbe> enough)
+            throws IOException {
         StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
         try (Selector selector = Selector.open();
                 DatagramChannel mapping = DatagramChannel.open(family);
@@ -46,7 +44,6 @@ public final class NatDetection {
             }
             NatProbe probe = new NatProbe(primary, ownAddresses(), ((InetSocketAddress) mapping.getLocalAddress()).getPort(),
                     settings, new SecureRandom());
-            Clock clock = Clock.SYSTEM;
             probe.start(clock.nanoTime());
             ByteBuffer in = ByteBuffer.allocate(1024);
             while (!probe.isDone() && !enough.test(probe)) {
@@ -72,16 +69,8 @@ public final class NatDetection {
         }
     }
 
-    /** This node's NAT mapping, as far as the server at {@code primary} can tell (unknown where it cannot). */
-    public static NatMapping mapping(InetSocketAddress primary) {
-        try {
-            return NatMapping.of(run(primary, FOR_NODES, p -> p.mapping().isPresent()).mapping());
-        } catch (IOException e) {
-            return NatMapping.UNKNOWN;
-        }
-    }
-
-    private static Set<InetAddress> ownAddresses() throws IOException {
+    /** This machine's own addresses, which tell NAT detection whether the server sees this node unmapped. */
+    public static Set<InetAddress> ownAddresses() throws IOException {
         Set<InetAddress> own = new HashSet<>();
         for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
             own.addAll(Collections.list(nic.getInetAddresses()));

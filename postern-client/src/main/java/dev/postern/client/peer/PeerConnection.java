@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,12 +30,12 @@ public final class PeerConnection implements AutoCloseable {
     private final int index;
     private final NodeId peer;
     private final int maxDatagram;
-    private final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>(RECEIVE_QUEUE);
+    private final WaitQueue<byte[]> received = new WaitQueue<>(RECEIVE_QUEUE);
     private final AtomicLong dropped = new AtomicLong();
     private final CompletableFuture<PeerEvent.CloseReason> closed = new CompletableFuture<>();
     private final CompletableFuture<Path> offRelay = new CompletableFuture<>();
     private final Map<Integer, PeerStream> streams = new ConcurrentHashMap<>();
-    private final LinkedBlockingQueue<PeerStream> accepted = new LinkedBlockingQueue<>();
+    private final WaitQueue<PeerStream> accepted = new WaitQueue<>(Integer.MAX_VALUE);
     private volatile Path path;
     /** The connection's streams, kept on the node's thread to hand readers what arrived before the connection ended. */
     private StreamConnection streamsKept;
@@ -77,7 +76,7 @@ public final class PeerConnection implements AutoCloseable {
     /** The last round-trip time measured (a ping at connect, then one per keepalive). */
     public Optional<Duration> rtt() {
         CompletableFuture<Long> rtt = new CompletableFuture<>();
-        node.withAgent(agent -> rtt.complete(agent.connection(index).map(s -> s.rttNanos()).orElse(-1L)));
+        node.execute((machine, now) -> rtt.complete(machine.connection(index).map(s -> s.rttNanos()).orElse(-1L)));
         try {
             long nanos = rtt.get(1, TimeUnit.SECONDS);
             return nanos < 0 ? Optional.empty() : Optional.of(Duration.ofNanos(nanos));
@@ -95,9 +94,9 @@ public final class PeerConnection implements AutoCloseable {
             throw new ClosedChannelException();
         }
         byte[] copy = payload.clone();
-        node.withAgent(agent -> {
-            if (agent.connection(index).filter(s -> s.isConnected()).isPresent()) {
-                agent.send(index, copy, node.now());
+        node.execute((machine, now) -> {
+            if (machine.connection(index).filter(s -> s.isConnected()).isPresent()) {
+                machine.send(index, copy, now);
             }
         });
     }
@@ -109,28 +108,7 @@ public final class PeerConnection implements AutoCloseable {
      * @throws ClosedChannelException the connection is closed and every datagram that came is taken
      */
     public byte[] receive(Duration timeout) throws InterruptedException, TimeoutException, ClosedChannelException {
-        return take(received, timeout, "datagram");
-    }
-
-    /**
-     * The next item of {@code queue}, waiting up to {@code timeout}; what came before the connection ended
-     * is still taken. It looks at the connection now and then while it waits, as a queue cannot be told.
-     */
-    private <T> T take(LinkedBlockingQueue<T> queue, Duration timeout, String what)
-            throws InterruptedException, TimeoutException, ClosedChannelException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            T next = queue.poll(Math.min(deadline - System.nanoTime(), 50_000_000L), TimeUnit.NANOSECONDS);
-            if (next != null) {
-                return next;
-            }
-            if (closed.isDone() && queue.isEmpty()) {
-                throw new ClosedChannelException();
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new TimeoutException("no " + what + " within " + timeout);
-            }
-        }
+        return received.take(timeout, "datagram");
     }
 
     /**
@@ -158,14 +136,14 @@ public final class PeerConnection implements AutoCloseable {
      * @throws ClosedChannelException the connection is closed
      */
     public PeerStream acceptStream(Duration timeout) throws InterruptedException, TimeoutException, ClosedChannelException {
-        return take(accepted, timeout, "stream");
+        return accepted.take(timeout, "stream");
     }
 
     /** Runs {@code task} on the connection's streams on the node's thread; {@code ifGone} instead once it ended. */
     void withStreams(Consumer<StreamConnection> task, Runnable ifGone) {
-        node.withAgent(agent -> {
-            if (agent.connection(index).map(s -> s.isConnected()).orElse(false)) {
-                agent.withStreams(index, task, node.now());
+        node.execute((machine, now) -> {
+            if (machine.connection(index).map(s -> s.isConnected()).orElse(false)) {
+                machine.withStreams(index, task, now);
             } else {
                 ifGone.run();
             }
@@ -190,7 +168,7 @@ public final class PeerConnection implements AutoCloseable {
     @Override
     public void close() {
         if (!closed.isDone()) {
-            node.withAgent(agent -> agent.close(index, node.now()));
+            node.execute((machine, now) -> machine.close(index, now));
             try {
                 closed.get(1, TimeUnit.SECONDS);
             } catch (Exception e) {
@@ -225,6 +203,8 @@ public final class PeerConnection implements AutoCloseable {
             streamsKept = null;
         }
         closed.complete(reason);
+        received.end();
+        accepted.end();
         streams.values().forEach(PeerStream::onConnectionClosed);
     }
 
@@ -233,13 +213,13 @@ public final class PeerConnection implements AutoCloseable {
             case StreamEvent.Opened o -> {
                 PeerStream stream = new PeerStream(this, o.stream());
                 streams.put(o.stream(), stream);
-                accepted.add(stream);
+                accepted.offer(stream);
             }
             case StreamEvent.Readable r -> withStream(r.stream(), st -> withStreams(st::pull, () -> { }));
             case StreamEvent.Writable w -> withStream(w.stream(), st -> withStreams(st::push, () -> { }));
             case StreamEvent.Reset r -> withStream(r.stream(), st -> st.onReset(r.code()));
             case StreamEvent.Delivered d -> withStream(d.stream(), PeerStream::onDelivered);
-            case StreamEvent.Failed f -> node.withAgent(agent -> agent.close(index, node.now())); // the peer broke the stream protocol
+            case StreamEvent.Failed f -> node.execute((machine, now) -> machine.close(index, now)); // the peer broke the stream protocol
         }
     }
 

@@ -330,26 +330,13 @@ public final class PeerStream implements AutoCloseable {
         }
     }
 
-    private long deadline(Duration timeout) {
-        return timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
-    }
-
     /**
-     * Waits on {@code c} until it is signalled or the deadline passes; false once it passed. Holds the lock.
-     * Every change a waiter looks for signals: bytes or the end arriving, room freed, the connection's end.
+     * Waits on {@code c} until it is signalled or the time is up; false once it is. Holds the lock. Every
+     * change a waiter looks for signals: bytes or the end arriving, room freed, the connection's end.
      */
-    private boolean await(Condition c, long deadline) throws InterruptedIOException {
+    private static boolean await(Condition c, TimeLeft left) throws InterruptedIOException {
         try {
-            if (deadline == Long.MAX_VALUE) {
-                c.await();
-                return true;
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            c.awaitNanos(left);
-            return true;
+            return left.await(c);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted");
@@ -369,7 +356,7 @@ public final class PeerStream implements AutoCloseable {
             if (len == 0) {
                 return 0;
             }
-            long deadline = deadline(readTimeout);
+            TimeLeft left = TimeLeft.of(readTimeout);
             lock.lock();
             try {
                 while (inLength == 0) {
@@ -382,7 +369,7 @@ public final class PeerStream implements AutoCloseable {
                     if (!connection.isOpen()) {
                         throw new ClosedChannelException();
                     }
-                    if (!await(readable, deadline)) {
+                    if (!await(readable, left)) {
                         throw new SocketTimeoutException("no bytes within " + readTimeout);
                     }
                 }
@@ -426,7 +413,7 @@ public final class PeerStream implements AutoCloseable {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            long deadline = deadline(writeTimeout);
+            TimeLeft left = TimeLeft.of(writeTimeout);
             while (len > 0) {
                 lock.lock();
                 try {
@@ -440,7 +427,7 @@ public final class PeerStream implements AutoCloseable {
                         if (!connection.isOpen()) {
                             throw new ClosedChannelException();
                         }
-                        if (!await(writable, deadline)) {
+                        if (!await(writable, left)) {
                             throw new SocketTimeoutException("no room to write within " + writeTimeout);
                         }
                     }

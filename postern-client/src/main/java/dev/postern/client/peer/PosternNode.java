@@ -1,11 +1,10 @@
 package dev.postern.client.peer;
 
-import dev.postern.client.control.ControlConnection;
-import dev.postern.client.control.NodeChannel;
-import dev.postern.client.nat.NatDetection;
+import dev.postern.client.control.NodeLoop;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.node.NodeEvent;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.Path;
@@ -15,14 +14,12 @@ import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
@@ -42,29 +39,25 @@ import java.util.function.Predicate;
 public final class PosternNode implements AutoCloseable {
 
     private final NodeKeys identity;
-    private final Clock clock;
     private final PeerAgent.Settings settings;
-    private final NodeChannel channel;
+    private final NodeLoop loop;
+    /** Calls by number, and connections by index: only the node's thread touches them. */
     private final Map<Integer, CompletableFuture<PeerConnection>> calls = new ConcurrentHashMap<>();
     private final Map<Integer, PeerConnection> connections = new ConcurrentHashMap<>();
+    /** Calls asked for before NAT detection finished: placed once it has, so peers learn this node's mapping. */
+    private final ArrayDeque<NodeLoop.Task> afterNatDetection = new ArrayDeque<>();
     private volatile PeerListener listener;
-    /** Done once the agent knows this node's NAT mapping (or that it cannot be known): calls wait for it. */
-    private final CompletableFuture<NatMapping> natDetected;
+    /** Done once the node knows its NAT mapping (or that it cannot be known). */
+    private final CompletableFuture<NatMapping> natDetected = new CompletableFuture<>();
 
     private PosternNode(NodeKeys identity, ServerAddress server, Clock clock, PeerAgent.Settings settings,
             Optional<InetSocketAddress> natDetection) throws IOException {
         this.identity = identity;
-        this.clock = clock;
         this.settings = settings;
-        this.channel = NodeChannel.open(identity, server.key(), server.address(), clock, message -> { },
-                new ControlConnection.Listener() { }, settings, this::onPeerEvent);
-        CompletableFuture<NatMapping> measured = new CompletableFuture<>();
-        natDetection.ifPresentOrElse(at -> Thread.ofVirtual().name("postern-nat-detection").start(() -> measured.complete(NatDetection.mapping(at))),
-                () -> measured.complete(NatMapping.UNKNOWN));
-        this.natDetected = measured.thenApply(mapping -> {
-                    channel.withAgent(agent -> agent.natMapping(mapping)); // queued before any call placed after this
-                    return mapping;
-                });
+        if (natDetection.isEmpty()) {
+            natDetected.complete(NatMapping.UNKNOWN);
+        }
+        this.loop = NodeLoop.open(identity, server.key(), server.address(), clock, settings, natDetection, this::onEvent);
     }
 
     /** The NAT detection port Postern servers use unless configured otherwise ({@code --nat-check-port}). */
@@ -93,7 +86,7 @@ public final class PosternNode implements AutoCloseable {
 
     /** Whether the channel to the server is up now. */
     public boolean isConnectedToServer() {
-        return channel.isConnected();
+        return loop.isConnected();
     }
 
     public CompletableFuture<PeerConnection> connect(NodeId peer) {
@@ -103,39 +96,25 @@ public final class PosternNode implements AutoCloseable {
     /**
      * Connects to {@code peer} through this node's server: the future completes with the connection, or
      * fails with a {@link PeerException} saying why (its timeout, the peer not there, the server not
-     * reachable, the peer not proving its key, another protocol version).
+     * reachable, the peer not proving its key, another protocol version). The timeouts count from this call,
+     * on the node's clock.
      */
     public CompletableFuture<PeerConnection> connect(NodeId peer, ConnectOptions options) {
         CompletableFuture<PeerConnection> result = new CompletableFuture<>();
-        // The call's number is known once the node's thread has placed it; every use of it runs on that thread after.
-        AtomicInteger call = new AtomicInteger();
-        natDetected.thenRun(() -> channel.withAgent(agent -> {
-            if (!result.isDone()) {
-                call.set(agent.connect(peer, options.relayOnly(), now()));
-                calls.put(call.get(), result);
-            }
-        }));
-        CompletableFuture.delayedExecutor(options.serverTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            if (!result.isDone() && !channel.isConnected()) {
-                giveUp(call, result, new PeerException(PeerFailure.SERVER_UNREACHABLE,
-                        "no channel to the server within " + options.serverTimeout().toSeconds() + " s"));
+        loop.execute((machine, asked) -> {
+            NodeLoop.Task place = (m, now) -> {
+                if (!result.isDone()) {
+                    calls.put(m.connect(peer, options.relayOnly(), now, asked + options.timeout().toNanos(),
+                            asked + options.serverTimeout().toNanos()), result);
+                }
+            };
+            if (machine.detectingNat()) {
+                afterNatDetection.add(place);
+            } else {
+                place.run(machine, asked);
             }
         });
-        CompletableFuture.delayedExecutor(options.timeout().toNanos(), TimeUnit.NANOSECONDS).execute(() ->
-                giveUp(call, result, channel.isConnected()
-                        ? new PeerException(PeerFailure.TIMEOUT, "no connection within " + options.timeout().toSeconds() + " s")
-                        : new PeerException(PeerFailure.SERVER_UNREACHABLE, "no channel to the server within "
-                                + options.timeout().toSeconds() + " s")));
         return result;
-    }
-
-    private void giveUp(AtomicInteger call, CompletableFuture<PeerConnection> result, PeerException why) {
-        if (result.completeExceptionally(why)) {
-            channel.withAgent(agent -> {
-                agent.cancel(call.get());
-                calls.remove(call.get());
-            });
-        }
     }
 
     /** Accepts calls from any peer {@code accepts} lets in; another call replaces the previous listener. */
@@ -146,7 +125,7 @@ public final class PosternNode implements AutoCloseable {
         if (old != null) {
             old.close();
         }
-        channel.withAgent(agent -> agent.listen(accepts, now()));
+        loop.execute((machine, now) -> machine.listen(accepts, now));
         return l;
     }
 
@@ -159,25 +138,33 @@ public final class PosternNode implements AutoCloseable {
     void stopListening(PeerListener l) {
         if (listener == l) {
             listener = null;
-            channel.withAgent(agent -> agent.listen(null, now()));
+            loop.execute((machine, now) -> machine.listen(null, now));
         }
     }
 
-    void withAgent(Consumer<PeerAgent> task) {
-        channel.withAgent(task);
+    void execute(NodeLoop.Task task) {
+        loop.execute(task);
     }
 
-    long now() {
-        return clock.nanoTime();
-    }
-
-    /** On the node's thread. */
-    /** On the node's thread, as the agent reports a connection made. */
+    /** On the node's thread, as the machine reports a connection made. */
     private PeerConnection opened(int index, NodeId peer, Path path) {
         PeerConnection conn = new PeerConnection(this, index, peer, path, settings.session().maxPayload());
         connections.put(index, conn);
-        withAgent(agent -> agent.connection(index).filter(PeerSession::isConnected).ifPresent(s -> conn.keepStreams(s.streams())));
+        execute((machine, now) -> machine.connection(index).filter(PeerSession::isConnected).ifPresent(s -> conn.keepStreams(s.streams())));
         return conn;
+    }
+
+    private void onEvent(NodeEvent event) {
+        switch (event) {
+            case NodeEvent.NatDetected d -> {
+                natDetected.complete(d.mapping());
+                for (NodeLoop.Task t; (t = afterNatDetection.poll()) != null; ) {
+                    execute(t);
+                }
+            }
+            case NodeEvent.Peer p -> onPeerEvent(p.event());
+            default -> { }
+        }
     }
 
     private void onPeerEvent(AgentEvent event) {
@@ -199,7 +186,7 @@ public final class PosternNode implements AutoCloseable {
                 PeerConnection conn = opened(a.connection(), a.peer(), a.path());
                 PeerListener l = listener;
                 if (l == null || !l.offer(conn)) {
-                    withAgent(agent -> agent.close(a.connection(), now()));
+                    execute((machine, now) -> machine.close(a.connection(), now));
                 }
             }
             case AgentEvent.OnConnection o -> {
@@ -218,7 +205,7 @@ public final class PosternNode implements AutoCloseable {
                     default -> { }
                 }
             }
-            // The channel and its connection start and stop relay ports and sockets themselves; these never reach here.
+            // The machine starts and stops relay ports and sockets itself; these never reach here.
             case AgentEvent.RelayWanted r -> { }
             case AgentEvent.RelayUnused r -> { }
             case AgentEvent.SocketsWanted w -> { }
@@ -229,8 +216,8 @@ public final class PosternNode implements AutoCloseable {
     /** Closes every connection (telling each peer) and the channel to the server. */
     @Override
     public void close() {
-        channel.withAgent(agent -> connections.keySet().forEach(index -> agent.close(index, now())));
-        channel.close(); // runs the closes above and sends what they queued before the socket goes
+        loop.execute((machine, now) -> connections.keySet().forEach(index -> machine.close(index, now)));
+        loop.close(); // runs the closes above and sends what they queued before the socket goes
         connections.values().forEach(c -> c.onClosed(PeerEvent.CloseReason.LOCAL));
         calls.values().forEach(f -> f.completeExceptionally(new PeerException(PeerFailure.TIMEOUT, "the node was closed")));
     }

@@ -11,10 +11,10 @@ import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
 
 /**
  * The server's side of mediation, without sockets. A call waits (up to its timeout) for the callee
@@ -22,7 +22,9 @@ import java.util.Optional;
  * the other's candidates (the public endpoint this server sees first, then the peer's own local
  * addresses), a shared token and a start delay. Nothing is sent to a peer's candidates before the
  * callee accepts, so a caller cannot aim a peer's probes at third parties. Driven by {@link #onFrame}
- * and a periodic {@link #tick}; what it sends is taken with {@link #poll}. Not thread-safe.
+ * and {@link #handleTimeout} when {@link #pollTimeout} says; what it sends is taken with {@link #poll}.
+ * Sessions wait in a queue by when each next needs time, so a timeout costs the sessions due, not a scan
+ * of all. Not thread-safe.
  */
 public final class Mediator {
 
@@ -89,6 +91,18 @@ public final class Mediator {
     private final Map<Long, Session> byId = new HashMap<>();
     private final Map<NodeId, Integer> openCallsByCaller = new HashMap<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+    /**
+     * When each session next needs time, earliest first. An entry whose session is gone or now due at
+     * another time is stale and skipped when it comes up (lazy invalidation: rescheduling only adds).
+     */
+    private final PriorityQueue<Due> due = new PriorityQueue<>();
+
+    private record Due(long at, long session) implements Comparable<Due> {
+        @Override
+        public int compareTo(Due o) {
+            return Long.compare(at - o.at, 0); // deadlines compare by difference: nanoTime may wrap
+        }
+    }
 
     public Mediator(Limits limits, SecureRandom random) {
         this.limits = limits;
@@ -131,10 +145,17 @@ public final class Mediator {
         listening.remove(node);
     }
 
-    /** Offers again, times calls out, forgets old sessions. Call it a few times a second. */
-    public void tick(long now) {
-        for (Iterator<Session> it = byId.values().iterator(); it.hasNext(); ) {
-            Session s = it.next();
+    /** When {@link #handleTimeout} next has something to do ({@link Long#MAX_VALUE}: nothing waits). */
+    public long pollTimeout() {
+        dropStale();
+        Due next = due.peek();
+        return next == null ? Long.MAX_VALUE : next.at();
+    }
+
+    /** Offers again, times calls out, forgets old sessions: those due by {@code now}; early or repeated calls do nothing more. */
+    public void handleTimeout(long now) {
+        for (dropStale(); !due.isEmpty() && now - due.peek().at() >= 0; dropStale()) {
+            Session s = byId.get(due.poll().session());
             switch (s.state) {
                 case WAITING, OFFERED -> {
                     if (now - s.deadline >= 0) {
@@ -144,17 +165,32 @@ public final class Mediator {
                         offer(s, now);
                     }
                 }
-                case INTRODUCED -> {
-                    if (now - s.deadline >= 0) {
-                        forget(s, it);
-                    }
-                }
-                case FAILED -> {
-                    if (now - s.deadline >= FAILED_MEMORY_NANOS) {
-                        forget(s, it);
-                    }
-                }
+                case INTRODUCED, FAILED -> forget(s);
             }
+        }
+    }
+
+    /** When a session next needs time: its deadline, its next offer, or when it is forgotten. */
+    private static long nextDue(Session s) {
+        return switch (s.state) {
+            case WAITING -> s.deadline;
+            case OFFERED -> s.deadline - s.nextOffer < 0 ? s.deadline : s.nextOffer;
+            case INTRODUCED -> s.deadline;
+            case FAILED -> s.deadline + FAILED_MEMORY_NANOS;
+        };
+    }
+
+    private void schedule(Session s) {
+        due.add(new Due(nextDue(s), s.id));
+    }
+
+    private void dropStale() {
+        for (Due d = due.peek(); d != null; d = due.peek()) {
+            Session s = byId.get(d.session());
+            if (s != null && nextDue(s) == d.at()) {
+                return;
+            }
+            due.poll();
         }
     }
 
@@ -202,6 +238,7 @@ public final class Mediator {
         byCall.put(key, s);
         byId.put(s.id, s);
         openCallsByCaller.merge(from, 1, Integer::sum);
+        schedule(s);
         if (listening.containsKey(c.callee())) {
             offerIfCompatible(s, now);
         }
@@ -226,6 +263,7 @@ public final class Mediator {
                 s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.caller, delay, s.token, s.callerCandidates, s.callerMapping);
                 s.state = State.INTRODUCED;
                 s.deadline = now + limits.sessionLifetimeNanos();
+                schedule(s);
                 closeCall(s);
                 counters.increment(MediationCounter.INTRODUCED);
                 send(s.caller, s.toCaller);
@@ -260,6 +298,7 @@ public final class Mediator {
     private void offer(Session s, long now) {
         counters.increment(MediationCounter.OFFERS_SENT);
         s.nextOffer = now + limits.offerRetryNanos();
+        schedule(s);
         send(s.callee, new Frame.Offer(s.id, s.caller, s.callerCandidates));
     }
 
@@ -267,6 +306,7 @@ public final class Mediator {
         s.state = State.FAILED;
         s.failure = reason;
         s.deadline = now;
+        schedule(s);
         closeCall(s);
         send(s.caller, new Frame.CallFailed(s.key.call(), reason));
     }
@@ -275,8 +315,8 @@ public final class Mediator {
         openCallsByCaller.computeIfPresent(s.caller, (k, n) -> n > 1 ? n - 1 : null);
     }
 
-    private void forget(Session s, Iterator<Session> it) {
-        it.remove();
+    private void forget(Session s) {
+        byId.remove(s.id);
         byCall.remove(s.key);
     }
 

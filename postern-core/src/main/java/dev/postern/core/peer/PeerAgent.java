@@ -1,6 +1,7 @@
 package dev.postern.core.peer;
 
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.control.RepeatedFrames;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
@@ -13,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,7 +24,9 @@ import java.util.function.Predicate;
  * for them over the control channel (frames to send are taken with {@link #pollServerFrame}), runs a
  * {@link PeerSession} per introduction, and sorts the peer packets arriving on the node's socket to
  * their sessions: HELLO and PROBE by the session's token, the rest by the receiver's index. Frames to
- * the server are repeated until answered, so a lost datagram costs a second. Not thread-safe.
+ * the server repeat through one {@link RepeatedFrames} until answered, so a lost datagram costs a second.
+ * A call may carry its own deadlines ({@link #connect(NodeId, boolean, long, long, long)}), after which it
+ * fails with the reason that fits, introduced or not. Not thread-safe.
  */
 public final class PeerAgent {
 
@@ -43,8 +45,6 @@ public final class PeerAgent {
     private final Counters<PeerCounter> counters = new Counters<>(PeerCounter.class);
     private final Map<Integer, PeerSession> byIndex = new HashMap<>();
     private final Map<Integer, Call> calls = new HashMap<>();
-    /** The ANSWER to each offer this node accepted, repeated until the introduction comes. */
-    private final Map<Long, Repeated> answers = new HashMap<>();
     /** The call number of each caller-side connection not yet connected. */
     private final Map<Integer, Integer> callOf = new HashMap<>();
     /** Connections holding a relay port pair from the server. */
@@ -53,43 +53,39 @@ public final class PeerAgent {
     private final java.util.Set<Integer> withSockets = new java.util.HashSet<>();
     private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
+    private final RepeatedFrames<Repeat> repeats;
     private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
     private List<Candidate> localCandidates = List.of();
     private NatMapping mapping = NatMapping.UNKNOWN;
     private Predicate<NodeId> accepts;
-    private Repeated listening;
     /**
      * Call and request numbers: from a random start, so a node restarted with the same key does not repeat
      * its last run's numbers (the server answers a repeated call as it answered the first).
      */
     private int nextRequest;
     private boolean heardFromServer;
+    private boolean serverUp;
 
-    /** A frame for the server, sent again each retry interval until its answer comes or its deadline passes. */
-    private static final class Repeated {
-        final byte[] frame;
-        final long deadline;
-        long nextSend;
+    /** What a repeated frame to the server is: the LISTEN, a CALL, an ANSWER (by session), a RELAYED (by connection). */
+    private record Repeat(Kind kind, long id) {
+        enum Kind { LISTEN, CALL, ANSWER, RELAYED }
 
-        Repeated(byte[] frame, long now, long deadline, long retryNanos) {
-            this.frame = frame;
-            this.deadline = deadline;
-            this.nextSend = now + retryNanos;
-        }
-
-        long nextTimeout() {
-            return Math.min(deadline, nextSend);
-        }
+        static final Repeat LISTEN = new Repeat(Kind.LISTEN, 0);
     }
 
-    /** A call placed: its CALL (repeated until the server answers), and whether it wants the relay only. */
-    private record Call(int number, NodeId callee, boolean relayOnly, Repeated call) {}
+    /**
+     * A call placed, until it connects or fails: the server must answer its CALL by {@code answerBy}; the
+     * whole connect must be done by {@code giveUpAt}, and the channel to the server up by {@code serverBy}
+     * ({@link Long#MAX_VALUE}: no such limit).
+     */
+    private record Call(int number, NodeId callee, boolean relayOnly, long answerBy, long giveUpAt, long serverBy, long placedAt) {}
 
     public PeerAgent(NodeKeys me, Settings settings, SecureRandom random) {
         this.me = me;
         this.settings = settings;
         this.random = random;
         this.nextRequest = random.nextInt(); // u32 on the wire; wrapping is fine
+        this.repeats = new RepeatedFrames<>(settings.retryNanos(), toServer::add);
     }
 
     public Counters<PeerCounter> counters() {
@@ -113,23 +109,34 @@ public final class PeerAgent {
     /** Accept calls from callers {@code accepts} lets in (null: stop listening). */
     public void listen(Predicate<NodeId> accepts, long now) {
         this.accepts = accepts;
-        listening = new Repeated(MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null)),
-                now, Long.MAX_VALUE, settings.retryNanos());
-        toServer.add(listening.frame);
+        repeats.add(Repeat.LISTEN, MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null)),
+                now, Long.MAX_VALUE);
     }
 
     /** Calls {@code peer}; the outcome comes as {@link AgentEvent.CallConnected} or {@link AgentEvent.CallFailed} with the number returned. */
     public int connect(NodeId peer, boolean relayOnly, long now) {
+        return connect(peer, relayOnly, now, Long.MAX_VALUE, Long.MAX_VALUE);
+    }
+
+    /**
+     * Calls {@code peer}, giving up at {@code giveUpAt} (as {@link PeerFailure#TIMEOUT}, or
+     * {@link PeerFailure#SERVER_UNREACHABLE} if the channel to the server is down then), and at
+     * {@code serverBy} if the channel to the server is not up by then ({@link Long#MAX_VALUE}: no such limit).
+     */
+    public int connect(NodeId peer, boolean relayOnly, long now, long giveUpAt, long serverBy) {
         int number = ++nextRequest;
         byte[] frame = MediationFrames.encode(new Frame.Call(number, MediationFrames.VERSION, peer, localCandidates, mapping));
-        calls.put(number, new Call(number, peer, relayOnly, new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos())));
-        toServer.add(frame);
+        calls.put(number, new Call(number, peer, relayOnly, now + settings.callTimeoutNanos(), giveUpAt, serverBy, now));
+        repeats.add(new Repeat(Repeat.Kind.CALL, number), frame, now, Long.MAX_VALUE);
         return number;
     }
 
-    /** Gives up a call not yet connected. */
+    /** Gives up a call not yet connected (a session it was introduced to ends too); no event follows. */
     public void cancel(int call) {
-        calls.remove(call);
+        if (calls.remove(call) != null) {
+            repeats.remove(new Repeat(Repeat.Kind.CALL, call));
+            callOf.entrySet().stream().filter(e -> e.getValue() == call).map(Map.Entry::getKey).findFirst().ifPresent(this::dropSession);
+        }
     }
 
     public Optional<PeerSession> connection(int index) {
@@ -142,7 +149,7 @@ public final class PeerAgent {
             throw new IllegalStateException("no such connection");
         }
         s.send(payload, now);
-        drain(s);
+        drain(s, now);
     }
 
     /** Runs {@code task} on a connection's streams, then sends what it made them send. */
@@ -153,14 +160,14 @@ public final class PeerAgent {
         }
         task.accept(s.streams());
         s.flushStreams(now);
-        drain(s);
+        drain(s, now);
     }
 
     public void close(int connection, long now) {
         PeerSession s = byIndex.get(connection);
         if (s != null) {
             s.close(now);
-            drain(s);
+            drain(s, now);
         }
     }
 
@@ -169,15 +176,13 @@ public final class PeerAgent {
      * go now, not at their next retry, so a call placed as the node starts costs no extra second.
      */
     public void onServerConnected(long now) {
-        if (listening != null) {
-            resend(listening, now);
-        }
-        for (Call c : calls.values()) {
-            resend(c.call(), now);
-        }
-        for (Repeated a : answers.values()) {
-            resend(a, now);
-        }
+        serverUp = true;
+        repeats.sendAll(now);
+    }
+
+    /** The control channel to the server is down: calls with a server deadline count from here. */
+    public void onServerDisconnected() {
+        serverUp = false;
     }
 
     /** The relay port pair a connection asked for: port 1 is this side's, port 2 the peer's. */
@@ -189,18 +194,18 @@ public final class PeerAgent {
         }
         relayed.add(connection);
         s.onRelayGranted(port1, token1, port2, token2, now);
-        drain(s);
+        drain(s, now);
     }
 
     /** The sockets a connection asked for with {@link AgentEvent.SocketsWanted}, by the node's numbers for them. */
-    public void onSocketsOpened(int connection, List<Integer> sockets) {
+    public void onSocketsOpened(int connection, List<Integer> sockets, long now) {
         PeerSession s = byIndex.get(connection);
         if (s == null) {
             events.add(new AgentEvent.SocketsUnused(connection, PeerTransmit.MAIN)); // the connection ended meanwhile
             return;
         }
         s.onSocketsOpened(sockets);
-        drain(s);
+        drain(s, now);
     }
 
     /** A payload from the server over the control channel: mediation frames are this agent's, others are ignored. */
@@ -214,11 +219,12 @@ public final class PeerAgent {
         }
         heardFromServer = true;
         switch (ok.value()) {
-            case Frame.Listening l -> listening = null;
+            case Frame.Listening l -> repeats.remove(Repeat.LISTEN);
             case Frame.Offer o -> onOffer(o, now);
             case Frame.Introduce i -> onIntroduce(i, now);
             case Frame.CallFailed f -> {
                 if (calls.remove(f.call()) != null) {
+                    repeats.remove(new Repeat(Repeat.Kind.CALL, f.call()));
                     events.add(new AgentEvent.CallFailed(f.call(), switch (f.reason()) {
                         case NOT_AVAILABLE, DECLINED -> PeerFailure.PEER_NOT_AVAILABLE;
                         case VERSION_MISMATCH -> PeerFailure.VERSION_MISMATCH;
@@ -235,7 +241,7 @@ public final class PeerAgent {
                 for (PeerSession s : byIndex.values()) {
                     if (s.introduction().session() == r.session()) {
                         s.onRelayed(r.relay(), r.token(), now);
-                        drain(s);
+                        drain(s, now);
                     }
                 }
             }
@@ -244,23 +250,26 @@ public final class PeerAgent {
     }
 
     private void onOffer(Frame.Offer o, long now) {
-        Repeated known = answers.get(o.session());
-        if (known != null) {
-            toServer.add(known.frame); // our answer was lost
-            return;
+        Repeat answer = new Repeat(Repeat.Kind.ANSWER, o.session());
+        if (repeats.sendAgain(answer, now)) {
+            return; // our answer was lost
         }
         boolean accept = accepts != null && accepts.test(o.caller());
         byte[] frame = MediationFrames.encode(new Frame.Answer(o.session(), accept, accept ? localCandidates : List.of(), mapping));
-        toServer.add(frame);
         if (accept) {
-            answers.put(o.session(), new Repeated(frame, now, now + settings.callTimeoutNanos(), settings.retryNanos()));
+            repeats.add(answer, frame, now, now + settings.callTimeoutNanos());
+        } else {
+            toServer.add(frame); // a refusal is said once: the caller's call fails either way
         }
     }
 
     private void onIntroduce(Frame.Introduce i, long now) {
         boolean caller = i.role() == Role.CALLER;
-        Call call = caller ? calls.remove(i.call()) : null;
-        if (caller ? call == null || !call.callee().equals(i.peer()) : answers.remove(i.session()) == null) {
+        Call call = caller ? calls.get(i.call()) : null;
+        boolean ours = caller
+                ? call != null && call.callee().equals(i.peer()) && repeats.remove(new Repeat(Repeat.Kind.CALL, i.call()))
+                : repeats.remove(new Repeat(Repeat.Kind.ANSWER, i.session()));
+        if (!ours) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED); // a repeat of one already taken, or not ours
             return;
         }
@@ -270,7 +279,7 @@ public final class PeerAgent {
         if (caller) {
             callOf.put(session.localIndex(), call.number());
         }
-        drain(session);
+        drain(session, now);
     }
 
     /** A datagram from a peer on the node's socket {@code socket} ({@link PeerTransmit#MAIN}, or one opened for a connection). */
@@ -291,16 +300,14 @@ public final class PeerAgent {
             return;
         }
         session.onPacket(socket, from, ok.value(), now);
-        drain(session);
+        drain(session, now);
     }
 
     public long pollTimeout() {
-        long t = listening == null ? Long.MAX_VALUE : listening.nextTimeout();
+        long t = repeats.pollTimeout();
         for (Call c : calls.values()) {
-            t = Math.min(t, c.call().nextTimeout());
-        }
-        for (Repeated a : answers.values()) {
-            t = Math.min(t, a.nextTimeout());
+            long answerBy = repeats.contains(new Repeat(Repeat.Kind.CALL, c.number())) ? c.answerBy() : Long.MAX_VALUE;
+            t = Math.min(t, Math.min(answerBy, Math.min(c.giveUpAt(), serverUp ? Long.MAX_VALUE : c.serverBy())));
         }
         for (PeerSession s : byIndex.values()) {
             t = Math.min(t, s.pollTimeout());
@@ -308,40 +315,50 @@ public final class PeerAgent {
         return t;
     }
 
+    /** Does what is due at {@code now}; a call early or twice does nothing more. */
     public void handleTimeout(long now) {
-        if (listening != null && now - listening.nextSend >= 0) {
-            resend(listening, now);
-        }
-        for (Iterator<Call> it = calls.values().iterator(); it.hasNext(); ) {
-            Call c = it.next();
-            if (now - c.call().deadline >= 0) {
-                it.remove();
-                events.add(heardFromServer
-                        ? new AgentEvent.CallFailed(c.number(), PeerFailure.TIMEOUT, "the server gave no answer to the call in time")
-                        : new AgentEvent.CallFailed(c.number(), PeerFailure.SERVER_UNREACHABLE, "the server did not answer"));
-            } else if (now - c.call().nextSend >= 0) {
-                resend(c.call(), now);
-            }
-        }
-        for (Iterator<Repeated> it = answers.values().iterator(); it.hasNext(); ) {
-            Repeated a = it.next();
-            if (now - a.deadline >= 0) {
-                it.remove();
-            } else if (now - a.nextSend >= 0) {
-                resend(a, now);
-            }
+        repeats.handleTimeout(now); // only ANSWERs have a deadline there: one past it is simply dropped
+        for (Call c : List.copyOf(calls.values())) {
+            failIfDue(c, now);
         }
         for (PeerSession s : List.copyOf(byIndex.values())) {
             if (now - s.pollTimeout() >= 0) {
                 s.handleTimeout(now);
-                drain(s);
+                drain(s, now);
             }
         }
     }
 
-    private void resend(Repeated r, long now) {
-        toServer.add(r.frame);
-        r.nextSend = now + settings.retryNanos();
+    private void failIfDue(Call c, long now) {
+        boolean unanswered = repeats.contains(new Repeat(Repeat.Kind.CALL, c.number()));
+        String why;
+        PeerFailure failure;
+        if (!serverUp && now - c.serverBy() >= 0) {
+            failure = PeerFailure.SERVER_UNREACHABLE;
+            why = "no channel to the server within " + seconds(c.serverBy() - c.placedAt()) + " s";
+        } else if (now - c.giveUpAt() >= 0) {
+            failure = serverUp ? PeerFailure.TIMEOUT : PeerFailure.SERVER_UNREACHABLE;
+            why = (serverUp ? "no connection" : "no channel to the server") + " within " + seconds(c.giveUpAt() - c.placedAt()) + " s";
+        } else if (unanswered && now - c.answerBy() >= 0) {
+            failure = heardFromServer ? PeerFailure.TIMEOUT : PeerFailure.SERVER_UNREACHABLE;
+            why = heardFromServer ? "the server gave no answer to the call in time" : "the server did not answer";
+        } else {
+            return;
+        }
+        cancel(c.number());
+        events.add(new AgentEvent.CallFailed(c.number(), failure, why));
+    }
+
+    private static long seconds(long nanos) {
+        return nanos / 1_000_000_000L;
+    }
+
+    /** Forgets a connection not yet connected, and lets go of what it held; its peer's side times out. */
+    private void dropSession(int index) {
+        byIndex.remove(index);
+        callOf.remove(index);
+        repeats.remove(new Repeat(Repeat.Kind.RELAYED, index));
+        released(index);
     }
 
     public Optional<PeerTransmit> pollTransmit() {
@@ -357,7 +374,7 @@ public final class PeerAgent {
     }
 
     /** Moves a session's output out, and turns its events into the agent's. */
-    private void drain(PeerSession s) {
+    private void drain(PeerSession s, long now) {
         for (var t = s.pollTransmit(); t.isPresent(); t = s.pollTransmit()) {
             transmits.add(t.get());
         }
@@ -365,18 +382,21 @@ public final class PeerAgent {
         for (var e = s.pollEvent(); e.isPresent(); e = s.pollEvent()) {
             switch (e.get()) {
                 case PeerEvent.Connected c -> {
+                    repeats.remove(new Repeat(Repeat.Kind.RELAYED, index));
                     if (c.path() != Path.RELAYED && relayed.remove(index)) {
                         events.add(new AgentEvent.RelayUnused(index));
                     }
                     Integer call = callOf.remove(index);
+                    if (call != null) {
+                        calls.remove(call);
+                    }
                     events.add(call != null ? new AgentEvent.CallConnected(call, index, s.introduction().peer(), c.path())
                             : new AgentEvent.Accepted(index, s.introduction().peer(), c.path()));
                 }
                 case PeerEvent.Failed f -> {
-                    Integer call = callOf.remove(index);
-                    byIndex.remove(index);
-                    released(index);
-                    if (call != null) {
+                    Integer call = callOf.get(index);
+                    dropSession(index);
+                    if (call != null && calls.remove(call) != null) {
                         events.add(new AgentEvent.CallFailed(call, f.failure(), f.detail()));
                     }
                 }
@@ -391,11 +411,9 @@ public final class PeerAgent {
                     }
                     events.add(new AgentEvent.SocketsUnused(index, u.keep()));
                 }
-                case PeerEvent.ToServer f -> toServer.add(f.frame());
+                case PeerEvent.ToServer f -> repeats.add(new Repeat(Repeat.Kind.RELAYED, index), f.frame(), now, Long.MAX_VALUE);
                 case PeerEvent.Closed c -> {
-                    byIndex.remove(index);
-                    callOf.remove(index);
-                    released(index);
+                    dropSession(index);
                     events.add(new AgentEvent.OnConnection(index, c));
                 }
                 default -> events.add(new AgentEvent.OnConnection(index, e.get()));

@@ -33,7 +33,10 @@ public sealed interface PeerEvent {
     /** The sockets opened for this connection are no longer needed, but for {@code keep} (or none: {@link PeerTransmit#MAIN}). */
     record SocketsUnused(int keep) implements PeerEvent {}
 
-    /** A mediation frame for the server (a relay port to pass on to the peer). */
+    /**
+     * A mediation frame for the server (a relay port to pass on to the peer), to be repeated until the
+     * session connects or ends: the server does not answer it.
+     */
     record ToServer(byte[] frame) implements PeerEvent {}
 
     /** Why an established connection ended. */

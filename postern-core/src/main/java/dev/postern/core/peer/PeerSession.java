@@ -87,7 +87,6 @@ public final class PeerSession {
     private static final NoiseCipher SUITE = NoiseCipher.AES_GCM;
     /** Sources a callee answers HELLOs from (LAN, public, relay...): a bound on what one token can make it send. */
     private static final int MAX_HELLO_SOURCES = MediationFrames.MAX_CANDIDATES + 2;
-    private static final long RELAYED_RETRY_NANOS = 1_000_000_000L;
     /** Peer addresses whose answers go out of another socket than the main one: a bound on what the map can hold. */
     private static final int MAX_ROUTES = 1100;
     /**
@@ -151,8 +150,6 @@ public final class PeerSession {
     private InetSocketAddress relayClaim;
     private byte[] relayToken;
     private long nextClaim = Long.MAX_VALUE;
-    private byte[] relayedFrame;
-    private long nextRelayed = Long.MAX_VALUE;
 
     /**
      * @param ownMapping this side's NAT mapping (the peer's is in the introduction)
@@ -224,7 +221,7 @@ public final class PeerSession {
         return switch (state) {
             case WAITING -> startAt;
             case HANDSHAKING -> {
-                long t = Math.min(deadline, Math.min(nextClaim, Math.min(nextRelayed, nextWelcome)));
+                long t = Math.min(deadline, Math.min(nextClaim, nextWelcome));
                 for (PathStrategy s : strategies) {
                     t = Math.min(t, s.nextTimeout());
                 }
@@ -259,10 +256,6 @@ public final class PeerSession {
             runStrategies(now, false);
             if (now - nextClaim >= 0) {
                 claimRelay(now);
-            }
-            if (now - nextRelayed >= 0) {
-                events.add(new PeerEvent.ToServer(relayedFrame));
-                nextRelayed = now + RELAYED_RETRY_NANOS;
             }
             if (now - nextWelcome >= 0) {
                 for (InetSocketAddress to : helloSources) {
@@ -360,9 +353,8 @@ public final class PeerSession {
         relayClaim = port1;
         relayToken = token1.clone();
         claimRelay(now);
-        relayedFrame = MediationFrames.encode(new Frame.Relayed(intro.session(), new Candidate(Candidate.Kind.RELAY, port2), token2));
-        events.add(new PeerEvent.ToServer(relayedFrame));
-        nextRelayed = now + RELAYED_RETRY_NANOS;
+        events.add(new PeerEvent.ToServer(
+                MediationFrames.encode(new Frame.Relayed(intro.session(), new Candidate(Candidate.Kind.RELAY, port2), token2))));
     }
 
     /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */

@@ -39,6 +39,8 @@ public final class NatProbe {
      */
     public record Settings(long retryNanos, int tries, long lifetimeMaxNanos) {
         public static final Settings DEFAULTS = new Settings(300_000_000L, 4, 0);
+        /** A node only needs its mapping, and should not hold up its first call for long when the server has no detection. */
+        public static final Settings FOR_NODES = new Settings(300_000_000L, 3, 0);
 
         public Settings withLifetimeUpTo(Duration max) {
             return new Settings(retryNanos, tries, max.toNanos());

@@ -111,11 +111,42 @@ class MediatorTest {
         Frame.Offer first = offer();
 
         now += SECOND / 2;
-        mediator.tick(now);
+        mediator.handleTimeout(now);
         assertThat(drain()).isEmpty();
         now += SECOND / 2;
-        mediator.tick(now);
+        mediator.handleTimeout(now);
         assertThat(offer().session()).isEqualTo(first.session());
+    }
+
+    /** Woken when a session next needs time (offer, call deadline, forgetting), not on a fixed tick. */
+    @Test
+    void saysWhenItNextNeedsTimeForEachStepOfACall() {
+        assertThat(mediator.pollTimeout()).as("nothing waits").isEqualTo(Long.MAX_VALUE);
+        long placed = now;
+        call(1);
+        assertThat(mediator.pollTimeout()).as("a call for a callee not listening: its deadline").isEqualTo(placed + 30 * SECOND);
+
+        now += 5 * SECOND;
+        listen(true);
+        offer();
+        assertThat(mediator.pollTimeout()).as("offered: the next offer").isEqualTo(now + SECOND);
+        mediator.handleTimeout(now + SECOND / 2);
+        assertThat(drain()).as("an early wakeup does nothing").isEmpty();
+
+        now = mediator.pollTimeout();
+        mediator.handleTimeout(now);
+        offer();
+        assertThat(mediator.pollTimeout()).isEqualTo(now + SECOND);
+
+        now = placed + 30 * SECOND;
+        mediator.handleTimeout(now);
+        assertThat(drain()).anyMatch(s -> s.frame() instanceof Frame.CallFailed f && f.reason() == Reason.NOT_AVAILABLE);
+        assertThat(mediator.pollTimeout()).as("the failure is remembered for repeats, then forgotten").isEqualTo(now + 10 * SECOND);
+
+        now += 10 * SECOND;
+        mediator.handleTimeout(now);
+        assertThat(mediator.pollTimeout()).isEqualTo(Long.MAX_VALUE);
+        assertThat(mediator.openCalls()).isZero();
     }
 
     @Test
@@ -157,11 +188,11 @@ class MediatorTest {
     void aCalleeThatNeverListensMakesTheCallFailAsNotAvailable() {
         call(4);
         now += 29 * SECOND;
-        mediator.tick(now);
+        mediator.handleTimeout(now);
         assertThat(drain()).isEmpty();
 
         now += SECOND;
-        mediator.tick(now);
+        mediator.handleTimeout(now);
         assertThat(drain()).containsExactly(new Sent(caller, new Frame.CallFailed(4, Reason.NOT_AVAILABLE)));
         call(4);
         assertThat(drain()).as("a repeat after the failure").containsExactly(new Sent(caller, new Frame.CallFailed(4, Reason.NOT_AVAILABLE)));

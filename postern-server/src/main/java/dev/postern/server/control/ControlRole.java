@@ -10,6 +10,7 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.StartupException;
+import dev.postern.server.net.DeadlineTimer;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -21,9 +22,7 @@ import io.netty.channel.socket.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.concurrent.ScheduledFuture;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -102,6 +101,11 @@ public final class ControlRole implements AutoCloseable {
         channel.eventLoop().scheduleAtFixedRate(task, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     }
 
+    /** A timer on the control channel's event loop, for a machine that runs there ({@code onDue} runs there too). */
+    public DeadlineTimer timer(Runnable onDue) {
+        return new DeadlineTimer(channel.eventLoop(), driver.clock, onDue);
+    }
+
     public Counters<ControlCounter> counters() {
         return server.counters();
     }
@@ -128,8 +132,7 @@ public final class ControlRole implements AutoCloseable {
         private final Clock clock;
         private final Consumer<ControlEvent> onEvent;
         private Channel channel;
-        private ScheduledFuture<?> armed;
-        private long armedFor;
+        private DeadlineTimer timer;
 
         Driver(ControlServer server, Clock clock, Consumer<ControlEvent> onEvent) {
             this.server = server;
@@ -140,6 +143,10 @@ public final class ControlRole implements AutoCloseable {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.channel = ctx.channel();
+            this.timer = new DeadlineTimer(channel.eventLoop(), clock, () -> {
+                server.handleTimeout(clock.nanoTime());
+                drain();
+            });
         }
 
         @Override
@@ -180,30 +187,14 @@ public final class ControlRole implements AutoCloseable {
                 }
                 onEvent.accept(event);
             }
-            arm();
-        }
-
-        /** A timer for the server's next deadline, unless one as early is already set. */
-        private void arm() {
-            OptionalLong next = server.pollTimeout();
-            if (next.isEmpty() || (armed != null && armedFor - next.getAsLong() <= 0) || !channel.isOpen()) {
-                return;
+            if (channel.isOpen()) {
+                timer.arm(server.pollTimeout().orElse(Long.MAX_VALUE));
             }
-            disarm();
-            armedFor = next.getAsLong();
-            armed = channel.eventLoop().schedule(this::fire, Math.max(0, armedFor - clock.nanoTime()), TimeUnit.NANOSECONDS);
-        }
-
-        private void fire() {
-            armed = null;
-            server.handleTimeout(clock.nanoTime());
-            drain();
         }
 
         void disarm() {
-            if (armed != null) {
-                armed.cancel(false);
-                armed = null;
+            if (timer != null) {
+                timer.cancel();
             }
         }
 

@@ -6,6 +6,7 @@ import dev.postern.core.mediation.Mediator;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.net.DeadlineTimer;
 import java.security.SecureRandom;
 
 /**
@@ -15,23 +16,21 @@ import java.security.SecureRandom;
  */
 public final class MediatorRole {
 
-    /** Offers are repeated each second and calls wait 30 s: a quarter second is fine enough. */
-    private static final long TICK_NANOS = 250_000_000L;
-
     private final Mediator mediator;
     private final ControlRole control;
     private final Clock clock;
+    /** Armed for the mediator's next deadline ({@link Mediator#pollTimeout}); on the event loop. */
+    private final DeadlineTimer timer;
 
     private MediatorRole(Mediator mediator, ControlRole control, Clock clock) {
         this.mediator = mediator;
         this.control = control;
         this.clock = clock;
+        this.timer = control.timer(this::onTimeout);
     }
 
     public static MediatorRole start(ControlRole control, Clock clock, Mediator.Limits limits) {
-        MediatorRole role = new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock);
-        control.every(TICK_NANOS, role::tick);
-        return role;
+        return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock);
     }
 
     public Counters<MediationCounter> counters() {
@@ -49,14 +48,16 @@ public final class MediatorRole {
         mediator.onDisconnected(node);
     }
 
-    private void tick() {
-        mediator.tick(clock.nanoTime());
+    private void onTimeout() {
+        mediator.handleTimeout(clock.nanoTime());
         flush();
     }
 
+    /** Sends what the mediator has to send and arms the timer for when it next needs time. */
     private void flush() {
         for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
             control.send(o.get().to(), o.get().frame());
         }
+        timer.arm(mediator.pollTimeout());
     }
 }

@@ -3,7 +3,8 @@ package dev.postern.server.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.postern.client.control.ControlConnection;
+import dev.postern.client.control.NodeLoop;
+import dev.postern.core.node.NodeEvent;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.ControlServer;
 import dev.postern.core.identity.NodeId;
@@ -15,6 +16,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -32,16 +35,12 @@ class ControlRoleTest {
         CopyOnWriteArrayList<NodeId> connectedTo = new CopyOnWriteArrayList<>();
         InetAddress lo = InetAddress.getLoopbackAddress();
         try (ControlRole server = ControlRole.start(lo, 0, serverKeys, ControlServer.Limits.DEFAULTS, Clock.SYSTEM, UdpTransport.best(), atServer::add);
-                ControlConnection node = ControlConnection.open(nodeKeys, serverKeys.id(),
-                        new InetSocketAddress(lo, server.address().getPort()), Clock.SYSTEM, new ControlConnection.Listener() {
-                            @Override
-                            public void onConnected(NodeId s) {
-                                connectedTo.add(s);
-                            }
-
-                            @Override
-                            public void onMessage(byte[] payload) {
-                                atNode.add(new String(payload, StandardCharsets.UTF_8));
+                NodeLoop node = NodeLoop.open(nodeKeys, serverKeys.id(),
+                        new InetSocketAddress(lo, server.address().getPort()), Clock.SYSTEM, event -> {
+                            switch (event) {
+                                case NodeEvent.ServerConnected c -> connectedTo.add(c.server());
+                                case NodeEvent.FromServer f -> atNode.add(new String(f.payload(), StandardCharsets.UTF_8));
+                                default -> { }
                             }
                         })) {
             await().atMost(Duration.ofSeconds(10)).until(node::isConnected);
@@ -49,7 +48,9 @@ class ControlRoleTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> atServer.stream()
                     .anyMatch(e -> e instanceof ControlEvent.Connected c && c.peer().equals(nodeKeys.id())));
 
-            assertThat(node.send("hello, server".getBytes(StandardCharsets.UTF_8))).isTrue();
+            CompletableFuture<Boolean> sent = new CompletableFuture<>();
+            node.execute((machine, now) -> sent.complete(machine.sendToServer("hello, server".getBytes(StandardCharsets.UTF_8), now)));
+            assertThat(sent.get(5, TimeUnit.SECONDS)).isTrue();
             await().atMost(Duration.ofSeconds(5)).until(() -> atServer.stream().anyMatch(e -> e instanceof ControlEvent.Received r
                     && new String(r.payload(), StandardCharsets.UTF_8).equals("hello, server")));
 

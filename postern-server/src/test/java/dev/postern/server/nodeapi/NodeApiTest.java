@@ -11,7 +11,9 @@ import dev.postern.api.socket.SocketGrpc;
 import dev.postern.api.socket.StartSocketRequest;
 import dev.postern.api.socket.StartSocketResponse;
 import dev.postern.api.socket.StopSocketRequest;
-import dev.postern.client.control.ControlConnection;
+import dev.postern.client.control.NodeChannel;
+import dev.postern.client.control.NodeLoop;
+import dev.postern.core.node.NodeEvent;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.MessageCodec;
@@ -237,15 +239,10 @@ class NodeApiTest {
     @Test
     void sendSocketReachesARemoteNodeWithTheSocketsDetailsAndItsAckComesBackAsAReceipt() throws Exception {
         NodeKeys remoteKeys = NodeKeys.generate(new java.security.SecureRandom());
-        var frames = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
-        try (ControlConnection remote = ControlConnection.open(remoteKeys, server.identity().id(),
+        var messages = new java.util.concurrent.LinkedBlockingQueue<dev.postern.core.messaging.Message>();
+        try (NodeChannel remote = NodeChannel.open(remoteKeys, server.identity().id(),
                 new InetSocketAddress(LOOPBACK, server.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
-                new ControlConnection.Listener() {
-                    @Override
-                    public void onMessage(byte[] payload) {
-                        frames.add(payload);
-                    }
-                })) {
+                messages::add, new NodeChannel.Listener() { })) {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(remote::isConnected);
             var subscription = GrpcSubscription.open(server.nodeApi().grpcPort());
             JsonNode started = post("/v1/socket/start", "{\"require_token\":true}").body();
@@ -254,19 +251,18 @@ class NodeApiTest {
             assertThat(sent.status()).isEqualTo(200);
             String id = sent.body().get("id").asText();
 
-            byte[] frame = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
-            assertThat(frame).isNotNull();
-            var deliver = (MessageCodec.Frame.Deliver) ((Decoded.Ok<MessageCodec.Frame>) MessageCodec.decode(frame, remoteKeys.id())).value();
-            assertThat(deliver.message().id()).isEqualTo(id);
-            assertThat(deliver.message().serviceType()).isEqualTo("socket");
-            assertThat(deliver.message().from()).isEqualTo(server.identity().id());
-            JsonNode data = JSON.readTree(deliver.message().data());
+            var delivered = messages.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(delivered).isNotNull();
+            assertThat(delivered.id()).isEqualTo(id);
+            assertThat(delivered.serviceType()).isEqualTo("socket");
+            assertThat(delivered.from()).isEqualTo(server.identity().id());
+            JsonNode data = JSON.readTree(delivered.data());
             assertThat(data.get("protocol").asText()).isEqualTo("udp");
             assertThat(data.get("ip").asText()).isEqualTo("127.0.0.1");
             assertThat(data.get("port2").asText()).isEqualTo(started.get("port2").asText());
             assertThat(data.get("token2").asText()).isEqualTo(started.get("token2").asText());
 
-            remote.send(MessageCodec.ack(id));
+            // The node acknowledged the delivery as it took it: the daemon hears of that as a receipt.
             var receipt = subscription.poll(10, java.util.concurrent.TimeUnit.SECONDS);
             assertThat(receipt).isNotNull();
             assertThat(receipt.getServiceType()).isEqualTo("receipt");
@@ -296,22 +292,15 @@ class NodeApiTest {
             assertThat(refused.statusCode()).isEqualTo(429);
             assertThat(refused.body()).contains("queue is full");
 
-            var frames = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
-            try (ControlConnection node = ControlConnection.open(offline, small.identity().id(),
+            var messages = new java.util.concurrent.LinkedBlockingQueue<dev.postern.core.messaging.Message>();
+            try (NodeChannel node = NodeChannel.open(offline, small.identity().id(),
                     new InetSocketAddress(LOOPBACK, small.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
-                    new ControlConnection.Listener() {
-                        @Override
-                        public void onMessage(byte[] payload) {
-                            frames.add(payload);
-                        }
-                    })) {
-                for (int i = 0; i < 3; i++) {
-                    byte[] frame = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
-                    assertThat(frame).as("message %d", i).isNotNull();
-                    var m = ((MessageCodec.Frame.Deliver) ((Decoded.Ok<MessageCodec.Frame>) MessageCodec.decode(frame, offline.id())).value()).message();
+                    messages::add, new NodeChannel.Listener() { })) {
+                for (int i = 0; i < 3; i++) { // one in flight at a time: the next comes once the node acknowledged this one
+                    var m = messages.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                    assertThat(m).as("message %d", i).isNotNull();
                     assertThat(m.id()).isEqualTo(ids.get(i));
                     assertThat(new String(m.data(), StandardCharsets.UTF_8)).isEqualTo("m" + i);
-                    node.send(MessageCodec.ack(m.id()));
                 }
             }
         } finally {
@@ -377,31 +366,31 @@ class NodeApiTest {
     void aNodeOnItsOwnStartsAndStopsSocketsOnTheServersRelayOverItsChannel() throws Exception {
         NodeKeys remoteKeys = NodeKeys.generate(new java.security.SecureRandom());
         var answers = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
-        try (ControlConnection remote = ControlConnection.open(remoteKeys, server.identity().id(),
+        // Raw frames, so a request can be repeated by hand as a lost answer would make the node repeat it.
+        try (NodeLoop remote = NodeLoop.open(remoteKeys, server.identity().id(),
                 new InetSocketAddress(LOOPBACK, server.control().address().getPort()), dev.postern.core.time.Clock.SYSTEM,
-                new ControlConnection.Listener() {
-                    @Override
-                    public void onMessage(byte[] payload) {
-                        answers.add(payload);
+                event -> {
+                    if (event instanceof NodeEvent.FromServer f) {
+                        answers.add(f.payload());
                     }
                 })) {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(remote::isConnected);
             byte[] start = RelayFrames.encode(new RelayFrames.Frame.Start(7, true, java.util.List.of("127.0.0.0/8")));
 
-            remote.send(start);
+            remote.execute((machine, now) -> machine.sendToServer(start, now));
             var started = (RelayFrames.Frame.Started) ((Decoded.Ok<RelayFrames.Frame>) RelayFrames.decode(
                     answers.poll(10, java.util.concurrent.TimeUnit.SECONDS))).value();
             assertThat(started.request()).isEqualTo(7);
             assertThat(started.token2()).matches("[0-9a-f]{32}");
             assertThat(server.relay().ownedBy(remoteKeys.id().hex())).extracting(a -> a.id()).containsExactly(started.id());
 
-            remote.send(start); // as if the answer had been lost: the same answer, no second socket
+            remote.execute((machine, now) -> machine.sendToServer(start, now)); // as if the answer had been lost: the same answer, no second socket
             var again = (RelayFrames.Frame.Started) ((Decoded.Ok<RelayFrames.Frame>) RelayFrames.decode(
                     answers.poll(10, java.util.concurrent.TimeUnit.SECONDS))).value();
             assertThat(again).isEqualTo(started);
             assertThat(server.relay().size()).isEqualTo(1);
 
-            remote.send(RelayFrames.encode(new RelayFrames.Frame.Stop(8, "")));
+            remote.execute((machine, now) -> machine.sendToServer(RelayFrames.encode(new RelayFrames.Frame.Stop(8, "")), now));
             assertThat(RelayFrames.decode(answers.poll(10, java.util.concurrent.TimeUnit.SECONDS)))
                     .isEqualTo(Decoded.ok(new RelayFrames.Frame.Stopped(8, 1)));
             assertThat(server.relay().size()).isZero();

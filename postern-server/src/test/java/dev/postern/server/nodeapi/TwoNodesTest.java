@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.postern.client.control.ControlConnection;
 import dev.postern.client.control.NodeChannel;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
@@ -104,7 +103,7 @@ class TwoNodesTest {
                 1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
                 NodeChannel channel = NodeChannel.open(node, server.identity().id(),
                         new InetSocketAddress(LO, server.control().address().getPort()), Clock.SYSTEM, backend::deliver,
-                        new ControlConnection.Listener() { })) {
+                        new NodeChannel.Listener() { })) {
             backend.attach(channel);
             NodeApi nodeApi = NodeApi.start(new NodeApiConfig(LO, 0, 0), backend,
                     dev.postern.server.net.UdpTransport.best());
@@ -172,7 +171,7 @@ class TwoNodesTest {
 
     private static NodeChannel open(PosternServer server, NodeKeys keys, LinkedBlockingQueue<Message> inbox) throws Exception {
         return NodeChannel.open(keys, server.identity().id(), new InetSocketAddress(LO, server.control().address().getPort()),
-                Clock.SYSTEM, inbox::add, new ControlConnection.Listener() { });
+                Clock.SYSTEM, inbox::add, new NodeChannel.Listener() { });
     }
 
     private static void send(DatagramSocket from, InetSocketAddress to, byte[] payload) throws Exception {

@@ -1,51 +1,43 @@
 package dev.postern.testkit.sim;
 
-import dev.postern.core.codec.Decoded;
-import dev.postern.core.control.ControlClient;
-import dev.postern.core.control.ControlCodec;
-import dev.postern.core.control.ControlEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
-import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.node.NodeEvent;
+import dev.postern.core.node.NodeMachine;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
-import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerTransmit;
-import dev.postern.core.relay.RelayFrames;
+import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stun.NatProbe;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * A Postern node on the simulated network: the real control client and {@link PeerAgent}, sharing one
- * socket as a real node does (so the endpoint the server sees is the one peers punch to), NAT detection
- * at start where the server offers it, and the extra sockets birthday punching asks for. What the agent
- * reports is kept in {@link #events()} for tests to look at.
+ * A Postern node on the simulated network: the library's own {@link NodeMachine}, driven by the simulation
+ * as {@code NodeLoop} drives it with real sockets (one main socket, so the endpoint the server sees is the
+ * one peers punch to; the sockets the machine asks for; NAT detection at start where the server offers it).
+ * It holds no protocol: only sockets, time and a record of what the machine reported, for tests to look at.
  */
 public final class SimNode {
 
+    /** The owner NAT detection's sockets are booked under: never a connection's index (those are never 0). */
+    private static final int NAT_DETECTION = 0;
+
     private final SimNetwork net;
     private final SimHost host;
-    private final NodeKeys keys;
     private final SimSocket socket;
-    private final InetSocketAddress server;
-    private final ControlClient control;
-    private final PeerAgent agent;
+    private final NodeMachine machine;
+    private final List<NodeEvent> nodeEvents = new ArrayList<>();
     private final List<AgentEvent> events = new ArrayList<>();
-    private final Map<Integer, Integer> relayRequests = new HashMap<>();
-    private int nextRelayRequest = 1;
-    /** Sockets opened for connections. */
+    /** Sockets opened for connections and NAT detection. */
     private final ConnectionSockets<SimSocket> extraSockets = new ConnectionSockets<>();
-    private NatProbe natProbe;
-    private SimSocket[] natProbeSockets;
     private long wakeupAt = Long.MAX_VALUE;
 
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random) {
@@ -55,181 +47,79 @@ public final class SimNode {
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random, PeerAgent.Settings settings) {
         this.net = net;
         this.host = host;
-        this.keys = keys;
         this.socket = host.open(0);
-        this.server = postern.controlAddress();
-        this.control = new ControlClient(keys, postern.id(), server, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
-        this.agent = new PeerAgent(keys, settings, random);
-        agent.localCandidates(List.of(new Candidate(Candidate.Kind.LOCAL, socket.localAddress())));
-        socket.onReceive((from, datagram) -> onDatagram(PeerTransmit.MAIN, from, datagram));
-        control.start(now());
-        postern.natDetection().ifPresent(primary -> detectNat(primary, random));
-        pump();
+        this.machine = new NodeMachine(keys, postern.id(), postern.controlAddress(), settings, random);
+        machine.localCandidates(List.of(new Candidate(Candidate.Kind.LOCAL, socket.localAddress())));
+        socket.onReceive((from, datagram) -> {
+            machine.handleDatagram(PeerTransmit.MAIN, from, datagram, now());
+            drive();
+        });
+        machine.start(now());
+        postern.natDetection().ifPresent(primary -> {
+            List<Integer> sockets = openSockets(NAT_DETECTION, NatProbe.LIFETIME_SOCKET + 1);
+            int port = extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).localAddress().getPort();
+            machine.detectNat(new NatProbe(primary, Set.of(host.address()), port, NatProbe.Settings.FOR_NODES, random), sockets, now());
+        });
+        drive();
     }
 
     /** Whether NAT detection has finished (found the mapping, or gave up): calls made before it tell peers nothing. */
     public boolean natDetected() {
-        return natProbe == null;
-    }
-
-    /** Runs NAT detection on two sockets of its own until the mapping is known, as a real node does at start. */
-    private void detectNat(InetSocketAddress primary, SecureRandom random) {
-        natProbeSockets = new SimSocket[] {host.open(0), host.open(0)};
-        natProbe = new NatProbe(primary, Set.of(host.address()), natProbeSockets[0].localAddress().getPort(), NatProbe.Settings.DEFAULTS,
-                random);
-        for (int i = 0; i < natProbeSockets.length; i++) {
-            int on = i;
-            natProbeSockets[i].onReceive((from, datagram) -> {
-                if (natProbe != null) {
-                    natProbe.onDatagram(on, from, datagram, now());
-                    stepNatProbe();
-                }
-            });
-        }
-        natProbe.start(now());
-        stepNatProbe();
-    }
-
-    private void stepNatProbe() {
-        natProbe.handleTimeout(now());
-        for (var t = natProbe.pollTransmit(); t.isPresent(); t = natProbe.pollTransmit()) {
-            natProbeSockets[t.get().socket()].send(t.get().to(), t.get().datagram());
-        }
-        if (natProbe.mapping().isPresent() || natProbe.isDone()) {
-            agent.natMapping(NatMapping.of(natProbe.mapping()));
-            natProbe = null;
-            for (SimSocket s : natProbeSockets) {
-                s.close();
-            }
-            return;
-        }
-        NatProbe probe = natProbe;
-        net.at(probe.pollTimeout(), () -> {
-            if (natProbe == probe) {
-                stepNatProbe();
-            }
-        });
+        return !machine.detectingNat();
     }
 
     public NodeId id() {
-        return keys.id();
+        return machine.id();
     }
 
+    /** The machine's peer agent, for its counters and connections: read it, do not drive it. */
     public PeerAgent agent() {
-        return agent;
+        return machine.agent();
     }
 
     public boolean isConnectedToServer() {
-        return control.isConnected();
+        return machine.isConnectedToServer();
     }
 
-    /** What the agent reported, in order. */
+    /** What the machine reported about peers (calls, connections, their events), in order. */
     public List<AgentEvent> events() {
         return events;
     }
 
+    /** Everything the machine reported, in order. */
+    public List<NodeEvent> nodeEvents() {
+        return nodeEvents;
+    }
+
     public void listen(Predicate<NodeId> accepts) {
-        agent.listen(accepts, now());
-        pump();
+        machine.listen(accepts, now());
+        drive();
     }
 
     public int connect(NodeId peer, boolean relayOnly) {
-        int call = agent.connect(peer, relayOnly, now());
-        pump();
+        int call = machine.connect(peer, relayOnly, now(), Long.MAX_VALUE, Long.MAX_VALUE);
+        drive();
         return call;
     }
 
     public void send(int connection, byte[] payload) {
-        agent.send(connection, payload, now());
-        pump();
+        machine.send(connection, payload, now());
+        drive();
     }
 
     /** Runs {@code task} on a connection's streams and sends what it made them send. */
-    public void withStreams(int connection, java.util.function.Consumer<dev.postern.core.stream.StreamConnection> task) {
-        agent.withStreams(connection, task, now());
-        pump();
+    public void withStreams(int connection, Consumer<StreamConnection> task) {
+        machine.withStreams(connection, task, now());
+        drive();
     }
 
     public void close(int connection) {
-        agent.close(connection, now());
-        pump();
+        machine.close(connection, now());
+        drive();
     }
 
     public SimSocket socket() {
         return socket;
-    }
-
-    private long now() {
-        return net.clock().nanoTime();
-    }
-
-    private void onDatagram(int on, InetSocketAddress from, byte[] datagram) {
-        if (PeerPackets.isPeerPacket(datagram)) {
-            agent.onPacket(on, from, datagram, now());
-        } else if (on == PeerTransmit.MAIN) {
-            control.onDatagram(from, datagram, now());
-        }
-        pump();
-    }
-
-    private void wakeup() {
-        wakeupAt = Long.MAX_VALUE;
-        long now = now();
-        control.handleTimeout(now);
-        agent.handleTimeout(now);
-        pump();
-    }
-
-    private void pump() {
-        long now = now();
-        boolean moved = true;
-        while (moved) {
-            moved = false;
-            for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
-                moved = true;
-                if (e.get() instanceof ControlEvent.Connected) {
-                    agent.onServerConnected(now);
-                } else if (e.get() instanceof ControlEvent.Received r) {
-                    if (RelayFrames.isRelayFrame(r.payload())) {
-                        onRelayFrame(r.payload(), now);
-                    } else {
-                        agent.onServerFrame(r.payload(), now);
-                    }
-                }
-            }
-            for (var f = agent.pollServerFrame(); f.isPresent(); f = agent.pollServerFrame()) {
-                moved = true;
-                control.send(f.get(), now); // refused while the channel is down: the agent repeats it
-            }
-            for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
-                moved = true;
-                switch (e.get()) {
-                    case AgentEvent.RelayWanted w -> {
-                        int request = nextRelayRequest++;
-                        relayRequests.put(request, w.connection());
-                        requestRelay(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())));
-                    }
-                    case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
-                    case AgentEvent.SocketsUnused u -> extraSockets.release(u.connection(), u.keep()).forEach(SimSocket::close);
-                    default -> { }
-                }
-                events.add(e.get());
-            }
-        }
-        for (var t = control.pollTransmit(); t.isPresent(); t = control.pollTransmit()) {
-            socket.send(t.get().to(), t.get().datagram());
-        }
-        for (var t = agent.pollTransmit(); t.isPresent(); t = agent.pollTransmit()) {
-            SimSocket from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
-            if (from != null) {
-                from.send(t.get().to(), t.get().datagram());
-            }
-        }
-        long next = Math.min(control.pollTimeout(), agent.pollTimeout());
-        if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
-            wakeupAt = next;
-            net.at(next, this::wakeup);
-        }
     }
 
     /** Sockets this node holds open for its connections (birthday punching's). */
@@ -237,36 +127,67 @@ public final class SimNode {
         return extraSockets.size();
     }
 
-    private List<Integer> openSockets(int connection, int count) {
-        List<Integer> ids = new ArrayList<>();
+    /** Relay sockets the server holds for this node's connections, as the node counts them. */
+    public int relaySocketsHeld() {
+        return machine.relaySocketsHeld();
+    }
+
+    private long now() {
+        return net.clock().nanoTime();
+    }
+
+    private void wakeup() {
+        wakeupAt = Long.MAX_VALUE;
+        machine.handleTimeout(now());
+        drive();
+    }
+
+    /** Hands out what the machine said and sends what it has to send, then asks to be woken when it next needs time. */
+    private void drive() {
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
+                moved = true;
+                onEvent(e.get());
+            }
+            for (var t = machine.pollTransmit(); t.isPresent(); t = machine.pollTransmit()) {
+                moved = true;
+                SimSocket from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
+                if (from != null) {
+                    from.send(t.get().to(), t.get().datagram());
+                }
+            }
+        }
+        long next = machine.pollTimeout();
+        if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
+            wakeupAt = next;
+            net.at(next, this::wakeup);
+        }
+    }
+
+    private void onEvent(NodeEvent event) {
+        nodeEvents.add(event);
+        switch (event) {
+            case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(), openSockets(o.connection(), o.count()), now());
+            case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(SimSocket::close);
+            case NodeEvent.NatDetected d -> extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(SimSocket::close);
+            case NodeEvent.Peer p -> events.add(p.event());
+            default -> { }
+        }
+    }
+
+    private List<Integer> openSockets(int owner, int count) {
+        List<Integer> numbers = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            int id = extraSockets.nextNumber();
+            int number = extraSockets.nextNumber();
             SimSocket s = host.open(0);
-            s.onReceive((from, datagram) -> onDatagram(id, from, datagram));
-            ids.add(extraSockets.add(connection, s));
+            s.onReceive((from, datagram) -> {
+                machine.handleDatagram(number, from, datagram, now());
+                drive();
+            });
+            numbers.add(extraSockets.add(owner, s));
         }
-        return ids;
-    }
-
-    /** Asks the server for a relay, again each second until it answers (the server answers a repeat the same). */
-    private void requestRelay(int request, byte[] frame) {
-        control.send(frame, now());
-        net.after(java.time.Duration.ofSeconds(1), () -> {
-            if (relayRequests.containsKey(request)) {
-                requestRelay(request, frame);
-                pump();
-            }
-        });
-    }
-
-    private void onRelayFrame(byte[] frame, long now) {
-        if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok && ok.value() instanceof RelayFrames.Frame.Started s) {
-            Integer connection = relayRequests.remove(s.request());
-            if (connection != null) {
-                java.net.InetAddress ip = SimNetwork.literal(s.ip());
-                agent.onRelayGranted(connection, new InetSocketAddress(ip, s.port1()), java.util.HexFormat.of().parseHex(s.token1()),
-                        new InetSocketAddress(ip, s.port2()), java.util.HexFormat.of().parseHex(s.token2()), now);
-            }
-        }
+        return numbers;
     }
 }

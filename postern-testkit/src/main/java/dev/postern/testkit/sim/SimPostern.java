@@ -10,15 +10,12 @@ import dev.postern.core.mediation.Mediator;
 import dev.postern.core.relay.RelayFrames;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.time.Duration;
 
 /**
  * A Postern server on the simulated network: the real control channel, mediator and relay logic,
  * moved by the simulation instead of sockets. Nodes are made with {@link #node}.
  */
 public final class SimPostern {
-
-    private static final long TICK_NANOS = Duration.ofMillis(50).toNanos();
 
     private final SimNetwork net;
     private final SimHost host;
@@ -29,6 +26,7 @@ public final class SimPostern {
     private final Mediator mediator;
     private final SimRelay relay;
     private SimStunServer natDetection;
+    private long wakeupAt = Long.MAX_VALUE;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
         this(net, host, random, Mediator.Limits.DEFAULTS);
@@ -47,7 +45,6 @@ public final class SimPostern {
             control.onDatagram(from, payload, net.clock().nanoTime());
             pump();
         });
-        net.after(Duration.ofNanos(TICK_NANOS), this::tick);
     }
 
     public NodeId id() {
@@ -81,12 +78,12 @@ public final class SimPostern {
         return new SimNode(net, host, keys, this, random);
     }
 
-    private void tick() {
+    private void wakeup() {
+        wakeupAt = Long.MAX_VALUE;
         long now = net.clock().nanoTime();
         control.handleTimeout(now);
-        mediator.tick(now);
+        mediator.handleTimeout(now);
         pump();
-        net.after(Duration.ofNanos(TICK_NANOS), this::tick);
     }
 
     private void pump() {
@@ -106,6 +103,12 @@ public final class SimPostern {
         }
         for (var t = control.pollTransmit(); t.isPresent(); t = control.pollTransmit()) {
             socket.send(t.get().to(), t.get().datagram());
+        }
+        // Woken when the control channel or the mediator next needs time, as the real server's timers are.
+        long next = Math.min(control.pollTimeout().orElse(Long.MAX_VALUE), mediator.pollTimeout());
+        if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
+            wakeupAt = next;
+            net.at(next, this::wakeup);
         }
     }
 }

@@ -14,13 +14,18 @@ import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 
-/** The server's relay on the simulated network: port pairs decided by the same {@link RelayPair} as the real one. */
+/**
+ * The server's relay on the simulated network: port pairs decided by the same {@link RelayPair} as the real
+ * one, started and stopped by the nodes' relay frames.
+ */
 public final class SimRelay {
 
     private final SimHost host;
     private final SecureRandom random;
     private final PeerAddressRule rule;
     private final List<RelayPair> pairs = new ArrayList<>();
+    /** The two sockets of each pair not yet stopped, by the pair's id. */
+    private final Map<String, List<SimSocket>> open = new HashMap<>();
     private final Map<String, byte[]> answers = new HashMap<>();
     private int nextPort = 40000;
 
@@ -32,14 +37,36 @@ public final class SimRelay {
 
     /** The answer to a relay frame on channel session {@code session}, if it is one; a repeated request gets the first answer again. */
     Optional<byte[]> onFrame(long session, byte[] frame) {
-        if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) || !(ok.value() instanceof RelayFrames.Frame.Start start)) {
+        if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok)) {
             return Optional.empty();
         }
-        String key = session + "/" + start.request();
+        String key = session + "/" + ok.value().request();
         byte[] known = answers.get(key);
         if (known != null) {
             return Optional.of(known);
         }
+        byte[] answer = switch (ok.value()) {
+            case RelayFrames.Frame.Start start -> start(start);
+            case RelayFrames.Frame.Stop stop -> stop(stop);
+            default -> null;
+        };
+        if (answer != null) {
+            answers.put(key, answer);
+        }
+        return Optional.ofNullable(answer);
+    }
+
+    /** Stops one pair by id (the simulation's nodes hold one each, so "all of this node's" is not needed here). */
+    private byte[] stop(RelayFrames.Frame.Stop stop) {
+        List<SimSocket> sockets = open.remove(stop.id());
+        if (sockets == null) {
+            return RelayFrames.encode(new RelayFrames.Frame.Error(stop.request(), 3, "no such socket"));
+        }
+        sockets.forEach(SimSocket::close);
+        return RelayFrames.encode(new RelayFrames.Frame.Stopped(stop.request(), 1));
+    }
+
+    private byte[] start(RelayFrames.Frame.Start start) {
         ClaimToken token1 = start.requireToken() ? ClaimToken.random(random) : null;
         ClaimToken token2 = start.requireToken() ? ClaimToken.random(random) : null;
         RelayPair pair = new RelayPair(token1, token2, List.of(), rule, host.network().clock().nanoTime());
@@ -48,11 +75,11 @@ public final class SimRelay {
         one.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_1, from, payload, two));
         two.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_2, from, payload, one));
         pairs.add(pair);
-        byte[] answer = RelayFrames.encode(new RelayFrames.Frame.Started(start.request(), "sim" + pairs.size(),
+        String id = "sim" + pairs.size();
+        open.put(id, List.of(one, two));
+        return RelayFrames.encode(new RelayFrames.Frame.Started(start.request(), id,
                 host.address().getHostAddress(), one.localAddress().getPort(), two.localAddress().getPort(), 120,
                 token1 == null ? "" : token1.hex(), token2 == null ? "" : token2.hex()));
-        answers.put(key, answer);
-        return Optional.of(answer);
     }
 
     private void relay(RelayPair pair, int side, java.net.InetSocketAddress from, byte[] payload, SimSocket out) {
@@ -68,5 +95,10 @@ public final class SimRelay {
 
     public int pairsMade() {
         return pairs.size();
+    }
+
+    /** Pairs started and not yet stopped. */
+    public int pairsOpen() {
+        return open.size();
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.node.NodeEvent;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.Path;
 import dev.postern.core.peer.PeerEvent;
@@ -133,6 +134,25 @@ class ConnectOverSimulatedNatsTest {
         assertThat(server.relay().forwarded()).as("the server's relay carried the handshake and data").isGreaterThanOrEqualTo(5);
     }
 
+    /** The node asks its server to stop a relay pair once its connection ends (the simulator's copy of the node never did). */
+    @Test
+    void theNodeStopsTheRelaySocketsItNoLongerNeeds() {
+        SimNode a = behind("203.0.113.10", NatBehavior.HARD, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.HARD, "192.168.7.20");
+        b.listen(id -> true);
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        assertThat(out.path()).isEqualTo(Path.RELAYED);
+        assertThat(server.relay().pairsOpen()).isEqualTo(1);
+        assertThat(a.relaySocketsHeld()).isEqualTo(1);
+
+        a.close(out.connection());
+        net.runFor(Duration.ofSeconds(2));
+
+        assertThat(server.relay().pairsOpen()).as("stopped at the server").isZero();
+        assertThat(a.relaySocketsHeld()).isZero();
+    }
+
     /**
      * With NAT detection both nodes know their mapping; the mediator passes each the other's, so the
      * hard side opens many sockets and the easy side guesses ports. Whether a guess lands before the
@@ -150,7 +170,7 @@ class ConnectOverSimulatedNatsTest {
 
         easy.connect(hard.id(), false);
         AgentEvent.CallConnected out = await(net, easy, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
-        assertThat(hard.events()).anyMatch(e -> e instanceof AgentEvent.SocketsWanted w && w.count() == 256);
+        assertThat(hard.nodeEvents()).anyMatch(e -> e instanceof NodeEvent.OpenSockets w && w.count() == 256);
         net.runFor(Duration.ofSeconds(12));
 
         assertThat(easy.agent().connection(out.connection()).orElseThrow().path()).contains(Path.DIRECT);
@@ -160,6 +180,8 @@ class ConnectOverSimulatedNatsTest {
         net.runFor(Duration.ofSeconds(1));
         assertThat(received(hard)).contains("across two NATs");
         assertThat(server.relay().forwarded()).as("not through the relay").isEqualTo(relayedBefore);
+
+        assertThat(server.relay().pairsOpen()).as("a relay pair asked for while guessing is stopped once the path is direct").isZero();
 
         easy.close(out.connection());
         net.runFor(Duration.ofSeconds(1));
@@ -178,7 +200,7 @@ class ConnectOverSimulatedNatsTest {
         net.runFor(Duration.ofSeconds(12));
 
         assertThat(easy.agent().connection(out.connection()).orElseThrow().path()).contains(Path.RELAYED);
-        assertThat(hard.events()).noneMatch(e -> e instanceof AgentEvent.SocketsWanted);
+        assertThat(hard.nodeEvents()).noneMatch(e -> e instanceof NodeEvent.OpenSockets);
     }
 
     @Test

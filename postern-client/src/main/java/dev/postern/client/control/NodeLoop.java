@@ -1,24 +1,27 @@
 package dev.postern.client.control;
 
-import dev.postern.core.control.ControlClient;
+import dev.postern.client.nat.NatDetection;
 import dev.postern.core.control.ControlCodec;
-import dev.postern.core.control.ControlEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames;
-import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.node.NodeEvent;
+import dev.postern.core.node.NodeMachine;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.stun.NatProbe;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -28,81 +31,84 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 
 /**
- * A node's UDP socket and the one thread that serves it: the control channel to its server (connect,
- * pin the server's identity, keepalives, reconnect with backoff) and, on the same socket, its peer
- * connections, so the public endpoint the server sees is the one peers punch to; also the sockets
- * birthday punching asks for, opened and closed on the agent's word. The protocols are
- * {@link ControlClient} and {@link PeerAgent}; this class only moves their datagrams and time.
+ * The driver of a node's {@link NodeMachine}: its UDP socket (the control channel and, on the same
+ * socket, its peer connections, so the public endpoint the server sees is the one peers punch to), the
+ * sockets the machine asks for (birthday punching's, NAT detection's), one selector and one thread that
+ * moves datagrams and time between them and the machine. No protocol lives here.
  */
-public final class ControlConnection implements AutoCloseable {
+public final class NodeLoop implements AutoCloseable {
 
-    /** Told what happens, on the connection's thread: keep it short and never throw. */
+    /** Told what the machine reports, on the loop's thread: keep it short and never throw. */
+    @FunctionalInterface
     public interface Listener {
-        default void onConnected(NodeId server) {}
+        void onEvent(NodeEvent event);
+    }
 
-        default void onDisconnected(NodeId server) {}
-
-        default void onMessage(byte[] payload) {}
-
-        default void onPeerEvent(AgentEvent event) {}
+    /** Work for the machine, run on the loop's thread with the time it runs at. */
+    @FunctionalInterface
+    public interface Task {
+        void run(NodeMachine machine, long now);
     }
 
     private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+    /** The owner NAT detection's sockets are booked under: never a connection's index (those are never 0). */
+    private static final int NAT_DETECTION = 0;
 
-    private final ControlClient client;
-    private final PeerAgent agent;
+    private final NodeMachine machine;
     private final DatagramChannel socket;
     private final Selector selector;
     private final Clock clock;
     private final Listener listener;
-    private final ConcurrentLinkedQueue<byte[]> outgoing = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<Consumer<PeerAgent>> agentTasks = new ConcurrentLinkedQueue<>();
+    private final Optional<InetSocketAddress> natDetection;
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
-    /** Sockets opened for peer connections; only the thread touches them. */
+    /** Sockets opened for peer connections and NAT detection; only the thread touches them. */
     private final ConnectionSockets<DatagramChannel> extraSockets = new ConnectionSockets<>();
     private volatile boolean connected;
     private volatile boolean closed;
 
-    private ControlConnection(ControlClient client, PeerAgent agent, DatagramChannel socket, Selector selector, Clock clock,
-            Listener listener) {
-        this.client = client;
-        this.agent = agent;
+    private NodeLoop(NodeMachine machine, DatagramChannel socket, Selector selector, Clock clock,
+            Optional<InetSocketAddress> natDetection, Listener listener) {
+        this.machine = machine;
         this.socket = socket;
         this.selector = selector;
         this.clock = clock;
+        this.natDetection = natDetection;
         this.listener = listener;
         this.thread = new Thread(this::run, "postern-node");
         this.thread.setDaemon(true);
     }
 
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
-    public static ControlConnection open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            Listener listener) throws IOException {
-        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, listener);
+    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Listener listener)
+            throws IOException {
+        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), listener);
     }
 
-    public static ControlConnection open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            PeerAgent.Settings peerSettings, Listener listener) throws IOException {
+    /**
+     * The same, with settings for peer connections and, where {@code natDetection} names the server's NAT
+     * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome).
+     */
+    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
+            PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
         configure(socket);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
-        SecureRandom random = new SecureRandom();
-        ControlClient client = new ControlClient(identity, server, address, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
-        PeerAgent agent = new PeerAgent(identity, peerSettings, random);
-        agent.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
-        ControlConnection c = new ControlConnection(client, agent, socket, selector, clock, listener);
-        c.thread.start();
-        return c;
+        NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
+        machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
+        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, natDetection, listener);
+        loop.thread.start();
+        return loop;
     }
 
     public boolean isConnected() {
@@ -118,30 +124,17 @@ public final class ControlConnection implements AutoCloseable {
         }
     }
 
-    /** Queues {@code payload} for the server; false while the channel is down (nothing is queued then). */
-    public boolean send(byte[] payload) {
-        if (!connected) {
-            return false;
-        }
-        outgoing.add(payload.clone());
-        wake();
-        return true;
-    }
-
     /**
-     * Runs {@code task} with the peer agent on the connection's thread, the only one that may touch it:
-     * at once when called there (a listener reacting to an event), else queued for it.
+     * Runs {@code task} with the machine on the loop's thread, the only one that may touch it: at once when
+     * called there (a listener reacting to an event), else queued for it. Tasks queued before {@link #close}
+     * still run.
      */
-    public void withAgent(Consumer<PeerAgent> task) {
+    public void execute(Task task) {
         if (Thread.currentThread() == thread) {
-            task.accept(agent);
+            task.run(machine, clock.nanoTime());
             return;
         }
-        agentTasks.add(task);
-        wake();
-    }
-
-    private void wake() {
+        tasks.add(task);
         selector.wakeup();
         LockSupport.unpark(thread);
     }
@@ -149,11 +142,13 @@ public final class ControlConnection implements AutoCloseable {
     private void run() {
         // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first).
         ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
-        client.start(clock.nanoTime());
+        long started = clock.nanoTime();
+        machine.start(started);
+        natDetection.ifPresent(primary -> detectNat(primary, started));
         while (!closed) {
-            flush();
+            drain();
             try {
-                await(Math.min(client.pollTimeout(), agent.pollTimeout()) - clock.nanoTime());
+                await(machine.pollTimeout() - clock.nanoTime());
             } catch (IOException e) {
                 return; // the selector is gone: only close does that
             }
@@ -165,36 +160,76 @@ public final class ControlConnection implements AutoCloseable {
                 }
             }
             selector.selectedKeys().clear();
-            for (byte[] payload; (payload = outgoing.poll()) != null; ) {
-                client.send(payload, now);
+            runTasks(now);
+            machine.handleTimeout(now);
+        }
+        // Closing: what was asked before (a peer connection's close, say) still goes out.
+        runTasks(clock.nanoTime());
+        drain();
+        extraSockets.all().forEach(NodeLoop::closeQuietly);
+    }
+
+    private void runTasks(long now) {
+        for (Task task; (task = tasks.poll()) != null; ) {
+            task.run(machine, now);
+        }
+    }
+
+    /** Hands out what the machine said and sends what it has to send; the listener may add more, so until both are empty. */
+    private void drain() {
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
+                moved = true;
+                onEvent(e.get());
             }
-            for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
-                task.accept(agent);
-            }
-            client.handleTimeout(now);
-            if (now - agent.pollTimeout() >= 0) {
-                agent.handleTimeout(now);
-            }
-            for (var e = client.pollEvent(); e.isPresent(); e = client.pollEvent()) {
-                deliver(e.get(), now);
-            }
-            for (var f = agent.pollServerFrame(); f.isPresent(); f = agent.pollServerFrame()) {
-                client.send(f.get(), now); // refused while the channel is down: the agent repeats it
-            }
-            for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
-                switch (e.get()) {
-                    case AgentEvent.SocketsWanted w -> agent.onSocketsOpened(w.connection(), openSockets(w.connection(), w.count()));
-                    case AgentEvent.SocketsUnused u -> extraSockets.release(u.connection(), u.keep()).forEach(ControlConnection::closeQuietly);
-                    default -> listener.onPeerEvent(e.get());
+            for (var t = machine.pollTransmit(); t.isPresent(); t = machine.pollTransmit()) {
+                moved = true;
+                DatagramChannel from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
+                if (from != null) {
+                    sendQuietly(from, t.get().to(), t.get().datagram());
                 }
             }
         }
-        extraSockets.all().forEach(ControlConnection::closeQuietly);
-        // Closing: what was asked before (a peer connection's close, say) still goes out.
-        for (Consumer<PeerAgent> task; (task = agentTasks.poll()) != null; ) {
-            task.accept(agent);
+    }
+
+    private void onEvent(NodeEvent event) {
+        switch (event) {
+            case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(),
+                    openSockets(o.connection(), o.count(), null), clock.nanoTime());
+            case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(NodeLoop::closeQuietly);
+            case NodeEvent.NatDetected d -> {
+                extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
+                listener.onEvent(event);
+            }
+            case NodeEvent.ServerConnected c -> {
+                connected = true;
+                listener.onEvent(event);
+            }
+            case NodeEvent.ServerDisconnected d -> {
+                connected = false;
+                listener.onEvent(event);
+            }
+            default -> listener.onEvent(event);
         }
-        flush();
+    }
+
+    /** NAT detection on sockets of its own, of the family the server's detection listens on; without them, no detection. */
+    private void detectNat(InetSocketAddress primary, long now) {
+        StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+        List<Integer> sockets = openSockets(NAT_DETECTION, NatProbe.LIFETIME_SOCKET + 1, family);
+        try {
+            if (sockets.size() <= NatProbe.LIFETIME_SOCKET) {
+                throw new IOException("could not open the sockets NAT detection needs");
+            }
+            int port = ((InetSocketAddress) extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).getLocalAddress()).getPort();
+            machine.detectNat(new NatProbe(primary, NatDetection.ownAddresses(), port, NatProbe.Settings.FOR_NODES, new SecureRandom()),
+                    sockets, now);
+        } catch (IOException e) {
+            extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
+            listener.onEvent(new NodeEvent.NatDetected(dev.postern.core.mediation.NatMapping.UNKNOWN));
+        }
     }
 
     /**
@@ -207,7 +242,7 @@ public final class ControlConnection implements AutoCloseable {
             selector.select(Math.min(TimeUnit.NANOSECONDS.toMillis(waitNanos), 60_000));
             return;
         }
-        if (waitNanos > 0 && selector.selectNow() == 0 && agentTasks.isEmpty() && outgoing.isEmpty()) {
+        if (waitNanos > 0 && selector.selectNow() == 0 && tasks.isEmpty()) {
             LockSupport.parkNanos(waitNanos);
         }
         selector.selectNow();
@@ -219,26 +254,10 @@ public final class ControlConnection implements AutoCloseable {
             for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
                 byte[] datagram = new byte[in.flip().remaining()];
                 in.get(datagram);
-                if (PeerPackets.isPeerPacket(datagram)) {
-                    agent.onPacket(socketNumber, sender, datagram, now);
-                } else if (socketNumber == PeerTransmit.MAIN) {
-                    client.onDatagram(sender, datagram, now);
-                }
+                machine.handleDatagram(socketNumber, sender, datagram, now);
             }
         } catch (IOException e) {
             // the next round reads again
-        }
-    }
-
-    private void flush() {
-        for (var t = client.pollTransmit(); t.isPresent(); t = client.pollTransmit()) {
-            sendQuietly(socket, t.get().to(), t.get().datagram());
-        }
-        for (var t = agent.pollTransmit(); t.isPresent(); t = agent.pollTransmit()) {
-            DatagramChannel from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
-            if (from != null) {
-                sendQuietly(from, t.get().to(), t.get().datagram());
-            }
         }
     }
 
@@ -250,17 +269,20 @@ public final class ControlConnection implements AutoCloseable {
         }
     }
 
-    /** Opens up to {@code count} sockets for a connection (fewer if the system runs out: birthday punching works with what it gets). */
-    private List<Integer> openSockets(int connection, int count) {
+    /**
+     * Opens up to {@code count} sockets for {@code owner}, of {@code family} (null: the platform's default, as
+     * the main socket), fewer if the system runs out: birthday punching works with what it gets.
+     */
+    private List<Integer> openSockets(int owner, int count, StandardProtocolFamily family) {
         List<Integer> opened = new ArrayList<>();
         try {
             for (int i = 0; i < count; i++) {
-                DatagramChannel c = DatagramChannel.open();
+                DatagramChannel c = family == null ? DatagramChannel.open() : DatagramChannel.open(family);
                 try {
                     c.bind(null).configureBlocking(false);
                     configure(c);
                     c.register(selector, SelectionKey.OP_READ, extraSockets.nextNumber());
-                    opened.add(extraSockets.add(connection, c));
+                    opened.add(extraSockets.add(owner, c));
                 } catch (IOException e) {
                     closeQuietly(c);
                     throw e;
@@ -295,28 +317,6 @@ public final class ControlConnection implements AutoCloseable {
             c.close();
         } catch (IOException e) {
             // closing: nothing left to do with it
-        }
-    }
-
-    private void deliver(ControlEvent event, long now) {
-        switch (event) {
-            case ControlEvent.Connected c -> {
-                connected = true;
-                agent.onServerConnected(now);
-                listener.onConnected(c.peer());
-            }
-            case ControlEvent.Disconnected d -> {
-                connected = false;
-                listener.onDisconnected(d.peer());
-            }
-            case ControlEvent.Received r -> {
-                if (MediationFrames.isMediationFrame(r.payload())) {
-                    agent.onServerFrame(r.payload(), now);
-                } else {
-                    listener.onMessage(r.payload());
-                }
-            }
-            case ControlEvent.Moved m -> { }
         }
     }
 

@@ -1,0 +1,444 @@
+package dev.postern.core.node;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.codec.Hex;
+import dev.postern.core.control.ControlClient;
+import dev.postern.core.control.ControlCodec;
+import dev.postern.core.control.ControlEvent;
+import dev.postern.core.control.RepeatedFrames;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.messaging.Message;
+import dev.postern.core.messaging.MessageCodec;
+import dev.postern.core.messaging.MessageInbox;
+import dev.postern.core.net.IpLiteral;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.PeerPackets;
+import dev.postern.core.peer.PeerSession;
+import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.relay.RelayFrames;
+import dev.postern.core.stream.StreamConnection;
+import dev.postern.core.stun.NatProbe;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * A whole Postern node without sockets or clock: the control channel to its server, mediation and peer
+ * connections ({@link PeerAgent}), the relay sockets its connections and its application ask the server
+ * for, its message inbox, and NAT detection at start. Its driver owns the sockets (the node's main one,
+ * {@link PeerTransmit#MAIN}, and those it opens when told to) and the time, and does nothing else:
+ * str0m's loop of one input ({@link #handleDatagram}, {@link #handleTimeout} or a command), then
+ * {@link #pollTransmit} and {@link #pollEvent} until empty, then wait until {@link #pollTimeout}.
+ * Everything sent to the server that needs an answer repeats through one {@link RepeatedFrames}. Not
+ * thread-safe: one thread drives it.
+ */
+public final class NodeMachine {
+
+    /** How long a request to the server is repeated before it fails as unanswered. */
+    public static final long REQUEST_GIVE_UP_NANOS = 10_000_000_000L;
+
+    private final NodeKeys identity;
+    private final SecureRandom random;
+    private final ControlClient control;
+    private final PeerAgent agent;
+    private final MessageInbox inbox;
+    private final RepeatedFrames<Integer> requests;
+    private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
+    private final ArrayDeque<NodeEvent> events = new ArrayDeque<>();
+    /** Relay starts the machine asked for its own connections, by request: the connection each is for. */
+    private final Map<Integer, Integer> relayStarts = new HashMap<>();
+    /** Stops the machine asked for itself: their answers are nobody else's. */
+    private final Set<Integer> ownStops = new HashSet<>();
+    /** The relay socket each connection holds, by connection. */
+    private final Map<Integer, String> relaySockets = new HashMap<>();
+    /** Connections that stopped wanting the relay socket whose start is still on its way: stopped when it comes. */
+    private final Set<Integer> unusedGrants = new HashSet<>();
+    private NatProbe natProbe;
+    private List<Integer> natSockets = List.of();
+    /**
+     * Starts at random: the server tells a repeated request by its number within a channel session, and a
+     * process that started from the same number as the last run of its identity would look like a repeat of
+     * it wherever the session is mistaken for the last one (u32 on the wire; wrapping is fine).
+     */
+    private int nextRequest;
+
+    public NodeMachine(NodeKeys identity, NodeId server, InetSocketAddress serverAddress, PeerAgent.Settings settings,
+            SecureRandom random) {
+        this.identity = identity;
+        this.random = random;
+        this.control = new ControlClient(identity, server, serverAddress, ControlCodec.PROLOGUE, random, ControlClient.Timers.DEFAULTS);
+        this.agent = new PeerAgent(identity, settings, random);
+        this.inbox = new MessageInbox(identity.id());
+        this.requests = new RepeatedFrames<>(settings.retryNanos(), toServer::add);
+        this.nextRequest = random.nextInt();
+    }
+
+    public NodeId id() {
+        return identity.id();
+    }
+
+    /** Starts connecting to the server. */
+    public void start(long now) {
+        control.start(now);
+    }
+
+    public boolean isConnectedToServer() {
+        return control.isConnected();
+    }
+
+    /** This node's own addresses (its main socket's port on each interface), offered to peers as LAN candidates. */
+    public void localCandidates(List<Candidate> candidates) {
+        agent.localCandidates(candidates);
+    }
+
+    /**
+     * Runs NAT detection on sockets the driver opened for it: {@code sockets.get(i)} is the node's number for
+     * the probe's socket {@code i}. Until it reports {@link NodeEvent.NatDetected}, peers are told nothing of
+     * this node's mapping.
+     */
+    public void detectNat(NatProbe probe, List<Integer> sockets, long now) {
+        natProbe = probe;
+        natSockets = List.copyOf(sockets);
+        probe.start(now);
+        stepNatProbe(now);
+    }
+
+    /** Whether NAT detection is running. */
+    public boolean detectingNat() {
+        return natProbe != null;
+    }
+
+    public NatMapping natMapping() {
+        return agent.natMapping();
+    }
+
+    // --- peers
+
+    /** Accepts calls from callers {@code accepts} lets in (null: stop listening). */
+    public void listen(Predicate<NodeId> accepts, long now) {
+        agent.listen(accepts, now);
+        process(now);
+    }
+
+    /** Calls {@code peer}; see {@link PeerAgent#connect(NodeId, boolean, long, long, long)}. Returns the call's number. */
+    public int connect(NodeId peer, boolean relayOnly, long now, long giveUpAt, long serverBy) {
+        int call = agent.connect(peer, relayOnly, now, giveUpAt, serverBy);
+        process(now);
+        return call;
+    }
+
+    /** Gives up a call not yet connected; no event follows. */
+    public void cancel(int call, long now) {
+        agent.cancel(call);
+        process(now);
+    }
+
+    public Optional<PeerSession> connection(int index) {
+        return agent.connection(index);
+    }
+
+    public void send(int connection, byte[] payload, long now) {
+        agent.send(connection, payload, now);
+        process(now);
+    }
+
+    /** Runs {@code task} on a connection's streams and sends what it made them send. */
+    public void withStreams(int connection, Consumer<StreamConnection> task, long now) {
+        agent.withStreams(connection, task, now);
+        process(now);
+    }
+
+    public void close(int connection, long now) {
+        agent.close(connection, now);
+        process(now);
+    }
+
+    /** The sockets asked for with {@link NodeEvent.OpenSockets}, by the driver's numbers for them. */
+    public void onSocketsOpened(int connection, List<Integer> sockets, long now) {
+        agent.onSocketsOpened(connection, sockets, now);
+        process(now);
+    }
+
+    /** For counters and tests; do not drive it. */
+    public PeerAgent agent() {
+        return agent;
+    }
+
+    // --- requests to the server
+
+    /** Sends a message; {@link NodeEvent.MessageQueued} or {@link NodeEvent.RequestFailed} follows with the number returned. */
+    public int sendMessage(Message message, long now) {
+        int request = ++nextRequest;
+        request(request, MessageCodec.send(request, message), now);
+        process(now);
+        return request;
+    }
+
+    /** A new message from this node: a random id. */
+    public Message newMessage(NodeId to, String replyToId, String serviceType, long amount, byte[] data) {
+        return new Message(Hex.of(random.nextLong(), random.nextLong()), identity.id(), to, replyToId, serviceType, amount, data);
+    }
+
+    /** Has the server's relay start a socket for this node; {@link NodeEvent.SocketStarted} follows. */
+    public int startSocket(boolean requireToken, List<String> allowedSources, long now) {
+        int request = ++nextRequest;
+        request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, requireToken, allowedSources)), now);
+        process(now);
+        return request;
+    }
+
+    /** Stops one of this node's relay sockets, or all ({@code id} empty); {@link NodeEvent.SocketsStopped} follows. */
+    public int stopSocket(String id, long now) {
+        int request = ++nextRequest;
+        request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, id)), now);
+        process(now);
+        return request;
+    }
+
+    /** Sends a payload to the server once, unacknowledged; false while the channel is down (nothing is kept then). */
+    public boolean sendToServer(byte[] payload, long now) {
+        boolean sent = control.send(payload, now);
+        process(now);
+        return sent;
+    }
+
+    private void request(int request, byte[] frame, long now) {
+        requests.add(request, frame, now, now + REQUEST_GIVE_UP_NANOS);
+    }
+
+    // --- input and output
+
+    /** A datagram that arrived on the node's socket {@code socket} ({@link PeerTransmit#MAIN} or one opened when told). */
+    public void handleDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
+        int natSocket = natSockets.indexOf(socket);
+        if (natSocket >= 0) {
+            if (natProbe != null) {
+                natProbe.onDatagram(natSocket, from, datagram, now);
+                stepNatProbe(now);
+            }
+        } else if (PeerPackets.isPeerPacket(datagram)) {
+            agent.onPacket(socket, from, datagram, now);
+        } else if (socket == PeerTransmit.MAIN) {
+            control.onDatagram(from, datagram, now);
+        }
+        process(now);
+    }
+
+    /** When {@link #handleTimeout} is next due ({@link Long#MAX_VALUE}: only input can change anything). */
+    public long pollTimeout() {
+        long t = Math.min(control.pollTimeout(), Math.min(agent.pollTimeout(), requests.pollTimeout()));
+        return natProbe == null ? t : Math.min(t, natProbe.pollTimeout());
+    }
+
+    /** Does what is due at {@code now}; an early or repeated call does nothing more. */
+    public void handleTimeout(long now) {
+        control.handleTimeout(now);
+        if (now - agent.pollTimeout() >= 0) {
+            agent.handleTimeout(now);
+        }
+        for (int request : requests.handleTimeout(now)) {
+            failed(request, NodeEvent.Refusal.NO_ANSWER, "no answer from the server within " + REQUEST_GIVE_UP_NANOS / 1_000_000_000L + " s");
+        }
+        if (natProbe != null) {
+            stepNatProbe(now);
+        }
+        process(now);
+    }
+
+    /** The next datagram to send, and from which of the node's sockets; drain after every input. */
+    public Optional<PeerTransmit> pollTransmit() {
+        var c = control.pollTransmit();
+        if (c.isPresent()) {
+            return Optional.of(new PeerTransmit(PeerTransmit.MAIN, c.get().to(), c.get().datagram()));
+        }
+        if (natProbe != null) {
+            var n = natProbe.pollTransmit();
+            if (n.isPresent()) {
+                return Optional.of(new PeerTransmit(natSockets.get(n.get().socket()), n.get().to(), n.get().datagram()));
+            }
+        }
+        return agent.pollTransmit();
+    }
+
+    public Optional<NodeEvent> pollEvent() {
+        return Optional.ofNullable(events.poll());
+    }
+
+    private void stepNatProbe(long now) {
+        natProbe.handleTimeout(now);
+        if (natProbe.mapping().isPresent() || natProbe.isDone()) {
+            NatMapping found = NatMapping.of(natProbe.mapping());
+            agent.natMapping(found);
+            natProbe = null;
+            natSockets = List.of();
+            events.add(new NodeEvent.NatDetected(found));
+        }
+    }
+
+    /** Moves what the parts said to each other until none has more to say. */
+    private void process(long now) {
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
+                moved = true;
+                onControlEvent(e.get(), now);
+            }
+            for (var e = agent.pollEvent(); e.isPresent(); e = agent.pollEvent()) {
+                moved = true;
+                onAgentEvent(e.get(), now);
+            }
+            for (var f = agent.pollServerFrame(); f.isPresent(); f = agent.pollServerFrame()) {
+                moved = true;
+                control.send(f.get(), now); // refused while the channel is down: the agent repeats it
+            }
+            for (byte[] f; (f = toServer.poll()) != null; ) {
+                moved = true;
+                control.send(f, now); // likewise
+            }
+        }
+    }
+
+    private void onControlEvent(ControlEvent event, long now) {
+        switch (event) {
+            case ControlEvent.Connected c -> {
+                agent.onServerConnected(now);
+                requests.sendAll(now);
+                events.add(new NodeEvent.ServerConnected(c.peer()));
+            }
+            case ControlEvent.Disconnected d -> {
+                agent.onServerDisconnected();
+                events.add(new NodeEvent.ServerDisconnected(d.peer()));
+            }
+            case ControlEvent.Received r -> onServerFrame(r.payload(), now);
+            case ControlEvent.Moved m -> { }
+        }
+    }
+
+    private void onServerFrame(byte[] frame, long now) {
+        if (MediationFrames.isMediationFrame(frame)) {
+            agent.onServerFrame(frame, now);
+        } else if (RelayFrames.isRelayFrame(frame)) {
+            if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
+                onRelayAnswer(ok.value(), frame, now);
+            }
+        } else if (MessageCodec.decode(frame, identity.id()) instanceof Decoded.Ok<MessageCodec.Frame> ok) {
+            switch (ok.value()) {
+                case MessageCodec.Frame.Accepted a -> {
+                    if (requests.remove(a.request())) {
+                        events.add(new NodeEvent.MessageQueued(a.request()));
+                    }
+                }
+                case MessageCodec.Frame.Refused r -> {
+                    if (requests.remove(r.request())) {
+                        failed(r.request(), NodeEvent.Refusal.LIMIT, r.reason().text());
+                    }
+                }
+                default -> {
+                    MessageInbox.Handled h = inbox.onFrame(frame);
+                    h.reply().ifPresent(ack -> control.send(ack, now)); // lost, the server delivers again
+                    h.message().ifPresent(m -> events.add(new NodeEvent.MessageReceived(m)));
+                }
+            }
+        } else {
+            events.add(new NodeEvent.FromServer(frame));
+        }
+    }
+
+    private void onRelayAnswer(RelayFrames.Frame answer, byte[] frame, long now) {
+        int request = answer.request();
+        if (!requests.remove(request)) {
+            events.add(new NodeEvent.FromServer(frame)); // a repeated answer, or one to a request sent raw
+            return;
+        }
+        if (answer instanceof RelayFrames.Frame.Error e) {
+            failed(request, switch (e.code()) {
+                case 1 -> NodeEvent.Refusal.LIMIT;
+                case 3 -> NodeEvent.Refusal.NOT_FOUND;
+                default -> NodeEvent.Refusal.BAD_REQUEST;
+            }, e.message());
+            return;
+        }
+        Integer connection = relayStarts.remove(request);
+        if (ownStops.remove(request)) {
+            return;
+        }
+        switch (answer) {
+            case RelayFrames.Frame.Started s when connection != null -> granted(connection, s, now);
+            case RelayFrames.Frame.Started s -> events.add(new NodeEvent.SocketStarted(request, s));
+            case RelayFrames.Frame.Stopped s -> events.add(new NodeEvent.SocketsStopped(request, s.count()));
+            default -> { }
+        }
+    }
+
+    /** The relay socket a connection wanted: the connection gets both ports, unless it stopped wanting it meanwhile. */
+    private void granted(int connection, RelayFrames.Frame.Started s, long now) {
+        if (unusedGrants.remove(connection)) {
+            stopOwn(s.id(), now);
+            return;
+        }
+        relaySockets.put(connection, s.id());
+        if (IpLiteral.parse(s.ip()) instanceof Decoded.Ok<InetAddress> literal) {
+            HexFormat hex = HexFormat.of();
+            agent.onRelayGranted(connection, new InetSocketAddress(literal.value(), s.port1()), hex.parseHex(s.token1()),
+                    new InetSocketAddress(literal.value(), s.port2()), hex.parseHex(s.token2()), now);
+        } // else not an address: the connection's own timeout decides
+    }
+
+    private void stopOwn(String socketId, long now) {
+        int request = ++nextRequest;
+        ownStops.add(request);
+        request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, socketId)), now);
+    }
+
+    /** A request no longer repeated failed: its owner hears of it. */
+    private void failed(int request, NodeEvent.Refusal refusal, String text) {
+        Integer connection = relayStarts.remove(request);
+        if (connection != null) {
+            unusedGrants.remove(connection); // the connection's own timeout decides
+        } else if (!ownStops.remove(request)) {
+            events.add(new NodeEvent.RequestFailed(request, refusal, text));
+        }
+    }
+
+    private void onAgentEvent(AgentEvent event, long now) {
+        switch (event) {
+            case AgentEvent.RelayWanted w -> {
+                int request = ++nextRequest;
+                relayStarts.put(request, w.connection());
+                request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())), now);
+            }
+            case AgentEvent.RelayUnused u -> {
+                String id = relaySockets.remove(u.connection());
+                if (id != null) {
+                    stopOwn(id, now);
+                } else if (relayStarts.containsValue(u.connection())) {
+                    unusedGrants.add(u.connection());
+                }
+            }
+            case AgentEvent.SocketsWanted w -> events.add(new NodeEvent.OpenSockets(w.connection(), w.count()));
+            case AgentEvent.SocketsUnused u -> events.add(new NodeEvent.CloseSockets(u.connection(), u.keep()));
+            default -> events.add(new NodeEvent.Peer(event));
+        }
+    }
+
+    /** Relay sockets this node's connections hold at the server now (started for them and not yet stopped). */
+    public int relaySocketsHeld() {
+        return relaySockets.size();
+    }
+}
