@@ -1,15 +1,21 @@
 package dev.postern.client.rendezvous;
 
+import dev.postern.core.rendezvous.PulseClient;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
 import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Keeps a session ONLINE: pulses on a fixed period, re-verifies after a 1050, retries a lost pulse,
- * and stops when the server no longer knows the client. Events go to a {@link Listener}.
+ * Keeps a session ONLINE: the driver of a {@link PulseClient} (a pulse each period, a lost one retried,
+ * a 1050 answered with {@code /verify}, a stop when the server no longer knows the client) on one thread
+ * and the caller's socket. Between pulses the thread waits to be woken by time or by {@link #close}; it
+ * reads the socket only while a reply is due. Events go to a {@link Listener}.
  */
 public final class PulseLoop implements AutoCloseable {
 
@@ -36,20 +42,26 @@ public final class PulseLoop implements AutoCloseable {
 
     private final RendezvousSession session;
     private final DatagramSocket socket;
-    private final PulseEncoding encoding;
+    private final InetSocketAddress server;
     private final Listener listener;
-    private final ScheduledExecutorService timer;
+    private final Clock clock;
+    private final PulseClient machine;
+    private final Thread thread;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition closing = lock.newCondition();
+    private volatile boolean closed;
+    private volatile boolean running = true;
 
-    private PulseLoop(RendezvousSession session, DatagramSocket socket, PulseEncoding encoding, Listener listener) {
+    private PulseLoop(RendezvousSession session, DatagramSocket socket, Duration every, PulseEncoding encoding, Listener listener) {
         this.session = session;
         this.socket = socket;
-        this.encoding = encoding;
+        this.server = session.client().pulseAddress();
         this.listener = listener;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "postern-pulse-" + session.clientId());
-            t.setDaemon(true);
-            return t;
-        });
+        this.clock = session.client().clock();
+        this.machine = new PulseClient(server, () -> session.pulseRequest(encoding),
+                new PulseClient.Settings(every.toNanos(), session.client().timeout().toNanos(), RETRIES));
+        this.thread = new Thread(this::run, "postern-pulse-" + session.clientId());
+        this.thread.setDaemon(true);
     }
 
     static PulseLoop start(RendezvousSession session, DatagramSocket socket, Duration every, PulseEncoding encoding,
@@ -57,74 +69,109 @@ public final class PulseLoop implements AutoCloseable {
         if (every.isNegative() || every.isZero()) {
             throw new IllegalArgumentException("pulse period must be positive");
         }
-        PulseLoop loop = new PulseLoop(session, socket, encoding, listener);
-        loop.timer.scheduleWithFixedDelay(loop::beat, 0, every.toNanos(), TimeUnit.NANOSECONDS);
+        PulseLoop loop = new PulseLoop(session, socket, every, encoding, listener);
+        loop.thread.start();
         return loop;
     }
 
     public boolean running() {
-        return !timer.isShutdown();
+        return running;
     }
 
-    private void beat() {
+    private void run() {
+        byte[] buffer = new byte[PulseSocket.REPLY_BUFFER];
+        machine.start(clock.nanoTime());
         try {
-            PulseReply reply = pulseWithRetries();
-            if (reply == null) {
-                return;
+            while (!closed) {
+                try {
+                    PulseSocket.flush(socket, server, machine);
+                } catch (IOException e) {
+                    listener.onError(new RendezvousException(RendezvousException.Reason.UNREACHABLE, 0,
+                            "pulse to " + server + " failed: " + e.getMessage(), e)); // the try's timeout follows
+                }
+                for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
+                    onEvent(e.get());
+                }
+                if (machine.stopped()) {
+                    return; // logged out: told above
+                }
+                if (machine.transmitsWaiting()) {
+                    continue; // a verification asked for a pulse at once
+                }
+                if (machine.awaitingReply()) {
+                    try {
+                        PulseSocket.receive(socket, machine, clock, buffer);
+                    } catch (IOException e) {
+                        closed = true; // the caller closed the socket under the loop
+                    }
+                } else {
+                    sleepUntil(machine.pollTimeout());
+                    machine.handleTimeout(clock.nanoTime());
+                }
             }
-            listener.onReply(reply);
-            switch (reply) {
-                case ON_TIME -> { }
-                case MUST_VERIFY -> reverify();
-                case UNKNOWN_CLIENT -> loggedOut();
-            }
+        } finally {
+            running = false;
+        }
+    }
+
+    private void onEvent(PulseClient.Event event) {
+        switch (event) {
+            case PulseClient.Event.Replied r -> listener.onReply(r.reply());
+            case PulseClient.Event.NoReply n -> listener.onNoReply(session.noReply());
+            case PulseClient.Event.Malformed m -> listener.onError(RendezvousClient.protocol("pulse reply is not a known 4-byte code"));
+            case PulseClient.Event.VerifyWanted v -> verify();
+            case PulseClient.Event.Reverified r -> listener.onReverified();
+            case PulseClient.Event.LoggedOut l -> listener.onLoggedOut();
+        }
+    }
+
+    private void verify() {
+        try {
+            session.verify();
+            machine.onVerified(clock.nanoTime());
         } catch (RendezvousException e) {
             if (e.reason() == RendezvousException.Reason.UNAUTHORIZED) {
-                loggedOut();
+                machine.stop();
+                listener.onLoggedOut();
             } else {
                 listener.onError(e);
+                machine.onVerifyFailed(clock.nanoTime());
             }
         }
     }
 
-    private void reverify() throws RendezvousException {
-        session.verify();
-        PulseReply after = pulseWithRetries();
-        if (after == PulseReply.ON_TIME) {
-            listener.onReverified();
-        } else if (after == PulseReply.UNKNOWN_CLIENT) {
-            loggedOut();
-        }
-    }
-
-    /** The reply, or null if every try timed out. */
-    private PulseReply pulseWithRetries() throws RendezvousException {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                return session.pulse(socket, encoding);
-            } catch (RendezvousException e) {
-                if (e.reason() != RendezvousException.Reason.TIMEOUT) {
-                    throw e;
-                }
-                listener.onNoReply(e);
-                if (attempt >= RETRIES) {
-                    return null;
-                }
+    /** Waits until {@code deadline} on the loop's clock, or until {@link #close}. */
+    private void sleepUntil(long deadline) {
+        lock.lock();
+        try {
+            long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - clock.nanoTime();
+            while (!closed && left > 0) {
+                left = left == Long.MAX_VALUE ? waitForever() : closing.awaitNanos(left);
             }
+        } catch (InterruptedException e) {
+            closed = true;
+        } finally {
+            lock.unlock();
         }
     }
 
-    private void loggedOut() {
-        timer.shutdown();
-        listener.onLoggedOut();
+    private long waitForever() throws InterruptedException {
+        closing.await();
+        return Long.MAX_VALUE;
     }
 
-    /** Stops pulsing; waits for a pulse under way to finish. Does not log out. */
+    /** Stops pulsing; waits for a pulse under way to finish (at most the client's timeout). Does not log out. */
     @Override
     public void close() {
-        timer.shutdownNow();
+        closed = true;
+        lock.lock();
         try {
-            timer.awaitTermination(1, TimeUnit.MINUTES);
+            closing.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(TimeUnit.MINUTES.toMillis(1));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

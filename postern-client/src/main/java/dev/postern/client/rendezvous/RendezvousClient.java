@@ -8,6 +8,7 @@ import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
 import java.io.IOException;
 import java.net.ConnectException;
+import dev.postern.core.time.Clock;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -41,12 +42,14 @@ public final class RendezvousClient implements AutoCloseable {
     private final URI base;
     private final InetSocketAddress pulseAddress;
     private final Duration timeout;
+    private final Clock clock;
     private final HttpClient http;
 
     private RendezvousClient(Builder b) {
         this.base = b.httpUri;
         this.pulseAddress = b.pulseAddress;
         this.timeout = b.timeout;
+        this.clock = b.clock;
         this.http = HttpClient.newBuilder().connectTimeout(b.timeout).build();
     }
 
@@ -82,6 +85,11 @@ public final class RendezvousClient implements AutoCloseable {
 
     public Duration timeout() {
         return timeout;
+    }
+
+    /** The time pulses are timed by. */
+    public Clock clock() {
+        return clock;
     }
 
     @Override
@@ -151,8 +159,15 @@ public final class RendezvousClient implements AutoCloseable {
         private URI httpUri;
         private InetSocketAddress pulseAddress;
         private Duration timeout = DEFAULT_TIMEOUT;
+        private Clock clock = Clock.SYSTEM;
 
         private Builder() {}
+
+        /** The clock pulses and their timeouts run on (the system's unless a test moves its own). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
 
         /** The HTTP API's base, e.g. {@code http://rv.example.net:5025}. */
         public Builder httpUri(URI uri) {

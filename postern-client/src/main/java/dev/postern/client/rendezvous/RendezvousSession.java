@@ -2,31 +2,25 @@ package dev.postern.client.rendezvous;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.postern.client.rendezvous.RendezvousException.Reason;
-import dev.postern.core.codec.Decoded;
 import dev.postern.core.net.IpLiteral;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
 import dev.postern.core.rendezvous.PulseCodec;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.core.rendezvous.PulseClient;
+import dev.postern.core.rendezvous.SignedPulse;
 import java.io.IOException;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
-import dev.postern.core.rendezvous.SignedPulse;
 import java.nio.ByteBuffer;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** One registered client: its ids, and the calls made on its behalf. Thread-safe. */
 public final class RendezvousSession {
-
-    /** Longer than any valid reply, so a longer datagram is seen as the wrong length, not truncated into a valid one. */
-    private static final int REPLY_BUFFER = 16;
 
     private final RendezvousClient client;
     private final ClientId clientId;
@@ -91,51 +85,59 @@ public final class RendezvousSession {
      * @throws RendezvousException TIMEOUT if no reply came within the client's timeout
      */
     public PulseReply pulse(DatagramSocket socket, PulseEncoding encoding) throws RendezvousException {
+        InetSocketAddress server = client.pulseAddress();
+        long timeout = client.timeout().toNanos();
+        PulseClient once = new PulseClient(server, () -> pulseRequest(encoding), new PulseClient.Settings(timeout, timeout, 0));
+        byte[] buffer = new byte[PulseSocket.REPLY_BUFFER];
+        try {
+            once.start(client.clock().nanoTime());
+            while (true) {
+                PulseSocket.flush(socket, server, once);
+                for (var e = once.pollEvent(); e.isPresent(); e = once.pollEvent()) {
+                    switch (e.get()) {
+                        case PulseClient.Event.Replied r -> {
+                            return r.reply();
+                        }
+                        case PulseClient.Event.NoReply n -> throw noReply();
+                        case PulseClient.Event.Malformed m -> throw RendezvousClient.protocol("pulse reply is not a known 4-byte code");
+                        default -> { }
+                    }
+                }
+                PulseSocket.receive(socket, once, client.clock(), buffer);
+            }
+        } catch (IOException e) {
+            throw new RendezvousException(Reason.UNREACHABLE, 0, "pulse to " + server + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    RendezvousException noReply() {
+        return new RendezvousException(Reason.TIMEOUT, 0, "no pulse reply from " + client.pulseAddress() + " within " + client.timeout(), null);
+    }
+
+    /** A new pulse datagram in {@code encoding}. */
+    byte[] pulseRequest(PulseEncoding encoding) {
         ByteBuffer request = ByteBuffer.allocate(PulseCodec.HEX_LENGTH);
         switch (encoding) {
             case HEX -> PulseCodec.encodeRequestHex(privateId, request);
             case RAW -> PulseCodec.encodeRequestRaw(privateId, request);
             case SIGNED -> SignedPulse.encode(clientId, privateId, nextCounter(), request);
         }
-        InetSocketAddress server = client.pulseAddress();
-        long deadline = System.nanoTime() + client.timeout().toNanos();
-        try {
-            socket.send(new DatagramPacket(request.array(), request.position(), server));
-            byte[] buf = new byte[REPLY_BUFFER];
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new SocketTimeoutException();
-                }
-                socket.setSoTimeout((int) Math.max(1, left / 1_000_000L));
-                DatagramPacket in = new DatagramPacket(buf, buf.length);
-                socket.receive(in);
-                if (!server.equals(in.getSocketAddress())) {
-                    continue; // not the server: not ours to interpret
-                }
-                Decoded<PulseReply> reply = PulseCodec.decodeReply(ByteBuffer.wrap(buf, 0, in.getLength()));
-                return reply.toOptional().orElseThrow(() -> RendezvousClient.protocol("pulse reply is not a known 4-byte code"));
-            }
-        } catch (SocketTimeoutException e) {
-            throw new RendezvousException(Reason.TIMEOUT, 0, "no pulse reply from " + server + " within " + client.timeout(), e);
-        } catch (IOException e) {
-            throw new RendezvousException(Reason.UNREACHABLE, 0, "pulse to " + server + " failed: " + e.getMessage(), e);
-        }
+        return Arrays.copyOf(request.array(), request.position());
     }
 
     /** Above every counter sent before, by this process or an earlier one: the clock in microseconds, or one more. */
     private long nextCounter() {
-        long micros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+        long micros = client.clock().epochMillis() * 1000;
         return signedCounter.updateAndGet(last -> Math.max(last + 1, micros));
     }
 
-    /**
-     * Pulses from {@code socket} every {@code every} until closed, answering 1050 with /verify by itself.
-     * Pulse well inside the server's interval (a third of it is the default habit) so one lost datagram
-     * does not make this client PENDING.
-     */
+    /** Pulses from {@code socket} every {@code every} until closed; see {@link PulseLoop}. */
     public PulseLoop startPulsing(DatagramSocket socket, Duration every, PulseEncoding encoding, PulseLoop.Listener listener) {
         return PulseLoop.start(this, socket, every, encoding, listener);
+    }
+
+    RendezvousClient client() {
+        return client;
     }
 
     /** Only an address literal: a name here would make a lookup depend on a DNS query. */
