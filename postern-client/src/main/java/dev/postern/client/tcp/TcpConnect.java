@@ -12,6 +12,7 @@ import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.peer.PeerFailure;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -50,15 +51,32 @@ public final class TcpConnect {
      */
     public static PeerSocket connect(NodeKeys me, NodeId peer, InetSocketAddress mediator, Duration timeout)
             throws PeerException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        return connect(me, peer, mediator, timeout, Clock.SYSTEM);
+    }
+
+    /** The same, timed by {@code clock}. */
+    public static PeerSocket connect(NodeKeys me, NodeId peer, InetSocketAddress mediator, Duration timeout, Clock clock)
+            throws PeerException, InterruptedException {
+        Deadline deadline = new Deadline(clock, clock.nanoTime() + timeout.toNanos());
         Introduction intro = advertise(me, peer, mediator, timeout);
         boolean dialer = me.id().hex().compareTo(peer.hex()) < 0;
-        Socket tcp = dialer ? dial(intro, deadline) : listenAndDial(intro, deadline);
+        Socket tcp = dialer ? dial(intro, deadline, new CompletableFuture<>()) : listenAndDial(intro, deadline);
         try {
             return handshake(tcp, me, peer, dialer, deadline);
         } catch (PeerException | RuntimeException e) {
             closeQuietly(tcp);
             throw e;
+        }
+    }
+
+    /** When the whole connect must be done, on the clock it is timed by. */
+    private record Deadline(Clock clock, long at) {
+        long leftNanos() {
+            return at - clock.nanoTime();
+        }
+
+        int leftMillis(int atMost) {
+            return (int) Math.max(1, Math.min(atMost, TimeUnit.NANOSECONDS.toMillis(leftNanos())));
         }
     }
 
@@ -99,23 +117,31 @@ public final class TcpConnect {
         return type.cast(m);
     }
 
-    private static Socket dial(Introduction intro, long deadline) throws PeerException, InterruptedException {
-        while (System.nanoTime() - deadline < 0) {
+    /**
+     * SYNs to the peer until one connects, the deadline passes, or {@code done} (the peer's own SYN came
+     * through the listener first): the wait between tries ends at once when that happens.
+     */
+    private static Socket dial(Introduction intro, Deadline deadline, CompletableFuture<Socket> done) throws PeerException, InterruptedException {
+        while (deadline.leftNanos() > 0 && !done.isDone()) {
             Socket s = null;
             try {
                 s = reusable();
                 s.bind(new InetSocketAddress(intro.localPort()));
-                s.connect(intro.peer(), (int) Math.max(1, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+                s.connect(intro.peer(), deadline.leftMillis(1000));
                 return s;
             } catch (IOException notYet) {
                 closeQuietly(s);
-                Thread.sleep(RETRY_MILLIS); // the peer is not listening yet: wait a moment before the next SYN
+                try { // the peer is not listening yet: a moment before the next SYN
+                    done.get(deadline.leftMillis((int) RETRY_MILLIS), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException next) {
+                    // time for the next SYN
+                }
             }
         }
         throw new PeerException(PeerFailure.TIMEOUT, "no TCP connection to the peer at " + intro.peer() + " in time");
     }
 
-    private static Socket listenAndDial(Introduction intro, long deadline) throws PeerException, InterruptedException {
+    private static Socket listenAndDial(Introduction intro, Deadline deadline) throws PeerException, InterruptedException {
         CompletableFuture<Socket> first = new CompletableFuture<>();
         ServerSocket listener;
         try {
@@ -135,7 +161,7 @@ public final class TcpConnect {
         });
         Thread punch = Thread.ofVirtual().start(() -> {
             try {
-                Socket s = dial(intro, deadline);
+                Socket s = dial(intro, deadline, first);
                 if (!first.complete(s)) {
                     closeQuietly(s);
                 }
@@ -144,7 +170,7 @@ public final class TcpConnect {
             }
         });
         try {
-            return first.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return first.get(Math.max(1, deadline.leftNanos()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new PeerException(PeerFailure.TIMEOUT, "no TCP connection from the peer at " + intro.peer() + " in time");
         } finally {
@@ -153,10 +179,10 @@ public final class TcpConnect {
         }
     }
 
-    private static PeerSocket handshake(Socket tcp, NodeKeys me, NodeId peer, boolean initiator, long deadline)
+    private static PeerSocket handshake(Socket tcp, NodeKeys me, NodeId peer, boolean initiator, Deadline deadline)
             throws PeerException {
         try {
-            tcp.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            tcp.setSoTimeout(deadline.leftMillis(Integer.MAX_VALUE));
             tcp.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(tcp.getInputStream());
             DataOutputStream out = new DataOutputStream(tcp.getOutputStream());

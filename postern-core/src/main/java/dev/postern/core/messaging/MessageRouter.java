@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 
@@ -22,7 +23,9 @@ import java.util.random.RandomGenerator;
  * host with many keys take everything), with a sender holding at most a share of one recipient's queue; delivery in
  * order, one message at a time per recipient, redelivered until acknowledged; and on each delivery a
  * receipt to the sender, queued and delivered like any message. A message that cannot be queued is
- * refused at once. Channel frames in ({@link #onFrame}), frames out ({@link #pollOutgoing}). Not
+ * refused at once. Channel frames in ({@link #onFrame}), frames out ({@link #pollOutgoing}), and
+ * {@link #handleTimeout} when {@link #pollTimeout} says: inboxes wait in a queue by when each next needs
+ * time (a redelivery, its oldest message's expiry), so a timeout costs the inboxes due, not a scan. Not
  * thread-safe.
  */
 public final class MessageRouter {
@@ -90,6 +93,19 @@ public final class MessageRouter {
     private final Set<NodeId> connected = new HashSet<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
     /**
+     * When each inbox next needs time, earliest first. An entry whose inbox is gone or now due at another
+     * time is stale and skipped when it comes up (lazy invalidation: rescheduling only adds).
+     */
+    private final PriorityQueue<Due> due = new PriorityQueue<>();
+
+    private record Due(long at, NodeId node) implements Comparable<Due> {
+        @Override
+        public int compareTo(Due o) {
+            return Long.compare(at - o.at, 0); // deadlines compare by difference: nanoTime may wrap
+        }
+    }
+
+    /**
      * Messages accepted lately, by sender and id, so a SEND retried after a lost ACCEPTED is answered again
      * without being queued twice. By sender too: ids are the senders' choice, and one node's id must not
      * make another's message look like a repeat. A node retries for seconds, so each is remembered for
@@ -141,18 +157,31 @@ public final class MessageRouter {
         if (inbox != null) {
             inbox.inFlight = false;
             forgetIfEmpty(node, inbox);
+            schedule(node, inbox);
         }
     }
 
-    /** Redelivers what went unacknowledged and drops what is too old. Early or repeated calls are harmless. */
+    /** When {@link #handleTimeout} next has something to do ({@link Long#MAX_VALUE}: nothing waits). */
+    public long pollTimeout() {
+        dropStale();
+        long t = due.isEmpty() ? Long.MAX_VALUE : due.peek().at();
+        var oldest = accepted.firstEntry();
+        if (oldest != null) {
+            long forget = oldest.getValue() + REMEMBERED_NANOS + 1;
+            t = t == Long.MAX_VALUE || forget - t < 0 ? forget : t;
+        }
+        return t;
+    }
+
+    /** Redelivers what went unacknowledged and drops what is too old, in the inboxes due. Early or repeated calls are harmless. */
     public void handleTimeout(long now) {
         for (var oldest = accepted.firstEntry(); oldest != null && now - oldest.getValue() > REMEMBERED_NANOS;
                 oldest = accepted.firstEntry()) {
             accepted.pollFirstEntry();
         }
-        for (var it = inboxes.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<NodeId, Inbox> e = it.next();
-            Inbox inbox = e.getValue();
+        for (dropStale(); !due.isEmpty() && now - due.peek().at() >= 0; dropStale()) {
+            NodeId node = due.poll().node();
+            Inbox inbox = inboxes.get(node);
             while (!inbox.queue.isEmpty() && now - inbox.queue.peek().acceptedAt() > limits.maxAgeNanos()) {
                 dequeue(inbox);
                 inbox.inFlight = false;
@@ -162,10 +191,35 @@ public final class MessageRouter {
                 inbox.inFlight = false;
                 counters.increment(MessagingCounter.REDELIVERED);
             }
-            deliverHead(e.getKey(), inbox, now);
-            if (inbox.queue.isEmpty() && !connected.contains(e.getKey())) {
-                it.remove();
+            deliverHead(node, inbox, now);
+            forgetIfEmpty(node, inbox);
+        }
+    }
+
+    /** When an inbox next needs time: its delivery's redelivery, or its oldest message's expiry. */
+    private long nextDue(Inbox inbox) {
+        long t = inbox.inFlight ? inbox.sentAt + limits.redeliverNanos() : Long.MAX_VALUE;
+        if (!inbox.queue.isEmpty()) {
+            long expires = inbox.queue.peek().acceptedAt() + limits.maxAgeNanos() + 1;
+            t = t == Long.MAX_VALUE || expires - t < 0 ? expires : t;
+        }
+        return t;
+    }
+
+    private void schedule(NodeId node, Inbox inbox) {
+        long at = nextDue(inbox);
+        if (at != Long.MAX_VALUE) {
+            due.add(new Due(at, node));
+        }
+    }
+
+    private void dropStale() {
+        for (Due d = due.peek(); d != null; d = due.peek()) {
+            Inbox inbox = inboxes.get(d.node());
+            if (inbox != null && nextDue(inbox) == d.at()) {
+                return;
             }
+            due.poll();
         }
     }
 
@@ -293,13 +347,14 @@ public final class MessageRouter {
         }
     }
 
+    /** Sends the head of the queue if it can go now; every change to an inbox ends here, which schedules its next time. */
     private void deliverHead(NodeId node, Inbox inbox, long now) {
-        if (!connected.contains(node) || inbox.inFlight || inbox.queue.isEmpty()) {
-            return;
+        if (connected.contains(node) && !inbox.inFlight && !inbox.queue.isEmpty()) {
+            inbox.inFlight = true;
+            inbox.sentAt = now;
+            outgoing.add(new Outgoing(node, MessageCodec.deliver(inbox.queue.peek().message())));
         }
-        inbox.inFlight = true;
-        inbox.sentAt = now;
-        outgoing.add(new Outgoing(node, MessageCodec.deliver(inbox.queue.peek().message())));
+        schedule(node, inbox);
     }
 
     private Inbox inbox(NodeId node) {

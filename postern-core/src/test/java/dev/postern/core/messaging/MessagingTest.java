@@ -221,6 +221,43 @@ class MessagingTest {
         assertThat(router.rememberedSends()).isLessThanOrEqualTo(100);
     }
 
+    /** Woken when an inbox next needs time (a redelivery, an expiry), not on a fixed tick. */
+    @Test
+    void theRouterSaysWhenItNextNeedsTime() {
+        router.onConnected(alice, now);
+        router.onConnected(bob, now);
+        deliveriesToDrop = 1;
+        long sentAt = now;
+        send(message(alice, bob, "lost once"));
+        assertThat(router.pollTimeout()).as("the lost delivery's redelivery").isEqualTo(sentAt + 2 * S);
+
+        now += S;
+        router.handleTimeout(now);
+        pump();
+        assertThat(atBob).as("an early wakeup does nothing").isEmpty();
+
+        now = router.pollTimeout();
+        router.handleTimeout(now);
+        pump();
+        assertThat(atBob).extracting(MessagingTest::text).containsExactly("lost once");
+        // Delivered (and the receipt to alice too): only the memory of the send for retries is left.
+        assertThat(router.pollTimeout()).isEqualTo(sentAt + MessageRouter.REMEMBERED_NANOS + 1);
+    }
+
+    @Test
+    void anOfflineNodesQueueIsDueWhenItsOldestMessageExpires() {
+        long sentAt = now;
+        send(message(alice, bob, "never collected"));
+        now += S;
+        send(message(alice, bob, "nor this"));
+
+        assertThat(router.pollTimeout()).isEqualTo(sentAt + 60 * S + 1);
+        now = router.pollTimeout();
+        router.handleTimeout(now);
+        assertThat(router.queued(bob)).isEqualTo(1);
+        assertThat(router.pollTimeout()).isEqualTo(sentAt + S + 60 * S + 1);
+    }
+
     @Test
     void undeliveredMessagesExpire() {
         send(message(alice, bob, "never collected"));

@@ -96,11 +96,6 @@ public final class ControlRole implements AutoCloseable {
         channel.eventLoop().execute(task);
     }
 
-    /** Runs {@code task} on the event loop every {@code periodNanos} until closed. */
-    public void every(long periodNanos, Runnable task) {
-        channel.eventLoop().scheduleAtFixedRate(task, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
-    }
-
     /** A timer on the control channel's event loop, for a machine that runs there ({@code onDue} runs there too). */
     public DeadlineTimer timer(Runnable onDue) {
         return new DeadlineTimer(channel.eventLoop(), driver.clock, onDue);

@@ -14,6 +14,7 @@ import dev.postern.core.messaging.MessagingCounter;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.control.ControlRole;
+import dev.postern.server.net.DeadlineTimer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +31,6 @@ import java.util.function.Consumer;
  */
 public final class MessagingRole implements Consumer<ControlEvent> {
 
-    private static final long TIMER_NANOS = 1_000_000_000L;
     /** Where the daemon's own node's messages come from, for the budgets per source. */
     private static final SourceNetwork LOCAL = SourceNetwork.of(InetAddress.getLoopbackAddress());
 
@@ -57,6 +57,8 @@ public final class MessagingRole implements Consumer<ControlEvent> {
     /** Touched on the event loop only. */
     private final List<Consumer<Message>> subscribers = new ArrayList<>();
     private ControlRole control;
+    /** Armed for the router's next deadline ({@link MessageRouter#pollTimeout}); on the event loop. */
+    private DeadlineTimer timer;
     private int nextRequest;
 
     public MessagingRole(NodeId self, Clock clock, MessageRouter.Limits limits) {
@@ -69,7 +71,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
     /** Starts routing over {@code control}; call once, before nodes connect. */
     public void attach(ControlRole control) {
         this.control = control;
-        control.every(TIMER_NANOS, () -> {
+        this.timer = control.timer(() -> {
             router.handleTimeout(clock.nanoTime());
             flush();
         });
@@ -123,6 +125,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
         flush();
     }
 
+    /** Sends what the router has to send and arms the timer for when it next needs time. */
     private void flush() {
         for (var o = router.pollOutgoing(); o.isPresent(); o = router.pollOutgoing()) {
             if (!o.get().to().equals(self)) {
@@ -143,6 +146,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
                 }
             }
         }
+        timer.arm(router.pollTimeout());
     }
 
     private void complete(int request, MessageCodec.Refusal refusal) {
