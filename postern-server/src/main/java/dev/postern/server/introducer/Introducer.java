@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -85,7 +85,8 @@ final class Introducer {
     private final RandomGenerator random;
     private final SourceRateLimiter perDestination;
     private final TokenBucket total;
-    private final Map<String, Peer> peers = new HashMap<>();
+    /** In the order last seen, oldest first (each sighting moves a peer to the end), so expiry looks only at the front. */
+    private final LinkedHashMap<String, Peer> peers = new LinkedHashMap<>();
     private final SourceCounts peersPerSource = new SourceCounts();
     private final Map<String, LinkedHashSet<String>> swarms = new HashMap<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
@@ -134,15 +135,19 @@ final class Introducer {
         }
     }
 
-    /** Forgets peers silent for {@link #FORGET_AFTER_NANOS}, and swarms left empty. Call it every few seconds. */
+    /** When the least recently seen peer is to be forgotten ({@link Long#MAX_VALUE}: no peers). */
+    long pollTimeout() {
+        var oldest = peers.firstEntry();
+        return oldest == null ? Long.MAX_VALUE : oldest.getValue().lastSeen + FORGET_AFTER_NANOS + 1;
+    }
+
+    /** Forgets peers silent for {@link #FORGET_AFTER_NANOS}, and swarms left empty; early or repeated calls do nothing more. */
     void handleTimeout(long now) {
-        for (Iterator<Peer> it = peers.values().iterator(); it.hasNext(); ) {
-            Peer p = it.next();
-            if (now - p.lastSeen > FORGET_AFTER_NANOS) {
-                it.remove();
-                leaveAll(p);
-                counters.increment(IntroducerCounter.PEERS_FORGOTTEN);
-            }
+        for (var oldest = peers.firstEntry(); oldest != null && now - oldest.getValue().lastSeen > FORGET_AFTER_NANOS;
+                oldest = peers.firstEntry()) {
+            peers.pollFirstEntry();
+            leaveAll(oldest.getValue());
+            counters.increment(IntroducerCounter.PEERS_FORGOTTEN);
         }
     }
 
@@ -258,6 +263,7 @@ final class Introducer {
             p.address = from;
         }
         p.lastSeen = now;
+        peers.putLast(peerId, p); // to the end: the order stays by last sighting
         if (nat.isPresent()) {
             p.nat = nat.get();
         }

@@ -4,6 +4,7 @@ import dev.postern.core.identity.NodeId;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.StartupException;
+import dev.postern.server.net.DeadlineTimer;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -35,7 +36,6 @@ public final class IntroducerRole implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("postern.introducer");
     private static final int SLOT_BYTES = 2048;
-    private static final long SWEEP_SECONDS = 5;
 
     private final EventLoopGroup group;
     private final List<Channel> channels;
@@ -70,9 +70,6 @@ public final class IntroducerRole implements AutoCloseable {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
-        Channel first = channels.get(0);
-        first.eventLoop().scheduleAtFixedRate(() -> introducers.forEach(i -> i.handleTimeout(clock.nanoTime())), SWEEP_SECONDS,
-                SWEEP_SECONDS, TimeUnit.SECONDS);
         return new IntroducerRole(group, channels, introducers, counters);
     }
 
@@ -80,6 +77,17 @@ public final class IntroducerRole implements AutoCloseable {
             throws StartupException {
         try {
             return transport.bootstrap(group, SLOT_BYTES, 1).handler(new ChannelInboundHandlerAdapter() {
+                /** Armed for when the introducer next forgets a peer ({@link Introducer#pollTimeout}); on the event loop. */
+                private DeadlineTimer timer;
+
+                @Override
+                public void handlerAdded(ChannelHandlerContext ctx) {
+                    timer = new DeadlineTimer(ctx.channel().eventLoop(), clock, () -> {
+                        introducer.handleTimeout(clock.nanoTime());
+                        timer.arm(introducer.pollTimeout());
+                    });
+                }
+
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
                     DatagramPacket p = (DatagramPacket) msg;
@@ -94,6 +102,12 @@ public final class IntroducerRole implements AutoCloseable {
                         ctx.write(new DatagramPacket(Unpooled.wrappedBuffer(t.get().datagram()), t.get().to()), ctx.voidPromise());
                     }
                     ctx.flush();
+                    timer.arm(introducer.pollTimeout());
+                }
+
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                    timer.cancel();
                 }
 
                 @Override

@@ -209,8 +209,11 @@ class IntroducerTest {
         ping(alice, id(1), "easy");
         ping(bob, id(2), "easy");
 
+        long bobLastSeen = now;
         now += 100 * S;
         ping(alice, id(1), "easy"); // alice keeps pinging, bob falls silent
+        assertThat(introducer.pollTimeout()).as("woken when bob is due to be forgotten, not on a sweep")
+                .isEqualTo(bobLastSeen + Introducer.FORGET_AFTER_NANOS + 1);
         now += 46 * S;
         introducer.handleTimeout(now);
 
