@@ -8,6 +8,7 @@ import dev.postern.client.peer.PeerException;
 import dev.postern.client.peer.PosternNode;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.peer.Path;
+import dev.postern.core.time.Clock;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -28,16 +29,16 @@ final class ConnectAttempts {
 
     private ConnectAttempts() {}
 
-    /** Returns 0 if every attempt connected and had its datagram echoed, 1 otherwise. */
-    static int run(PosternNode node, NodeId peer, ConnectOptions options, int attempts, Duration settle, PrintWriter out)
+    /** Returns 0 if every attempt connected and had its datagram echoed, 1 otherwise; times by {@code clock}. */
+    static int run(PosternNode node, NodeId peer, ConnectOptions options, int attempts, Duration settle, Clock clock, PrintWriter out)
             throws InterruptedException {
         ObjectMapper json = new ObjectMapper();
         boolean all = true;
         for (int i = 1; i <= attempts; i++) {
             ObjectNode line = json.createObjectNode().put("attempt", i);
-            long start = System.nanoTime();
+            long start = clock.nanoTime();
             try (PeerConnection c = node.connect(peer, options).get()) {
-                line.put("connect_ms", millis(System.nanoTime() - start)).put("path", name(c.path()));
+                line.put("connect_ms", millis(clock.nanoTime() - start)).put("path", name(c.path()));
                 byte[] marker = ("attempt " + i).getBytes(StandardCharsets.UTF_8);
                 c.send(marker);
                 boolean echoed = Arrays.equals(c.receive(ECHO_WAIT), marker);
@@ -46,7 +47,7 @@ final class ConnectAttempts {
                 if (c.path() == Path.RELAYED) {
                     try {
                         c.offRelay().get(settle.toNanos(), TimeUnit.NANOSECONDS);
-                        line.put("off_relay_ms", millis(System.nanoTime() - start));
+                        line.put("off_relay_ms", millis(clock.nanoTime() - start));
                     } catch (TimeoutException e) {
                         // still relayed after the settle time: reported as such
                     }

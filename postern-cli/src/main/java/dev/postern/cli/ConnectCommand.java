@@ -7,6 +7,7 @@ import dev.postern.client.peer.PosternNode;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.time.Clock;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -69,7 +70,7 @@ final class ConnectCommand implements Callable<Integer> {
         try (PosternNode node = serverOptions.startNode(identity)) {
             err.println("postern: node " + identity.id() + " calling " + peer.value() + " through " + serverOptions.server);
             if (attempts != null) {
-                return ConnectAttempts.run(node, peer.value(), options(), attempts, settle, spec.commandLine().getOut());
+                return ConnectAttempts.run(node, peer.value(), options(), attempts, settle, Clock.SYSTEM, spec.commandLine().getOut());
             }
             PeerConnection connection;
             try {

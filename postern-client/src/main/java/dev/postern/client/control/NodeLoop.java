@@ -175,23 +175,14 @@ public final class NodeLoop implements AutoCloseable {
         }
     }
 
-    /** Hands out what the machine said and sends what it has to send; the listener may add more, so until both are empty. */
+    /** Hands out what the machine said and sends what it has to send. */
     private void drain() {
-        boolean moved = true;
-        while (moved) {
-            moved = false;
-            for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
-                moved = true;
-                onEvent(e.get());
+        machine.drain(this::onEvent, t -> {
+            DatagramChannel from = t.socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.socket());
+            if (from != null) {
+                sendQuietly(from, t.to(), t.datagram());
             }
-            for (var t = machine.pollTransmit(); t.isPresent(); t = machine.pollTransmit()) {
-                moved = true;
-                DatagramChannel from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
-                if (from != null) {
-                    sendQuietly(from, t.get().to(), t.get().datagram());
-                }
-            }
-        }
+        });
     }
 
     private void onEvent(NodeEvent event) {

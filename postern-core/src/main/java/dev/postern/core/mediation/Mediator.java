@@ -6,6 +6,7 @@ import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Reason;
 import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.time.DeadlineQueue;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
@@ -14,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.PriorityQueue;
 
 /**
  * The server's side of mediation, without sockets. A call waits (up to its timeout) for the callee
@@ -91,18 +91,11 @@ public final class Mediator {
     private final Map<Long, Session> byId = new HashMap<>();
     private final Map<NodeId, Integer> openCallsByCaller = new HashMap<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
-    /**
-     * When each session next needs time, earliest first. An entry whose session is gone or now due at
-     * another time is stale and skipped when it comes up (lazy invalidation: rescheduling only adds).
-     */
-    private final PriorityQueue<Due> due = new PriorityQueue<>();
-
-    private record Due(long at, long session) implements Comparable<Due> {
-        @Override
-        public int compareTo(Due o) {
-            return Long.compare(at - o.at, 0); // deadlines compare by difference: nanoTime may wrap
-        }
-    }
+    /** Sessions by when each next needs time. */
+    private final DeadlineQueue<Long> due = new DeadlineQueue<>(id -> {
+        Session s = byId.get(id);
+        return s == null ? Long.MAX_VALUE : nextDue(s);
+    });
 
     public Mediator(Limits limits, SecureRandom random) {
         this.limits = limits;
@@ -147,15 +140,13 @@ public final class Mediator {
 
     /** When {@link #handleTimeout} next has something to do ({@link Long#MAX_VALUE}: nothing waits). */
     public long pollTimeout() {
-        dropStale();
-        Due next = due.peek();
-        return next == null ? Long.MAX_VALUE : next.at();
+        return due.pollTimeout();
     }
 
     /** Offers again, times calls out, forgets old sessions: those due by {@code now}; early or repeated calls do nothing more. */
     public void handleTimeout(long now) {
-        for (dropStale(); !due.isEmpty() && now - due.peek().at() >= 0; dropStale()) {
-            Session s = byId.get(due.poll().session());
+        for (Long id = due.pollDue(now); id != null; id = due.pollDue(now)) {
+            Session s = byId.get(id);
             switch (s.state) {
                 case WAITING, OFFERED -> {
                     if (now - s.deadline >= 0) {
@@ -178,20 +169,6 @@ public final class Mediator {
             case INTRODUCED -> s.deadline;
             case FAILED -> s.deadline + FAILED_MEMORY_NANOS;
         };
-    }
-
-    private void schedule(Session s) {
-        due.add(new Due(nextDue(s), s.id));
-    }
-
-    private void dropStale() {
-        for (Due d = due.peek(); d != null; d = due.peek()) {
-            Session s = byId.get(d.session());
-            if (s != null && nextDue(s) == d.at()) {
-                return;
-            }
-            due.poll();
-        }
     }
 
     private void onListen(NodeId from, Frame.Listen l, long now) {
@@ -238,7 +215,7 @@ public final class Mediator {
         byCall.put(key, s);
         byId.put(s.id, s);
         openCallsByCaller.merge(from, 1, Integer::sum);
-        schedule(s);
+        due.schedule(s.id);
         if (listening.containsKey(c.callee())) {
             offerIfCompatible(s, now);
         }
@@ -263,7 +240,7 @@ public final class Mediator {
                 s.toCallee = new Frame.Introduce(s.id, 0, Role.CALLEE, s.caller, delay, s.token, s.callerCandidates, s.callerMapping);
                 s.state = State.INTRODUCED;
                 s.deadline = now + limits.sessionLifetimeNanos();
-                schedule(s);
+                due.schedule(s.id);
                 closeCall(s);
                 counters.increment(MediationCounter.INTRODUCED);
                 send(s.caller, s.toCaller);
@@ -298,7 +275,7 @@ public final class Mediator {
     private void offer(Session s, long now) {
         counters.increment(MediationCounter.OFFERS_SENT);
         s.nextOffer = now + limits.offerRetryNanos();
-        schedule(s);
+        due.schedule(s.id);
         send(s.callee, new Frame.Offer(s.id, s.caller, s.callerCandidates));
     }
 
@@ -306,7 +283,7 @@ public final class Mediator {
         s.state = State.FAILED;
         s.failure = reason;
         s.deadline = now;
-        schedule(s);
+        due.schedule(s.id);
         closeCall(s);
         send(s.caller, new Frame.CallFailed(s.key.call(), reason));
     }

@@ -7,13 +7,13 @@ import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.messaging.MessageCodec.Frame;
 import dev.postern.core.messaging.MessageCodec.Refusal;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.time.DeadlineQueue;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 
@@ -92,18 +92,11 @@ public final class MessageRouter {
     private final Map<NodeId, Inbox> inboxes = new HashMap<>();
     private final Set<NodeId> connected = new HashSet<>();
     private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
-    /**
-     * When each inbox next needs time, earliest first. An entry whose inbox is gone or now due at another
-     * time is stale and skipped when it comes up (lazy invalidation: rescheduling only adds).
-     */
-    private final PriorityQueue<Due> due = new PriorityQueue<>();
-
-    private record Due(long at, NodeId node) implements Comparable<Due> {
-        @Override
-        public int compareTo(Due o) {
-            return Long.compare(at - o.at, 0); // deadlines compare by difference: nanoTime may wrap
-        }
-    }
+    /** Recipients by when each one's inbox next needs time. */
+    private final DeadlineQueue<NodeId> due = new DeadlineQueue<>(node -> {
+        Inbox inbox = inboxes.get(node);
+        return inbox == null ? Long.MAX_VALUE : nextDue(inbox);
+    });
 
     /**
      * Messages accepted lately, by sender and id, so a SEND retried after a lost ACCEPTED is answered again
@@ -157,14 +150,13 @@ public final class MessageRouter {
         if (inbox != null) {
             inbox.inFlight = false;
             forgetIfEmpty(node, inbox);
-            schedule(node, inbox);
+            due.schedule(node);
         }
     }
 
     /** When {@link #handleTimeout} next has something to do ({@link Long#MAX_VALUE}: nothing waits). */
     public long pollTimeout() {
-        dropStale();
-        long t = due.isEmpty() ? Long.MAX_VALUE : due.peek().at();
+        long t = due.pollTimeout();
         var oldest = accepted.firstEntry();
         if (oldest != null) {
             long forget = oldest.getValue() + REMEMBERED_NANOS + 1;
@@ -179,8 +171,7 @@ public final class MessageRouter {
                 oldest = accepted.firstEntry()) {
             accepted.pollFirstEntry();
         }
-        for (dropStale(); !due.isEmpty() && now - due.peek().at() >= 0; dropStale()) {
-            NodeId node = due.poll().node();
+        for (NodeId node = due.pollDue(now); node != null; node = due.pollDue(now)) {
             Inbox inbox = inboxes.get(node);
             while (!inbox.queue.isEmpty() && now - inbox.queue.peek().acceptedAt() > limits.maxAgeNanos()) {
                 dequeue(inbox);
@@ -204,23 +195,6 @@ public final class MessageRouter {
             t = t == Long.MAX_VALUE || expires - t < 0 ? expires : t;
         }
         return t;
-    }
-
-    private void schedule(NodeId node, Inbox inbox) {
-        long at = nextDue(inbox);
-        if (at != Long.MAX_VALUE) {
-            due.add(new Due(at, node));
-        }
-    }
-
-    private void dropStale() {
-        for (Due d = due.peek(); d != null; d = due.peek()) {
-            Inbox inbox = inboxes.get(d.node());
-            if (inbox != null && nextDue(inbox) == d.at()) {
-                return;
-            }
-            due.poll();
-        }
     }
 
     /** Sends remembered for telling retries apart. */
@@ -354,7 +328,7 @@ public final class MessageRouter {
             inbox.sentAt = now;
             outgoing.add(new Outgoing(node, MessageCodec.deliver(inbox.queue.peek().message())));
         }
-        schedule(node, inbox);
+        due.schedule(node);
     }
 
     private Inbox inbox(NodeId node) {

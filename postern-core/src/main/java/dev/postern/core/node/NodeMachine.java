@@ -279,6 +279,25 @@ public final class NodeMachine {
         return Optional.ofNullable(events.poll());
     }
 
+    /**
+     * The driver's step after each input: every event to {@code onEvent} and every datagram to {@code send},
+     * until neither has more (a driver's answer to an event, opening sockets say, can make more of both).
+     */
+    public void drain(Consumer<NodeEvent> onEvent, Consumer<PeerTransmit> send) {
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (var e = pollEvent(); e.isPresent(); e = pollEvent()) {
+                moved = true;
+                onEvent.accept(e.get());
+            }
+            for (var t = pollTransmit(); t.isPresent(); t = pollTransmit()) {
+                moved = true;
+                send.accept(t.get());
+            }
+        }
+    }
+
     private void stepNatProbe(long now) {
         natProbe.handleTimeout(now);
         if (natProbe.mapping().isPresent() || natProbe.isDone()) {

@@ -144,21 +144,12 @@ public final class SimNode {
 
     /** Hands out what the machine said and sends what it has to send, then asks to be woken when it next needs time. */
     private void drive() {
-        boolean moved = true;
-        while (moved) {
-            moved = false;
-            for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
-                moved = true;
-                onEvent(e.get());
+        machine.drain(this::onEvent, t -> {
+            SimSocket from = t.socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.socket());
+            if (from != null) {
+                from.send(t.to(), t.datagram());
             }
-            for (var t = machine.pollTransmit(); t.isPresent(); t = machine.pollTransmit()) {
-                moved = true;
-                SimSocket from = t.get().socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.get().socket());
-                if (from != null) {
-                    from.send(t.get().to(), t.get().datagram());
-                }
-            }
-        }
+        });
         long next = machine.pollTimeout();
         if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
             wakeupAt = next;
