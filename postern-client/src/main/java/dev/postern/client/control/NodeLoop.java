@@ -58,8 +58,6 @@ public final class NodeLoop implements AutoCloseable {
 
     private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
-    /** The owner NAT detection's sockets are booked under: never a connection's index (those are never 0). */
-    private static final int NAT_DETECTION = 0;
 
     private final NodeMachine machine;
     private final DatagramChannel socket;
@@ -164,7 +162,9 @@ public final class NodeLoop implements AutoCloseable {
             machine.handleTimeout(now);
         }
         // Closing: what was asked before (a peer connection's close, say) still goes out.
-        runTasks(clock.nanoTime());
+        long now = clock.nanoTime();
+        runTasks(now);
+        machine.shutdown(now);
         drain();
         extraSockets.all().forEach(NodeLoop::closeQuietly);
     }
@@ -190,10 +190,6 @@ public final class NodeLoop implements AutoCloseable {
             case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(),
                     openSockets(o.connection(), o.count(), null), clock.nanoTime());
             case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(NodeLoop::closeQuietly);
-            case NodeEvent.NatDetected d -> {
-                extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
-                listener.onEvent(event);
-            }
             case NodeEvent.ServerConnected c -> {
                 connected = true;
                 listener.onEvent(event);
@@ -209,16 +205,15 @@ public final class NodeLoop implements AutoCloseable {
     /** NAT detection on sockets of its own, of the family the server's detection listens on; without them, no detection. */
     private void detectNat(InetSocketAddress primary, long now) {
         StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
-        List<Integer> sockets = openSockets(NAT_DETECTION, NatProbe.LIFETIME_SOCKET + 1, family);
+        List<Integer> sockets = openSockets(NodeMachine.NAT_DETECTION, NodeMachine.NAT_DETECTION_SOCKETS, family);
         try {
-            if (sockets.size() <= NatProbe.LIFETIME_SOCKET) {
+            if (sockets.size() < NodeMachine.NAT_DETECTION_SOCKETS) {
                 throw new IOException("could not open the sockets NAT detection needs");
             }
             int port = ((InetSocketAddress) extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).getLocalAddress()).getPort();
-            machine.detectNat(new NatProbe(primary, NatDetection.ownAddresses(), port, NatProbe.Settings.FOR_NODES, new SecureRandom()),
-                    sockets, now);
+            machine.detectNat(primary, NatDetection.ownAddresses(), sockets, port, now);
         } catch (IOException e) {
-            extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
+            extraSockets.release(NodeMachine.NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
             listener.onEvent(new NodeEvent.NatDetected(dev.postern.core.mediation.NatMapping.UNKNOWN));
         }
     }

@@ -50,6 +50,11 @@ public final class RepeatedFrames<K> {
         sink.accept(frame);
     }
 
+    /** The same, but first sent at {@code firstSend} rather than now (what it asks for must wait a moment). */
+    public void addAt(K key, byte[] frame, long firstSend, long deadline) {
+        entries.put(key, new Entry(frame, deadline, firstSend));
+    }
+
     /** Stops repeating the frame known by {@code key}; false if there was none. */
     public boolean remove(K key) {
         return entries.remove(key) != null;

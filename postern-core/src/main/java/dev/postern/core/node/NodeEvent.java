@@ -25,7 +25,7 @@ public sealed interface NodeEvent {
      */
     record FromServer(byte[] payload) implements NodeEvent {}
 
-    /** NAT detection finished: what it found (unknown where it could not tell). Its sockets may be closed now. */
+    /** NAT detection finished: what it found (unknown where it could not tell). A {@link CloseSockets} for its sockets follows. */
     record NatDetected(NatMapping mapping) implements NodeEvent {}
 
     /** A message {@link NodeMachine#sendMessage sent} is queued at the server. */

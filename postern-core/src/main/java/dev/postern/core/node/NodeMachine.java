@@ -49,6 +49,18 @@ import java.util.function.Predicate;
  */
 public final class NodeMachine {
 
+    /** The owner NAT detection's sockets are opened under: never a connection's index (those are never 0). */
+    public static final int NAT_DETECTION = 0;
+    /** How many sockets NAT detection needs, opened by the driver under {@link #NAT_DETECTION}. */
+    public static final int NAT_DETECTION_SOCKETS = NatProbe.LIFETIME_SOCKET + 1;
+
+    /**
+     * How long a relay socket a connection let go of is kept before the server is asked to stop it: the
+     * connection's last datagrams (its CLOSE) cross the relay first, and would be dropped by a socket
+     * stopped under them (the stop goes to another port of the server, which may take it first).
+     */
+    static final long RELAY_STOP_GRACE_NANOS = 500_000_000L;
+
     /** How long a request to the server is repeated before it fails as unanswered. */
     public static final long REQUEST_GIVE_UP_NANOS = 10_000_000_000L;
 
@@ -107,14 +119,16 @@ public final class NodeMachine {
     }
 
     /**
-     * Runs NAT detection on sockets the driver opened for it: {@code sockets.get(i)} is the node's number for
-     * the probe's socket {@code i}. Until it reports {@link NodeEvent.NatDetected}, peers are told nothing of
-     * this node's mapping.
+     * Runs NAT detection against the server's at {@code primary} on {@link #NAT_DETECTION_SOCKETS} sockets the
+     * driver opened under {@link #NAT_DETECTION}: {@code sockets.get(i)} is the node's number for the probe's
+     * socket {@code i}, {@code mappingPort} the local port of the first, {@code ownAddresses} this host's.
+     * Until it reports {@link NodeEvent.NatDetected} (then {@link NodeEvent.CloseSockets} for them), peers are
+     * told nothing of this node's mapping.
      */
-    public void detectNat(NatProbe probe, List<Integer> sockets, long now) {
-        natProbe = probe;
+    public void detectNat(InetSocketAddress primary, Set<InetAddress> ownAddresses, List<Integer> sockets, int mappingPort, long now) {
+        natProbe = new NatProbe(primary, ownAddresses, mappingPort, NatProbe.Settings.FOR_NODES, random);
         natSockets = List.copyOf(sockets);
-        probe.start(now);
+        natProbe.start(now);
         stepNatProbe(now);
     }
 
@@ -208,6 +222,17 @@ public final class NodeMachine {
         request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, id)), now);
         process(now);
         return request;
+    }
+
+    /**
+     * The node is going: relay sockets its connections let go of are stopped now rather than after their
+     * grace, which the node would not live to see. Drain, then close the sockets.
+     */
+    public void shutdown(long now) {
+        for (int request : ownStops) {
+            requests.sendAgain(request, now);
+        }
+        process(now);
     }
 
     /** Sends a payload to the server once, unacknowledged; false while the channel is down (nothing is kept then). */
@@ -306,6 +331,7 @@ public final class NodeMachine {
             natProbe = null;
             natSockets = List.of();
             events.add(new NodeEvent.NatDetected(found));
+            events.add(new NodeEvent.CloseSockets(NAT_DETECTION, PeerTransmit.MAIN));
         }
     }
 
@@ -422,7 +448,8 @@ public final class NodeMachine {
     private void stopOwn(String socketId, long now) {
         int request = ++nextRequest;
         ownStops.add(request);
-        request(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, socketId)), now);
+        long first = now + RELAY_STOP_GRACE_NANOS;
+        requests.addAt(request, RelayFrames.encode(new RelayFrames.Frame.Stop(request, socketId)), first, first + REQUEST_GIVE_UP_NANOS);
     }
 
     /** A request no longer repeated failed: its owner hears of it. */

@@ -333,10 +333,10 @@ public final class PeerAgent {
         boolean unanswered = repeats.contains(new Repeat(Repeat.Kind.CALL, c.number()));
         String why;
         PeerFailure failure;
-        if (!serverUp && now - c.serverBy() >= 0) {
+        if (!serverUp && reached(now, c.serverBy())) {
             failure = PeerFailure.SERVER_UNREACHABLE;
             why = "no channel to the server within " + seconds(c.serverBy() - c.placedAt()) + " s";
-        } else if (now - c.giveUpAt() >= 0) {
+        } else if (reached(now, c.giveUpAt())) {
             failure = serverUp ? PeerFailure.TIMEOUT : PeerFailure.SERVER_UNREACHABLE;
             why = (serverUp ? "no connection" : "no channel to the server") + " within " + seconds(c.giveUpAt() - c.placedAt()) + " s";
         } else if (unanswered && now - c.answerBy() >= 0) {
@@ -347,6 +347,11 @@ public final class PeerAgent {
         }
         cancel(c.number());
         events.add(new AgentEvent.CallFailed(c.number(), failure, why));
+    }
+
+    /** Whether {@code deadline} has come ({@link Long#MAX_VALUE}: none, which never comes, whatever the clock's origin). */
+    private static boolean reached(long now, long deadline) {
+        return deadline != Long.MAX_VALUE && now - deadline >= 0;
     }
 
     private static long seconds(long nanos) {

@@ -57,4 +57,15 @@ class RepeatedFramesTest {
         assertThat(frames.sendAgain("a", S / 2)).isTrue();
         assertThat(frames.sendAgain("missing", S / 2)).isFalse();
     }
+
+    @Test
+    void aFrameAddedForLaterWaitsUntilThenAndRepeatsFromThere() {
+        frames.addAt("stop", "STOP".getBytes(), S / 2, Long.MAX_VALUE);
+        assertThat(sent).isEmpty();
+        assertThat(frames.pollTimeout()).isEqualTo(S / 2);
+
+        frames.handleTimeout(S / 2);
+        assertThat(sent).containsExactly("STOP");
+        assertThat(frames.pollTimeout()).isEqualTo(S / 2 + S);
+    }
 }

@@ -27,9 +27,6 @@ import java.util.function.Predicate;
  */
 public final class SimNode {
 
-    /** The owner NAT detection's sockets are booked under: never a connection's index (those are never 0). */
-    private static final int NAT_DETECTION = 0;
-
     private final SimNetwork net;
     private final SimHost host;
     private final SimSocket socket;
@@ -38,7 +35,7 @@ public final class SimNode {
     private final List<AgentEvent> events = new ArrayList<>();
     /** Sockets opened for connections and NAT detection. */
     private final ConnectionSockets<SimSocket> extraSockets = new ConnectionSockets<>();
-    private long wakeupAt = Long.MAX_VALUE;
+    private final SimTimer timer;
 
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random) {
         this(net, host, keys, postern, random, PeerAgent.Settings.DEFAULTS);
@@ -46,6 +43,7 @@ public final class SimNode {
 
     SimNode(SimNetwork net, SimHost host, NodeKeys keys, SimPostern postern, SecureRandom random, PeerAgent.Settings settings) {
         this.net = net;
+        this.timer = new SimTimer(net, this::wakeup);
         this.host = host;
         this.socket = host.open(0);
         this.machine = new NodeMachine(keys, postern.id(), postern.controlAddress(), settings, random);
@@ -56,9 +54,9 @@ public final class SimNode {
         });
         machine.start(now());
         postern.natDetection().ifPresent(primary -> {
-            List<Integer> sockets = openSockets(NAT_DETECTION, NatProbe.LIFETIME_SOCKET + 1);
+            List<Integer> sockets = openSockets(NodeMachine.NAT_DETECTION, NodeMachine.NAT_DETECTION_SOCKETS);
             int port = extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).localAddress().getPort();
-            machine.detectNat(new NatProbe(primary, Set.of(host.address()), port, NatProbe.Settings.FOR_NODES, random), sockets, now());
+            machine.detectNat(primary, Set.of(host.address()), sockets, port, now());
         });
         drive();
     }
@@ -137,7 +135,6 @@ public final class SimNode {
     }
 
     private void wakeup() {
-        wakeupAt = Long.MAX_VALUE;
         machine.handleTimeout(now());
         drive();
     }
@@ -150,11 +147,7 @@ public final class SimNode {
                 from.send(t.to(), t.datagram());
             }
         });
-        long next = machine.pollTimeout();
-        if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
-            wakeupAt = next;
-            net.at(next, this::wakeup);
-        }
+        timer.arm(machine.pollTimeout());
     }
 
     private void onEvent(NodeEvent event) {
@@ -162,7 +155,6 @@ public final class SimNode {
         switch (event) {
             case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(), openSockets(o.connection(), o.count()), now());
             case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(SimSocket::close);
-            case NodeEvent.NatDetected d -> extraSockets.release(NAT_DETECTION, PeerTransmit.MAIN).forEach(SimSocket::close);
             case NodeEvent.Peer p -> events.add(p.event());
             default -> { }
         }

@@ -26,7 +26,7 @@ public final class SimPostern {
     private final Mediator mediator;
     private final SimRelay relay;
     private SimStunServer natDetection;
-    private long wakeupAt = Long.MAX_VALUE;
+    private final SimTimer timer;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
         this(net, host, random, Mediator.Limits.DEFAULTS);
@@ -34,6 +34,7 @@ public final class SimPostern {
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random, Mediator.Limits limits) {
         this.net = net;
+        this.timer = new SimTimer(net, this::wakeup);
         this.host = host;
         this.random = random;
         this.identity = NodeKeys.generate(random);
@@ -79,7 +80,6 @@ public final class SimPostern {
     }
 
     private void wakeup() {
-        wakeupAt = Long.MAX_VALUE;
         long now = net.clock().nanoTime();
         control.handleTimeout(now);
         mediator.handleTimeout(now);
@@ -105,10 +105,6 @@ public final class SimPostern {
             socket.send(t.get().to(), t.get().datagram());
         }
         // Woken when the control channel or the mediator next needs time, as the real server's timers are.
-        long next = Math.min(control.pollTimeout().orElse(Long.MAX_VALUE), mediator.pollTimeout());
-        if (next != Long.MAX_VALUE && (wakeupAt == Long.MAX_VALUE || next - wakeupAt < 0)) {
-            wakeupAt = next;
-            net.at(next, this::wakeup);
-        }
+        timer.arm(Math.min(control.pollTimeout().orElse(Long.MAX_VALUE), mediator.pollTimeout()));
     }
 }
