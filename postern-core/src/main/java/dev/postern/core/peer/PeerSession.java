@@ -564,8 +564,10 @@ public final class PeerSession {
                 }
             }
             default -> {
-                if (!from.equals(peer) || socket != peerSocket) {
-                    move(socket, from); // the peer roamed, its NAT rebound, or it moved off the relay
+                // The peer roamed, its NAT rebound, or it moved off the relay. Never back onto it: a peer that has not
+                // moved yet still sends through the relay, and following that would flap between the paths.
+                if ((!from.equals(peer) || socket != peerSocket) && (path == Path.RELAYED || pathOf(from) != Path.RELAYED)) {
+                    move(socket, from);
                 }
                 switch (f.value()) {
                     case ChannelFrames.Frame.Data data -> events.add(new PeerEvent.Received(data.payload()));

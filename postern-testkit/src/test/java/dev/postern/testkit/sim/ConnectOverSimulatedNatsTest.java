@@ -227,6 +227,35 @@ class ConnectOverSimulatedNatsTest {
         assertThat(server.relay().forwarded()).as("no longer through the relay").isEqualTo(relayedBefore);
     }
 
+    /**
+     * A peer goes on sending through the relay until it has moved too, so datagrams of the old path
+     * reach a side that has moved already: they are delivered, and do not pull it back onto the relay.
+     */
+    @Test
+    void relayedDatagramsStillInFlightDoNotPullAMovedConnectionBack() {
+        SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
+        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
+        SimNode a = nodeOn(aNat.addHost("192.168.1.10"));
+        SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
+        b.listen(id -> true);
+        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(20));
+
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
+        AgentEvent.Accepted in = await(net, b, AgentEvent.Accepted.class, Duration.ofSeconds(5));
+        assertThat(out.path()).isEqualTo(Path.RELAYED);
+        for (int i = 0; i < 1500; i++) { // 30 s of a datagram every 20 ms from b, across the move
+            b.send(in.connection(), bytes("tick " + i));
+            net.runFor(Duration.ofMillis(20));
+        }
+
+        List<Path> moves = a.events().stream()
+                .filter(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Moved)
+                .map(e -> ((PeerEvent.Moved) ((AgentEvent.OnConnection) e).event()).path()).toList();
+        assertThat(moves).as("a's moves").containsExactly(Path.DIRECT);
+        assertThat(received(a)).hasSize(1500);
+    }
+
     @Test
     void relayOnlyUsesTheRelayEvenWhenADirectPathExists() {
         SimNode a = nodeOn(net.addHost("203.0.113.10"));
