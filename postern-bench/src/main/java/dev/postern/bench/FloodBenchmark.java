@@ -1,7 +1,7 @@
 package dev.postern.bench;
 
-import dev.postern.client.rendezvous.RendezvousClient;
-import dev.postern.client.rendezvous.RendezvousSession;
+import dev.postern.client.internal.rendezvous.RendezvousClient;
+import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlPacket;

@@ -1,6 +1,6 @@
 package dev.postern.bench;
 
-import dev.postern.client.control.NodeLoop;
+import dev.postern.client.internal.control.NodeLoop;
 import dev.postern.core.node.NodeEvent;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;

@@ -1,7 +1,7 @@
 package dev.postern.bench;
 
 import com.sun.management.UnixOperatingSystemMXBean;
-import dev.postern.client.control.NodeChannel;
+import dev.postern.client.internal.control.NodeChannel;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
@@ -42,7 +42,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;

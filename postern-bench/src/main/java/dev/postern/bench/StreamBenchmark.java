@@ -1,14 +1,11 @@
 package dev.postern.bench;
 
-import dev.postern.client.peer.ConnectOptions;
-import dev.postern.client.peer.PeerConnection;
-import dev.postern.client.peer.PeerListener;
-import dev.postern.client.peer.PeerStream;
-import dev.postern.client.peer.PosternNode;
-import dev.postern.client.peer.ServerAddress;
-import dev.postern.core.identity.NodeKeys;
+import dev.postern.client.Connection;
+import dev.postern.client.Identity;
+import dev.postern.client.Listener;
+import dev.postern.client.Postern;
+import dev.postern.client.Stream;
 import dev.postern.core.messaging.MessageRouter;
-import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
@@ -21,14 +18,12 @@ import dev.postern.server.rendezvous.RendezvousConfig;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +74,7 @@ public final class StreamBenchmark {
         double[] relayed = new double[rounds];
         String where = lossPercent > 0 ? String.format(Locale.ROOT, "loopback with %.1f%% kernel loss", lossPercent) : "loopback";
         try (PosternServer server = startServer()) {
-            ServerAddress address = new ServerAddress(new InetSocketAddress(LO, server.control().address().getPort()), server.identity().id());
+            String address = server.address();
             for (int r = -warmup; r < rounds; r++) {
                 double t = tcp(each);
                 double d = postern(address, false, each);
@@ -136,24 +131,23 @@ public final class StreamBenchmark {
     }
 
     /** Bytes per second one Postern stream carries between two nodes on loopback; the sender stops after {@code each}. */
-    private static double postern(ServerAddress server, boolean relayOnly, Duration each) throws Exception {
-        SecureRandom random = new SecureRandom();
-        NodeKeys alice = NodeKeys.generate(random);
-        NodeKeys bob = NodeKeys.generate(random);
-        try (PosternNode a = PosternNode.start(alice, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, Optional.empty());
-                PosternNode b = PosternNode.start(bob, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, Optional.empty());
-                PeerListener listener = b.listen(Set.of(alice.id()))) {
-            PeerConnection toBob = a.connect(bob.id(), ConnectOptions.DEFAULTS.withRelayOnly(relayOnly)).get(30, TimeUnit.SECONDS);
-            PeerConnection fromAlice = listener.accept(Duration.ofSeconds(30));
+    private static double postern(String server, boolean relayOnly, Duration each) throws Exception {
+        Identity alice = Identity.generate();
+        Identity bob = Identity.generate();
+        try (Postern a = Postern.builder().identity(alice).server(server).natDetectionPort(0).relayOnly(relayOnly).build();
+                Postern b = Postern.builder().identity(bob).server(server).natDetectionPort(0).build();
+                Listener listener = b.listen(Set.of(alice.id()))) {
+            Connection toBob = a.connect(bob.id());
+            Connection fromAlice = listener.accept(Duration.ofSeconds(30));
             CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
-                try (PeerStream s = fromAlice.acceptStream(Duration.ofSeconds(30))) {
+                try (Stream s = fromAlice.acceptStream(Duration.ofSeconds(30))) {
                     return drain(s.input());
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
             long start = System.nanoTime();
-            try (PeerStream s = toBob.openStream()) {
+            try (Stream s = toBob.openStream()) {
                 pump(s.output(), each);
                 s.shutdownOutput();
                 long bytes = received.get(120, TimeUnit.SECONDS);

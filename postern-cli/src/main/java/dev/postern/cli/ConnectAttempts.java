@@ -2,19 +2,18 @@ package dev.postern.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.postern.client.peer.ConnectOptions;
-import dev.postern.client.peer.PeerConnection;
-import dev.postern.client.peer.PeerException;
-import dev.postern.client.peer.PosternNode;
-import dev.postern.core.identity.NodeId;
-import dev.postern.core.peer.Path;
+import dev.postern.client.Connection;
+import dev.postern.client.PathType;
+import dev.postern.client.PeerId;
+import dev.postern.client.Postern;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternTimeoutException;
 import dev.postern.core.time.Clock;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -30,51 +29,55 @@ final class ConnectAttempts {
     private ConnectAttempts() {}
 
     /** Returns 0 if every attempt connected and had its datagram echoed, 1 otherwise; times by {@code clock}. */
-    static int run(PosternNode node, NodeId peer, ConnectOptions options, int attempts, Duration settle, Clock clock, PrintWriter out)
+    static int run(Postern node, PeerId peer, int attempts, Duration settle, Clock clock, PrintWriter out)
             throws InterruptedException {
         ObjectMapper json = new ObjectMapper();
         boolean all = true;
         for (int i = 1; i <= attempts; i++) {
-            ObjectNode line = json.createObjectNode().put("attempt", i);
-            long start = clock.nanoTime();
-            try (PeerConnection c = node.connect(peer, options).get()) {
-                line.put("connect_ms", millis(clock.nanoTime() - start)).put("path", name(c.path()));
-                byte[] marker = ("attempt " + i).getBytes(StandardCharsets.UTF_8);
-                c.send(marker);
-                boolean echoed = Arrays.equals(c.receive(ECHO_WAIT), marker);
-                line.put("echoed", echoed);
-                all &= echoed;
-                if (c.path() == Path.RELAYED) {
-                    try {
-                        c.offRelay().get(settle.toNanos(), TimeUnit.NANOSECONDS);
-                        line.put("off_relay_ms", millis(clock.nanoTime() - start));
-                    } catch (TimeoutException e) {
-                        // still relayed after the settle time: reported as such
-                    }
-                }
-                line.put("settled_path", name(c.path()));
-            } catch (ExecutionException e) {
-                line.put("failed", e.getCause() instanceof PeerException p ? p.failure().name().toLowerCase(Locale.ROOT) + ": " + p.getMessage()
-                        : String.valueOf(e.getCause()));
-                all = false;
-            } catch (TimeoutException e) {
-                line.put("echoed", false);
-                all = false;
-            } catch (java.nio.channels.ClosedChannelException e) {
-                line.put("failed", "the peer closed the connection");
-                all = false;
-            }
+            ObjectNode line = attempt(node, peer, json.createObjectNode().put("attempt", i), settle, clock);
+            all &= line.path("echoed").asBoolean();
             out.println(line);
             out.flush();
         }
         return all ? 0 : Main.EXIT_FAILURE;
     }
 
+    /** One attempt, told in {@code line}: how it connected and whether its datagram came back, or why it failed. */
+    private static ObjectNode attempt(Postern node, PeerId peer, ObjectNode line, Duration settle, Clock clock) throws InterruptedException {
+        long start = clock.nanoTime();
+        Connection c;
+        try {
+            c = node.connect(peer);
+        } catch (PosternException e) {
+            return line.put("failed", e.reason().name().toLowerCase(Locale.ROOT) + ": " + e.getMessage());
+        }
+        try (c) {
+            line.put("connect_ms", millis(clock.nanoTime() - start)).put("path", name(c.path()));
+            byte[] marker = ("attempt " + line.path("attempt").asInt()).getBytes(StandardCharsets.UTF_8);
+            c.send(marker);
+            line.put("echoed", Arrays.equals(c.receive(ECHO_WAIT), marker));
+            if (c.path() == PathType.RELAYED) {
+                try {
+                    c.offRelay().get(settle.toNanos(), TimeUnit.NANOSECONDS);
+                    line.put("off_relay_ms", millis(clock.nanoTime() - start));
+                } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+                    // still relayed after the settle time: reported as such
+                }
+            }
+            line.put("settled_path", name(c.path()));
+        } catch (PosternTimeoutException e) {
+            line.put("echoed", false);
+        } catch (PosternException e) {
+            line.put("failed", e.reason().name().toLowerCase(Locale.ROOT) + ": " + e.getMessage());
+        }
+        return line;
+    }
+
     private static long millis(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 
-    private static String name(Path p) {
+    private static String name(PathType p) {
         return p.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,17 +1,14 @@
 package dev.postern.cli;
 
-import dev.postern.client.peer.ConnectOptions;
-import dev.postern.client.peer.PeerConnection;
-import dev.postern.client.peer.PeerException;
-import dev.postern.client.peer.PosternNode;
-import dev.postern.core.codec.Decoded;
-import dev.postern.core.identity.NodeId;
-import dev.postern.core.identity.NodeKeys;
+import dev.postern.client.Connection;
+import dev.postern.client.PeerId;
+import dev.postern.client.Postern;
+import dev.postern.client.PosternException;
 import dev.postern.core.time.Clock;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,20 +59,22 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!(NodeId.parse(peerKey.strip()) instanceof Decoded.Ok<NodeId> peer)) {
+        PeerId peer;
+        try {
+            peer = PeerId.parse(peerKey);
+        } catch (IllegalArgumentException e) {
             throw new UsageError("PEER-KEY must be the peer's address: 64 hex digits");
         }
         PrintWriter err = spec.commandLine().getErr();
-        NodeKeys identity = serverOptions.identity();
-        try (PosternNode node = serverOptions.startNode(identity)) {
-            err.println("postern: node " + identity.id() + " calling " + peer.value() + " through " + serverOptions.server);
+        try (Postern node = serverOptions.startNode(b -> b.relayOnly(relayOnly).connectTimeout(timeout))) {
+            err.println("postern: node " + node.id() + " calling " + peer + " through " + node.server());
             if (attempts != null) {
-                return ConnectAttempts.run(node, peer.value(), options(), attempts, settle, Clock.SYSTEM, spec.commandLine().getOut());
+                return ConnectAttempts.run(node, peer, attempts, settle, Clock.SYSTEM, spec.commandLine().getOut());
             }
-            PeerConnection connection;
+            Connection connection;
             try {
-                connection = node.connect(peer.value(), options()).get();
-            } catch (ExecutionException e) {
+                connection = node.connect(peer);
+            } catch (PosternException e) {
                 throw failure(e);
             }
             if (datagrams) {
@@ -84,8 +83,8 @@ final class ConnectCommand implements Callable<Integer> {
             LineExchange.announce(connection, err);
             try {
                 return StreamPipe.run(connection, connection.openStream(), System.in, System.out, err);
-            } catch (java.nio.channels.ClosedChannelException e) {
-                throw new CommandFailure("the connection closed before a stream could be opened");
+            } catch (PosternException e) {
+                throw new CommandFailure("the connection closed before a stream could be opened: " + e.getMessage());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -93,15 +92,13 @@ final class ConnectCommand implements Callable<Integer> {
         }
     }
 
-    private ConnectOptions options() {
-        return ConnectOptions.DEFAULTS.withRelayOnly(relayOnly).withTimeout(timeout);
+    /** What a failed connect says to the user. */
+    static CommandFailure failure(PosternException e) {
+        return new CommandFailure("cannot connect: " + describe(e));
     }
 
-    /** What a failed connect says to the user. */
-    static CommandFailure failure(ExecutionException e) {
-        if (e.getCause() instanceof PeerException p) {
-            return new CommandFailure("cannot connect: " + p.failure().name().toLowerCase().replace('_', ' ') + ": " + p.getMessage());
-        }
-        throw new IllegalStateException(e.getCause());
+    /** The reason, in words, then the detail: "peer unavailable: the peer refused the call". */
+    static String describe(PosternException e) {
+        return e.reason().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ": " + e.getMessage();
     }
 }

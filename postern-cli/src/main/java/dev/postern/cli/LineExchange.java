@@ -1,15 +1,16 @@
 package dev.postern.cli;
 
-import dev.postern.client.peer.PeerConnection;
+import dev.postern.client.Connection;
+import dev.postern.client.PathType;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternTimeoutException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeoutException;
 
 /**
  * A connection used as a chat line: each line typed on stdin goes to the peer as one datagram, each
@@ -21,17 +22,17 @@ final class LineExchange {
     private LineExchange() {}
 
     /** Says how the connection runs, then runs it on this process's stdin and stdout; returns the exit status. */
-    static int converse(PeerConnection connection, PrintWriter out, PrintWriter err) {
+    static int converse(Connection connection, PrintWriter out, PrintWriter err) {
         announce(connection, err);
         run(connection, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out, err);
         return 0;
     }
 
     /** Says on stderr whom the connection reaches and how, and later if it moves off the relay. */
-    static void announce(PeerConnection connection, PrintWriter err) {
+    static void announce(Connection connection, PrintWriter err) {
         err.println("postern: connected to " + connection.peer() + " (" + describe(connection) + ")");
         err.flush();
-        if (connection.path() == dev.postern.core.peer.Path.RELAYED) {
+        if (connection.path() == PathType.RELAYED) {
             connection.offRelay().thenAccept(p -> {
                 err.println("postern: moved off the relay to a " + p.name().toLowerCase() + " path");
                 err.flush();
@@ -39,7 +40,7 @@ final class LineExchange {
         }
     }
 
-    static void run(PeerConnection connection, BufferedReader in, PrintWriter out, PrintWriter err) {
+    static void run(Connection connection, BufferedReader in, PrintWriter out, PrintWriter err) {
         Thread printer = new Thread(() -> print(connection, out), "postern-print");
         printer.setDaemon(true);
         printer.start();
@@ -63,7 +64,7 @@ final class LineExchange {
         }
     }
 
-    private static void read(PeerConnection connection, BufferedReader in, PrintWriter err) {
+    private static void read(Connection connection, BufferedReader in, PrintWriter err) {
         try {
             for (String line; (line = in.readLine()) != null && connection.isOpen(); ) {
                 byte[] datagram = line.getBytes(StandardCharsets.UTF_8);
@@ -74,29 +75,29 @@ final class LineExchange {
                 }
                 connection.send(datagram);
             }
-        } catch (ClosedChannelException e) {
+        } catch (PosternException e) {
             // the peer closed meanwhile: reported by run
         } catch (IOException e) {
             err.println("postern: cannot read stdin: " + e.getMessage());
         }
     }
 
-    private static void print(PeerConnection connection, PrintWriter out) {
+    private static void print(Connection connection, PrintWriter out) {
         while (true) {
             try {
                 out.println(new String(connection.receive(Duration.ofSeconds(1)), StandardCharsets.UTF_8));
                 out.flush();
-            } catch (TimeoutException e) {
+            } catch (PosternTimeoutException e) {
                 // keep waiting
-            } catch (ClosedChannelException | InterruptedException e) {
+            } catch (PosternException | InterruptedException e) {
                 return;
             }
         }
     }
 
     /** "DIRECT path, rtt 1.2 ms": how the connection runs, for the user. */
-    static String describe(PeerConnection c) {
+    static String describe(Connection c) {
         String rtt = c.rtt().map(d -> String.format(java.util.Locale.ROOT, ", rtt %.1f ms", d.toNanos() / 1e6)).orElse("");
-        return c.path().name().toLowerCase() + " path" + rtt;
+        return c.path().name().toLowerCase(java.util.Locale.ROOT) + " path" + rtt;
     }
 }

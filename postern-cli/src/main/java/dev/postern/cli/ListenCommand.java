@@ -1,18 +1,17 @@
 package dev.postern.cli;
 
-import dev.postern.client.peer.PeerConnection;
-import dev.postern.client.peer.PeerListener;
-import dev.postern.client.peer.PosternNode;
-import dev.postern.core.codec.Decoded;
-import dev.postern.core.identity.NodeId;
-import dev.postern.core.identity.NodeKeys;
+import dev.postern.client.Connection;
+import dev.postern.client.Listener;
+import dev.postern.client.PeerId;
+import dev.postern.client.Postern;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternTimeoutException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,36 +53,38 @@ final class ListenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Set<NodeId> allowed = new HashSet<>();
+        Set<PeerId> allowed = new HashSet<>();
         for (String key : allow) {
-            if (!(NodeId.parse(key.strip()) instanceof Decoded.Ok<NodeId> id)) {
+            try {
+                allowed.add(PeerId.parse(key));
+            } catch (IllegalArgumentException e) {
                 throw new UsageError("--allow '" + key + "' is not a peer's address: 64 hex digits");
             }
-            allowed.add(id.value());
         }
         PrintWriter err = spec.commandLine().getErr();
-        NodeKeys identity = serverOptions.identity();
-        try (PosternNode node = serverOptions.startNode(identity);
-                PeerListener listener = allowed.isEmpty() ? node.listen(id -> true) : node.listen(allowed)) {
-            err.println("postern: node " + identity.id() + " listening through " + serverOptions.server
+        try (Postern node = serverOptions.startNode(b -> b);
+                Listener listener = allowed.isEmpty() ? node.listen() : node.listen(allowed)) {
+            err.println("postern: node " + node.id() + " listening through " + node.server()
                     + (allowed.isEmpty() ? " (any caller)" : " (" + allowed.size() + " allowed callers)"));
             if (repeat) {
                 while (true) {
-                    echo(acceptUntilStopped(listener), err);
+                    echo(listener.accept(), err);
                 }
             }
-            PeerConnection connection = timeout != null ? listener.accept(timeout) : acceptUntilStopped(listener);
+            Connection connection = listener.accept(timeout);
             if (datagrams) {
                 return LineExchange.converse(connection, spec.commandLine().getOut(), err);
             }
             LineExchange.announce(connection, err);
             try {
-                return StreamPipe.run(connection, streamFrom(connection), System.in, System.out, err);
-            } catch (java.nio.channels.ClosedChannelException e) {
+                return StreamPipe.run(connection, connection.acceptStream(null), System.in, System.out, err);
+            } catch (PosternException e) {
                 throw new CommandFailure("the caller closed the connection before opening a stream");
             }
-        } catch (TimeoutException e) {
+        } catch (PosternTimeoutException e) {
             throw new CommandFailure("no caller within " + timeout.toSeconds() + " s");
+        } catch (PosternException e) {
+            throw new CommandFailure(e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;
@@ -91,46 +92,19 @@ final class ListenCommand implements Callable<Integer> {
     }
 
     /** Sends each datagram of {@code c} back, on a thread of its own, until the caller closes. */
-    private static void echo(PeerConnection c, PrintWriter err) {
+    private static void echo(Connection c, PrintWriter err) {
         err.println("postern: connected to " + c.peer() + " (" + LineExchange.describe(c) + ")");
         err.flush();
         Thread.ofVirtual().name("postern-echo").start(() -> {
             try (c) {
-                while (c.isOpen()) {
-                    try {
-                        c.send(c.receive(Duration.ofSeconds(30)));
-                    } catch (TimeoutException e) {
-                        // an idle caller: keep serving it until it closes
-                    }
+                while (true) {
+                    c.send(c.receive(null));
                 }
-            } catch (java.nio.channels.ClosedChannelException e) {
+            } catch (PosternException e) {
                 // the caller closed
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         });
-    }
-
-    /** The caller's stream: it appears with the caller's first bytes (or the end of its input). */
-    private static dev.postern.client.peer.PeerStream streamFrom(PeerConnection c) throws InterruptedException,
-            java.nio.channels.ClosedChannelException {
-        while (true) {
-            try {
-                return c.acceptStream(Duration.ofMinutes(1));
-            } catch (TimeoutException e) {
-                // an idle caller: keep waiting while the connection lives
-            }
-        }
-    }
-
-    /** Without --timeout a listener waits until the process is stopped. */
-    private static PeerConnection acceptUntilStopped(PeerListener listener) throws InterruptedException {
-        while (true) {
-            try {
-                return listener.accept(Duration.ofMinutes(1));
-            } catch (TimeoutException e) {
-                // still nobody: keep waiting
-            }
-        }
     }
 }

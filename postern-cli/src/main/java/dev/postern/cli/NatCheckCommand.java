@@ -2,7 +2,7 @@ package dev.postern.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.postern.client.nat.NatDetection;
+import dev.postern.client.internal.nat.NatDetection;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.stun.NatReport;
 import dev.postern.core.time.Clock;

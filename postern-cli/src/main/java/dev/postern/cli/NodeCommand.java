@@ -1,7 +1,7 @@
 package dev.postern.cli;
 
-import dev.postern.client.control.NodeChannel;
-import dev.postern.client.peer.ServerAddress;
+import dev.postern.client.internal.control.NodeChannel;
+import dev.postern.client.internal.ServerAddress;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;
@@ -17,7 +17,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /** {@code postern node}: a node on its own (behind a NAT, say), keeping its control channel to a server. */
 @Command(name = "node",

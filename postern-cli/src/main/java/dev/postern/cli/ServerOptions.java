@@ -1,32 +1,29 @@
 package dev.postern.cli;
 
-import dev.postern.client.identity.IdentityException;
-import dev.postern.client.identity.IdentityFiles;
-import dev.postern.client.peer.PosternNode;
-import dev.postern.client.peer.ServerAddress;
+import dev.postern.client.Identity;
+import dev.postern.client.Postern;
+import dev.postern.client.PosternException;
+import dev.postern.client.internal.ServerAddress;
+import dev.postern.client.internal.identity.IdentityException;
+import dev.postern.client.internal.identity.IdentityFiles;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
-import dev.postern.core.net.IpLiteral;
-import dev.postern.core.peer.PeerAgent;
-import dev.postern.core.time.Clock;
-import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** The options of every command that runs a node of its own: its server, the server's key, and where its identity lives. */
 final class ServerOptions {
 
-    @Option(names = "--server", paramLabel = "HOST[:PORT]", required = true,
-            description = "The server's address; the port is its control port (default 5026).")
+    @Option(names = "--server", paramLabel = "KEY@HOST[:PORT]", required = true,
+            description = {"The server's address as it prints it at start ('server address KEY@HOST:PORT'); the node",
+                "accepts no other server. HOST[:PORT] alone needs --server-key. The port is the control port (default 5026)."})
     String server;
 
-    @Option(names = "--server-key", paramLabel = "HEX", required = true,
-            description = "The server's address as it logs it at start ('node address ...'): the channel accepts no other server.")
+    @Option(names = "--server-key", paramLabel = "HEX",
+            description = "The server's key (64 hex digits), for a --server given as HOST[:PORT].")
     String serverKey;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.postern",
@@ -38,18 +35,25 @@ final class ServerOptions {
                 "destination a new port, and peers use that to choose birthday punching. 'off' skips it. Default: ${DEFAULT-VALUE}"})
     int natCheckPort;
 
-    NodeId pinnedKey() {
-        if (!(NodeId.parse(serverKey.strip()) instanceof Decoded.Ok<NodeId> pinned)) {
-            throw new UsageError("--server-key must be the server's address: 64 hex digits");
-        }
-        return pinned.value();
-    }
-
+    /** The server's address and key from {@code --server} (and {@code --server-key}). */
     ServerAddress serverAddress() {
-        return new ServerAddress(resolve(server), pinnedKey());
+        NodeId keyApart = null;
+        if (serverKey != null) {
+            if (!(NodeId.parse(serverKey.strip()) instanceof Decoded.Ok<NodeId> pinned)) {
+                throw new UsageError("--server-key must be the server's key: 64 hex digits");
+            }
+            keyApart = pinned.value();
+        }
+        try {
+            return ServerAddress.parse(server, keyApart);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--server " + e.getMessage());
+        } catch (UnknownHostException e) {
+            throw new UsageError("--server: cannot resolve '" + e.getMessage() + "'");
+        }
     }
 
-    /** This node's identity from {@link #dataDir}, made there on first use. */
+    /** This node's keys from {@link #dataDir}, made there on first use. */
     NodeKeys identity() {
         try {
             return IdentityFiles.loadOrCreate(dataDir);
@@ -58,57 +62,26 @@ final class ServerOptions {
         }
     }
 
-    /** A node with {@code identity} keeping its channel to this server. */
-    PosternNode startNode(NodeKeys identity) {
+    /** A node with the identity from {@link #dataDir} keeping its channel to this server, connecting as {@code configure} adds. */
+    Postern startNode(java.util.function.UnaryOperator<Postern.Builder> configure) {
         try {
-            ServerAddress server = serverAddress();
-            Optional<InetSocketAddress> natDetection = natCheckPort <= 0 ? Optional.empty()
-                    : Optional.of(new InetSocketAddress(server.address().getAddress(), natCheckPort));
-            return PosternNode.start(identity, server, Clock.SYSTEM, PeerAgent.Settings.DEFAULTS, natDetection);
-        } catch (IOException e) {
-            throw new CommandFailure("cannot open a UDP socket: " + e.getMessage());
+            return configure.apply(Postern.builder()
+                    .identity(Identity.loadOrCreate(dataDir))
+                    .server(serverAddress().toString())
+                    .natDetectionPort(Math.max(natCheckPort, 0))).build();
+        } catch (PosternException e) {
+            throw new CommandFailure(e.getMessage());
         }
     }
 
-    /** HOST, HOST:PORT or [IPv6]:PORT, the control port by default. */
-    static InetSocketAddress resolve(String text) {
-        return resolve(text, 5026);
-    }
-
-    /** HOST, HOST:PORT or [IPv6]:PORT; a name is looked up once, here, not by the protocol. */
+    /** HOST, HOST:PORT or [IPv6]:PORT, {@code defaultPort} without a port; a name is looked up once, here. */
     static InetSocketAddress resolve(String text, int defaultPort) {
-        String host = text.strip();
-        int port = defaultPort;
-        if (host.startsWith("[")) {
-            int close = host.indexOf(']');
-            if (close < 0) {
-                throw new UsageError("--server '" + text + "' has an unclosed [");
-            }
-            if (host.length() > close + 1) {
-                port = parsePort(text, host.substring(close + 2));
-            }
-            host = host.substring(1, close);
-        } else if (host.indexOf(':') > 0 && host.indexOf(':') == host.lastIndexOf(':')) {
-            port = parsePort(text, host.substring(host.indexOf(':') + 1));
-            host = host.substring(0, host.indexOf(':'));
-        }
         try {
-            InetAddress a = IpLiteral.parse(host) instanceof Decoded.Ok<InetAddress> ok ? ok.value() : InetAddress.getByName(host);
-            return new InetSocketAddress(a, port);
+            return ServerAddress.resolve(text, defaultPort);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--server " + e.getMessage());
         } catch (UnknownHostException e) {
-            throw new UsageError("--server: cannot resolve '" + host + "'");
+            throw new UsageError("--server: cannot resolve '" + e.getMessage() + "'");
         }
-    }
-
-    private static int parsePort(String text, String port) {
-        try {
-            int p = Integer.parseInt(port);
-            if (p >= 1 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new UsageError("--server '" + text + "': the port must be 1..65535");
     }
 }

@@ -1,7 +1,7 @@
 package dev.postern.cli;
 
-import dev.postern.client.peer.PeerConnection;
-import dev.postern.client.peer.PeerStream;
+import dev.postern.client.Connection;
+import dev.postern.client.Stream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,7 +24,7 @@ final class StreamPipe {
     private StreamPipe() {}
 
     /** Runs until the conversation is over; returns the exit status. */
-    static int run(PeerConnection connection, PeerStream stream, InputStream stdin, OutputStream stdout, PrintWriter err) {
+    static int run(Connection connection, Stream stream, InputStream stdin, OutputStream stdout, PrintWriter err) {
         CompletableFuture<Void> sent = new CompletableFuture<>();
         Thread sender = new Thread(() -> {
             try {

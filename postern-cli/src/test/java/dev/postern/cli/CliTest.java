@@ -151,12 +151,19 @@ class CliTest {
 
     @Test
     void nodeNeedsTheServersKeyAndAUsableAddress() {
-        assertThat(run("node", "--server", "127.0.0.1").err()).contains("Missing required option: '--server-key=HEX'");
+        String key = "ab".repeat(32);
+        assertThat(run("node", "--server", "127.0.0.1").err()).contains("has no server key: write it as KEY@HOST[:PORT]");
         assertThat(run("node", "--server", "127.0.0.1", "--server-key", "abc").err())
-                .contains("--server-key must be the server's address: 64 hex digits");
-        CliRun badPort = run("node", "--server", "127.0.0.1:99999", "--server-key", "ab".repeat(32));
+                .contains("--server-key must be the server's key: 64 hex digits");
+        assertThat(run("node", "--server", "abc@127.0.0.1").err()).contains("before the @ must be the server's key, 64 hex digits");
+        assertThat(run("node", "--server", key + "@127.0.0.1", "--server-key", "cd".repeat(32)).err())
+                .contains("names another server key than the one given apart");
+        CliRun badPort = run("node", "--server", "127.0.0.1:99999", "--server-key", key);
         assertThat(badPort.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(badPort.err()).contains("the port must be 1..65535");
+        CliRun badPortInAddress = run("node", "--server", key + "@[::1]:0");
+        assertThat(badPortInAddress.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badPortInAddress.err()).contains("the port must be 1..65535");
     }
 
     @Test
@@ -175,6 +182,10 @@ class CliTest {
                 "--timeout", "1s");
         assertThat(nobody.status()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(nobody.err()).contains("postern: cannot connect: server unreachable");
+        CliRun nobodyByAddress = run("connect", "b".repeat(64), "--server", key + "@" + server, "--data-dir", data.toString(),
+                "--timeout", "1s");
+        assertThat(nobodyByAddress.err()).as("one address string, no --server-key").contains("postern: cannot connect: server unreachable")
+                .contains("through " + key + "@" + server);
         assertThat(run("connect", "--help").out()).contains("--relay-only", "--server-key", "--timeout", "--attempts", "--nat-check-port", "--datagrams");
         assertThat(run("listen", "--help").out()).contains("--allow", "--server-key", "--timeout", "--repeat", "--datagrams");
     }

@@ -41,8 +41,7 @@ class PeerProcessesIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private final List<Process> processes = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
-    private String serverKey;
-    private int controlPort;
+    private String serverAddress;
     private int apiHttpPort;
     private int rendezvousPort;
 
@@ -86,8 +85,7 @@ class PeerProcessesIT {
         start(log, log, "server", "--bind", "127.0.0.1", "--data-dir", dir.resolve("server").toString(),
                 "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0",
                 "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0", "--stun-port", "0");
-        serverKey = awaitIn(log, "node address ([0-9a-f]{64})").group(1);
-        controlPort = Integer.parseInt(awaitIn(log, "control channel for nodes on udp [^:]+:(\\d+)").group(1));
+        serverAddress = awaitIn(log, "server address (\\S+)").group(1); // as a user copies it from the log
         apiHttpPort = Integer.parseInt(awaitIn(log, "node API .* on [^:]+:\\d+ and :(\\d+)").group(1));
         rendezvousPort = Integer.parseInt(awaitIn(log, "pulses on udp [^:]+:(\\d+)").group(1));
     }
@@ -123,16 +121,15 @@ class PeerProcessesIT {
      */
     @Test
     void twoConnectProcessesInARowWithOneIdentityAreRelayedBothTimes() throws Exception {
-        String server = "127.0.0.1:" + controlPort;
         Path bobErr = dir.resolve("again-bob.err");
-        start(dir.resolve("again-bob.out"), bobErr, "listen", "--repeat", "--server", server, "--server-key", serverKey,
+        start(dir.resolve("again-bob.out"), bobErr, "listen", "--repeat", "--server", serverAddress,
                 "--data-dir", dir.resolve("again-bob").toString());
         String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
         for (int run = 1; run <= 2; run++) {
             long before = relayedDatagrams();
             Path out = dir.resolve("again-alice-" + run + ".out");
             Path err = dir.resolve("again-alice-" + run + ".err");
-            Process alice = start(out, err, "connect", bobKey, "--server", server, "--server-key", serverKey,
+            Process alice = start(out, err, "connect", bobKey, "--server", serverAddress,
                     "--data-dir", dir.resolve("again-alice").toString(), "--relay-only", "--attempts", "1", "--settle", "1s");
             assertThat(alice.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("run %d ends", run).isTrue();
             assertThat(alice.exitValue()).as("run %d: %s %s", run, read(out), read(err)).isZero();
@@ -157,12 +154,11 @@ class PeerProcessesIT {
         Path bobErr = dir.resolve(run + "-bob.err");
         Path aliceOut = dir.resolve(run + "-alice.out");
         Path aliceErr = dir.resolve(run + "-alice.err");
-        String server = "127.0.0.1:" + controlPort;
 
-        Process bob = start(bobOut, bobErr, "listen", "--server", server, "--server-key", serverKey,
+        Process bob = start(bobOut, bobErr, "listen", "--server", serverAddress,
                 "--data-dir", dir.resolve(run + "-bob").toString(), "--timeout", "60s");
         String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-        List<String> connect = new ArrayList<>(List.of("connect", bobKey, "--server", server, "--server-key", serverKey,
+        List<String> connect = new ArrayList<>(List.of("connect", bobKey, "--server", serverAddress,
                 "--data-dir", dir.resolve(run + "-alice").toString()));
         if (relayOnly) {
             connect.add("--relay-only");
@@ -229,13 +225,12 @@ class PeerProcessesIT {
         Path received = dir.resolve(run + ".received");
         Files.write(sent, data);
         Capture capture = capture(run);
-        String server = "127.0.0.1:" + controlPort;
         Path bobErr = dir.resolve(run + "-bob.err");
-        Process bob = start(received, bobErr, "listen", "--server", server, "--server-key", serverKey,
+        Process bob = start(received, bobErr, "listen", "--server", serverAddress,
                 "--data-dir", dir.resolve(run + "-bob").toString(), "--timeout", "60s");
         bob.getOutputStream().close(); // nothing to say back: stdin at its end, like < /dev/null
         String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-        List<String> connect = new ArrayList<>(List.of("connect", bobKey, "--server", server, "--server-key", serverKey,
+        List<String> connect = new ArrayList<>(List.of("connect", bobKey, "--server", serverAddress,
                 "--data-dir", dir.resolve(run + "-alice").toString()));
         if (relayOnly) {
             connect.add("--relay-only");

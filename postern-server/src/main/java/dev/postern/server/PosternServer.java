@@ -1,7 +1,7 @@
 package dev.postern.server;
 
-import dev.postern.client.identity.IdentityException;
-import dev.postern.client.identity.IdentityFiles;
+import dev.postern.client.internal.identity.IdentityException;
+import dev.postern.client.internal.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.server.control.ControlRole;
@@ -37,6 +37,8 @@ import java.util.Optional;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import dev.postern.client.internal.ServerAddress;
+import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -182,9 +184,22 @@ public final class PosternServer implements AutoCloseable {
         }
         log.info("node API (gRPC and HTTP/JSON; /docs, /health, /metrics) on {}:{} and :{}", config.nodeApi().bind().getHostAddress(),
                 nodeApi.grpcPort(), nodeApi.httpPort());
-        log.info("node address {}", identity.id());
+        log.info("server address {} (nodes are given it as --server; the key before the @ is the server's node address {})",
+                address(identity, r, control), identity.id());
         warnIfDescriptorsShort(config);
         return new PosternServer(identity, rendezvous, relay, nodeApi, control, mediator, p2psc, stun, introducer, started);
+    }
+
+    /**
+     * The address string nodes are given, {@code KEY@HOST:PORT}: the server's key, the address it advertises
+     * (its relay's, the one peers reach it on) and its control port.
+     */
+    public String address() {
+        return address(identity, relay.config(), control);
+    }
+
+    private static String address(NodeKeys identity, RelayConfig relay, ControlRole control) {
+        return new ServerAddress(new InetSocketAddress(relay.advertised(), control.address().getPort()), identity.id()).toString();
     }
 
     public RelayService relay() {

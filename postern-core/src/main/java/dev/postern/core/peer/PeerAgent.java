@@ -228,7 +228,7 @@ public final class PeerAgent {
                     events.add(new AgentEvent.CallFailed(f.call(), switch (f.reason()) {
                         case NOT_AVAILABLE, DECLINED -> PeerFailure.PEER_NOT_AVAILABLE;
                         case VERSION_MISMATCH -> PeerFailure.VERSION_MISMATCH;
-                        case BUSY -> PeerFailure.SERVER_UNREACHABLE;
+                        case BUSY -> PeerFailure.SERVER_REFUSED;
                     }, switch (f.reason()) {
                         case NOT_AVAILABLE -> "the peer did not come online and listen in time";
                         case DECLINED -> "the peer refused the call";

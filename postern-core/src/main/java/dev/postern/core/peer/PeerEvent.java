@@ -18,6 +18,9 @@ public sealed interface PeerEvent {
     /** The peer's datagrams now come from elsewhere (it roamed, or its NAT rebound) and replies follow them. */
     record Moved(Path path, InetSocketAddress peer) implements PeerEvent {}
 
+    /** A round-trip time was measured (at connect, then on each ping the connection sends). */
+    record RttMeasured(long nanos) implements PeerEvent {}
+
     /** The connection attempt failed. */
     record Failed(PeerFailure failure, String detail) implements PeerEvent {}
 

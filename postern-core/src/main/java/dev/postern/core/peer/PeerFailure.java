@@ -8,6 +8,8 @@ public enum PeerFailure {
     PEER_NOT_AVAILABLE,
     /** The server did not answer. */
     SERVER_UNREACHABLE,
+    /** The server answered with a refusal: it holds too many calls now. */
+    SERVER_REFUSED,
     /** The far end proved another identity than the key dialled (or announced), or its proof was forged. */
     AUTHENTICATION_FAILED,
     /** The peer runs another version of the protocol. */

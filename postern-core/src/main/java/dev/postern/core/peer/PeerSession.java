@@ -575,6 +575,7 @@ public final class PeerSession {
                     case ChannelFrames.Frame.Pong pong -> {
                         if (pong.id() == pingId) {
                             rttNanos = now - pingSentAt;
+                            events.add(new PeerEvent.RttMeasured(rttNanos));
                         }
                     }
                     case ChannelFrames.Frame.Close close -> {

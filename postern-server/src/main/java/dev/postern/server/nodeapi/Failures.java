@@ -1,6 +1,6 @@
 package dev.postern.server.nodeapi;
 
-import dev.postern.client.control.NodeChannel;
+import dev.postern.client.internal.control.NodeChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionException;

@@ -1,6 +1,6 @@
 package dev.postern.server.nodeapi;
 
-import dev.postern.client.control.NodeChannel;
+import dev.postern.client.internal.control.NodeChannel;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.messaging.Message;
 import java.util.ArrayDeque;

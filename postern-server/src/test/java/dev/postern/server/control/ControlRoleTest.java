@@ -3,7 +3,7 @@ package dev.postern.server.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.postern.client.control.NodeLoop;
+import dev.postern.client.internal.control.NodeLoop;
 import dev.postern.core.node.NodeEvent;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.ControlServer;

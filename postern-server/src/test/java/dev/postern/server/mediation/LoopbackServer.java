@@ -1,6 +1,8 @@
 package dev.postern.server.mediation;
 
-import dev.postern.client.peer.ServerAddress;
+import dev.postern.client.Identity;
+import dev.postern.client.Postern;
+import dev.postern.client.PosternException;
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
@@ -13,10 +15,9 @@ import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import dev.postern.testkit.TempDirs;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 
 /** A real server on loopback for connect tests: every port chosen by the system, a relay, no NAT detection. */
-record LoopbackServer(PosternServer server, ServerAddress address) implements AutoCloseable {
+record LoopbackServer(PosternServer server, String address) implements AutoCloseable {
 
     static LoopbackServer start(String name) throws Exception {
         InetAddress lo = InetAddress.getLoopbackAddress();
@@ -27,8 +28,17 @@ record LoopbackServer(PosternServer server, ServerAddress address) implements Au
                 new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500, 8, 0,
                         RelayConfig.DEFAULT_UNCLAIMED_TIMEOUT, false),
                 1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
-        return new LoopbackServer(server, new ServerAddress(new InetSocketAddress(lo, server.control().address().getPort()),
-                server.identity().id()));
+        return new LoopbackServer(server, server.address());
+    }
+
+    /** A builder for a node of {@code identity} on this server, without NAT detection (this server has none). */
+    Postern.Builder node(Identity identity) {
+        return Postern.builder().identity(identity).server(address).natDetectionPort(0);
+    }
+
+    /** A node of {@code identity} on this server. */
+    Postern start(Identity identity) throws PosternException {
+        return node(identity).build();
     }
 
     @Override

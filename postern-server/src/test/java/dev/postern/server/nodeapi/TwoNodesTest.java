@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.postern.client.control.NodeChannel;
+import dev.postern.client.internal.control.NodeChannel;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.messaging.MessageRouter;

@@ -3,11 +3,11 @@ package dev.postern.server.p2psc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.postern.client.peer.PeerException;
-import dev.postern.client.tcp.PeerSocket;
-import dev.postern.client.tcp.TcpConnect;
+import dev.postern.client.PeerUnavailableException;
+import dev.postern.client.PosternException;
+import dev.postern.client.internal.tcp.PeerSocket;
+import dev.postern.client.internal.tcp.TcpConnect;
 import dev.postern.core.identity.NodeKeys;
-import dev.postern.core.peer.PeerFailure;
 import dev.postern.testkit.FreePorts;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -51,7 +51,7 @@ class TcpConnectTest {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return TcpConnect.connect(me, them.id(), at, TIMEOUT);
-            } catch (PeerException | InterruptedException e) {
+            } catch (PosternException | InterruptedException e) {
                 throw new IllegalStateException(e);
             }
         }, threads);
@@ -95,7 +95,7 @@ class TcpConnectTest {
     void aPeerThatNeverComesIsNotAvailable() {
         try (P2pscMediatorRole quick = start(Duration.ofMillis(500))) {
             assertThatThrownBy(() -> TcpConnect.connect(alice, bob.id(), quick.address(), TIMEOUT))
-                    .isInstanceOfSatisfying(PeerException.class, e -> assertThat(e.failure()).isEqualTo(PeerFailure.PEER_NOT_AVAILABLE));
+                    .isInstanceOf(PeerUnavailableException.class);
         }
     }
 
@@ -104,6 +104,6 @@ class TcpConnectTest {
         InetSocketAddress nowhere = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.udpRange(1));
 
         assertThatThrownBy(() -> TcpConnect.connect(alice, bob.id(), nowhere, TIMEOUT))
-                .isInstanceOfSatisfying(PeerException.class, e -> assertThat(e.failure()).isEqualTo(PeerFailure.SERVER_UNREACHABLE));
+                .isInstanceOfSatisfying(PosternException.class, e -> assertThat(e.reason()).isEqualTo(PosternException.Reason.SERVER_UNREACHABLE));
     }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.postern.client.rendezvous.RendezvousSession;
+import dev.postern.client.internal.rendezvous.RendezvousSession;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -203,7 +203,7 @@ class HttpErrorsTest {
     void theOriginalsUdpAddressPathAnswersAsUdpDoes() throws Exception {
         var me = rv.client.register();
         try (java.net.DatagramSocket s = new java.net.DatagramSocket(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0))) {
-            me.pulse(s, dev.postern.client.rendezvous.PulseEncoding.HEX);
+            me.pulse(s, dev.postern.client.internal.rendezvous.PulseEncoding.HEX);
             String auth = bearer();
 
             Answer udp = send("GET", "/peer/" + me.clientId().hex() + "/udp", auth, null);

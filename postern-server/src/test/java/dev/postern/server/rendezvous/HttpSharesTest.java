@@ -3,7 +3,7 @@ package dev.postern.server.rendezvous;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.postern.client.rendezvous.RendezvousException;
+import dev.postern.client.internal.rendezvous.RendezvousException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

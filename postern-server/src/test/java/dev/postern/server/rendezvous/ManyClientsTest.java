@@ -2,8 +2,8 @@ package dev.postern.server.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.postern.client.rendezvous.PulseEncoding;
-import dev.postern.client.rendezvous.RendezvousSession;
+import dev.postern.client.internal.rendezvous.PulseEncoding;
+import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
 import java.net.DatagramSocket;
 import java.net.InetAddress;

@@ -3,10 +3,10 @@ package dev.postern.server.rendezvous;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.postern.client.rendezvous.PulseEncoding;
-import dev.postern.client.rendezvous.PulseLoop;
-import dev.postern.client.rendezvous.RendezvousException;
-import dev.postern.client.rendezvous.RendezvousSession;
+import dev.postern.client.internal.rendezvous.PulseEncoding;
+import dev.postern.client.internal.rendezvous.PulseLoop;
+import dev.postern.client.internal.rendezvous.RendezvousException;
+import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
 import java.net.DatagramSocket;
 import java.net.InetAddress;

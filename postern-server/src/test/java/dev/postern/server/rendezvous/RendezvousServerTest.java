@@ -3,11 +3,11 @@ package dev.postern.server.rendezvous;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.postern.client.rendezvous.PeerStatus;
-import dev.postern.client.rendezvous.PulseEncoding;
-import dev.postern.client.rendezvous.RendezvousException;
-import dev.postern.client.rendezvous.RendezvousException.Reason;
-import dev.postern.client.rendezvous.RendezvousSession;
+import dev.postern.client.internal.rendezvous.PeerStatus;
+import dev.postern.client.internal.rendezvous.PulseEncoding;
+import dev.postern.client.internal.rendezvous.RendezvousException;
+import dev.postern.client.internal.rendezvous.RendezvousException.Reason;
+import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;

@@ -1,6 +1,6 @@
 package dev.postern.server.rendezvous;
 
-import dev.postern.client.rendezvous.RendezvousClient;
+import dev.postern.client.internal.rendezvous.RendezvousClient;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;

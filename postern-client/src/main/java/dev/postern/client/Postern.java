@@ -1,0 +1,456 @@
+package dev.postern.client;
+
+import dev.postern.client.internal.ServerAddress;
+import dev.postern.client.internal.control.NodeLoop;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.node.NodeEvent;
+import dev.postern.core.peer.AgentEvent;
+import dev.postern.core.peer.Path;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.PeerEvent;
+import dev.postern.core.peer.PeerFailure;
+import dev.postern.core.peer.PeerSession;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Predicate;
+
+/**
+ * A Postern node: an identity, a channel to its server, and connections to peers named by their keys,
+ * made by {@link #connect} or taken from a {@link #listen listener}. One instance serves any number of
+ * connections from any threads over one UDP socket and one thread of its own; make one and share it.
+ * At start it asks the server's NAT detection whether its NAT maps every destination anew, so peers can
+ * choose birthday punching; without an answer it works as well, minus that.
+ *
+ * <pre>{@code
+ * try (Postern postern = Postern.builder()
+ *         .identity(Identity.loadOrCreate(Path.of("/var/lib/myapp")))
+ *         .server("6c1f…9a2e@postern.example.net")
+ *         .build();
+ *      Connection c = postern.connect(PeerId.parse(friend))) {
+ *     c.send("hello".getBytes());
+ * }
+ * }</pre>
+ */
+public final class Postern implements AutoCloseable {
+
+    /** The server's NAT detection port unless told otherwise (its {@code --nat-check-port}). */
+    public static final int DEFAULT_NAT_DETECTION_PORT = 3478;
+
+    private final NodeKeys identity;
+    private final ServerAddress server;
+    private final ConnectOptions options;
+    private final EventListener events;
+    private final int maxDatagram;
+    private final NodeLoop loop;
+    /** Calls by number, and connections by index: only the node's thread touches them. */
+    private final Map<Integer, Call> calls = new ConcurrentHashMap<>();
+    private final Map<Integer, Connection> connections = new ConcurrentHashMap<>();
+    /** Every connect not finished yet, placed or still waiting for NAT detection: failed as closed by {@link #close}. */
+    private final Set<CompletableFuture<Connection>> unfinished = ConcurrentHashMap.newKeySet();
+    /** Calls asked for before NAT detection finished: placed once it has, so peers learn this node's mapping. */
+    private final ArrayDeque<NodeLoop.Task> afterNatDetection = new ArrayDeque<>();
+    private volatile Listener listener;
+    /** Done once the node knows its NAT mapping (or that it cannot be known). */
+    private final CompletableFuture<NatMapping> natDetected = new CompletableFuture<>();
+    private volatile boolean closed;
+
+    private record Call(PeerId peer, CompletableFuture<Connection> result) {}
+
+    private Postern(Builder b, ServerAddress server) throws IOException {
+        this.identity = b.identity.keys();
+        this.server = server;
+        this.options = new ConnectOptions(b.relayOnly, b.connectTimeout, b.serverTimeout);
+        this.events = b.events;
+        PeerAgent.Settings settings = PeerAgent.Settings.DEFAULTS;
+        this.maxDatagram = settings.session().maxPayload();
+        Optional<InetSocketAddress> natDetection = b.natDetectionPort == 0 ? Optional.empty()
+                : Optional.of(new InetSocketAddress(server.address().getAddress(), b.natDetectionPort));
+        if (natDetection.isEmpty()) {
+            natDetected.complete(NatMapping.UNKNOWN);
+        }
+        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, this::onEvent);
+    }
+
+    /** A builder; {@link Builder#identity} and {@link Builder#server} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** This node's address, which peers dial. */
+    public PeerId id() {
+        return PeerId.of(identity.id());
+    }
+
+    /** The server's address string, {@code KEY@HOST:PORT}. */
+    public String server() {
+        return server.toString();
+    }
+
+    /** Whether the channel to the server is up now. */
+    public boolean isConnectedToServer() {
+        return loop.isConnected();
+    }
+
+    /**
+     * Connects to {@code peer}, waiting until it is connected or has failed.
+     *
+     * @throws PosternTimeoutException  no path answered within the connect timeout (safe to retry)
+     * @throws PeerUnavailableException the peer did not come online and listen, or refused this node
+     * @throws AuthenticationException  the far end did not prove {@code peer}'s key
+     * @throws PosternException         otherwise, with its {@link PosternException#reason() reason}
+     *                                  (the server unreachable or refusing, another protocol version, closed)
+     */
+    public Connection connect(PeerId peer) throws PosternException, InterruptedException {
+        CompletableFuture<Connection> f = connectAsync(peer);
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof PosternException p ? p
+                    : new PosternException(PosternException.Reason.LOCAL_FAILURE, String.valueOf(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            f.cancel(false);
+            throw e;
+        }
+    }
+
+    /**
+     * Connects to {@code peer} without waiting: the future completes with the connection or fails with
+     * the {@link PosternException} {@link #connect} would throw. Its timeouts count from this call.
+     */
+    public CompletableFuture<Connection> connectAsync(PeerId peer) {
+        Objects.requireNonNull(peer, "peer");
+        CompletableFuture<Connection> result = new CompletableFuture<>();
+        if (closed) {
+            return CompletableFuture.failedFuture(new PosternException(PosternException.Reason.CLOSED, "this Postern is closed"));
+        }
+        unfinished.add(result);
+        result.whenComplete((c, e) -> unfinished.remove(result));
+        loop.execute((machine, asked) -> {
+            notify(l -> l.connectStart(peer));
+            NodeLoop.Task place = (m, now) -> {
+                if (!result.isDone()) {
+                    calls.put(m.connect(peer.nodeId(), options.relayOnly(), now, asked + options.timeout().toNanos(),
+                            asked + options.serverTimeout().toNanos()), new Call(peer, result));
+                }
+            };
+            if (machine.detectingNat()) {
+                afterNatDetection.add(place);
+            } else {
+                place.run(machine, asked);
+            }
+        });
+        return result;
+    }
+
+    /** Accepts calls from any peer; another listen replaces this listener. */
+    public Listener listen() {
+        return listen(id -> true);
+    }
+
+    /** Accepts calls from these peers only. */
+    public Listener listen(Set<PeerId> only) {
+        Set<PeerId> keys = Set.copyOf(only);
+        return listen(keys::contains);
+    }
+
+    /** Accepts calls from any peer {@code accepts} lets in (asked on the node's thread: keep it quick). */
+    public Listener listen(Predicate<PeerId> accepts) {
+        Objects.requireNonNull(accepts, "accepts");
+        Listener l = new Listener(this);
+        Listener old = listener;
+        listener = l;
+        if (old != null) {
+            old.close();
+        }
+        loop.execute((machine, now) -> machine.listen(id -> accepts.test(PeerId.of(id)), now));
+        return l;
+    }
+
+    void stopListening(Listener l) {
+        if (listener == l) {
+            listener = null;
+            loop.execute((machine, now) -> machine.listen(null, now));
+        }
+    }
+
+    void execute(NodeLoop.Task task) {
+        loop.execute(task);
+    }
+
+    /** Done once the node knows its NAT mapping (unknown where the server offers no detection). */
+    CompletableFuture<NatMapping> natMapping() {
+        return natDetected.copy();
+    }
+
+    /** Tells the event listener, which must not break the node's thread. */
+    private void notify(java.util.function.Consumer<EventListener> call) {
+        try {
+            call.accept(events);
+        } catch (RuntimeException e) {
+            // documented: a listener's exception is ignored
+        }
+    }
+
+    /** On the node's thread, as the machine reports a connection made. */
+    private Connection opened(int index, NodeId peer, Path path) {
+        Connection conn = new Connection(this, index, PeerId.of(peer), pathType(path), maxDatagram);
+        connections.put(index, conn);
+        loop.execute((machine, now) -> machine.connection(index).filter(PeerSession::isConnected).ifPresent(s -> {
+            conn.keepStreams(s.streams());
+            conn.onRtt(s.rttNanos());
+        }));
+        return conn;
+    }
+
+    private void onEvent(NodeEvent event) {
+        switch (event) {
+            case NodeEvent.NatDetected d -> {
+                natDetected.complete(d.mapping());
+                for (NodeLoop.Task t; (t = afterNatDetection.poll()) != null; ) {
+                    loop.execute(t);
+                }
+            }
+            case NodeEvent.ServerConnected c -> notify(l -> l.serverConnected(server.toString()));
+            case NodeEvent.ServerDisconnected c -> notify(l -> l.serverDisconnected(server.toString()));
+            case NodeEvent.Peer p -> onPeerEvent(p.event());
+            default -> { }
+        }
+    }
+
+    private void onPeerEvent(AgentEvent event) {
+        switch (event) {
+            case AgentEvent.CallConnected c -> {
+                Call call = calls.remove(c.call());
+                Connection conn = opened(c.connection(), c.peer(), c.path());
+                if (call == null || !call.result().complete(conn)) {
+                    conn.close(); // given up meanwhile
+                } else {
+                    notify(l -> l.connectEnd(conn.peer(), conn.path()));
+                }
+            }
+            case AgentEvent.CallFailed f -> {
+                Call call = calls.remove(f.call());
+                if (call != null) {
+                    PosternException failure = PosternException.of(reason(f.failure()), f.detail());
+                    call.result().completeExceptionally(failure);
+                    notify(l -> l.connectFailed(call.peer(), failure));
+                }
+            }
+            case AgentEvent.Accepted a -> {
+                Connection conn = opened(a.connection(), a.peer(), a.path());
+                Listener l = listener;
+                if (l == null || !l.offer(conn)) {
+                    loop.execute((machine, now) -> machine.close(a.connection(), now));
+                } else {
+                    notify(e -> e.accepted(conn.peer(), conn.path()));
+                }
+            }
+            case AgentEvent.OnConnection o -> {
+                Connection conn = connections.get(o.connection());
+                if (conn == null) {
+                    return;
+                }
+                switch (o.event()) {
+                    case PeerEvent.Received r -> conn.onReceived(r.payload());
+                    case PeerEvent.OnStream e -> conn.onStreamEvent(e.event());
+                    case PeerEvent.RttMeasured r -> conn.onRtt(r.nanos());
+                    case PeerEvent.Moved m -> {
+                        conn.onMoved(pathType(m.path()));
+                        notify(l -> l.pathChanged(conn.peer(), conn.path()));
+                    }
+                    case PeerEvent.Closed c -> {
+                        connections.remove(o.connection());
+                        PosternException.Reason why = reason(c.reason());
+                        conn.onClosed(why);
+                        notify(l -> l.connectionClosed(conn.peer(), why));
+                    }
+                    default -> { }
+                }
+            }
+            // The machine starts and stops relay ports and sockets itself; these never reach here.
+            case AgentEvent.RelayWanted r -> { }
+            case AgentEvent.RelayUnused r -> { }
+            case AgentEvent.SocketsWanted w -> { }
+            case AgentEvent.SocketsUnused u -> { }
+        }
+    }
+
+    static PathType pathType(Path p) {
+        return switch (p) {
+            case LAN -> PathType.LAN;
+            case DIRECT -> PathType.DIRECT;
+            case RELAYED -> PathType.RELAYED;
+        };
+    }
+
+    private static PosternException.Reason reason(PeerFailure f) {
+        return switch (f) {
+            case TIMEOUT -> PosternException.Reason.TIMEOUT;
+            case PEER_NOT_AVAILABLE -> PosternException.Reason.PEER_UNAVAILABLE;
+            case SERVER_UNREACHABLE -> PosternException.Reason.SERVER_UNREACHABLE;
+            case SERVER_REFUSED -> PosternException.Reason.SERVER_REFUSED;
+            case AUTHENTICATION_FAILED -> PosternException.Reason.AUTHENTICATION_FAILED;
+            case VERSION_MISMATCH -> PosternException.Reason.VERSION_MISMATCH;
+        };
+    }
+
+    private static PosternException.Reason reason(PeerEvent.CloseReason r) {
+        return switch (r) {
+            case LOCAL -> PosternException.Reason.CLOSED;
+            case BY_PEER -> PosternException.Reason.CLOSED_BY_PEER;
+            case PEER_SILENT -> PosternException.Reason.PEER_SILENT;
+        };
+    }
+
+    /** Closes every connection (telling each peer), any listener, and the channel to the server. */
+    @Override
+    public void close() {
+        closed = true;
+        loop.execute((machine, now) -> connections.keySet().forEach(index -> machine.close(index, now)));
+        loop.close(); // runs the closes above and sends what they queued before the socket goes
+        connections.values().forEach(c -> c.onClosed(PosternException.Reason.CLOSED));
+        Listener l = listener;
+        if (l != null) {
+            l.close();
+        }
+        unfinished.forEach(f -> f.completeExceptionally(
+                new PosternException(PosternException.Reason.CLOSED, "this Postern was closed before the connect finished")));
+    }
+
+    /**
+     * How to make a {@link Postern}. Not thread-safe; {@link #build} may be called more than once, each
+     * time for a node of its own.
+     */
+    public static final class Builder {
+
+        private Identity identity;
+        private String serverText;
+        private int natDetectionPort = DEFAULT_NAT_DETECTION_PORT;
+        private boolean relayOnly;
+        private Duration connectTimeout = ConnectOptions.DEFAULTS.timeout();
+        private Duration serverTimeout = ConnectOptions.DEFAULTS.serverTimeout();
+        private EventListener events = EventListener.NONE;
+        private Clock clock = Clock.SYSTEM;
+
+        private Builder() {}
+
+        /** Whose node this is (required). */
+        public Builder identity(Identity identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /**
+         * The server, as the address string it prints at start: {@code KEY@HOST[:PORT]} (an IPv6 host in
+         * brackets; port 5026 unless given). The node accepts no server that cannot prove that key. Required.
+         */
+        public Builder server(String address) {
+            this.serverText = Objects.requireNonNull(address, "address");
+            return this;
+        }
+
+        /** The server's NAT detection port (3478 unless given); 0 for none, and peers are told the mapping is unknown. */
+        public Builder natDetectionPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("a port is 0..65535, not " + port);
+            }
+            this.natDetectionPort = port;
+            return this;
+        }
+
+        /** Connect through the server's relay even where a direct path could be found. Off unless set. */
+        public Builder relayOnly(boolean on) {
+            this.relayOnly = on;
+            return this;
+        }
+
+        /** The most a connect may take in all: the peer's time to come online and listen, then the handshake's. 50 s unless set. */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive(timeout);
+            return this;
+        }
+
+        /** How long the node may be without its server before a connect fails as unreachable. 10 s unless set. */
+        public Builder serverTimeout(Duration timeout) {
+            this.serverTimeout = positive(timeout);
+            return this;
+        }
+
+        /** Told what the node does; see {@link EventListener} for the rules it must keep. */
+        public Builder eventListener(EventListener listener) {
+            this.events = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * The time source for the node's timers and timeouts (the system's monotonic clock unless set): a
+         * source that jumps moves every deadline with it, so give one only to drive time in tests.
+         */
+        public Builder clock(InstantSource source) {
+            Objects.requireNonNull(source, "source");
+            this.clock = new Clock() {
+                @Override
+                public long nanoTime() {
+                    Instant i = source.instant();
+                    return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+                }
+
+                @Override
+                public long epochMillis() {
+                    return source.millis();
+                }
+            };
+            return this;
+        }
+
+        /**
+         * Starts the node: opens its socket and begins connecting to the server (a connect waits for it).
+         *
+         * @throws IllegalStateException    the identity or the server is missing
+         * @throws IllegalArgumentException the server's address string is malformed, with why
+         * @throws PosternException         the server's host does not resolve ({@code SERVER_UNREACHABLE}), or
+         *                                  no UDP socket can be opened ({@code LOCAL_FAILURE})
+         */
+        public Postern build() throws PosternException {
+            if (identity == null) {
+                throw new IllegalStateException("a Postern needs an identity: Identity.loadOrCreate(dir) or Identity.generate()");
+            }
+            if (serverText == null) {
+                throw new IllegalStateException("a Postern needs a server: its address string, KEY@HOST[:PORT]");
+            }
+            ServerAddress server;
+            try {
+                server = ServerAddress.parse(serverText, null);
+            } catch (UnknownHostException e) {
+                throw new PosternException(PosternException.Reason.SERVER_UNREACHABLE, "cannot resolve the server's host: " + e.getMessage(), e);
+            }
+            try {
+                return new Postern(this, server);
+            } catch (IOException e) {
+                throw new PosternException(PosternException.Reason.LOCAL_FAILURE, "cannot open a UDP socket: " + e.getMessage(), e);
+            }
+        }
+
+        private static Duration positive(Duration d) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("a timeout must be positive, not " + d);
+            }
+            return d;
+        }
+    }
+}

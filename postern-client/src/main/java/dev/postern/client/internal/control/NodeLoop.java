@@ -1,0 +1,347 @@
+package dev.postern.client.internal.control;
+
+import dev.postern.client.internal.nat.NatDetection;
+import dev.postern.core.control.ControlCodec;
+import dev.postern.core.identity.NodeId;
+import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.mediation.Candidate;
+import dev.postern.core.mediation.MediationFrames;
+import dev.postern.core.node.NodeEvent;
+import dev.postern.core.node.NodeMachine;
+import dev.postern.core.peer.ConnectionSockets;
+import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.peer.PeerPackets;
+import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.stun.NatProbe;
+import dev.postern.core.time.Clock;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The driver of a node's {@link NodeMachine}: its UDP socket (the control channel and, on the same
+ * socket, its peer connections, so the public endpoint the server sees is the one peers punch to), the
+ * sockets the machine asks for (birthday punching's, NAT detection's), one selector and one thread that
+ * moves datagrams and time between them and the machine. No protocol lives here.
+ */
+public final class NodeLoop implements AutoCloseable {
+
+    /** Told what the machine reports, on the loop's thread: keep it short and never throw. */
+    @FunctionalInterface
+    public interface Listener {
+        void onEvent(NodeEvent event);
+    }
+
+    /** Work for the machine, run on the loop's thread with the time it runs at. */
+    @FunctionalInterface
+    public interface Task {
+        void run(NodeMachine machine, long now);
+    }
+
+    private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
+    private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+
+    private final NodeMachine machine;
+    private final DatagramChannel socket;
+    private final Selector selector;
+    private final Clock clock;
+    private final Listener listener;
+    private final Optional<InetSocketAddress> natDetection;
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    /** Sockets opened for peer connections and NAT detection; only the thread touches them. */
+    private final ConnectionSockets<DatagramChannel> extraSockets = new ConnectionSockets<>();
+    private volatile boolean connected;
+    private volatile boolean closed;
+
+    private NodeLoop(NodeMachine machine, DatagramChannel socket, Selector selector, Clock clock,
+            Optional<InetSocketAddress> natDetection, Listener listener) {
+        this.machine = machine;
+        this.socket = socket;
+        this.selector = selector;
+        this.clock = clock;
+        this.natDetection = natDetection;
+        this.listener = listener;
+        this.thread = new Thread(this::run, "postern-node");
+        this.thread.setDaemon(true);
+    }
+
+    /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
+    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Listener listener)
+            throws IOException {
+        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), listener);
+    }
+
+    /**
+     * The same, with settings for peer connections and, where {@code natDetection} names the server's NAT
+     * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome).
+     */
+    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
+            PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Listener listener) throws IOException {
+        DatagramChannel socket = DatagramChannel.open();
+        socket.bind(null);
+        configure(socket);
+        socket.configureBlocking(false);
+        Selector selector = Selector.open();
+        socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
+        NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
+        machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
+        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, natDetection, listener);
+        loop.thread.start();
+        return loop;
+    }
+
+    public boolean isConnected() {
+        return connected;
+    }
+
+    /** The socket's local port (peers on the same LAN reach it there). */
+    public int localPort() {
+        try {
+            return ((InetSocketAddress) socket.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Runs {@code task} with the machine on the loop's thread, the only one that may touch it: at once when
+     * called there (a listener reacting to an event), else queued for it. Tasks queued before {@link #close}
+     * still run.
+     */
+    public void execute(Task task) {
+        if (Thread.currentThread() == thread) {
+            task.run(machine, clock.nanoTime());
+            return;
+        }
+        tasks.add(task);
+        selector.wakeup();
+        LockSupport.unpark(thread);
+    }
+
+    private void run() {
+        // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first).
+        ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
+        long started = clock.nanoTime();
+        machine.start(started);
+        natDetection.ifPresent(primary -> detectNat(primary, started));
+        while (!closed) {
+            drain();
+            try {
+                await(machine.pollTimeout() - clock.nanoTime());
+            } catch (IOException e) {
+                return; // the selector is gone: only close does that
+            }
+            long now = clock.nanoTime();
+            receiveAll(socket, PeerTransmit.MAIN, in, now);
+            for (SelectionKey key : selector.selectedKeys()) {
+                if ((Integer) key.attachment() != PeerTransmit.MAIN && key.isValid()) {
+                    receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, now);
+                }
+            }
+            selector.selectedKeys().clear();
+            runTasks(now);
+            machine.handleTimeout(now);
+        }
+        // Closing: what was asked before (a peer connection's close, say) still goes out.
+        long now = clock.nanoTime();
+        runTasks(now);
+        machine.shutdown(now);
+        drain();
+        extraSockets.all().forEach(NodeLoop::closeQuietly);
+    }
+
+    private void runTasks(long now) {
+        for (Task task; (task = tasks.poll()) != null; ) {
+            task.run(machine, now);
+        }
+    }
+
+    /** Hands out what the machine said and sends what it has to send. */
+    private void drain() {
+        machine.drain(this::onEvent, t -> {
+            DatagramChannel from = t.socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.socket());
+            if (from != null) {
+                sendQuietly(from, t.to(), t.datagram());
+            }
+        });
+    }
+
+    private void onEvent(NodeEvent event) {
+        switch (event) {
+            case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(),
+                    openSockets(o.connection(), o.count(), null), clock.nanoTime());
+            case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(NodeLoop::closeQuietly);
+            case NodeEvent.ServerConnected c -> {
+                connected = true;
+                listener.onEvent(event);
+            }
+            case NodeEvent.ServerDisconnected d -> {
+                connected = false;
+                listener.onEvent(event);
+            }
+            default -> listener.onEvent(event);
+        }
+    }
+
+    /** NAT detection on sockets of its own, of the family the server's detection listens on; without them, no detection. */
+    private void detectNat(InetSocketAddress primary, long now) {
+        StandardProtocolFamily family = primary.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+        List<Integer> sockets = openSockets(NodeMachine.NAT_DETECTION, NodeMachine.NAT_DETECTION_SOCKETS, family);
+        try {
+            if (sockets.size() < NodeMachine.NAT_DETECTION_SOCKETS) {
+                throw new IOException("could not open the sockets NAT detection needs");
+            }
+            int port = ((InetSocketAddress) extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).getLocalAddress()).getPort();
+            machine.detectNat(primary, NatDetection.ownAddresses(), sockets, port, now);
+        } catch (IOException e) {
+            extraSockets.release(NodeMachine.NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
+            listener.onEvent(new NodeEvent.NatDetected(dev.postern.core.mediation.NatMapping.UNKNOWN));
+        }
+    }
+
+    /**
+     * Waits for a datagram, a task or {@code waitNanos}. The selector counts in whole milliseconds, and a
+     * stream's pacer spaces packets microseconds apart on a fast path: a shorter wait parks the thread
+     * instead (tasks unpark it as they wake the selector) and then looks at the sockets without waiting.
+     */
+    private void await(long waitNanos) throws IOException {
+        if (waitNanos >= SELECT_RESOLUTION_NANOS) {
+            selector.select(Math.min(TimeUnit.NANOSECONDS.toMillis(waitNanos), 60_000));
+            return;
+        }
+        if (waitNanos > 0 && selector.selectNow() == 0 && tasks.isEmpty()) {
+            LockSupport.parkNanos(waitNanos);
+        }
+        selector.selectNow();
+    }
+
+    /** UDP errors (unreachable, no route) are passing: the protocols' retries and timeouts handle loss. */
+    private void receiveAll(DatagramChannel from, int socketNumber, ByteBuffer in, long now) {
+        try {
+            for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
+                byte[] datagram = new byte[in.flip().remaining()];
+                in.get(datagram);
+                machine.handleDatagram(socketNumber, sender, datagram, now);
+            }
+        } catch (IOException e) {
+            // the next round reads again
+        }
+    }
+
+    private static void sendQuietly(DatagramChannel from, InetSocketAddress to, byte[] datagram) {
+        try {
+            from.send(ByteBuffer.wrap(datagram), to);
+        } catch (IOException e) {
+            // lost like any datagram: retried by the protocol
+        }
+    }
+
+    /**
+     * Opens up to {@code count} sockets for {@code owner}, of {@code family} (null: the platform's default, as
+     * the main socket), fewer if the system runs out: birthday punching works with what it gets.
+     */
+    private List<Integer> openSockets(int owner, int count, StandardProtocolFamily family) {
+        List<Integer> opened = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                DatagramChannel c = family == null ? DatagramChannel.open() : DatagramChannel.open(family);
+                try {
+                    c.bind(null).configureBlocking(false);
+                    configure(c);
+                    c.register(selector, SelectionKey.OP_READ, extraSockets.nextNumber());
+                    opened.add(extraSockets.add(owner, c));
+                } catch (IOException e) {
+                    closeQuietly(c);
+                    throw e;
+                }
+            }
+        } catch (IOException e) {
+            // out of descriptors or ports: go on with those opened
+        }
+        return opened;
+    }
+
+    /**
+     * Datagrams leave with don't-fragment set: a stream's path MTU probe too large for the path is then
+     * dropped (and the search for a larger size ends) instead of crossing in fragments that NATs and
+     * firewalls often lose. Where the platform cannot set it, probes larger than the path may cross fragmented.
+     * The socket's buffers are asked for {@link #SOCKET_BUFFER_BYTES} each way: the default (208 KiB on
+     * Linux) holds three 64 KiB stream packets, so a burst overflows it and reads as congestion. The
+     * kernel grants at most {@code net.core.rmem_max} / {@code wmem_max}.
+     */
+    private static void configure(DatagramChannel c) throws IOException {
+        try {
+            c.setOption(jdk.net.ExtendedSocketOptions.IP_DONTFRAGMENT, true);
+        } catch (UnsupportedOperationException | IOException e) {
+            // not on this platform: see above
+        }
+        c.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+        c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+    }
+
+    private static void closeQuietly(DatagramChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // closing: nothing left to do with it
+        }
+    }
+
+    /**
+     * This machine's own addresses with the socket's port: where a peer on the same network reaches it
+     * without going through the NAT. Loopback and link-local addresses are left out (a peer elsewhere
+     * cannot use them; one on this machine finds the observed endpoint).
+     */
+    static List<Candidate> localCandidates(int port) {
+        List<Candidate> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nic.isUp() || nic.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    if (!a.isLinkLocalAddress() && !a.isLoopbackAddress() && !(a instanceof Inet6Address v6 && v6.getScopeId() != 0)) {
+                        out.add(new Candidate(Candidate.Kind.LOCAL, new InetSocketAddress(a, port)));
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            return List.of(); // no interface list: peers still have the observed endpoint
+        }
+        return out.subList(0, Math.min(out.size(), MediationFrames.MAX_CANDIDATES - 1));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        selector.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(5));
+            selector.close();
+            socket.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // closing: nothing left to do with the socket
+        }
+    }
+}
