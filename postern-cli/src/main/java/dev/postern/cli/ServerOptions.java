@@ -44,13 +44,8 @@ final class ServerOptions {
             }
             keyApart = pinned.value();
         }
-        try {
-            return ServerAddress.parse(server, keyApart);
-        } catch (IllegalArgumentException e) {
-            throw new UsageError("--server " + e.getMessage());
-        } catch (UnknownHostException e) {
-            throw new UsageError("--server: cannot resolve '" + e.getMessage() + "'");
-        }
+        NodeId key = keyApart;
+        return asUsage(() -> ServerAddress.parse(server, key));
     }
 
     /** This node's keys from {@link #dataDir}, made there on first use. */
@@ -76,8 +71,17 @@ final class ServerOptions {
 
     /** HOST, HOST:PORT or [IPv6]:PORT, {@code defaultPort} without a port; a name is looked up once, here. */
     static InetSocketAddress resolve(String text, int defaultPort) {
+        return asUsage(() -> ServerAddress.resolve(text, defaultPort));
+    }
+
+    /** A parse whose failure is the user's: a malformed --server, or a name that does not resolve. */
+    private interface Parse<T> {
+        T run() throws UnknownHostException;
+    }
+
+    private static <T> T asUsage(Parse<T> parse) {
         try {
-            return ServerAddress.resolve(text, defaultPort);
+            return parse.run();
         } catch (IllegalArgumentException e) {
             throw new UsageError("--server " + e.getMessage());
         } catch (UnknownHostException e) {

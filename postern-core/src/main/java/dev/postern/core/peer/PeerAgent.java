@@ -421,6 +421,13 @@ public final class PeerAgent {
                     dropSession(index);
                     events.add(new AgentEvent.OnConnection(index, c));
                 }
+                case PeerEvent.Moved m -> {
+                    // Off the relay for good (a connection never moves back onto it): its pair is let go.
+                    if (m.path() != Path.RELAYED && relayed.remove(index)) {
+                        events.add(new AgentEvent.RelayUnused(index));
+                    }
+                    events.add(new AgentEvent.OnConnection(index, m));
+                }
                 default -> events.add(new AgentEvent.OnConnection(index, e.get()));
             }
         }

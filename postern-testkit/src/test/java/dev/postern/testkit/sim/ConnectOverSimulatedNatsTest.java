@@ -203,14 +203,22 @@ class ConnectOverSimulatedNatsTest {
         assertThat(hard.nodeEvents()).noneMatch(e -> e instanceof NodeEvent.OpenSockets);
     }
 
-    @Test
-    void aRelayedConnectionMovesToADirectPathOnceOneOpens() {
+    /** Two nodes behind easy NATs, the second listening, with the path between their sites down for 20 s: they meet on the relay first. */
+    private SimNode[] listenerAcrossAnOutage() {
         SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
         SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
         SimNode a = nodeOn(aNat.addHost("192.168.1.10"));
         SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
         b.listen(id -> true);
-        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(20)); // an outage between the two sites
+        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(20));
+        return new SimNode[] {a, b};
+    }
+
+    @Test
+    void aRelayedConnectionMovesToADirectPathOnceOneOpens() {
+        SimNode[] ab = listenerAcrossAnOutage();
+        SimNode a = ab[0];
+        SimNode b = ab[1];
 
         a.connect(b.id(), false);
         AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
@@ -225,6 +233,7 @@ class ConnectOverSimulatedNatsTest {
         net.runFor(Duration.ofSeconds(1));
         assertThat(received(b)).contains("straight across now");
         assertThat(server.relay().forwarded()).as("no longer through the relay").isEqualTo(relayedBefore);
+        assertThat(server.relay().pairsOpen()).as("the relay pair is let go once the connection is off it").isZero();
     }
 
     /**
@@ -233,12 +242,9 @@ class ConnectOverSimulatedNatsTest {
      */
     @Test
     void relayedDatagramsStillInFlightDoNotPullAMovedConnectionBack() {
-        SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
-        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
-        SimNode a = nodeOn(aNat.addHost("192.168.1.10"));
-        SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
-        b.listen(id -> true);
-        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(20));
+        SimNode[] ab = listenerAcrossAnOutage();
+        SimNode a = ab[0];
+        SimNode b = ab[1];
 
         a.connect(b.id(), false);
         AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
