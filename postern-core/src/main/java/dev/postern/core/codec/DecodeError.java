@@ -11,8 +11,12 @@ public enum DecodeError {
     NOT_HEX,
     /** A numeric code is outside the set the protocol defines. */
     UNKNOWN_CODE,
-    /** Text that must follow a fixed syntax (a header, a scheme) does not; or bytes that fail authentication. */
+    /** Bytes that do not follow the format: a field out of its range, text off its syntax, a frame that is not one. */
     MALFORMED,
+    /** Bytes that fail authentication: a tag, a MAC or a signature that does not verify. */
+    FORGED,
+    /** Authentic bytes seen before, or too old for the replay window. */
+    REPLAYED,
     /** A valid, authenticated identity, but not the one that was expected (a pinned key). */
     WRONG_PEER
 }

@@ -3,12 +3,12 @@ package dev.postern.core.mediation;
 import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.codec.FieldReader;
 import dev.postern.core.identity.NodeId;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,94 +128,72 @@ public final class MediationFrames {
     }
 
     public static Decoded<Frame> decode(byte[] frame) {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(frame);
-            Frame f = switch (b.get()) {
-                case 24 -> {
-                    int request = b.getInt();
-                    int version = b.get() & 0xff;
-                    yield new Frame.Listen(request, version, flag(b));
-                }
-                case 25 -> new Frame.Listening(b.getInt());
-                case 26 -> {
-                    int call = b.getInt();
-                    int version = b.get() & 0xff;
-                    NodeId callee = nodeId(b);
-                    List<Candidate> candidates = candidates(b);
-                    yield callee == null ? null : new Frame.Call(call, version, callee, candidates, mapping(b));
-                }
-                case 27 -> {
-                    long session = b.getLong();
-                    NodeId caller = nodeId(b);
-                    yield caller == null ? null : new Frame.Offer(session, caller, candidates(b));
-                }
-                case 28 -> {
-                    long session = b.getLong();
-                    boolean accept = flag(b);
-                    yield new Frame.Answer(session, accept, candidates(b), mapping(b));
-                }
-                case 29 -> {
-                    long session = b.getLong();
-                    int call = b.getInt();
-                    int role = b.get() & 0xff;
-                    NodeId peer = nodeId(b);
-                    int delay = b.getShort() & 0xffff;
-                    byte[] token = new byte[TOKEN_BYTES];
-                    b.get(token);
-                    List<Candidate> candidates = candidates(b);
-                    NatMapping mapping = mapping(b);
-                    yield role > 1 || peer == null ? null
-                            : new Frame.Introduce(session, call, Role.values()[role], peer, delay, token, candidates, mapping);
-                }
-                case 30 -> {
-                    int call = b.getInt();
-                    int reason = b.get() & 0xff;
-                    yield reason < 1 || reason > Reason.values().length ? null : new Frame.CallFailed(call, Reason.values()[reason - 1]);
-                }
-                case 31 -> {
-                    long session = b.getLong();
-                    Candidate relay = candidate(b);
-                    byte[] token = new byte[TOKEN_BYTES];
-                    b.get(token);
-                    yield new Frame.Relayed(session, relay, token);
-                }
-                default -> null;
-            };
-            return Decoded.whole(f, b);
-        } catch (BufferUnderflowException e) {
-            return Decoded.bad(DecodeError.WRONG_LENGTH);
-        } catch (MalformedFrame e) {
-            return Decoded.bad(DecodeError.MALFORMED);
-        }
+        FieldReader b = FieldReader.of(frame);
+        Frame f = switch (b.u8()) {
+            case 24 -> {
+                int request = b.i32();
+                int version = b.u8();
+                yield new Frame.Listen(request, version, b.flag());
+            }
+            case 25 -> new Frame.Listening(b.i32());
+            case 26 -> {
+                int call = b.i32();
+                int version = b.u8();
+                NodeId callee = nodeId(b);
+                List<Candidate> candidates = candidates(b);
+                yield callee == null ? null : new Frame.Call(call, version, callee, candidates, mapping(b));
+            }
+            case 27 -> {
+                long session = b.i64();
+                NodeId caller = nodeId(b);
+                yield caller == null ? null : new Frame.Offer(session, caller, candidates(b));
+            }
+            case 28 -> {
+                long session = b.i64();
+                boolean accept = b.flag();
+                yield new Frame.Answer(session, accept, candidates(b), mapping(b));
+            }
+            case 29 -> {
+                long session = b.i64();
+                int call = b.i32();
+                int role = b.u8();
+                NodeId peer = nodeId(b);
+                int delay = b.u16();
+                byte[] token = b.bytes(TOKEN_BYTES);
+                List<Candidate> candidates = candidates(b);
+                NatMapping mapping = mapping(b);
+                yield role > 1 || peer == null ? null
+                        : new Frame.Introduce(session, call, Role.values()[role], peer, delay, token, candidates, mapping);
+            }
+            case 30 -> {
+                int call = b.i32();
+                int reason = b.u8();
+                yield reason < 1 || reason > Reason.values().length ? null : new Frame.CallFailed(call, Reason.values()[reason - 1]);
+            }
+            case 31 -> {
+                long session = b.i64();
+                Candidate relay = candidate(b);
+                byte[] token = b.bytes(TOKEN_BYTES);
+                yield new Frame.Relayed(session, relay, token);
+            }
+            default -> null;
+        };
+        return b.finish(f);
     }
 
-    /** A field no frame may hold: a flag other than 0 or 1, too many candidates, an unknown kind, family or mapping, port 0. */
-    private static final class MalformedFrame extends RuntimeException {
-        MalformedFrame() {
-            super(null, null, false, false);
-        }
-    }
-
-    private static boolean flag(ByteBuffer b) {
-        byte v = b.get();
-        if (v != 0 && v != 1) {
-            throw new MalformedFrame();
-        }
-        return v == 1;
-    }
-
-    private static NatMapping mapping(ByteBuffer b) {
-        int code = b.get() & 0xff;
+    /** A mapping code; one no node sends refuses the frame. */
+    private static NatMapping mapping(FieldReader b) {
+        int code = b.u8();
         if (code >= NatMapping.values().length) {
-            throw new MalformedFrame();
+            b.refuse(DecodeError.MALFORMED);
+            return NatMapping.UNKNOWN;
         }
         return NatMapping.values()[code];
     }
 
-    private static NodeId nodeId(ByteBuffer b) {
-        byte[] raw = new byte[NodeId.BYTES];
-        b.get(raw);
-        return NodeId.fromRaw(raw).toOptional().orElse(null);
+    private static NodeId nodeId(FieldReader b) {
+        byte[] raw = b.bytes(NodeId.BYTES);
+        return b.refused() ? null : NodeId.fromRaw(raw).toOptional().orElse(null);
     }
 
     private static byte[] token(byte[] token) {
@@ -238,29 +216,40 @@ public final class MediationFrames {
         b.put((byte) c.kind().ordinal()).put((byte) (ip.length == 4 ? 4 : 6)).put(ip).putShort((short) c.address().getPort());
     }
 
-    private static List<Candidate> candidates(ByteBuffer b) {
-        int n = b.get() & 0xff;
+    private static List<Candidate> candidates(FieldReader b) {
+        int n = b.u8();
         if (n > MAX_CANDIDATES) {
-            throw new MalformedFrame();
+            b.refuse(DecodeError.MALFORMED);
+            return List.of();
         }
         List<Candidate> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            out.add(candidate(b));
+        for (int i = 0; i < n && !b.refused(); i++) {
+            Candidate c = candidate(b);
+            if (c != null) {
+                out.add(c);
+            }
         }
         return List.copyOf(out);
     }
 
-    private static Candidate candidate(ByteBuffer b) {
-        int kind = b.get() & 0xff;
-        int family = b.get() & 0xff;
+    /**
+     * A candidate, or null with the frame refused: an unknown kind or family, port 0, or an IPv4-mapped
+     * address sent as IPv6 (which would not encode back the same).
+     */
+    private static Candidate candidate(FieldReader b) {
+        int kind = b.u8();
+        int family = b.u8();
         if (kind >= Candidate.Kind.values().length || (family != 4 && family != 6)) {
-            throw new MalformedFrame();
+            b.refuse(DecodeError.MALFORMED);
+            return null;
         }
-        byte[] ip = new byte[family == 4 ? 4 : 16];
-        b.get(ip);
-        int port = b.getShort() & 0xffff;
+        byte[] ip = b.bytes(family == 4 ? 4 : 16);
+        int port = b.u16();
         if (port == 0) {
-            throw new MalformedFrame();
+            b.refuse(DecodeError.MALFORMED);
+        }
+        if (b.refused()) {
+            return null;
         }
         InetAddress address;
         try {
@@ -269,7 +258,8 @@ public final class MediationFrames {
             throw new AssertionError("4 or 16 bytes are an address", impossible);
         }
         if (family == 6 && address instanceof Inet4Address) {
-            throw new MalformedFrame(); // an IPv4-mapped address sent as IPv6 would not encode back the same
+            b.refuse(DecodeError.MALFORMED);
+            return null;
         }
         return new Candidate(Candidate.Kind.values()[kind], new InetSocketAddress(address, port));
     }

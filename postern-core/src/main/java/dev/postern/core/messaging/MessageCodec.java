@@ -1,10 +1,9 @@
 package dev.postern.core.messaging;
 
-import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.codec.FieldReader;
 import dev.postern.core.codec.Hex;
 import dev.postern.core.identity.NodeId;
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
@@ -96,47 +95,38 @@ public final class MessageCodec {
      * sender for SEND and its recipient for DELIVER (so neither side can claim to be another).
      */
     public static Decoded<Frame> decode(byte[] frame, NodeId sender) {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(frame);
-            byte type = b.get();
-            Frame f = switch (type) {
-                case SEND -> {
-                    int request = b.getInt();
-                    yield readMessage(b, sender, true).map(m -> (Frame) new Frame.Send(request, m)).orElse(null);
-                }
-                case ACCEPTED -> new Frame.Accepted(b.getInt());
-                case REFUSED -> {
-                    int request = b.getInt();
-                    int reason = b.get() & 0xff;
-                    yield new Frame.Refused(request, reason < Refusal.values().length ? Refusal.values()[reason] : Refusal.UNKNOWN);
-                }
-                case DELIVER -> readMessage(b, sender, false).map(m -> (Frame) new Frame.Deliver(m)).orElse(null);
-                case ACK -> new Frame.Ack(id(b));
-                default -> null;
-            };
-            return Decoded.whole(f, b);
-        } catch (BufferUnderflowException e) {
-            return Decoded.bad(DecodeError.WRONG_LENGTH);
-        }
+        FieldReader b = FieldReader.of(frame);
+        Frame f = switch (b.u8()) {
+            case SEND -> {
+                int request = b.i32();
+                yield readMessage(b, sender, true).map(m -> (Frame) new Frame.Send(request, m)).orElse(null);
+            }
+            case ACCEPTED -> new Frame.Accepted(b.i32());
+            case REFUSED -> {
+                int request = b.i32();
+                int reason = b.u8();
+                yield new Frame.Refused(request, reason < Refusal.values().length ? Refusal.values()[reason] : Refusal.UNKNOWN);
+            }
+            case DELIVER -> readMessage(b, sender, false).map(m -> (Frame) new Frame.Deliver(m)).orElse(null);
+            case ACK -> new Frame.Ack(id(b));
+            default -> null;
+        };
+        return b.finish(f);
     }
 
     /** For SEND the peer field is the recipient and the sender is the channel's node; for DELIVER the reverse. */
-    private static Optional<Message> readMessage(ByteBuffer b, NodeId channelNode, boolean sending) {
+    private static Optional<Message> readMessage(FieldReader b, NodeId channelNode, boolean sending) {
         String id = id(b);
-        byte[] peerRaw = new byte[NodeId.BYTES];
-        b.get(peerRaw);
+        byte[] peerRaw = b.bytes(NodeId.BYTES);
         String replyTo = id(b);
-        long amount = b.getLong();
-        int typeLength = b.get() & 0xff;
-        byte[] type = new byte[typeLength];
-        b.get(type);
-        int dataLength = b.getInt();
-        if (dataLength < 0 || dataLength > MAX_DATA || dataLength > b.remaining()) {
+        long amount = b.i64();
+        byte[] type = b.bytes(b.u8());
+        int dataLength = b.i32();
+        if (dataLength < 0 || dataLength > MAX_DATA) {
             return Optional.empty();
         }
-        byte[] data = new byte[dataLength];
-        b.get(data);
-        if (!(NodeId.fromRaw(peerRaw) instanceof Decoded.Ok<NodeId> peer)) {
+        byte[] data = b.bytes(dataLength);
+        if (b.refused() || !(NodeId.fromRaw(peerRaw) instanceof Decoded.Ok<NodeId> peer)) {
             return Optional.empty();
         }
         String serviceType = new String(type, StandardCharsets.US_ASCII);
@@ -146,8 +136,8 @@ public final class MessageCodec {
                 : new Message(id, peer.value(), channelNode, reply, serviceType, amount, data));
     }
 
-    private static String id(ByteBuffer b) {
-        return Hex.of(b.getLong(), b.getLong());
+    private static String id(FieldReader b) {
+        return Hex.of(b.i64(), b.i64());
     }
 
     private static int size(Message m) {

@@ -62,8 +62,9 @@ public final class AuthenticatedHandshake {
             if (first) {
                 return Decoded.ok(payload);
             }
-            if (!(IdentityProof.verify(payload, hash) instanceof Decoded.Ok<IdentityProof.Verified> ok)) {
-                return Decoded.bad(DecodeError.MALFORMED);
+            Decoded<IdentityProof.Verified> proof = IdentityProof.verify(payload, hash);
+            if (!(proof instanceof Decoded.Ok<IdentityProof.Verified> ok)) {
+                return Decoded.bad(((Decoded.Bad<IdentityProof.Verified>) proof).error());
             }
             if (expectedPeer != null && !expectedPeer.equals(ok.value().id())) {
                 return Decoded.bad(DecodeError.WRONG_PEER);

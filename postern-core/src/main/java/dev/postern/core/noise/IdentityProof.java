@@ -46,7 +46,7 @@ public final class IdentityProof {
         }
         byte[] signature = Arrays.copyOfRange(payload, NodeId.BYTES, BYTES);
         if (!NodeKeys.verify(id.value(), signed(handshakeHash), signature)) {
-            return Decoded.bad(DecodeError.MALFORMED);
+            return Decoded.bad(DecodeError.FORGED);
         }
         return Decoded.ok(new Verified(id.value(), Arrays.copyOfRange(payload, BYTES, payload.length)));
     }

@@ -163,7 +163,7 @@ public final class NoiseXX {
             }
             thirdStatic = ss.decryptAndHash(Arrays.copyOfRange(message, 0, DH + TAG)); // s
             if (thirdStatic.isEmpty()) {
-                return Decoded.bad(DecodeError.MALFORMED);
+                return Decoded.bad(DecodeError.FORGED);
             }
         }
         if (message.length > MAX_MESSAGE) {
@@ -215,7 +215,7 @@ public final class NoiseXX {
             }
         };
         if (payload.isEmpty()) {
-            return fail(DecodeError.MALFORMED);
+            return fail(DecodeError.FORGED); // a tag that did not verify, or a key agreement refused (a low-order point)
         }
         Decoded<T> checked = check.apply(payloadHash, payload.get());
         if (checked instanceof Decoded.Bad<T> bad) {

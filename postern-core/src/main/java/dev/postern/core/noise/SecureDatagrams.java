@@ -69,7 +69,7 @@ public final class SecureDatagrams {
         send.encryptWithNonce(counter, header, in, from, length, out, offset + COUNTER_BYTES);
     }
 
-    /** The payload of an authentic, fresh datagram; WRONG_LENGTH, MALFORMED (forged) or UNKNOWN_CODE (replay or too old). */
+    /** The payload of an authentic, fresh datagram; or WRONG_LENGTH, FORGED, or REPLAYED (seen before, or too old). */
     public Decoded<byte[]> open(byte[] datagram) {
         return open(datagram, 0, datagram.length);
     }
@@ -81,12 +81,12 @@ public final class SecureDatagrams {
         }
         long counter = ByteBuffer.wrap(buffer, offset, length).getLong(offset);
         if (!window.isFresh(counter)) {
-            return Decoded.bad(DecodeError.UNKNOWN_CODE);
+            return Decoded.bad(DecodeError.REPLAYED);
         }
         Optional<byte[]> plain = receive.decryptWithNonce(counter, Arrays.copyOfRange(buffer, offset, offset + Long.BYTES), buffer,
                 offset + Long.BYTES, length - Long.BYTES);
         if (plain.isEmpty()) {
-            return Decoded.bad(DecodeError.MALFORMED);
+            return Decoded.bad(DecodeError.FORGED);
         }
         window.accept(counter);
         return Decoded.ok(plain.get());

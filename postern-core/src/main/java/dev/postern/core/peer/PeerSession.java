@@ -545,8 +545,11 @@ public final class PeerSession {
         }
         Decoded<byte[]> opened = crypto.open(d.datagram(), d.offset(), d.datagram().length - d.offset());
         if (!(opened instanceof Decoded.Ok<byte[]> ok)) {
-            counters.increment(((Decoded.Bad<byte[]>) opened).error() == DecodeError.UNKNOWN_CODE
-                    ? PeerCounter.DROPPED_REPLAYED : PeerCounter.DROPPED_FORGED);
+            counters.increment(switch (((Decoded.Bad<byte[]>) opened).error()) {
+                case REPLAYED -> PeerCounter.DROPPED_REPLAYED;
+                case FORGED -> PeerCounter.DROPPED_FORGED;
+                default -> PeerCounter.DROPPED_MALFORMED;
+            });
             return;
         }
         lastHeard = now;

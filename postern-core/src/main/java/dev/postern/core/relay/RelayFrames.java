@@ -3,7 +3,7 @@ package dev.postern.core.relay;
 import dev.postern.core.codec.Buffers;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
-import java.nio.BufferUnderflowException;
+import dev.postern.core.codec.FieldReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -84,45 +84,37 @@ public final class RelayFrames {
     }
 
     public static Decoded<Frame> decode(byte[] frame) {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(frame);
-            byte type = b.get();
-            int request = b.getInt();
-            Frame f = switch (type) {
-                case 16 -> {
-                    boolean token = b.get() != 0;
-                    int n = b.get() & 0xff;
-                    if (n > MAX_ALLOWED_SOURCES) {
-                        yield null;
-                    }
-                    List<String> cidrs = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) {
-                        cidrs.add(text8(b));
-                    }
-                    yield new Frame.Start(request, token, cidrs);
+        FieldReader b = FieldReader.of(frame);
+        int type = b.u8();
+        int request = b.i32();
+        Frame f = switch (type) {
+            case 16 -> {
+                boolean token = b.u8() != 0;
+                int n = b.u8();
+                if (n > MAX_ALLOWED_SOURCES) {
+                    yield null;
                 }
-                case 17 -> new Frame.Started(request, text8(b), text8(b), b.getShort() & 0xffff, b.getShort() & 0xffff,
-                        b.getInt() & 0xffffffffL, token(b), token(b));
-                case 18 -> new Frame.Stop(request, text8(b));
-                case 19 -> new Frame.Stopped(request, b.getShort() & 0xffff);
-                case 20 -> {
-                    int code = b.get() & 0xff;
-                    int length = b.getShort() & 0xffff;
-                    if (length > MAX_MESSAGE) {
-                        yield null;
-                    }
-                    byte[] m = new byte[length];
-                    b.get(m);
-                    yield printable(m) ? new Frame.Error(request, code, new String(m, StandardCharsets.US_ASCII)) : null;
+                List<String> cidrs = new ArrayList<>(n);
+                for (int i = 0; i < n && !b.refused(); i++) {
+                    cidrs.add(text8(b));
                 }
-                default -> null;
-            };
-            return Decoded.whole(f, b);
-        } catch (BufferUnderflowException e) {
-            return Decoded.bad(DecodeError.WRONG_LENGTH);
-        } catch (IllegalArgumentException e) {
-            return Decoded.bad(DecodeError.MALFORMED); // a text field that is not printable ASCII
-        }
+                yield new Frame.Start(request, token, cidrs);
+            }
+            case 17 -> new Frame.Started(request, text8(b), text8(b), b.u16(), b.u16(), b.u32(), token(b), token(b));
+            case 18 -> new Frame.Stop(request, text8(b));
+            case 19 -> new Frame.Stopped(request, b.u16());
+            case 20 -> {
+                int code = b.u8();
+                int length = b.u16();
+                if (length > MAX_MESSAGE) {
+                    yield null;
+                }
+                byte[] m = b.bytes(length);
+                yield printable(m) ? new Frame.Error(request, code, new String(m, StandardCharsets.US_ASCII)) : null;
+            }
+            default -> null;
+        };
+        return b.finish(f);
     }
 
     private static void text8(ByteBuffer b, String s) {
@@ -133,11 +125,11 @@ public final class RelayFrames {
         b.put((byte) t.length).put(t);
     }
 
-    private static String text8(ByteBuffer b) {
-        byte[] t = new byte[b.get() & 0xff];
-        b.get(t);
+    /** A length-prefixed text field; one that is not printable ASCII refuses the frame as malformed. */
+    private static String text8(FieldReader b) {
+        byte[] t = b.bytes(b.u8());
         if (!printable(t)) {
-            throw new IllegalArgumentException("not printable ASCII");
+            b.refuse(DecodeError.MALFORMED);
         }
         return new String(t, StandardCharsets.US_ASCII);
     }
@@ -165,9 +157,9 @@ public final class RelayFrames {
         return hex.isEmpty() ? new byte[ClaimToken.BYTES] : java.util.HexFormat.of().parseHex(hex);
     }
 
-    private static String token(ByteBuffer b) {
-        long high = b.getLong();
-        long low = b.getLong();
+    private static String token(FieldReader b) {
+        long high = b.i64();
+        long low = b.i64();
         return high == 0 && low == 0 ? "" : new ClaimToken(high, low).hex();
     }
 }

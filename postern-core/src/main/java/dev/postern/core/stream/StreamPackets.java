@@ -2,7 +2,7 @@ package dev.postern.core.stream;
 
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
-import java.nio.BufferUnderflowException;
+import dev.postern.core.codec.FieldReader;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -123,41 +123,41 @@ public final class StreamPackets {
      * bytes stay in {@code buffer}: hand over a buffer nothing writes to afterwards.
      */
     public static Decoded<Packet> decode(byte[] buffer, int offset, int length) {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(buffer, offset, length);
-            long number = b.getLong();
-            if (number < 0) {
-                return Decoded.bad(DecodeError.MALFORMED);
-            }
-            List<Frame> frames = new ArrayList<>();
-            while (b.hasRemaining()) {
-                Frame f = frame(b);
-                if (f == null) {
-                    return Decoded.bad(DecodeError.MALFORMED);
-                }
+        FieldReader b = FieldReader.of(buffer, offset, length);
+        long number = b.i64();
+        if (number < 0) {
+            return Decoded.bad(DecodeError.MALFORMED);
+        }
+        List<Frame> frames = new ArrayList<>();
+        while (b.hasRemaining()) {
+            Frame f = frame(b, buffer);
+            if (f == null) {
+                b.refuse(DecodeError.MALFORMED);
+            } else if (!b.refused()) {
                 frames.add(f);
             }
-            return frames.isEmpty() ? Decoded.bad(DecodeError.WRONG_LENGTH) : Decoded.ok(new Packet(number, List.copyOf(frames)));
-        } catch (BufferUnderflowException e) {
-            return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
+        if (!b.refused() && frames.isEmpty()) {
+            b.refuse(DecodeError.WRONG_LENGTH);
+        }
+        return b.finish(new Packet(number, List.copyOf(frames)));
     }
 
-    /** One frame, or null for a field no frame may hold. */
-    private static Frame frame(ByteBuffer b) {
-        return switch (b.get()) {
+    /** One frame, or null for a field no frame may hold; a STREAM frame's bytes stay in {@code buffer}. */
+    private static Frame frame(FieldReader b, byte[] buffer) {
+        return switch (b.u8()) {
             case 1 -> {
-                long largest = b.getLong();
-                long delay = b.getInt() & 0xffffffffL;
-                int count = b.get() & 0xff;
+                long largest = b.i64();
+                long delay = b.u32();
+                int count = b.u8();
                 if (largest < 0 || count == 0 || count > MAX_ACK_RANGES) {
                     yield null;
                 }
                 List<Range> ranges = new ArrayList<>(count);
                 long below = largest + 1;
                 for (int i = 0; i < count; i++) {
-                    long low = b.getLong();
-                    long high = b.getLong();
+                    long low = b.i64();
+                    long high = b.i64();
                     // Descending and apart, the first ending at largest: what a receiver's record can hold.
                     if (low < 0 || low > high || (i == 0 ? high != largest : high + 1 >= below)) {
                         yield null;
@@ -168,36 +168,33 @@ public final class StreamPackets {
                 yield new Frame.Ack(largest, delay, List.copyOf(ranges));
             }
             case 2 -> {
-                int stream = b.getShort() & 0xffff;
-                int fin = b.get();
-                long offset = b.getLong();
-                int length = b.getShort() & 0xffff;
-                if ((fin != 0 && fin != 1) || offset < 0 || offset + length > MAX_OFFSET || length > b.remaining()) {
+                int stream = b.u16();
+                int fin = b.u8();
+                long offset = b.i64();
+                int length = b.u16();
+                if ((fin != 0 && fin != 1) || offset < 0 || offset + length > MAX_OFFSET) {
                     yield null;
                 }
-                Frame.Stream f = new Frame.Stream(stream, fin == 1, offset, b.array(), b.arrayOffset() + b.position(), length);
-                b.position(b.position() + length);
-                yield f;
+                int at = b.skip(length);
+                yield at < 0 ? null : new Frame.Stream(stream, fin == 1, offset, buffer, at, length);
             }
             case 3 -> {
-                int stream = b.getShort() & 0xffff;
-                long limit = b.getLong();
+                int stream = b.u16();
+                long limit = b.i64();
                 yield limit < 0 || limit > MAX_OFFSET ? null : new Frame.MaxData(stream, limit);
             }
             case 4 -> {
-                int stream = b.getShort() & 0xffff;
-                int code = b.getShort() & 0xffff;
-                long finalSize = b.getLong();
+                int stream = b.u16();
+                int code = b.u16();
+                long finalSize = b.i64();
                 yield finalSize < 0 || finalSize > MAX_OFFSET ? null : new Frame.Reset(stream, code, finalSize);
             }
             case 5 -> new Frame.Ping();
             case 6 -> {
-                int length = b.getShort() & 0xffff;
-                if (length > b.remaining()) {
-                    yield null;
-                }
-                for (int i = 0; i < length; i++) {
-                    if (b.get() != 0) {
+                int length = b.u16();
+                int at = b.skip(length);
+                for (int i = 0; i < length && at >= 0; i++) {
+                    if (buffer[at + i] != 0) {
                         yield null;
                     }
                 }

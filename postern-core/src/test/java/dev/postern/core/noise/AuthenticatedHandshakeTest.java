@@ -58,7 +58,7 @@ class AuthenticatedHandshakeTest {
 
         assertThat(IdentityProof.verify(proof, thisSession)).isInstanceOfSatisfying(Decoded.Ok.class,
                 ok -> assertThat(((IdentityProof.Verified) ok.value()).id()).isEqualTo(server.id()));
-        assertThat(IdentityProof.verify(proof, anotherSession)).isEqualTo(Decoded.bad(DecodeError.MALFORMED));
+        assertThat(IdentityProof.verify(proof, anotherSession)).isEqualTo(Decoded.bad(DecodeError.FORGED));
         assertThat(IdentityProof.verify(new byte[IdentityProof.BYTES - 1], thisSession)).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
     }
 }

@@ -45,7 +45,7 @@ class StreamPacketsTest {
         assertThat(StreamPackets.decode(packet(b -> b.put((byte) 1).putLong(5).putInt(0).put((byte) 1).putLong(0).putLong(4))))
                 .as("a first range not ending at the largest").isEqualTo(Decoded.bad(DecodeError.MALFORMED));
         assertThat(StreamPackets.decode(packet(b -> b.put((byte) 2).putShort((short) 0).put((byte) 0).putLong(0).putShort((short) 10))))
-                .as("data shorter than its length").isEqualTo(Decoded.bad(DecodeError.MALFORMED));
+                .as("data shorter than its length").isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
         assertThat(StreamPackets.decode(packet(b -> b.put((byte) 2).putShort((short) 0).put((byte) 2).putLong(0).putShort((short) 0))))
                 .as("a fin flag of 2").isEqualTo(Decoded.bad(DecodeError.MALFORMED));
         assertThat(StreamPackets.decode(packet(b -> b.put((byte) 3).putShort((short) 0).putLong(-1))))
