@@ -79,48 +79,55 @@ public final class P2pscCodec {
                 || !root.path("payload").isObject()) {
             return Decoded.bad(DecodeError.MALFORMED);
         }
-        JsonNode p = root.get("payload");
-        try {
-            P2pscMessage m = switch (root.get("type").asInt()) {
-                case 0 -> new P2pscMessage.Advertise(uint(p, "version", 255), string(p, "our_key"), string(p, "their_key"));
-                case 1 -> new P2pscMessage.AdvertiseChallenge(string(p, "encrypted_nonce"));
-                case 2 -> new P2pscMessage.AdvertiseResponse(string(p, "nonce"));
-                case 3 -> new P2pscMessage.AdvertiseAbort(string(p, "reason"));
-                case 4 -> new P2pscMessage.AdvertiseRetry(string(p, "reason"));
-                case 5 -> new P2pscMessage.PeerDisconnect(uint(p, "port", 65535));
-                case 6 -> new P2pscMessage.PeerIdentification(uint(p, "version", 255), string(p, "ip"), uint(p, "port", 65535));
-                case 7 -> new P2pscMessage.PeerChallenge(string(p, "encrypted_nonce"));
-                case 8 -> new P2pscMessage.PeerChallengeResponse(string(p, "encrypted_nonce"), string(p, "decrypted_nonce"));
-                case 9 -> new P2pscMessage.PeerResponse(string(p, "decrypted_nonce"));
-                case 10 -> new P2pscMessage.PeerAcknowledgement();
-                default -> null;
-            };
-            return m == null ? Decoded.bad(DecodeError.UNKNOWN_CODE) : Decoded.ok(m);
-        } catch (MissingField e) {
-            return Decoded.bad(DecodeError.MALFORMED);
+        Payload p = new Payload(root.get("payload"));
+        P2pscMessage m = switch (root.get("type").asInt()) {
+            case 0 -> new P2pscMessage.Advertise(p.uint("version", 255), p.string("our_key"), p.string("their_key"));
+            case 1 -> new P2pscMessage.AdvertiseChallenge(p.string("encrypted_nonce"));
+            case 2 -> new P2pscMessage.AdvertiseResponse(p.string("nonce"));
+            case 3 -> new P2pscMessage.AdvertiseAbort(p.string("reason"));
+            case 4 -> new P2pscMessage.AdvertiseRetry(p.string("reason"));
+            case 5 -> new P2pscMessage.PeerDisconnect(p.uint("port", 65535));
+            case 6 -> new P2pscMessage.PeerIdentification(p.uint("version", 255), p.string("ip"), p.uint("port", 65535));
+            case 7 -> new P2pscMessage.PeerChallenge(p.string("encrypted_nonce"));
+            case 8 -> new P2pscMessage.PeerChallengeResponse(p.string("encrypted_nonce"), p.string("decrypted_nonce"));
+            case 9 -> new P2pscMessage.PeerResponse(p.string("decrypted_nonce"));
+            case 10 -> new P2pscMessage.PeerAcknowledgement();
+            default -> null;
+        };
+        if (m == null) {
+            return Decoded.bad(DecodeError.UNKNOWN_CODE);
         }
+        return p.missing ? Decoded.bad(DecodeError.MALFORMED) : Decoded.ok(m);
     }
 
-    /** A required field absent or of the wrong type. */
-    private static final class MissingField extends RuntimeException {
-        MissingField() {
-            super(null, null, false, false);
-        }
-    }
+    /**
+     * A message's payload, read field by field: a required field absent or of the wrong type reads as
+     * empty (or 0) and marks the payload {@link #missing}, so the message built from it is refused.
+     */
+    private static final class Payload {
+        private final JsonNode fields;
+        private boolean missing;
 
-    private static String string(JsonNode payload, String field) {
-        JsonNode v = payload.get(field);
-        if (v == null || !v.isTextual()) {
-            throw new MissingField();
+        Payload(JsonNode fields) {
+            this.fields = fields;
         }
-        return v.asText();
-    }
 
-    private static int uint(JsonNode payload, String field, int max) {
-        JsonNode v = payload.get(field);
-        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0 || v.asInt() > max) {
-            throw new MissingField();
+        String string(String field) {
+            JsonNode v = fields.get(field);
+            if (v == null || !v.isTextual()) {
+                missing = true;
+                return "";
+            }
+            return v.asText();
         }
-        return v.asInt();
+
+        int uint(String field, int max) {
+            JsonNode v = fields.get(field);
+            if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0 || v.asInt() > max) {
+                missing = true;
+                return 0;
+            }
+            return v.asInt();
+        }
     }
 }
