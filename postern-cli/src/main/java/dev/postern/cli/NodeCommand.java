@@ -1,7 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.client.internal.control.NodeChannel;
-import dev.postern.client.internal.ServerAddress;
+import dev.postern.core.net.ServerAddress;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;

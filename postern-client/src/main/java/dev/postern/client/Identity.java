@@ -1,7 +1,7 @@
 package dev.postern.client;
 
-import dev.postern.client.internal.identity.IdentityException;
-import dev.postern.client.internal.identity.IdentityFiles;
+import dev.postern.core.identity.IdentityException;
+import dev.postern.core.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import java.nio.file.Path;
 import java.security.SecureRandom;

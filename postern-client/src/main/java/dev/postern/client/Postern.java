@@ -1,6 +1,6 @@
 package dev.postern.client;
 
-import dev.postern.client.internal.ServerAddress;
+import dev.postern.core.net.ServerAddress;
 import dev.postern.client.internal.control.NodeLoop;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;

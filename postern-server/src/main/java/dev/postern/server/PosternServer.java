@@ -1,7 +1,7 @@
 package dev.postern.server;
 
-import dev.postern.client.internal.identity.IdentityException;
-import dev.postern.client.internal.identity.IdentityFiles;
+import dev.postern.core.identity.IdentityException;
+import dev.postern.core.identity.IdentityFiles;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.server.control.ControlRole;
@@ -37,7 +37,7 @@ import java.util.Optional;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import dev.postern.client.internal.ServerAddress;
+import dev.postern.core.net.ServerAddress;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,6 +1,6 @@
 package dev.postern.server.nodeapi;
 
-import dev.postern.client.internal.control.NodeChannel;
+import dev.postern.core.node.RequestRefused;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionException;
@@ -21,10 +21,11 @@ final class Failures {
                 case UNAVAILABLE -> Status.UNAVAILABLE;
             };
             // A node on its own: what its server refused over the control channel.
-            case NodeChannel.RequestFailed r -> switch (r.kind()) {
+            case RequestRefused r -> switch (r.refusal()) {
                 case BAD_REQUEST -> Status.INVALID_ARGUMENT;
                 case LIMIT -> Status.RESOURCE_EXHAUSTED;
                 case NOT_FOUND -> Status.NOT_FOUND;
+                case NO_ANSWER -> Status.DEADLINE_EXCEEDED;
             };
             case TimeoutException t -> Status.DEADLINE_EXCEEDED;
             default -> Status.INTERNAL;

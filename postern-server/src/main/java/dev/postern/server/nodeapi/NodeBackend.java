@@ -9,8 +9,8 @@ import java.util.function.Consumer;
 /**
  * What a node API acts on for its node: sockets and messages, kept by the daemon itself (the
  * server's own node) or asked of the server over the control channel (a node on its own).
- * Requests fail with a {@link Failure} (or, for a node on its own, the channel's
- * {@link dev.postern.client.internal.control.NodeChannel.RequestFailed}); the API maps both to statuses.
+ * Requests fail with a {@link Failure} (or, for a node on its own, the server's
+ * {@link dev.postern.core.node.RequestRefused}); the API maps both to statuses.
  */
 public interface NodeBackend {
 

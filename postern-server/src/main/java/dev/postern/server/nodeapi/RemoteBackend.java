@@ -1,8 +1,8 @@
 package dev.postern.server.nodeapi;
 
-import dev.postern.client.internal.control.NodeChannel;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.messaging.Message;
+import dev.postern.core.node.ServerChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 
 /**
  * A node on its own: its sockets are started by its server's relay and its messages go through its
- * server, both over its {@link NodeChannel}. Messages that arrive while nobody is subscribed are kept
+ * server, both over its {@link ServerChannel}. Messages that arrive while nobody is subscribed are kept
  * (up to {@value #HELD}, oldest dropped first) for the next subscriber.
  */
 public final class RemoteBackend implements NodeBackend {
@@ -23,20 +23,20 @@ public final class RemoteBackend implements NodeBackend {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final List<Consumer<Message>> subscribers = new ArrayList<>();
     private final ArrayDeque<Message> held = new ArrayDeque<>();
-    private volatile NodeChannel channel;
+    private volatile ServerChannel channel;
 
     public RemoteBackend(NodeId self) {
         this.self = self;
     }
 
     /** The channel to ask; set once it is open (it needs {@link #deliver} first). */
-    public void attach(NodeChannel channel) {
+    public void attach(ServerChannel channel) {
         this.channel = channel;
     }
 
     /** Whether the control channel to the server is up now. */
     public boolean connected() {
-        NodeChannel c = channel;
+        ServerChannel c = channel;
         return c != null && c.isConnected();
     }
 

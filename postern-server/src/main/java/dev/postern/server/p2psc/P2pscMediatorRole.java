@@ -1,7 +1,7 @@
 package dev.postern.server.p2psc;
 
-import dev.postern.client.internal.p2psc.P2pscCodec;
-import dev.postern.client.internal.p2psc.P2pscMessage;
+import dev.postern.core.p2psc.P2pscCodec;
+import dev.postern.core.p2psc.P2pscMessage;
 import dev.postern.core.metrics.Counters;
 import dev.postern.server.StartupException;
 import dev.postern.server.net.ConnectionShares;

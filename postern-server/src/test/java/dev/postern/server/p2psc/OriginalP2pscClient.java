@@ -1,8 +1,8 @@
 package dev.postern.server.p2psc;
 
-import dev.postern.client.internal.p2psc.P2pscCodec;
-import dev.postern.client.internal.p2psc.P2pscMessage;
-import dev.postern.client.internal.p2psc.RsaKeys;
+import dev.postern.core.p2psc.P2pscCodec;
+import dev.postern.core.p2psc.P2pscMessage;
+import dev.postern.core.p2psc.RsaKeys;
 import dev.postern.core.codec.Decoded;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

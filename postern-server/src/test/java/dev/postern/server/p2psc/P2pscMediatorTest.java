@@ -3,9 +3,9 @@ package dev.postern.server.p2psc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.postern.client.internal.p2psc.P2pscMessage;
+import dev.postern.core.p2psc.P2pscMessage;
 import dev.postern.client.internal.p2psc.P2pscStream;
-import dev.postern.client.internal.p2psc.RsaKeys;
+import dev.postern.core.p2psc.RsaKeys;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -187,7 +187,7 @@ class P2pscMediatorTest {
                 new P2pscMediatorRole.Limits(16, 16, Duration.ofMillis(600), Duration.ofSeconds(30)));
                 Socket s = new Socket(quick.address().getAddress(), quick.address().getPort())) {
             s.setSoTimeout(5_000);
-            byte[] advert = dev.postern.client.internal.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
+            byte[] advert = dev.postern.core.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
                     .getBytes(StandardCharsets.UTF_8);
             long start = System.nanoTime();
             boolean cut = false;
@@ -290,7 +290,7 @@ class P2pscMediatorTest {
     @Test
     void aMessageSplitAcrossWritesIsReadWhole() throws Exception {
         try (Socket s = open()) {
-            byte[] advert = dev.postern.client.internal.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
+            byte[] advert = dev.postern.core.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
                     .getBytes(StandardCharsets.UTF_8);
             OutputStream out = s.getOutputStream();
             out.write(advert, 0, 7);

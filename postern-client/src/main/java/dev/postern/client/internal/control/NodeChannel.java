@@ -4,6 +4,8 @@ import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.node.NodeEvent;
+import dev.postern.core.node.RequestRefused;
+import dev.postern.core.node.ServerChannel;
 import dev.postern.core.node.NodeMachine;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.time.Clock;
@@ -22,30 +24,13 @@ import java.util.function.ToIntBiFunction;
  * once, acknowledged), and has its server's relay start and stop sockets for it. The requests repeat and
  * give up inside the {@link NodeMachine}; this only pairs their outcomes with the futures.
  */
-public final class NodeChannel implements AutoCloseable {
+public final class NodeChannel implements ServerChannel, AutoCloseable {
 
     /** Told when the channel to the server comes up and goes down, on the node's thread. */
     public interface Listener {
         default void onConnected(NodeId server) {}
 
         default void onDisconnected(NodeId server) {}
-    }
-
-    /** A request the server refused; the message says why. */
-    public static final class RequestFailed extends Exception {
-        /** What kind of refusal: limits or a full queue, a bad request, or an unknown socket. */
-        public enum Kind { LIMIT, BAD_REQUEST, NOT_FOUND }
-
-        private final Kind kind;
-
-        public RequestFailed(Kind kind, String message) {
-            super(message);
-            this.kind = kind;
-        }
-
-        public Kind kind() {
-            return kind;
-        }
     }
 
     private final NodeId id;
@@ -80,11 +65,13 @@ public final class NodeChannel implements AutoCloseable {
         return id;
     }
 
+    @Override
     public boolean isConnected() {
         return loop.isConnected();
     }
 
     /** Sends a message; completes with its id once the server has queued it. */
+    @Override
     public CompletableFuture<String> send(NodeId to, String replyToId, String serviceType, long amount, byte[] data) {
         String[] messageId = new String[1];
         return request((machine, now) -> {
@@ -95,12 +82,14 @@ public final class NodeChannel implements AutoCloseable {
     }
 
     /** Has the server's relay start a socket for this node. */
+    @Override
     public CompletableFuture<RelayFrames.Frame.Started> startSocket(boolean requireToken, List<String> allowedSources) {
         return request((machine, now) -> machine.startSocket(requireToken, allowedSources, now))
                 .thenApply(answer -> ((NodeEvent.SocketStarted) answer).started());
     }
 
     /** Stops one of this node's sockets, or all of them ({@code id} empty); completes with how many. */
+    @Override
     public CompletableFuture<Integer> stopSocket(String socketId) {
         return request((machine, now) -> machine.stopSocket(socketId, now))
                 .thenApply(answer -> ((NodeEvent.SocketsStopped) answer).count());
@@ -127,12 +116,8 @@ public final class NodeChannel implements AutoCloseable {
     private void fail(NodeEvent.RequestFailed failed) {
         CompletableFuture<NodeEvent> f = pending.remove(failed.request());
         if (f != null) {
-            f.completeExceptionally(switch (failed.refusal()) {
-                case LIMIT -> new RequestFailed(RequestFailed.Kind.LIMIT, failed.text());
-                case BAD_REQUEST -> new RequestFailed(RequestFailed.Kind.BAD_REQUEST, failed.text());
-                case NOT_FOUND -> new RequestFailed(RequestFailed.Kind.NOT_FOUND, failed.text());
-                case NO_ANSWER -> new TimeoutException(failed.text());
-            });
+            f.completeExceptionally(failed.refusal() == NodeEvent.Refusal.NO_ANSWER ? new TimeoutException(failed.text())
+                    : new RequestRefused(failed.refusal(), failed.text()));
         }
     }
 

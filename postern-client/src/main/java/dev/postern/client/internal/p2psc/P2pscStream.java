@@ -1,6 +1,8 @@
 package dev.postern.client.internal.p2psc;
 
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.p2psc.P2pscCodec;
+import dev.postern.core.p2psc.P2pscMessage;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

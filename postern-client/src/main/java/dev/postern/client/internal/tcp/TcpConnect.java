@@ -1,7 +1,7 @@
 package dev.postern.client.internal.tcp;
 
-import dev.postern.client.internal.p2psc.AdvertisedKey;
-import dev.postern.client.internal.p2psc.P2pscMessage;
+import dev.postern.core.p2psc.AdvertisedKey;
+import dev.postern.core.p2psc.P2pscMessage;
 import dev.postern.client.internal.p2psc.P2pscStream;
 import dev.postern.client.AuthenticationException;
 import dev.postern.client.PeerUnavailableException;

@@ -1,4 +1,4 @@
-package dev.postern.client.internal.p2psc;
+package dev.postern.core.p2psc;
 
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;

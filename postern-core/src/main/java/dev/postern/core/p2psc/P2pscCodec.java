@@ -1,4 +1,4 @@
-package dev.postern.client.internal.p2psc;
+package dev.postern.core.p2psc;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;

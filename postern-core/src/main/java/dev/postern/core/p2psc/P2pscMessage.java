@@ -1,4 +1,4 @@
-package dev.postern.client.internal.p2psc;
+package dev.postern.core.p2psc;
 
 /**
  * The messages of p2psc's mediator protocol, numbered as its {@code types.h}: each travels as

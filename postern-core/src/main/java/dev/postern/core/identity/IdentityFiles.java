@@ -1,4 +1,4 @@
-package dev.postern.client.internal.identity;
+package dev.postern.core.identity;
 
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeKeys;

@@ -1,4 +1,4 @@
-package dev.postern.client.internal.identity;
+package dev.postern.core.identity;
 
 /** A node identity could not be read or written; the message is one line naming the file. */
 public final class IdentityException extends Exception {

@@ -1,4 +1,4 @@
-package dev.postern.client.internal;
+package dev.postern.core.net;
 
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;

@@ -1,4 +1,4 @@
-package dev.postern.client.internal.identity;
+package dev.postern.core.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
