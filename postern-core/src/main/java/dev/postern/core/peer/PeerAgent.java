@@ -159,7 +159,7 @@ public final class PeerAgent {
             throw new IllegalStateException("no such connection");
         }
         task.accept(s.streams());
-        s.flushStreams(now);
+        s.onStreamsUsed();
         drain(s, now);
     }
 
@@ -380,7 +380,7 @@ public final class PeerAgent {
 
     /** Moves a session's output out, and turns its events into the agent's. */
     private void drain(PeerSession s, long now) {
-        for (var t = s.pollTransmit(); t.isPresent(); t = s.pollTransmit()) {
+        for (var t = s.pollTransmit(now); t.isPresent(); t = s.pollTransmit(now)) {
             transmits.add(t.get());
         }
         int index = s.localIndex();

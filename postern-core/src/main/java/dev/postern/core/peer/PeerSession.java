@@ -209,7 +209,10 @@ public final class PeerSession {
         return rttNanos;
     }
 
-    public Optional<PeerTransmit> pollTransmit() {
+    public Optional<PeerTransmit> pollTransmit(long now) {
+        if (transmits.isEmpty()) {
+            sendStreamPackets(now);
+        }
         return Optional.ofNullable(transmits.poll());
     }
 
@@ -280,14 +283,15 @@ public final class PeerSession {
             }
             if (now - streams.pollTimeout() >= 0) {
                 streams.handleTimeout(now);
+                takeStreamEvents();
             }
-            flushStreams(now);
         }
     }
 
     /**
-     * The connection's streams, once connected: use them, then call {@link #flushStreams} so what they
-     * have to send goes (and what they report comes out as {@link PeerEvent.OnStream}).
+     * The connection's streams, once connected: use them, then call {@link #onStreamsUsed} so what they
+     * report comes out as {@link PeerEvent.OnStream}; what they have to send goes at the next
+     * {@link #pollTransmit}.
      */
     public StreamConnection streams() {
         if (streams == null) {
@@ -296,8 +300,18 @@ public final class PeerSession {
         return streams;
     }
 
-    /** Seals what the streams have to send now and turns their events into this session's. */
-    public void flushStreams(long now) {
+    /** The application used the streams: what they report comes out as this session's events. */
+    public void onStreamsUsed() {
+        if (state == State.CONNECTED) {
+            takeStreamEvents();
+        }
+    }
+
+    /**
+     * Seals what the streams may send now (pacing and windows allowing). Only {@link #pollTransmit} calls it,
+     * so inputs never send: a batch of received packets is acknowledged once the driver drains.
+     */
+    private void sendStreamPackets(long now) {
         if (state != State.CONNECTED) {
             return;
         }
@@ -307,6 +321,10 @@ public final class PeerSession {
             send(peer, PeerPackets.sealDataInPlace(remoteIndex, crypto, buffer, buffer.length - PLAIN_OFFSET - CipherState.TAG_BYTES));
             lastSent = now;
         }
+        takeStreamEvents();
+    }
+
+    private void takeStreamEvents() {
         for (var e = streams.pollEvent(); e.isPresent(); e = streams.pollEvent()) {
             events.add(new PeerEvent.OnStream(e.get()));
         }
@@ -584,13 +602,13 @@ public final class PeerSession {
                     case ChannelFrames.Frame.Close close -> {
                         if (close.wholeBelow() >= 0) {
                             streams.onPeerHasWhole(close.wholeBelow());
-                            flushStreams(now); // its Delivered events, before the connection's end
+                            takeStreamEvents(); // its Delivered events, before the connection's end
                         }
                         end(PeerEvent.CloseReason.BY_PEER);
                     }
                     case ChannelFrames.Frame.Stream packet -> {
                         streams.onPacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
-                        flushStreams(now);
+                        takeStreamEvents();
                     }
                     default -> { }
                 }
@@ -626,7 +644,7 @@ public final class PeerSession {
     public void close(long now) {
         if (state == State.CONNECTED) {
             streams.acknowledgeNow(now); // so a peer waiting to know its last bytes arrived learns it before the close
-            flushStreams(now);
+            sendStreamPackets(now); // ahead of the close in the queue
             // That acknowledgement may be lost, and nothing is here to answer a retransmission: the close says it too,
             // and goes twice, since a lost one leaves the peer retransmitting until it gives up.
             byte[] close = ChannelFrames.close(streams.receivedWholeBelow());

@@ -58,14 +58,14 @@ class PeerSessionTest {
         boolean moved = true;
         while (moved) {
             moved = false;
-            for (var t = a.pollTransmit(); t.isPresent(); t = a.pollTransmit()) {
+            for (var t = a.pollTransmit(now); t.isPresent(); t = a.pollTransmit(now)) {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(bobAt) && !lose.test(t.get())) {
                     b.onPacket(PeerTransmit.MAIN, aliceAt, decode(t.get().datagram()), now);
                 }
             }
-            for (var t = b.pollTransmit(); t.isPresent(); t = b.pollTransmit()) {
+            for (var t = b.pollTransmit(now); t.isPresent(); t = b.pollTransmit(now)) {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(aliceAt) && !lose.test(t.get())) {
@@ -141,12 +141,12 @@ class PeerSessionTest {
         exchange(caller, callee, t -> false);
         events(callee);
         caller.send(bytes("once"), now);
-        PeerTransmit original = caller.pollTransmit().orElseThrow();
+        PeerTransmit original = caller.pollTransmit(now).orElseThrow();
         callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
 
         callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
         caller.send(bytes("twice"), now);
-        PeerTransmit next = caller.pollTransmit().orElseThrow();
+        PeerTransmit next = caller.pollTransmit(now).orElseThrow();
         byte[] forged = next.datagram().clone();
         forged[forged.length - 1] ^= 1;
         callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(forged), now);
