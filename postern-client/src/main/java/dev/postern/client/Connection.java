@@ -24,8 +24,10 @@ public final class Connection implements AutoCloseable {
     /** Datagrams kept for {@link #receive} before new ones are dropped (and counted). */
     static final int RECEIVE_QUEUE = 4096;
 
-    /** How long a call waits for the node's thread to answer (a close confirmed, a stream opened) before taking the node as gone. */
-    private static final Duration NODE_ANSWER_WAIT = Duration.ofSeconds(1);
+    /** How long {@link #close} waits for the node to confirm the close before calling it done. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(1);
+    /** How long {@link #openStream} waits for the node's thread before taking the node as gone. */
+    private static final Duration OPEN_STREAM_WAIT = Duration.ofSeconds(5);
 
     private final Postern node;
     private final int index;
@@ -128,7 +130,7 @@ public final class Connection implements AutoCloseable {
             opened.complete(stream);
         }, () -> opened.completeExceptionally(ended()));
         try {
-            return opened.get(NODE_ANSWER_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+            return opened.get(OPEN_STREAM_WAIT.toNanos(), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             throw (PosternException) e.getCause();
         } catch (TimeoutException e) {
@@ -187,7 +189,7 @@ public final class Connection implements AutoCloseable {
         if (!closed.isDone()) {
             node.execute((machine, now) -> machine.close(index, now));
             try {
-                closed.get(NODE_ANSWER_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+                closed.get(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 closed.complete(PosternException.Reason.CLOSED);

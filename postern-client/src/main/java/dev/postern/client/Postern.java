@@ -4,7 +4,6 @@ import dev.postern.core.net.ServerAddress;
 import dev.postern.client.internal.control.NodeLoop;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
-import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.node.NodeEvent;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.Path;
@@ -27,6 +26,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
@@ -65,8 +65,6 @@ public final class Postern implements AutoCloseable {
     /** Calls asked for before NAT detection finished: placed once it has, so peers learn this node's mapping. */
     private final ArrayDeque<NodeLoop.Task> afterNatDetection = new ArrayDeque<>();
     private volatile Listener listener;
-    /** Done once the node knows its NAT mapping (or that it cannot be known). */
-    private final CompletableFuture<NatMapping> natDetected = new CompletableFuture<>();
     private volatile boolean closed;
 
     private record Call(PeerId peer, CompletableFuture<Connection> result) {}
@@ -80,9 +78,6 @@ public final class Postern implements AutoCloseable {
         this.maxDatagram = settings.session().maxPayload();
         Optional<InetSocketAddress> natDetection = b.natDetectionPort == 0 ? Optional.empty()
                 : Optional.of(new InetSocketAddress(server.address().getAddress(), b.natDetectionPort));
-        if (natDetection.isEmpty()) {
-            natDetected.complete(NatMapping.UNKNOWN);
-        }
         this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, this::onEvent);
     }
 
@@ -141,7 +136,7 @@ public final class Postern implements AutoCloseable {
         unfinished.add(result);
         result.whenComplete((c, e) -> unfinished.remove(result));
         loop.execute((machine, asked) -> {
-            notify(l -> l.connectStart(peer));
+            tell(l -> l.connectStart(peer));
             NodeLoop.Task place = (m, now) -> {
                 if (!result.isDone()) {
                     calls.put(m.connect(peer.nodeId(), options.relayOnly(), now, asked + options.timeout().toNanos(),
@@ -192,13 +187,8 @@ public final class Postern implements AutoCloseable {
         loop.execute(task);
     }
 
-    /** Done once the node knows its NAT mapping (unknown where the server offers no detection). */
-    CompletableFuture<NatMapping> natMapping() {
-        return natDetected.copy();
-    }
-
     /** Tells the event listener, which must not break the node's thread. */
-    private void notify(java.util.function.Consumer<EventListener> call) {
+    private void tell(Consumer<EventListener> call) {
         try {
             call.accept(events);
         } catch (RuntimeException e) {
@@ -220,13 +210,12 @@ public final class Postern implements AutoCloseable {
     private void onEvent(NodeEvent event) {
         switch (event) {
             case NodeEvent.NatDetected d -> {
-                natDetected.complete(d.mapping());
                 for (NodeLoop.Task t; (t = afterNatDetection.poll()) != null; ) {
                     loop.execute(t);
                 }
             }
-            case NodeEvent.ServerConnected c -> notify(l -> l.serverConnected(server.toString()));
-            case NodeEvent.ServerDisconnected c -> notify(l -> l.serverDisconnected(server.toString()));
+            case NodeEvent.ServerConnected c -> tell(l -> l.serverConnected(server.toString()));
+            case NodeEvent.ServerDisconnected c -> tell(l -> l.serverDisconnected(server.toString()));
             case NodeEvent.Peer p -> onPeerEvent(p.event());
             default -> { }
         }
@@ -240,7 +229,7 @@ public final class Postern implements AutoCloseable {
                 if (call == null || !call.result().complete(conn)) {
                     conn.close(); // given up meanwhile
                 } else {
-                    notify(l -> l.connectEnd(conn.peer(), conn.path()));
+                    tell(l -> l.connectEnd(conn.peer(), conn.path()));
                 }
             }
             case AgentEvent.CallFailed f -> {
@@ -248,7 +237,7 @@ public final class Postern implements AutoCloseable {
                 if (call != null) {
                     PosternException failure = PosternException.of(reason(f.failure()), f.detail());
                     call.result().completeExceptionally(failure);
-                    notify(l -> l.connectFailed(call.peer(), failure));
+                    tell(l -> l.connectFailed(call.peer(), failure));
                 }
             }
             case AgentEvent.Accepted a -> {
@@ -257,7 +246,7 @@ public final class Postern implements AutoCloseable {
                 if (l == null || !l.offer(conn)) {
                     loop.execute((machine, now) -> machine.close(a.connection(), now));
                 } else {
-                    notify(e -> e.accepted(conn.peer(), conn.path()));
+                    tell(e -> e.accepted(conn.peer(), conn.path()));
                 }
             }
             case AgentEvent.OnConnection o -> {
@@ -271,13 +260,13 @@ public final class Postern implements AutoCloseable {
                     case PeerEvent.RttMeasured r -> conn.onRtt(r.nanos());
                     case PeerEvent.Moved m -> {
                         conn.onMoved(pathType(m.path()));
-                        notify(l -> l.pathChanged(conn.peer(), conn.path()));
+                        tell(l -> l.pathChanged(conn.peer(), conn.path()));
                     }
                     case PeerEvent.Closed c -> {
                         connections.remove(o.connection());
                         PosternException.Reason why = reason(c.reason());
                         conn.onClosed(why);
-                        notify(l -> l.connectionClosed(conn.peer(), why));
+                        tell(l -> l.connectionClosed(conn.peer(), why));
                     }
                     default -> { }
                 }
@@ -290,7 +279,7 @@ public final class Postern implements AutoCloseable {
         }
     }
 
-    static PathType pathType(Path p) {
+    private static PathType pathType(Path p) {
         return switch (p) {
             case LAN -> PathType.LAN;
             case DIRECT -> PathType.DIRECT;

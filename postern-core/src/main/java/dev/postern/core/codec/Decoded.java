@@ -1,6 +1,5 @@
 package dev.postern.core.codec;
 
-import java.nio.ByteBuffer;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
@@ -24,17 +23,6 @@ public sealed interface Decoded<T> {
     @SuppressWarnings("unchecked")
     static <T> Decoded<T> bad(DecodeError error) {
         return (Decoded<T>) Shared.BAD.get(error);
-    }
-
-    /**
-     * A frame read from {@code input}: refused as malformed when the reader found none ({@code null}),
-     * and for its length when bytes are left over.
-     */
-    static <T> Decoded<T> whole(T frame, ByteBuffer input) {
-        if (frame == null || input.hasRemaining()) {
-            return bad(frame == null ? DecodeError.MALFORMED : DecodeError.WRONG_LENGTH);
-        }
-        return ok(frame);
     }
 
     /** The value made into another, or the same refusal. */

@@ -159,7 +159,6 @@ public final class PeerAgent {
             throw new IllegalStateException("no such connection");
         }
         task.accept(s.streams());
-        s.onStreamsUsed();
         drain(s, now);
     }
 
@@ -388,9 +387,7 @@ public final class PeerAgent {
             switch (e.get()) {
                 case PeerEvent.Connected c -> {
                     repeats.remove(new Repeat(Repeat.Kind.RELAYED, index));
-                    if (c.path() != Path.RELAYED && relayed.remove(index)) {
-                        events.add(new AgentEvent.RelayUnused(index));
-                    }
+                    releaseRelayUnless(c.path(), index);
                     Integer call = callOf.remove(index);
                     if (call != null) {
                         calls.remove(call);
@@ -422,14 +419,18 @@ public final class PeerAgent {
                     events.add(new AgentEvent.OnConnection(index, c));
                 }
                 case PeerEvent.Moved m -> {
-                    // Off the relay for good (a connection never moves back onto it): its pair is let go.
-                    if (m.path() != Path.RELAYED && relayed.remove(index)) {
-                        events.add(new AgentEvent.RelayUnused(index));
-                    }
+                    releaseRelayUnless(m.path(), index); // off the relay for good: a connection never moves back onto it
                     events.add(new AgentEvent.OnConnection(index, m));
                 }
                 default -> events.add(new AgentEvent.OnConnection(index, e.get()));
             }
+        }
+    }
+
+    /** A connection's relay port pair (if it asked for one) is let go once its path is not the relay. */
+    private void releaseRelayUnless(Path path, int index) {
+        if (path != Path.RELAYED && relayed.remove(index)) {
+            events.add(new AgentEvent.RelayUnused(index));
         }
     }
 

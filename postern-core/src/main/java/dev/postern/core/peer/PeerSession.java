@@ -283,15 +283,13 @@ public final class PeerSession {
             }
             if (now - streams.pollTimeout() >= 0) {
                 streams.handleTimeout(now);
-                takeStreamEvents();
             }
         }
     }
 
     /**
-     * The connection's streams, once connected: use them, then call {@link #onStreamsUsed} so what they
-     * report comes out as {@link PeerEvent.OnStream}; what they have to send goes at the next
-     * {@link #pollTransmit}.
+     * The connection's streams, once connected: use them, then drain {@link #pollTransmit}, which seals what
+     * they have to send and turns what they report into {@link PeerEvent.OnStream} events.
      */
     public StreamConnection streams() {
         if (streams == null) {
@@ -300,16 +298,10 @@ public final class PeerSession {
         return streams;
     }
 
-    /** The application used the streams: what they report comes out as this session's events. */
-    public void onStreamsUsed() {
-        if (state == State.CONNECTED) {
-            takeStreamEvents();
-        }
-    }
-
     /**
-     * Seals what the streams may send now (pacing and windows allowing). Only {@link #pollTransmit} calls it,
-     * so inputs never send: a batch of received packets is acknowledged once the driver drains.
+     * Seals what the streams may send now (pacing and windows allowing), and takes their events. Only
+     * {@link #pollTransmit} calls it (and {@link #close}, ahead of its CLOSE), so inputs never send: a batch of
+     * received packets is acknowledged once the driver drains.
      */
     private void sendStreamPackets(long now) {
         if (state != State.CONNECTED) {
@@ -608,7 +600,6 @@ public final class PeerSession {
                     }
                     case ChannelFrames.Frame.Stream packet -> {
                         streams.onPacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
-                        takeStreamEvents();
                     }
                     default -> { }
                 }

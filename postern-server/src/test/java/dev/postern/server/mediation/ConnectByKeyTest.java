@@ -88,7 +88,7 @@ class ConnectByKeyTest {
         }
     }
 
-    /** One Postern serves many connections at once, from many threads: here three callers' and a listener's. */
+    /** One Postern holds many connections at once: bob's listener takes three callers, connecting together. */
     @Test
     void oneNodeServesManyConnections() throws Exception {
         List<Identity> callers = List.of(Identity.generate(), Identity.generate(), Identity.generate());
