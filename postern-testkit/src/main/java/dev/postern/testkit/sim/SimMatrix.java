@@ -4,6 +4,7 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.Path;
 import dev.postern.core.peer.PeerCounter;
+import dev.postern.core.time.Clock;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.sim.NatBehavior.Filtering;
 import dev.postern.testkit.sim.NatBehavior.Mapping;
@@ -141,7 +142,7 @@ public final class SimMatrix {
     public static void main(String[] args) {
         int attempts = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         double loss = args.length > 1 ? Double.parseDouble(args[1]) : 0.1;
-        long began = System.nanoTime();
+        long began = Clock.SYSTEM.nanoTime();
         int total = 0;
         System.out.printf(Locale.ROOT, "simulated matrix: %d attempts per pair, %.0f%% loss, 20 ms +0..10 ms each way%n", attempts, loss * 100);
         for (Behaviour a : everyBehaviour()) {
@@ -151,6 +152,6 @@ public final class SimMatrix {
                 System.out.println(r.row());
             }
         }
-        System.out.printf(Locale.ROOT, "%d attempts in %.1f s%n", total, (System.nanoTime() - began) / 1e9);
+        System.out.printf(Locale.ROOT, "%d attempts in %.1f s%n", total, (Clock.SYSTEM.nanoTime() - began) / 1e9);
     }
 }
