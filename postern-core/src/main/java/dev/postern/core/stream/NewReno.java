@@ -28,8 +28,11 @@ final class NewReno {
         this.window = Math.min(10L * mss, Math.max(2L * mss, 14_720));
     }
 
-    /** Larger packets now go (the path took a larger probe): the window holds at least two of them. */
-    void onLargerPackets(int newMss) {
+    /**
+     * Packets of another size go from now on (the path took a larger probe, or dropped large packets and
+     * fell back): the window holds at least two of them.
+     */
+    void onPacketSize(int newMss) {
         mss = newMss;
         window = Math.max(window, (long) MIN_WINDOW_PACKETS * mss);
     }

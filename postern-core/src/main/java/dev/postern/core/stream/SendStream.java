@@ -213,5 +213,5 @@ final class SendStream {
     }
 
     /** Stream bytes in one packet, as sent: on loss or acknowledgement the stream is told by offset. */
-    record Chunk(int stream, long offset, int length, boolean fin) {}
+    record Chunk(int stream, long offset, int length, boolean fin) implements Retransmittable {}
 }

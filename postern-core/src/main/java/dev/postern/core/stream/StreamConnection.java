@@ -5,7 +5,6 @@ import dev.postern.core.stream.StreamPackets.Frame;
 import dev.postern.core.stream.StreamPackets.Range;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,9 +12,10 @@ import java.util.TreeMap;
 
 /**
  * Reliable, ordered byte streams over a connection's datagrams, without sockets: several streams per
- * connection, each with flow control, over one packet-numbered transport with selective
- * acknowledgements, loss detection (three packets or 9/8 of a round trip later, RFC 9002), the RFC 6298
- * retransmission timeout, and NewReno congestion control with pacing.
+ * connection, each with flow control, over one packet-numbered transport. This class holds the stream table
+ * and assembles packets; its parts do the rest: {@link AckTracker} (selective acknowledgements owed),
+ * {@link LossRecovery} (loss detection and the retransmission timeout), {@link NewReno} (congestion control
+ * with pacing) and {@link MtuDiscovery} (larger packets where the path carries them, and back when it stops).
  *
  * <p>Feed it the peer's packets with {@link #onPacket}, take packets to send with {@link #pollPacket}
  * (it says none while the congestion window or the pacer holds them back), drive it with
@@ -50,73 +50,35 @@ public final class StreamConnection {
         }
     }
 
-    /** Loss detection's starting thresholds (RFC 9002): three packets, or 9/8 of a round trip. */
-    private static final int PACKET_THRESHOLD = 3;
-    private static final int TIME_THRESHOLD_EIGHTHS = 9;
-    /** How far reordering may push them, once packets declared lost turn up acknowledged (RACK does the like). */
-    private static final int MAX_PACKET_THRESHOLD = 64;
-    private static final int MAX_TIME_THRESHOLD_EIGHTHS = 16;
-    private static final int REMEMBERED_LOSSES = 1024;
-    private static final int ACK_EVERY = 2;
-
-    private record Sent(long number, long at, int size, boolean ackEliciting, boolean probe, List<Object> retransmittable) {}
-
-    /**
-     * Packet sizes path MTU probing tries, smallest first (RFC 8899's search up from a base, with
-     * acknowledged probes): Ethernet less IPv6 and UDP headers, jumbo frames, and what loopback carries.
-     * An acknowledged probe makes its size the packet size and the next is tried; a size whose probe is
-     * lost {@value #PROBE_TRIES} times (RFC 8899's MAX_PROBES: one loss on a lossy path says little) ends
-     * the search. A lost probe says the path is smaller, not congested; sockets send with don't-fragment
-     * set, so a probe too large for the path is dropped rather than fragmented. Upward, the common
-     * internet path gains its 1452-byte packets with the first probe and stops after three more.
-     */
-    private static final int[] PROBE_SIZES = {1_452, 8_952, 16_384, 65_000};
-    private static final int PROBE_TRIES = 3;
-
-    private record MaxDataOf(int stream) {}
-
-    private record ResetOf(int stream, int code, long finalSize) {}
-
     private final Settings settings;
     private final boolean caller;
     private final RttEstimator rtt = new RttEstimator();
     private final NewReno congestion;
+    private final AckTracker acks;
+    private final LossRecovery recovery;
+    private final MtuDiscovery mtu;
+    private final Outcomes outcomes = new Outcomes();
     private final TreeMap<Integer, SendStream> sending = new TreeMap<>();
     private final TreeMap<Integer, RecvStream> receiving = new TreeMap<>();
-    private final TreeMap<Long, Sent> sent = new TreeMap<>();
-    /** Packet numbers received, as disjoint ranges low to high; only the newest few are kept. */
-    private final TreeMap<Long, Long> received = new TreeMap<>();
     private final ArrayDeque<StreamEvent> events = new ArrayDeque<>();
-    private final ArrayDeque<Object> control = new ArrayDeque<>();
-    /** Packets declared lost lately: one acknowledged after all was reordered, not lost. */
-    private final java.util.TreeSet<Long> declaredLost = new java.util.TreeSet<>();
-    private int packetThreshold = PACKET_THRESHOLD;
-    private int timeThresholdEighths = TIME_THRESHOLD_EIGHTHS;
+    /** Control frames waiting for a packet with room; a lost one comes back here. */
+    private final ArrayDeque<Retransmittable.Control> control = new ArrayDeque<>();
+    /** The retransmission timer ran with nothing to resend: a PING asks the peer for an acknowledgement. */
+    private boolean pingWanted;
     private int nextStream;
     private int peerStreams;
     private long nextNumber;
-    private long largestAcked = -1;
-    private long largestReceived = -1;
-    private long largestReceivedAt;
-    private int unacked;
-    private long ackAt = Long.MAX_VALUE;
-    private long lossAt = Long.MAX_VALUE;
-    private long rtoBase;
-    private int ackElicitingInFlight;
     private int roundRobin;
     private boolean failed;
-    /** The largest packet the path took so far, the next probe size to try, its losses so far, and the probe out. */
-    private int maxPacket;
-    private int probeIndex;
-    private int probeLosses;
-    private long probeNumber = -1;
 
     public StreamConnection(Settings settings, boolean caller) {
         this.settings = settings;
         this.caller = caller;
         this.congestion = new NewReno(settings.maxPacket());
+        this.acks = new AckTracker(settings.ackDelayNanos());
+        this.recovery = new LossRecovery(rtt, congestion, settings.ackDelayNanos());
+        this.mtu = new MtuDiscovery(settings.maxPacket(), settings.maxProbePacket());
         this.nextStream = caller ? 0 : 1;
-        this.maxPacket = settings.maxPacket();
     }
 
     /** Opens a stream of this side's; data written to it reaches the peer as an {@link StreamEvent.Opened}. */
@@ -145,7 +107,7 @@ public final class StreamConnection {
     public void reset(int stream, int code) {
         SendStream s = sendSide(stream);
         if (!s.isReset()) {
-            control.add(new ResetOf(stream, code, s.reset()));
+            control.add(new Retransmittable.ResetOf(stream, code, s.reset()));
         }
     }
 
@@ -161,7 +123,7 @@ public final class StreamConnection {
         int n = r.read(dst, off, len);
         if (n > 0 && r.wantsNewLimit()) {
             r.limitQueued();
-            control.add(new MaxDataOf(stream));
+            control.add(new Retransmittable.MaxDataOf(stream));
         } else if (n < 0) {
             forgetIfDone(stream);
         }
@@ -212,9 +174,7 @@ public final class StreamConnection {
 
     /** Makes any acknowledgement owed due now: before the connection closes, the peer learns what arrived. */
     public void acknowledgeNow(long now) {
-        if (unacked > 0) {
-            ackAt = now;
-        }
+        acks.acknowledgeNow(now);
     }
 
     /** Bytes sent and not yet acknowledged or lost, and the congestion window. */
@@ -228,7 +188,7 @@ public final class StreamConnection {
 
     /** The largest packet this side sends now (larger once the path took a larger probe). */
     public int maxPacket() {
-        return maxPacket;
+        return mtu.current();
     }
 
     public long smoothedRttNanos() {
@@ -263,23 +223,8 @@ public final class StreamConnection {
             return; // the connection's seal vouches for the sender: a packet that does not decode is ours to drop
         }
         StreamPackets.Packet p = ok.value();
-        if (!record(p.number())) {
+        if (!acks.onPacket(p.number(), StreamPackets.ackEliciting(p.frames()), now)) {
             return; // a duplicate
-        }
-        boolean eliciting = StreamPackets.ackEliciting(p.frames());
-        if (p.number() > largestReceived) {
-            boolean gap = largestReceived >= 0 && p.number() > largestReceived + 1;
-            largestReceived = p.number();
-            largestReceivedAt = now;
-            if (gap && eliciting) {
-                ackAt = now; // something is missing: tell the sender at once
-            }
-        } else if (eliciting) {
-            ackAt = now; // it fills a gap
-        }
-        if (eliciting) {
-            unacked++;
-            ackAt = unacked >= ACK_EVERY ? now : Math.min(ackAt, now + settings.ackDelayNanos());
         }
         for (Frame f : p.frames()) {
             switch (f) {
@@ -309,22 +254,6 @@ public final class StreamConnection {
                 return;
             }
         }
-    }
-
-    /** Adds a packet number to the received ranges; false if it was there. */
-    private boolean record(long number) {
-        Map.Entry<Long, Long> at = received.floorEntry(number);
-        if (at != null && at.getValue() > number) {
-            return false;
-        }
-        if (!received.isEmpty() && number < received.firstKey() && received.size() >= StreamPackets.MAX_ACK_RANGES) {
-            return false; // older than anything still remembered: it was taken long ago, or is too old to matter
-        }
-        SendStream.add(received, number, number + 1);
-        while (received.size() > StreamPackets.MAX_ACK_RANGES) {
-            received.pollFirstEntry();
-        }
-        return true;
     }
 
     /** The receiving side of stream {@code id}; a first frame of the peer's opens it. Null for none to be had. */
@@ -406,139 +335,70 @@ public final class StreamConnection {
             fail("the peer acknowledged a packet never sent");
             return;
         }
-        boolean newlyAcked = false;
-        Sent largestNewly = null;
-        long inFlightBefore = congestion.inFlight();
-        for (Range r : a.ranges()) {
-            java.util.SortedSet<Long> spurious = declaredLost.subSet(r.low(), r.high() + 1);
-            if (!spurious.isEmpty()) {
-                spurious.clear();
-                packetThreshold = Math.min(MAX_PACKET_THRESHOLD, packetThreshold * 2);
-                timeThresholdEighths = Math.min(MAX_TIME_THRESHOLD_EIGHTHS, timeThresholdEighths + 1);
+        recovery.onAck(a, now, outcomes);
+    }
+
+    /** What the streams and the MTU search make of packets acknowledged and lost. */
+    private final class Outcomes implements LossRecovery.Outcome {
+        @Override
+        public void acked(SentPacket p) {
+            if (mtu.onAcked(p)) {
+                congestion.onPacketSize(mtu.current());
             }
-            for (Iterator<Sent> it = sent.subMap(r.low(), true, r.high(), true).values().iterator(); it.hasNext(); ) {
-                Sent s = it.next();
-                it.remove();
-                acked(s, inFlightBefore);
-                newlyAcked = true;
-                if (largestNewly == null || s.number() > largestNewly.number()) {
-                    largestNewly = s;
+            for (Retransmittable r : p.retransmittable()) {
+                if (r instanceof SendStream.Chunk c) {
+                    chunkAcked(c);
                 }
             }
         }
-        if (!newlyAcked) {
+
+        @Override
+        public void lost(SentPacket p) {
+            mtu.onLost(p);
+            for (Retransmittable r : p.retransmittable()) {
+                switch (r) {
+                    case SendStream.Chunk c -> {
+                        SendStream stream = sending.get(c.stream());
+                        if (stream != null) {
+                            stream.onLost(c.offset(), c.length(), c.fin());
+                        }
+                    }
+                    case Retransmittable.Control c -> control.add(c);
+                }
+            }
+        }
+
+        @Override
+        public void lossBurst(int smallestLost, int packets, long now) {
+            if (mtu.onLossBurst(smallestLost, packets, now)) {
+                congestion.onPacketSize(mtu.current());
+            }
+        }
+    }
+
+    private void chunkAcked(SendStream.Chunk c) {
+        SendStream stream = sending.get(c.stream());
+        if (stream == null) {
             return;
         }
-        if (largestNewly.number() == a.largest() && largestNewly.ackEliciting()) {
-            rtt.onSample(Math.max(1, now - largestNewly.at() - Math.min(a.ackDelayMicros() * 1000, settings.ackDelayNanos())));
+        int before = stream.writable();
+        boolean wasDelivered = stream.isDelivered();
+        stream.onAcked(c.offset(), c.length(), c.fin());
+        if (before == 0 && stream.writable() > 0) {
+            events.add(new StreamEvent.Writable(c.stream()));
         }
-        largestAcked = Math.max(largestAcked, a.largest());
-        rtoBase = now;
-        detectLosses(now);
-    }
-
-    private void acked(Sent s, long inFlightBefore) {
-        if (s.ackEliciting()) {
-            ackElicitingInFlight--;
-            congestion.onAcked(s.size(), s.at(), inFlightBefore);
+        if (!wasDelivered && stream.isDelivered()) {
+            events.add(new StreamEvent.Delivered(c.stream()));
         }
-        if (s.probe() && s.number() == probeNumber) {
-            maxPacket = s.size();
-            congestion.onLargerPackets(maxPacket);
-            probeNumber = -1;
-            probeLosses = 0;
-            probeIndex++;
-        }
-        for (Object o : s.retransmittable()) {
-            if (o instanceof SendStream.Chunk c) {
-                SendStream stream = sending.get(c.stream());
-                if (stream != null) {
-                    int before = stream.writable();
-                    boolean wasDelivered = stream.isDelivered();
-                    stream.onAcked(c.offset(), c.length(), c.fin());
-                    if (before == 0 && stream.writable() > 0) {
-                        events.add(new StreamEvent.Writable(c.stream()));
-                    }
-                    if (!wasDelivered && stream.isDelivered()) {
-                        events.add(new StreamEvent.Delivered(c.stream()));
-                    }
-                    forgetIfDone(c.stream());
-                }
-            }
-        }
-    }
-
-    /**
-     * RFC 9002 section 6.1: a packet is lost three packets or 9/8 of a round trip after a newer one was
-     * acknowledged; both grow where the path reorders.
-     */
-    private void detectLosses(long now) {
-        long delay = Math.max(1_000_000L, Math.max(rtt.smoothed(), rtt.latest()) * timeThresholdEighths / 8);
-        lossAt = Long.MAX_VALUE;
-        int lostBytes = 0;
-        long newestLostAt = Long.MIN_VALUE;
-        for (Iterator<Sent> it = sent.headMap(largestAcked, true).values().iterator(); it.hasNext(); ) {
-            Sent s = it.next();
-            if (largestAcked - s.number() >= packetThreshold || now - s.at() >= delay) {
-                it.remove();
-                declaredLost.add(s.number());
-                if (declaredLost.size() > REMEMBERED_LOSSES) {
-                    declaredLost.pollFirst();
-                }
-                if (s.probe()) {
-                    ackElicitingInFlight--;
-                    probeLost(s);
-                } else if (s.ackEliciting()) {
-                    ackElicitingInFlight--;
-                    lostBytes += s.size();
-                    newestLostAt = s.at();
-                }
-                lost(s);
-            } else {
-                lossAt = Math.min(lossAt, s.at() + delay);
-            }
-        }
-        if (lostBytes > 0) {
-            congestion.onLost(lostBytes, newestLostAt, now);
-        }
-    }
-
-    private void probeLost(Sent s) {
-        congestion.onProbeLost(s.size());
-        if (s.number() == probeNumber) {
-            probeNumber = -1;
-            if (++probeLosses >= PROBE_TRIES) {
-                probeIndex = PROBE_SIZES.length; // the path's limit lies below this size: done
-            }
-        }
-    }
-
-    private void lost(Sent s) {
-        for (Object o : s.retransmittable()) {
-            switch (o) {
-                case SendStream.Chunk c -> {
-                    SendStream stream = sending.get(c.stream());
-                    if (stream != null) {
-                        stream.onLost(c.offset(), c.length(), c.fin());
-                    }
-                }
-                case MaxDataOf m -> control.add(m);
-                case ResetOf r -> control.add(r);
-                default -> { }
-            }
-        }
-    }
-
-    private long rtoAt() {
-        return ackElicitingInFlight > 0 ? rtoBase + rtt.rto() : Long.MAX_VALUE;
+        forgetIfDone(c.stream());
     }
 
     public long pollTimeout() {
         if (failed) {
             return Long.MAX_VALUE;
         }
-        long t = Math.min(ackAt, Math.min(lossAt, rtoAt()));
-        if (wantsToSend() && congestion.canSend(maxPacket)) {
+        long t = Math.min(acks.ackAt(), recovery.pollTimeout());
+        if (wantsToSend() && congestion.canSend(mtu.current())) {
             t = Math.min(t, congestion.earliestSend());
         }
         return t;
@@ -548,35 +408,14 @@ public final class StreamConnection {
         if (failed) {
             return;
         }
-        if (now - lossAt >= 0) {
-            detectLosses(now);
-        }
-        if (now - rtoAt() >= 0) {
-            // RFC 6298 5.4-5.6: everything outstanding goes again, the timer backs off, the window drops to one packet.
-            int lostBytes = 0;
-            for (Sent s : sent.values()) {
-                if (s.probe()) {
-                    probeLost(s);
-                } else if (s.ackEliciting()) {
-                    lostBytes += s.size();
-                }
-                lost(s);
-            }
-            sent.clear();
-            ackElicitingInFlight = 0;
-            lossAt = Long.MAX_VALUE;
-            congestion.onTimeout(lostBytes, now);
-            rtt.onTimeout();
-            rtoBase = now;
-            if (!wantsToSend()) {
-                control.add(new Frame.Ping()); // nothing to resend but the timer ran: ask for an acknowledgement
-            }
+        if (recovery.handleTimeout(now, outcomes) && !wantsToSend()) {
+            pingWanted = true; // nothing to resend but the timer ran: ask for an acknowledgement
         }
     }
 
     /** Whether anything but an acknowledgement waits to go. */
     private boolean wantsToSend() {
-        if (!control.isEmpty()) {
+        if (pingWanted || !control.isEmpty()) {
             return true;
         }
         for (SendStream s : sending.values()) {
@@ -595,8 +434,8 @@ public final class StreamConnection {
         if (failed) {
             return Optional.empty();
         }
-        boolean ackDue = now - ackAt >= 0 && !received.isEmpty();
-        boolean mayElicit = wantsToSend() && congestion.canSend(maxPacket) && congestion.sendTime(now) == now;
+        boolean ackDue = acks.isDue(now);
+        boolean mayElicit = wantsToSend() && congestion.canSend(mtu.current()) && congestion.sendTime(now) == now;
         if (!ackDue && !mayElicit) {
             return Optional.empty();
         }
@@ -605,14 +444,12 @@ public final class StreamConnection {
             return probe;
         }
         List<Frame> frames = new ArrayList<>();
-        List<Object> retransmittable = new ArrayList<>();
-        int room = maxPacket - StreamPackets.HEADER;
-        if (!received.isEmpty() && (ackDue || unacked > 0)) {
-            Frame.Ack ack = ack(now);
+        List<Retransmittable> retransmittable = new ArrayList<>();
+        int room = mtu.current() - StreamPackets.HEADER;
+        if (acks.wantsToRide(now)) {
+            Frame.Ack ack = acks.take(now);
             frames.add(ack);
             room -= StreamPackets.size(ack);
-            unacked = 0;
-            ackAt = Long.MAX_VALUE;
         }
         if (mayElicit) {
             room = controlFrames(frames, retransmittable, room, now);
@@ -624,17 +461,7 @@ public final class StreamConnection {
         long number = nextNumber++;
         byte[] packet = StreamPackets.encode(number, frames, settings.headroom(), settings.tailroom());
         int size = packet.length - settings.headroom() - settings.tailroom();
-        boolean eliciting = StreamPackets.ackEliciting(frames);
-        if (eliciting) {
-            if (ackElicitingInFlight == 0) {
-                rtoBase = now;
-            }
-            ackElicitingInFlight++;
-            congestion.onSent(size, rtt.smoothed(), now);
-        }
-        if (eliciting || !retransmittable.isEmpty()) {
-            sent.put(number, new Sent(number, now, size, eliciting, false, retransmittable));
-        }
+        recovery.onSent(new SentPacket(number, now, size, StreamPackets.ackEliciting(frames), false, retransmittable));
         return Optional.of(packet);
     }
 
@@ -643,66 +470,47 @@ public final class StreamConnection {
      * round trip is known (to tell a lost probe), and when the congestion window has room for it.
      */
     private Optional<byte[]> probe(long now) {
-        while (probeIndex < PROBE_SIZES.length && PROBE_SIZES[probeIndex] <= maxPacket) {
-            probeIndex++;
-        }
-        if (probeIndex < PROBE_SIZES.length && PROBE_SIZES[probeIndex] > settings.maxProbePacket()) {
-            probeIndex = PROBE_SIZES.length; // larger than this connection may send: done
-        }
-        if (probeNumber >= 0 || probeIndex >= PROBE_SIZES.length || !rtt.hasSample() || !congestion.canSend(PROBE_SIZES[probeIndex])) {
+        int size = mtu.probeSize(now);
+        if (size == 0 || !rtt.hasSample() || !congestion.canSend(size)) {
             return Optional.empty();
         }
-        int size = PROBE_SIZES[probeIndex];
         long number = nextNumber++;
         byte[] packet = StreamPackets.encode(number, List.of(new Frame.Ping(), new Frame.Padding(size - StreamPackets.HEADER - 1 - 3)),
                 settings.headroom(), settings.tailroom());
-        probeNumber = number;
-        if (ackElicitingInFlight == 0) {
-            rtoBase = now;
-        }
-        ackElicitingInFlight++;
-        congestion.onSent(size, rtt.smoothed(), now);
-        sent.put(number, new Sent(number, now, size, true, true, List.of()));
+        mtu.onProbeSent(number);
+        recovery.onSent(new SentPacket(number, now, size, true, true, List.of()));
         return Optional.of(packet);
     }
 
-    private Frame.Ack ack(long now) {
-        List<Range> ranges = new ArrayList<>();
-        for (Map.Entry<Long, Long> r : received.descendingMap().entrySet()) {
-            ranges.add(new Range(r.getKey(), r.getValue() - 1));
+    private int controlFrames(List<Frame> frames, List<Retransmittable> retransmittable, int room, long now) {
+        if (pingWanted && room > 0) {
+            frames.add(new Frame.Ping());
+            room -= StreamPackets.size(frames.get(frames.size() - 1));
+            pingWanted = false;
         }
-        long delayMicros = (now - largestReceivedAt) / 1000;
-        return new Frame.Ack(ranges.get(0).high(), Math.max(0, delayMicros), ranges);
-    }
-
-    private int controlFrames(List<Frame> frames, List<Object> retransmittable, int room, long now) {
         for (int i = control.size(); i > 0 && room > 0; i--) {
-            Object o = control.poll();
-            Frame f = switch (o) {
-                case MaxDataOf m -> receiving.containsKey(m.stream())
+            Retransmittable.Control c = control.poll();
+            Frame f = switch (c) {
+                case Retransmittable.MaxDataOf m -> receiving.containsKey(m.stream())
                         ? new Frame.MaxData(m.stream(), receiving.get(m.stream()).advanceLimit(now, rtt.hasSample() ? rtt.smoothed() : 0))
                         : null;
-                case ResetOf r -> new Frame.Reset(r.stream(), r.code(), r.finalSize());
-                case Frame.Ping p -> p;
-                default -> throw new IllegalStateException("not a control frame: " + o);
+                case Retransmittable.ResetOf r -> new Frame.Reset(r.stream(), r.code(), r.finalSize());
             };
             if (f == null) {
                 continue; // for a stream forgotten meanwhile
             }
             if (StreamPackets.size(f) > room) {
-                control.add(o);
+                control.add(c);
                 continue;
             }
             frames.add(f);
             room -= StreamPackets.size(f);
-            if (!(o instanceof Frame.Ping)) {
-                retransmittable.add(o);
-            }
+            retransmittable.add(c);
         }
         return room;
     }
 
-    private void streamFrames(List<Frame> frames, List<Object> retransmittable, int room) {
+    private void streamFrames(List<Frame> frames, List<Retransmittable> retransmittable, int room) {
         List<Integer> ids = new ArrayList<>(sending.keySet());
         for (int k = 0; k < ids.size() && room > StreamPackets.STREAM_OVERHEAD; k++) {
             int id = ids.get((roundRobin + k) % ids.size());
@@ -721,4 +529,3 @@ public final class StreamConnection {
         roundRobin++;
     }
 }
-

@@ -121,6 +121,11 @@ class StreamConnectionTest {
 
     /** Sends {@code size} seeded bytes from a to b on one stream and returns what b read, hashed, with the time it took. */
     private static Transfer transfer(Link link, int size) throws Exception {
+        return transfer(link, size, () -> { });
+    }
+
+    /** The same, running {@code alsoEachStep} (a change to the link, say) at every step. */
+    private static Transfer transfer(Link link, int size, Runnable alsoEachStep) throws Exception {
         byte[] data = new byte[size];
         new Random(99).nextBytes(data);
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
@@ -134,6 +139,7 @@ class StreamConnectionTest {
         byte[] buf = new byte[64 * 1024];
         long start = link.now;
         boolean done = link.runUntil(() -> ended[0], 600_000 * MS, () -> {
+            alsoEachStep.run();
             if (written[0] < size) {
                 written[0] += link.a.write(stream, data, written[0], size - written[0]);
                 if (written[0] == size) {
@@ -410,5 +416,25 @@ class StreamConnectionTest {
             found.add(link.a.maxPacket());
         }
         assertThat(found).as("the packet size each connection settled on").containsOnly(65_000);
+    }
+
+    @Test
+    void aPathThatStopsCarryingLargePacketsFallsBackAndTheTransferFinishes() throws Exception {
+        // The search found 65,000 bytes; then the route changes to one that carries 1,472 (a tunnel, another link):
+        // every large packet is dropped from then on, and only a fall back to the base size lets the data through.
+        Link link = new Link(9, 0, 0, 5 * MS, 0, 0, 0);
+        link.mtu = 65507;
+        long[] shrunkAt = {-1};
+        Runnable shrinkOnceLarge = () -> {
+            if (shrunkAt[0] < 0 && link.a.maxPacket() == 65_000) {
+                link.mtu = 1472;
+                shrunkAt[0] = link.now;
+            }
+        };
+        Transfer t = transfer(link, 20_000_000, shrinkOnceLarge);
+
+        assertThat(shrunkAt[0]).as("the search reached 65,000 bytes before the path shrank").isPositive();
+        assertThat(t.identical()).isTrue();
+        assertThat(link.a.maxPacket()).as("back to what every path carries, at most what the new path takes").isLessThanOrEqualTo(1452);
     }
 }
