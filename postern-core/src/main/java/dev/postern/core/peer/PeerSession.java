@@ -9,25 +9,15 @@ import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
-import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.noise.CipherState;
-import dev.postern.core.noise.NoiseCipher;
 import dev.postern.core.noise.SecureDatagrams;
 import dev.postern.core.stream.StreamConnection;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
@@ -40,6 +30,10 @@ import java.util.random.RandomGenerator;
  * CONFIRM completes the handshake. The path is where the first authentic answer came from. The
  * handshake pins the peer's identity (the caller the key it dialled, the callee the key the
  * mediator announced), so a mediator that introduces someone else is caught.
+ *
+ * <p>This class runs the connection's states and its strategies; its parts hold the rest: {@link PeerHandshake}
+ * (the handshake's messages), {@link PeerChannel} (sealing, opening, keepalives, round-trip times),
+ * {@link PathManager} (targets, routes, moves and upgrades), {@link RelayClaim} and {@link SessionSockets}.
  *
  * <p>Drive it with {@link #handleTimeout} at {@link #pollTimeout}, feed it the peer's packets, and take
  * its {@link #pollTransmit transmits} and {@link #pollEvent events}. Not thread-safe.
@@ -78,25 +72,6 @@ public final class PeerSession {
         }
     }
 
-    private static final byte[] PROLOGUE = "postern peer v2".getBytes(StandardCharsets.US_ASCII);
-    /**
-     * Peer channels carry bulk streams, so they use AES-GCM, which the JDK runs on the CPU's AES and
-     * carry-less multiply instructions (5.2 GB/s against ChaCha20-Poly1305's 2.2 GB/s on this project's
-     * machines); the control channel keeps ChaChaPoly.
-     */
-    private static final NoiseCipher SUITE = NoiseCipher.AES_GCM;
-    /** Sources a callee answers HELLOs from (LAN, public, relay...): a bound on what one token can make it send. */
-    private static final int MAX_HELLO_SOURCES = MediationFrames.MAX_CANDIDATES + 2;
-    /** Peer addresses whose answers go out of another socket than the main one: a bound on what the map can hold. */
-    private static final int MAX_ROUTES = 1100;
-    /**
-     * Where a stream packet's plaintext (its frame type, then the packet) starts in the datagram it is
-     * sealed into, and the room a stream packet is made with before itself: the datagram's header, the
-     * counter, the frame type.
-     */
-    private static final int PLAIN_OFFSET = PeerPackets.DATA_HEADER + SecureDatagrams.COUNTER_BYTES;
-    private static final int STREAM_HEADROOM = PLAIN_OFFSET + ChannelFrames.STREAM_TYPE_BYTES;
-
     private enum State { WAITING, HANDSHAKING, CONNECTED, ENDED }
 
     private final Frame.Introduce intro;
@@ -105,19 +80,11 @@ public final class PeerSession {
     private final Counters<PeerCounter> counters;
     private final int localIndex;
     private final List<PathStrategy> strategies;
-    private final AuthenticatedHandshake handshake;
-    /** Every address probed, and the path a connection through it would be. */
-    private final Map<InetSocketAddress, Path> targets = new LinkedHashMap<>();
-    private final Set<InetSocketAddress> helloSources = new LinkedHashSet<>();
-    /** When this side last sent its handshake message (HELLO or WELCOME) to each address: the answer gives a first round-trip time. */
-    private final Map<InetSocketAddress, Long> handshakeSentAt = new java.util.HashMap<>();
+    private final PeerHandshake handshake;
+    private final PathManager paths;
+    private final RelayClaim relay;
+    private final SessionSockets sockets = new SessionSockets();
     private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
-    /** The socket each peer address was last heard on, where it is not the main one: replies go out the same way. */
-    private final Map<InetSocketAddress, Integer> heardOn = new HashMap<>();
-    /** The sockets the node opened for this session (birthday punching). */
-    private final List<Integer> sockets = new ArrayList<>();
-    private boolean socketsWanted;
-    private boolean socketsReleased;
     private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
     private final SecureRandom random;
     private final Context context = new Context();
@@ -126,30 +93,10 @@ public final class PeerSession {
     private State state = State.WAITING;
     private final long startAt;
     private final long deadline;
-    private byte[] hello;
-    private byte[] helloNoise;
-    private byte[] welcome;
-    private byte[] confirm;
-    private long nextWelcome = Long.MAX_VALUE;
-    private int remoteIndex;
-    private SecureDatagrams crypto;
+    /** The live channel, from the handshake on. */
+    private PeerChannel channel;
     /** The connection's streams, from the handshake on. */
     private StreamConnection streams;
-    private InetSocketAddress peer;
-    private int peerSocket = PeerTransmit.MAIN;
-    private Path path;
-    private long lastSent;
-    private long lastHeard;
-    private long pingId;
-    private long pingSentAt;
-    private long rttNanos = -1;
-    private long nextUpgrade = Long.MAX_VALUE;
-    /** Sealed, so it only tells apart this connection's path probes from a stale one's; it stays for the session. */
-    private final long pathProbeId;
-    private boolean relayRequested;
-    private InetSocketAddress relayClaim;
-    private byte[] relayToken;
-    private long nextClaim = Long.MAX_VALUE;
 
     /**
      * @param ownMapping this side's NAT mapping (the peer's is in the introduction)
@@ -160,7 +107,6 @@ public final class PeerSession {
             SecureRandom random, int localIndex, long now) {
         this.intro = intro;
         this.ownMapping = ownMapping;
-        this.pathProbeId = random.nextLong();
         this.settings = settings;
         this.counters = counters;
         this.random = random;
@@ -168,14 +114,9 @@ public final class PeerSession {
         this.strategies = settings.strategies();
         this.startAt = now + intro.delayMillis() * 1_000_000L;
         this.deadline = startAt + settings.handshakeTimeoutNanos();
-        byte[] prologue = ByteBuffer.allocate(PROLOGUE.length + 8 + intro.token().length)
-                .put(PROLOGUE).putLong(intro.session()).put(intro.token()).array();
-        if (intro.role() == Role.CALLER) {
-            handshake = AuthenticatedHandshake.initiator(SUITE, me, intro.peer(), prologue, random);
-            hello = PeerPackets.hello(intro.token(), localIndex, handshake.write(new byte[PeerPackets.HELLO_PADDING]));
-        } else {
-            handshake = AuthenticatedHandshake.responder(SUITE, me, intro.peer(), prologue, random);
-        }
+        this.paths = new PathManager(intro.candidates(), settings.upgradeIntervalNanos(), random.nextLong());
+        this.relay = new RelayClaim(settings.probeIntervalNanos());
+        this.handshake = new PeerHandshake(me, intro, localIndex, settings.probeIntervalNanos(), random);
     }
 
     public Frame.Introduce introduction() {
@@ -196,17 +137,17 @@ public final class PeerSession {
 
     /** The path in use, once connected. */
     public Optional<Path> path() {
-        return Optional.ofNullable(path);
+        return Optional.ofNullable(paths.path());
     }
 
     /** Where the peer's datagrams come from and this side's go, once connected. */
     public Optional<InetSocketAddress> peerAddress() {
-        return Optional.ofNullable(peer);
+        return Optional.ofNullable(paths.peer());
     }
 
     /** The last measured round-trip time, or -1 before the first. */
     public long rttNanos() {
-        return rttNanos;
+        return channel == null ? -1 : channel.rttNanos();
     }
 
     public Optional<PeerTransmit> pollTransmit(long now) {
@@ -224,14 +165,14 @@ public final class PeerSession {
         return switch (state) {
             case WAITING -> startAt;
             case HANDSHAKING -> {
-                long t = Math.min(deadline, Math.min(nextClaim, nextWelcome));
+                long t = Math.min(deadline, Math.min(relay.nextClaim(), handshake.nextWelcome()));
                 for (PathStrategy s : strategies) {
                     t = Math.min(t, s.nextTimeout());
                 }
                 yield t;
             }
             case CONNECTED -> {
-                long t = Math.min(nextUpgrade, Math.min(lastSent + settings.keepaliveNanos(), lastHeard + settings.deadAfterNanos()));
+                long t = Math.min(paths.nextUpgrade(), Math.min(channel.keepaliveAt(), channel.silentAt()));
                 t = Math.min(t, streams.pollTimeout());
                 if (searchingWhileRelayed()) {
                     for (PathStrategy s : strategies) {
@@ -257,25 +198,23 @@ public final class PeerSession {
                 return;
             }
             runStrategies(now, false);
-            if (now - nextClaim >= 0) {
+            if (now - relay.nextClaim() >= 0) {
                 claimRelay(now);
             }
-            if (now - nextWelcome >= 0) {
-                for (InetSocketAddress to : helloSources) {
-                    send(to, welcome);
-                    handshakeSentAt.put(to, now);
+            if (now - handshake.nextWelcome() >= 0) {
+                for (InetSocketAddress to : handshake.repeatWelcome(now)) {
+                    send(to, handshake.welcome());
                 }
-                nextWelcome = now + settings.probeIntervalNanos();
             }
         } else if (state == State.CONNECTED) {
-            if (now - lastHeard >= settings.deadAfterNanos()) {
+            if (now - channel.silentAt() >= 0) {
                 end(PeerEvent.CloseReason.PEER_SILENT);
                 return;
             }
-            if (now - lastSent >= settings.keepaliveNanos()) {
+            if (now - channel.keepaliveAt() >= 0) {
                 ping(now);
             }
-            if (now - nextUpgrade >= 0) {
+            if (now - paths.nextUpgrade() >= 0) {
                 tryDirectPaths(now);
             }
             if (searchingWhileRelayed()) {
@@ -308,10 +247,8 @@ public final class PeerSession {
             return;
         }
         for (var p = streams.pollPacket(now); p.isPresent(); p = streams.pollPacket(now)) {
-            byte[] buffer = p.get(); // the packet with room for the datagram's header, the frame type and the tag: sealed in place
-            ChannelFrames.stream(buffer, STREAM_HEADROOM);
-            send(peer, PeerPackets.sealDataInPlace(remoteIndex, crypto, buffer, buffer.length - PLAIN_OFFSET - CipherState.TAG_BYTES));
-            lastSent = now;
+            // the packet has room for the datagram's header, the frame type and the tag: sealed in place
+            send(paths.peer(), channel.sealStreamInPlace(p.get(), now));
         }
         takeStreamEvents();
     }
@@ -332,13 +269,12 @@ public final class PeerSession {
     }
 
     private boolean searchingWhileRelayed() {
-        return state == State.CONNECTED && path == Path.RELAYED && !settings.relayOnly();
+        return state == State.CONNECTED && paths.path() == Path.RELAYED && !settings.relayOnly();
     }
 
     /** The sockets the node opened for this session, as asked with {@link PeerEvent.SocketsWanted}. */
     public void onSocketsOpened(List<Integer> opened) {
-        sockets.addAll(opened);
-        if (state == State.ENDED || socketsReleased) {
+        if (!sockets.opened(opened, state == State.ENDED)) {
             events.add(new PeerEvent.SocketsUnused(PeerTransmit.MAIN)); // too late: the session is over or found its path
         }
     }
@@ -359,32 +295,31 @@ public final class PeerSession {
         if (state != State.HANDSHAKING || intro.role() != Role.CALLER) {
             return;
         }
-        targets.put(port1, Path.RELAYED);
-        relayClaim = port1;
-        relayToken = token1.clone();
-        claimRelay(now);
+        holdRelay(port1, token1, now);
         events.add(new PeerEvent.ToServer(
                 MediationFrames.encode(new Frame.Relayed(intro.session(), new Candidate(Candidate.Kind.RELAY, port2), token2))));
     }
 
     /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */
-    public void onRelayed(Candidate relay, byte[] token, long now) {
-        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relayClaim != null) {
+    public void onRelayed(Candidate relayed, byte[] token, long now) {
+        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relay.isHeld()) {
             return;
         }
-        targets.put(relay.address(), Path.RELAYED);
-        relayClaim = relay.address();
-        relayToken = token.clone();
+        holdRelay(relayed.address(), token, now);
+    }
+
+    private void holdRelay(InetSocketAddress port, byte[] token, long now) {
+        paths.relayTarget(port);
+        relay.hold(port, token);
         claimRelay(now);
     }
 
-    /** The token until the handshake is done (a lost claim is simply sent again); the caller's HELLO follows it. */
+    /** The token until the handshake is done; the caller's HELLO follows it. */
     private void claimRelay(long now) {
-        transmits.add(new PeerTransmit(PeerTransmit.MAIN, relayClaim, relayToken));
+        transmits.add(relay.claim(now));
         if (intro.role() == Role.CALLER) {
-            probe(relayClaim, now);
+            probe(relay.port(), now);
         }
-        nextClaim = now + settings.probeIntervalNanos();
     }
 
     /** A packet from the peer (or claiming to be), arrived on the node's socket {@code socket}. */
@@ -398,21 +333,8 @@ public final class PeerSession {
         }
     }
 
-    /** Answers to {@code from} leave by the socket its packet came in on: where birthday punching opened a path, only that one works. */
-    private void heard(int socket, InetSocketAddress from) {
-        if (socket == PeerTransmit.MAIN) {
-            heardOn.remove(from);
-        } else if (heardOn.size() < MAX_ROUTES || heardOn.containsKey(from)) {
-            heardOn.put(from, socket);
-        }
-    }
-
-    private int socketFor(InetSocketAddress to) {
-        return to.equals(peer) ? peerSocket : heardOn.getOrDefault(to, PeerTransmit.MAIN);
-    }
-
     private void send(InetSocketAddress to, byte[] datagram) {
-        transmits.add(new PeerTransmit(socketFor(to), to, datagram));
+        transmits.add(new PeerTransmit(paths.socketFor(to), to, datagram));
     }
 
     /** A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. */
@@ -421,8 +343,8 @@ public final class PeerSession {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        heard(socket, from);
-        targets.putIfAbsent(from, Path.DIRECT);
+        paths.heard(socket, from);
+        paths.target(from, Path.DIRECT);
         probe(from, now);
     }
 
@@ -434,25 +356,17 @@ public final class PeerSession {
         if (state == State.WAITING) {
             startPunching(now); // the caller's delay ran out first
         }
-        if (welcome == null) {
-            if (!(handshake.read(h.noise()) instanceof Decoded.Ok<byte[]>)) {
+        switch (handshake.onHello(from, h, now)) {
+            case WELCOME -> {
+                paths.heard(socket, from);
+                send(from, handshake.welcome());
+            }
+            case STALE -> counters.increment(PeerCounter.DROPPED_UNEXPECTED);
+            case TOO_MANY_SOURCES -> { }
+            case INVALID -> {
                 counters.increment(PeerCounter.DROPPED_MALFORMED);
                 fail(PeerFailure.AUTHENTICATION_FAILED, "the caller's first handshake message was not valid");
-                return;
             }
-            remoteIndex = h.sender();
-            helloNoise = h.noise();
-            welcome = PeerPackets.welcome(remoteIndex, localIndex, handshake.write(new byte[0]));
-        } else if (!MessageDigest.isEqual(helloNoise, h.noise())) {
-            counters.increment(PeerCounter.DROPPED_UNEXPECTED); // another handshake's HELLO, stale or forged
-            return;
-        }
-        if (helloSources.size() < MAX_HELLO_SOURCES || helloSources.contains(from)) {
-            heard(socket, from);
-            helloSources.add(from);
-            send(from, welcome);
-            handshakeSentAt.put(from, now);
-            nextWelcome = now + settings.probeIntervalNanos();
         }
     }
 
@@ -461,38 +375,32 @@ public final class PeerSession {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        if (state == State.CONNECTED && w.sender() == remoteIndex) {
-            transmits.add(new PeerTransmit(socket, from, confirm)); // the callee did not get our CONFIRM
+        if (state == State.CONNECTED && handshake.isRepeated(w)) {
+            transmits.add(new PeerTransmit(socket, from, handshake.confirm())); // the callee did not get our CONFIRM
             return;
         }
         if (state != State.HANDSHAKING) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        Decoded<byte[]> read = handshake.read(w.noise());
-        if (read instanceof Decoded.Bad<byte[]> bad) {
-            refused(bad.error());
-            return;
+        switch (handshake.onWelcome(w)) {
+            case Decoded.Bad<SecureDatagrams> bad -> refused(bad.error());
+            case Decoded.Ok<SecureDatagrams> keys -> {
+                transmits.add(new PeerTransmit(socket, from, handshake.confirm()));
+                connected(keys.value(), socket, from, now);
+            }
         }
-        remoteIndex = w.sender();
-        confirm = PeerPackets.confirm(remoteIndex, handshake.write(new byte[0]));
-        crypto = new SecureDatagrams(handshake.transport());
-        transmits.add(new PeerTransmit(socket, from, confirm));
-        connected(socket, from, now);
     }
 
     private void onConfirm(int socket, InetSocketAddress from, PeerPacket.Confirm c, long now) {
-        if (intro.role() != Role.CALLEE || state != State.HANDSHAKING || welcome == null) {
+        if (intro.role() != Role.CALLEE || state != State.HANDSHAKING || !handshake.welcomed()) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        Decoded<byte[]> read = handshake.read(c.noise());
-        if (read instanceof Decoded.Bad<byte[]> bad) {
-            refused(bad.error());
-            return;
+        switch (handshake.onConfirm(c)) {
+            case Decoded.Bad<SecureDatagrams> bad -> refused(bad.error());
+            case Decoded.Ok<SecureDatagrams> keys -> connected(keys.value(), socket, from, now);
         }
-        crypto = new SecureDatagrams(handshake.transport());
-        connected(socket, from, now);
     }
 
     private void refused(DecodeError error) {
@@ -507,53 +415,38 @@ public final class PeerSession {
      * direct target (which also keeps punching their NATs), and an answer from one proves both directions.
      */
     private void tryDirectPaths(long now) {
-        for (Map.Entry<InetSocketAddress, Path> t : targets.entrySet()) {
-            if (t.getValue() != Path.RELAYED) {
-                sealTo(t.getKey(), ChannelFrames.pathProbe(pathProbeId), now);
-            }
+        for (InetSocketAddress to : paths.upgradeTargets(now)) {
+            sealTo(to, ChannelFrames.pathProbe(paths.probeId()), now);
         }
-        nextUpgrade = now + settings.upgradeIntervalNanos();
     }
 
-    private void connected(int socket, InetSocketAddress from, long now) {
-        Long sent = handshakeSentAt.get(from);
-        if (sent != null) {
-            rttNanos = now - sent; // the first estimate; the ping that follows measures it again
-        }
-        handshakeSentAt.clear();
+    private void connected(SecureDatagrams keys, int socket, InetSocketAddress from, long now) {
+        // the handshake's round trip is the first estimate; the ping that follows measures it again
+        channel = new PeerChannel(keys, handshake.remoteIndex(), settings.keepaliveNanos(), settings.deadAfterNanos(), random,
+                handshake.roundTrip(from, now), now);
         state = State.CONNECTED;
         streams = new StreamConnection(StreamConnection.Settings.DEFAULTS.withMaxPacket(settings.maxPayload() - ChannelFrames.STREAM_TYPE_BYTES)
-                .withRoom(STREAM_HEADROOM, CipherState.TAG_BYTES), intro.role() == Role.CALLER);
-        peer = from;
-        peerSocket = socket;
-        path = pathOf(from);
-        lastHeard = now;
+                .withRoom(PeerChannel.STREAM_HEADROOM, CipherState.TAG_BYTES), intro.role() == Role.CALLER);
+        paths.settle(socket, from, !settings.relayOnly(), now);
         counters.increment(PeerCounter.HANDSHAKES_COMPLETED);
-        events.add(new PeerEvent.Connected(path, from));
+        events.add(new PeerEvent.Connected(paths.path(), from));
         ping(now);
-        if (path == Path.RELAYED && !settings.relayOnly()) {
-            nextUpgrade = now + settings.upgradeIntervalNanos();
-        } else {
+        if (paths.path() != Path.RELAYED || settings.relayOnly()) {
             releaseSockets();
         }
     }
 
     /** Birthday punching's sockets are done with: all but the one the connection runs through (if it does) are closed. */
     private void releaseSockets() {
-        if (socketsWanted && !socketsReleased) {
-            socketsReleased = true;
-            int keep = sockets.contains(peerSocket) ? peerSocket : PeerTransmit.MAIN;
-            sockets.clear();
-            events.add(new PeerEvent.SocketsUnused(keep));
-        }
+        sockets.release(paths.peerSocket()).ifPresent(keep -> events.add(new PeerEvent.SocketsUnused(keep)));
     }
 
     private void onData(int socket, InetSocketAddress from, PeerPacket.Data d, long now) {
-        if (crypto == null || state != State.CONNECTED) {
+        if (state != State.CONNECTED) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        Decoded<byte[]> opened = crypto.open(d.datagram(), d.offset(), d.datagram().length - d.offset());
+        Decoded<byte[]> opened = channel.open(d, now);
         if (!(opened instanceof Decoded.Ok<byte[]> ok)) {
             counters.increment(switch (((Decoded.Bad<byte[]>) opened).error()) {
                 case REPLAYED -> PeerCounter.DROPPED_REPLAYED;
@@ -562,8 +455,7 @@ public final class PeerSession {
             });
             return;
         }
-        lastHeard = now;
-        heard(socket, from);
+        paths.heard(socket, from);
         if (!(ChannelFrames.decode(ok.value()) instanceof Decoded.Ok<ChannelFrames.Frame> f)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
@@ -571,24 +463,21 @@ public final class PeerSession {
         switch (f.value()) {
             case ChannelFrames.Frame.PathProbe probe -> sealTo(from, ChannelFrames.pathAck(probe.id()), now); // no move: one way is not enough
             case ChannelFrames.Frame.PathAck ack -> {
-                if (ack.id() == pathProbeId && path == Path.RELAYED && pathOf(from) != Path.RELAYED) {
+                if (paths.promotes(ack.id(), from)) {
                     move(socket, from);
                     ping(now); // the peer may not have had an answer of its own: this moves it too
                 }
             }
             default -> {
-                // The peer roamed, its NAT rebound, or it moved off the relay. Never back onto it: a peer that has not
-                // moved yet still sends through the relay, and following that would flap between the paths.
-                if ((!from.equals(peer) || socket != peerSocket) && (path == Path.RELAYED || pathOf(from) != Path.RELAYED)) {
+                if (paths.follows(socket, from)) {
                     move(socket, from);
                 }
                 switch (f.value()) {
                     case ChannelFrames.Frame.Data data -> events.add(new PeerEvent.Received(data.payload()));
                     case ChannelFrames.Frame.Ping ping -> seal(ChannelFrames.pong(ping.id()), now);
                     case ChannelFrames.Frame.Pong pong -> {
-                        if (pong.id() == pingId) {
-                            rttNanos = now - pingSentAt;
-                            events.add(new PeerEvent.RttMeasured(rttNanos));
+                        if (channel.onPong(pong.id(), now)) {
+                            events.add(new PeerEvent.RttMeasured(channel.rttNanos()));
                         }
                     }
                     case ChannelFrames.Frame.Close close -> {
@@ -608,15 +497,12 @@ public final class PeerSession {
     }
 
     private void move(int socket, InetSocketAddress to) {
-        peer = to;
-        peerSocket = socket;
-        path = pathOf(to);
-        if (path != Path.RELAYED) {
-            nextUpgrade = Long.MAX_VALUE;
+        paths.move(socket, to);
+        if (paths.path() != Path.RELAYED) {
             releaseSockets();
         }
         counters.increment(PeerCounter.ROAMED);
-        events.add(new PeerEvent.Moved(path, to));
+        events.add(new PeerEvent.Moved(paths.path(), to));
     }
 
     /** Sends one datagram to the peer. */
@@ -648,18 +534,15 @@ public final class PeerSession {
     }
 
     private void ping(long now) {
-        pingId = random.nextLong();
-        pingSentAt = now;
-        seal(ChannelFrames.ping(pingId), now);
+        send(paths.peer(), channel.ping(now));
     }
 
     private void seal(byte[] plain, long now) {
-        sealTo(peer, plain, now);
+        sealTo(paths.peer(), plain, now);
     }
 
     private void sealTo(InetSocketAddress to, byte[] plain, long now) {
-        send(to, PeerPackets.sealedData(remoteIndex, crypto, plain));
-        lastSent = now;
+        send(to, channel.seal(plain, now));
     }
 
     private void fail(PeerFailure failure, String detail) {
@@ -671,13 +554,13 @@ public final class PeerSession {
 
     private void end(PeerEvent.CloseReason reason) {
         state = State.ENDED;
-        peerSocket = PeerTransmit.MAIN;
+        paths.end();
         releaseSockets();
         events.add(new PeerEvent.Closed(reason));
     }
 
     private void probe(InetSocketAddress to, long now) {
-        probe(socketFor(to), to, now);
+        probe(paths.socketFor(to), to, now);
     }
 
     /**
@@ -687,26 +570,13 @@ public final class PeerSession {
     private void probe(int socket, InetSocketAddress to, long now) {
         counters.increment(PeerCounter.PROBES_SENT);
         if (state == State.CONNECTED) {
-            transmits.add(new PeerTransmit(socket, to, PeerPackets.data(remoteIndex, crypto.seal(ChannelFrames.pathProbe(pathProbeId)))));
+            transmits.add(new PeerTransmit(socket, to, channel.sealProbe(ChannelFrames.pathProbe(paths.probeId()))));
         } else if (intro.role() == Role.CALLER) {
-            transmits.add(new PeerTransmit(socket, to, hello));
-            handshakeSentAt.put(to, now);
+            transmits.add(new PeerTransmit(socket, to, handshake.hello()));
+            handshake.sentTo(to, now);
         } else {
             transmits.add(new PeerTransmit(socket, to, PeerPackets.probe(intro.token())));
         }
-    }
-
-    private Path pathOf(InetSocketAddress address) {
-        Path known = targets.get(address);
-        if (known != null) {
-            return known;
-        }
-        for (Candidate c : intro.candidates()) {
-            if (c.address().equals(address)) {
-                return c.kind() == Candidate.Kind.LOCAL ? Path.LAN : c.kind() == Candidate.Kind.RELAY ? Path.RELAYED : Path.DIRECT;
-            }
-        }
-        return Path.DIRECT;
     }
 
     private boolean sameToken(byte[] token) {
@@ -741,13 +611,13 @@ public final class PeerSession {
 
         @Override
         public void probe(InetSocketAddress target, Path kind) {
-            targets.putIfAbsent(target, kind);
+            paths.target(target, kind);
             PeerSession.this.probe(target, strategiesNow);
         }
 
         @Override
         public void probe(int socket, InetSocketAddress target, Path kind) {
-            targets.putIfAbsent(target, kind);
+            paths.target(target, kind);
             PeerSession.this.probe(socket, target, strategiesNow);
         }
 
@@ -758,15 +628,14 @@ public final class PeerSession {
 
         @Override
         public void openSockets(int count) {
-            if (!socketsWanted) {
-                socketsWanted = true;
+            if (sockets.want()) {
                 events.add(new PeerEvent.SocketsWanted(count));
             }
         }
 
         @Override
         public List<Integer> sockets() {
-            return List.copyOf(sockets);
+            return sockets.numbers();
         }
 
         @Override
@@ -776,8 +645,7 @@ public final class PeerSession {
 
         @Override
         public void requestRelay() {
-            if (!relayRequested) {
-                relayRequested = true;
+            if (relay.request()) {
                 events.add(new PeerEvent.RelayWanted());
             }
         }
