@@ -124,7 +124,7 @@ final class FloodBenchmark {
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 1_000, 4096, 1_000, 1_000),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
                 1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, -1, StunConfig.OFF, IntroducerConfig.OFF,
-                MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
     }
 
     private static List<RendezvousSession> register(PosternServer server) throws Exception {

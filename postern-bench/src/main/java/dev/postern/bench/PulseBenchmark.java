@@ -117,7 +117,7 @@ final class PulseBenchmark {
         InetAddress loopback = InetAddress.getLoopbackAddress();
         return PosternServer.start(new ServerConfig(loopback, dataDir, config,
                 new RelayConfig(loopback, loopback, 0, 0, 1, 1, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, RelayConfig.DEFAULT_MAX_DATAGRAM),
-                1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
     }
 
     private static byte[] register(RendezvousStore store, int n, SplittableRandom random) {

@@ -154,7 +154,7 @@ final class SoakBenchmark {
         return PosternServer.start(new ServerConfig(LO, dataDir, rendezvous,
                 new RelayConfig(LO, LO, 0, 0, 64, 8, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
                 1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, -1, StunConfig.OFF, IntroducerConfig.OFF,
-                MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
     }
 
     private static void register(RendezvousStore store, ClientId[] ids, PrivateId[] keys) {

@@ -298,10 +298,10 @@ final class ServerCommand implements Callable<Integer> {
         return new IntroducerConfig(introducerPort, introducerRate, introducerBurst, introducerMaxPeers, introducerMaxPeersPerSource);
     }
 
-    private MessageRouter.Limits messageLimits() {
-        long budget = messageQueueBytes == null ? MessageRouter.Limits.defaultQueuedBytes() : messageQueueBytes;
+    private MessageRouter.Settings messageLimits() {
+        long budget = messageQueueBytes == null ? MessageRouter.Settings.defaultQueuedBytes() : messageQueueBytes;
         try {
-            return new MessageRouter.Limits(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Limits.DEFAULTS.redeliverNanos(),
+            return new MessageRouter.Settings(messageQueueMax, messageMaxAge.toNanos(), MessageRouter.Settings.DEFAULTS.redeliverNanos(),
                     budget, Math.min(messageQueueBytesPerSender, budget), Math.min(messageQueueMaxPerSender, messageQueueMax));
         } catch (IllegalArgumentException e) {
             throw new UsageError("--message-*: " + e.getMessage());
@@ -320,9 +320,9 @@ final class ServerCommand implements Callable<Integer> {
         }
     }
 
-    private ControlServer.Limits controlLimits() {
-        ControlServer.Limits d = ControlServer.Limits.DEFAULTS;
-        return new ControlServer.Limits(controlMaxHandshakes, Math.min(d.cookiesAbovePending(), controlMaxHandshakes / 4), d.handshakeTimeoutNanos(), d.idleTimeoutNanos(),
+    private ControlServer.Settings controlLimits() {
+        ControlServer.Settings d = ControlServer.Settings.DEFAULTS;
+        return new ControlServer.Settings(controlMaxHandshakes, Math.min(d.cookiesAbovePending(), controlMaxHandshakes / 4), d.handshakeTimeoutNanos(), d.idleTimeoutNanos(),
                 d.helloRatePerSource(), d.helloBurstPerSource(), controlMaxHandshakesPerSource, controlMaxSessions,
                 controlMaxSessionsPerSource);
     }
@@ -330,8 +330,8 @@ final class ServerCommand implements Callable<Integer> {
     private StunConfig stun() {
         try {
             return new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
-                    new StunServer.Limits(stunRate, stunBurst, stunTotalRate, (int) Math.max(1, Math.ceil(stunTotalRate)),
-                            StunServer.Limits.DEFAULTS.sources()),
+                    new StunServer.Settings(stunRate, stunBurst, stunTotalRate, (int) Math.max(1, Math.ceil(stunTotalRate)),
+                            StunServer.Settings.DEFAULTS.sources()),
                     stunTcpMaxConnections, stunTcpMaxConnectionsPerSource);
         } catch (IllegalArgumentException e) {
             throw new UsageError("--stun-port: " + e.getMessage());
@@ -366,8 +366,8 @@ final class ServerCommand implements Callable<Integer> {
                 introducer(),
                 messageLimits(),
                 controlLimits(),
-                new P2pscMediatorRole.Limits(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
-                        P2pscMediatorRole.Limits.DEFAULTS.peerWait()),
+                new P2pscMediatorRole.Settings(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
+                        P2pscMediatorRole.Settings.DEFAULTS.peerWait()),
                 Clock.SYSTEM);
         PosternServer server;
         try {

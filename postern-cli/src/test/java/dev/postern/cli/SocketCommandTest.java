@@ -38,7 +38,7 @@ class SocketCommandTest {
         return PosternServer.start(new ServerConfig(lo, dataDir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(lo, lo, 0, 0, 4, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, stun, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS,
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, stun, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Settings.DEFAULTS,
                 Clock.SYSTEM));
     }
 

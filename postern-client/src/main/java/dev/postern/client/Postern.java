@@ -53,7 +53,7 @@ public final class Postern implements AutoCloseable {
 
     private final NodeKeys identity;
     private final ServerAddress server;
-    private final ConnectOptions options;
+    private final ConnectSettings options;
     private final EventListener events;
     private final int maxDatagram;
     private final NodeLoop loop;
@@ -72,7 +72,7 @@ public final class Postern implements AutoCloseable {
     private Postern(Builder b, ServerAddress server) throws IOException {
         this.identity = b.identity.keys();
         this.server = server;
-        this.options = new ConnectOptions(b.relayOnly, b.connectTimeout, b.serverTimeout);
+        this.options = new ConnectSettings(b.relayOnly, b.connectTimeout, b.serverTimeout);
         this.events = b.events;
         PeerAgent.Settings settings = PeerAgent.Settings.DEFAULTS;
         this.maxDatagram = settings.session().maxPayload();
@@ -331,8 +331,8 @@ public final class Postern implements AutoCloseable {
         private String serverText;
         private int natDetectionPort = DEFAULT_NAT_DETECTION_PORT;
         private boolean relayOnly;
-        private Duration connectTimeout = ConnectOptions.DEFAULTS.timeout();
-        private Duration serverTimeout = ConnectOptions.DEFAULTS.serverTimeout();
+        private Duration connectTimeout = ConnectSettings.DEFAULTS.timeout();
+        private Duration serverTimeout = ConnectSettings.DEFAULTS.serverTimeout();
         private EventListener events = EventListener.NONE;
         private Clock clock = Clock.SYSTEM;
 

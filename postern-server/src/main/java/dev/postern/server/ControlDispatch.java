@@ -36,14 +36,14 @@ final class ControlDispatch implements Consumer<ControlEvent> {
     public void accept(ControlEvent event) {
         if (event instanceof ControlEvent.Received r && RelayFrames.isRelayFrame(r.payload())) {
             // The node's session is live while its frames are drained, so its endpoint is known.
-            control.endpointOf(r.peer()).ifPresent(from -> relay.onFrame(r.peer(), r.session(), from.getAddress(), r.payload(),
+            control.endpointOf(r.peer()).ifPresent(from -> relay.handleFrame(r.peer(), r.session(), from.getAddress(), r.payload(),
                     (node, answer) -> control.send(node, answer)));
         } else if (event instanceof ControlEvent.Received r && MediationFrames.isMediationFrame(r.payload())) {
-            mediator.onFrame(r.peer(), r.session(), r.payload());
+            mediator.handleFrame(r.peer(), r.session(), r.payload());
         } else {
             if (event instanceof ControlEvent.Disconnected d) {
-                mediator.onDisconnected(d.peer());
-                relay.onDisconnected(d.session());
+                mediator.handleDisconnected(d.peer());
+                relay.handleDisconnected(d.session());
             }
             messaging.accept(event);
         }

@@ -30,15 +30,15 @@ import java.util.Objects;
  * @param p2psc        the p2psc mediator's shares and deadlines
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
-        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Limits messaging,
-        ControlServer.Limits control, P2pscMediatorRole.Limits p2psc, Clock clock) {
+        int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Settings messaging,
+        ControlServer.Settings control, P2pscMediatorRole.Settings p2psc, Clock clock) {
 
     /** With the control channel's and the p2psc mediator's default shares. */
     public ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay, int relayThreads,
             String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer,
-            MessageRouter.Limits messaging, Clock clock) {
+            MessageRouter.Settings messaging, Clock clock) {
         this(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun, introducer, messaging,
-                ControlServer.Limits.DEFAULTS, P2pscMediatorRole.Limits.DEFAULTS, clock);
+                ControlServer.Settings.DEFAULTS, P2pscMediatorRole.Settings.DEFAULTS, clock);
     }
 
     public ServerConfig {

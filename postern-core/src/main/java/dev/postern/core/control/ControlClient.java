@@ -4,6 +4,7 @@ import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.noise.SecureDatagrams;
 import java.net.InetSocketAddress;
@@ -72,7 +73,7 @@ public final class ControlClient {
         sendHello(now);
     }
 
-    public void onDatagram(InetSocketAddress from, byte[] datagram, long now) {
+    public void handleDatagram(InetSocketAddress from, byte[] datagram, long now) {
         if (!from.equals(serverAddress) || !(ControlCodec.decode(datagram) instanceof Decoded.Ok<ControlPacket> ok)) {
             counters.increment(ControlCounter.DROPPED_MALFORMED);
             return;

@@ -7,6 +7,7 @@ import dev.postern.core.limit.SourceCounts;
 import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.noise.AuthenticatedHandshake;
 import dev.postern.core.noise.SecureDatagrams;
 import java.net.InetSocketAddress;
@@ -37,9 +38,9 @@ public final class ControlServer {
      * @param maxSessions         channels open at once, in all
      * @param maxSessionsPerSource channels open at once from one source (many nodes may share a NAT's address)
      */
-    public record Limits(int maxPendingHandshakes, int cookiesAbovePending, long handshakeTimeoutNanos, long idleTimeoutNanos,
+    public record Settings(int maxPendingHandshakes, int cookiesAbovePending, long handshakeTimeoutNanos, long idleTimeoutNanos,
             double helloRatePerSource, int helloBurstPerSource, int maxPendingPerSource, int maxSessions, int maxSessionsPerSource) {
-        public static final Limits DEFAULTS = new Limits(1024, 256, 5_000_000_000L, 90_000_000_000L, 5, 20, 32, 100_000, 1_024);
+        public static final Settings DEFAULTS = new Settings(1024, 256, 5_000_000_000L, 90_000_000_000L, 5, 20, 32, 100_000, 1_024);
     }
 
     private static final int MAX_TRACKED_SOURCES = 65_536;
@@ -47,7 +48,7 @@ public final class ControlServer {
     private final NodeKeys identity;
     private final byte[] prologue;
     private final SecureRandom random;
-    private final Limits limits;
+    private final Settings limits;
     private final SourceRateLimiter hellos;
     private final HelloCookies cookies;
     private final Counters<ControlCounter> counters = new Counters<>(ControlCounter.class);
@@ -87,7 +88,7 @@ public final class ControlServer {
         }
     }
 
-    public ControlServer(NodeKeys identity, byte[] prologue, SecureRandom random, Limits limits) {
+    public ControlServer(NodeKeys identity, byte[] prologue, SecureRandom random, Settings limits) {
         this.identity = identity;
         this.prologue = prologue.clone();
         this.random = random;
@@ -100,7 +101,7 @@ public final class ControlServer {
         return counters;
     }
 
-    public void onDatagram(InetSocketAddress from, byte[] datagram, long now) {
+    public void handleDatagram(InetSocketAddress from, byte[] datagram, long now) {
         if (!(ControlCodec.decode(datagram) instanceof Decoded.Ok<ControlPacket> ok)) {
             counters.increment(ControlCounter.DROPPED_MALFORMED);
             return;

@@ -1,6 +1,7 @@
 package dev.postern.core.mediation;
 
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.control.OutgoingFrame;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Reason;
@@ -21,8 +22,8 @@ import java.util.Optional;
  * to listen, is offered to it until it answers, and once accepted both peers are introduced: each gets
  * the other's candidates (the public endpoint this server sees first, then the peer's own local
  * addresses), a shared token and a start delay. Nothing is sent to a peer's candidates before the
- * callee accepts, so a caller cannot aim a peer's probes at third parties. Driven by {@link #onFrame}
- * and {@link #handleTimeout} when {@link #pollTimeout} says; what it sends is taken with {@link #poll}.
+ * callee accepts, so a caller cannot aim a peer's probes at third parties. Driven by {@link #handleFrame}
+ * and {@link #handleTimeout} when {@link #pollTimeout} says; what it sends is taken with {@link #pollFrame}.
  * Sessions wait in a queue by when each next needs time, so a timeout costs the sessions due, not a scan
  * of all. Not thread-safe.
  */
@@ -34,13 +35,11 @@ public final class Mediator {
      * @param offerRetryNanos     how often an unanswered offer is sent again
      * @param startDelayMillis    the start delay given to both peers
      */
-    public record Limits(int maxCallsPerCaller, int maxCalls, long callTimeoutNanos, long sessionLifetimeNanos,
+    public record Settings(int maxCallsPerCaller, int maxCalls, long callTimeoutNanos, long sessionLifetimeNanos,
             long offerRetryNanos, int startDelayMillis) {
-        public static final Limits DEFAULTS = new Limits(16, 10_000, 30_000_000_000L, 120_000_000_000L, 1_000_000_000L, 100);
+        public static final Settings DEFAULTS = new Settings(16, 10_000, 30_000_000_000L, 120_000_000_000L, 1_000_000_000L, 100);
     }
 
-    /** A frame for node {@code to}. */
-    public record Outgoing(NodeId to, byte[] frame) {}
 
     private enum State { WAITING, OFFERED, INTRODUCED, FAILED }
 
@@ -83,21 +82,21 @@ public final class Mediator {
     /** A failed call is remembered this long past its deadline, so a repeated CALL gets the same answer. */
     private static final long FAILED_MEMORY_NANOS = 10_000_000_000L;
 
-    private final Limits limits;
+    private final Settings limits;
     private final SecureRandom random;
     private final Counters<MediationCounter> counters = new Counters<>(MediationCounter.class);
     private final Map<NodeId, Integer> listening = new HashMap<>();
     private final Map<CallKey, Session> byCall = new HashMap<>();
     private final Map<Long, Session> byId = new HashMap<>();
     private final Map<NodeId, Integer> openCallsByCaller = new HashMap<>();
-    private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+    private final ArrayDeque<OutgoingFrame> outgoing = new ArrayDeque<>();
     /** Sessions by when each next needs time. */
     private final DeadlineQueue<Long> due = new DeadlineQueue<>(id -> {
         Session s = byId.get(id);
         return s == null ? Long.MAX_VALUE : nextDue(s);
     });
 
-    public Mediator(Limits limits, SecureRandom random) {
+    public Mediator(Settings limits, SecureRandom random) {
         this.limits = limits;
         this.random = random;
     }
@@ -106,7 +105,7 @@ public final class Mediator {
         return counters;
     }
 
-    public Optional<Outgoing> poll() {
+    public Optional<OutgoingFrame> pollFrame() {
         return Optional.ofNullable(outgoing.poll());
     }
 
@@ -119,7 +118,7 @@ public final class Mediator {
      * A mediation frame from node {@code from} on its channel session {@code session}, whose datagrams come
      * from {@code observed} (its public endpoint, as the control channel sees it).
      */
-    public void onFrame(NodeId from, long session, InetSocketAddress observed, byte[] frame, long now) {
+    public void handleFrame(NodeId from, long session, InetSocketAddress observed, byte[] frame, long now) {
         if (!(MediationFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
             counters.increment(MediationCounter.DROPPED_MALFORMED);
             return;
@@ -128,13 +127,13 @@ public final class Mediator {
             case Frame.Listen l -> onListen(from, l, now);
             case Frame.Call c -> onCall(from, session, observed, c, now);
             case Frame.Answer a -> onAnswer(from, observed, a, now);
-            case Frame.Relayed r -> onRelayed(from, r, frame);
+            case Frame.Relayed r -> handleRelayed(from, r, frame);
             default -> counters.increment(MediationCounter.DROPPED_MALFORMED); // a server's frame, sent to the server
         }
     }
 
     /** A node whose control channel is gone no longer listens; calls it placed wait for it to call again. */
-    public void onDisconnected(NodeId node) {
+    public void handleDisconnected(NodeId node) {
         listening.remove(node);
     }
 
@@ -252,14 +251,14 @@ public final class Mediator {
     }
 
     /** A relay port one peer holds for the session, passed on unchanged to the other. */
-    private void onRelayed(NodeId from, Frame.Relayed r, byte[] frame) {
+    private void handleRelayed(NodeId from, Frame.Relayed r, byte[] frame) {
         Session s = byId.get(r.session());
         if (s == null || s.state != State.INTRODUCED || !(from.equals(s.callee) || from.equals(s.caller))) {
             counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);
             return;
         }
         counters.increment(MediationCounter.RELAYS_PASSED);
-        outgoing.add(new Outgoing(from.equals(s.callee) ? s.caller : s.callee, frame));
+        outgoing.add(new OutgoingFrame(from.equals(s.callee) ? s.caller : s.callee, frame));
     }
 
     private void offerIfCompatible(Session s, long now) {
@@ -321,6 +320,6 @@ public final class Mediator {
     }
 
     private void send(NodeId to, Frame f) {
-        outgoing.add(new Outgoing(to, MediationFrames.encode(f)));
+        outgoing.add(new OutgoingFrame(to, MediationFrames.encode(f)));
     }
 }

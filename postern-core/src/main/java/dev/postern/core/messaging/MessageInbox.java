@@ -25,7 +25,7 @@ public final class MessageInbox {
     /** What to do with a frame from the server. */
     public record Handled(Optional<byte[]> reply, Optional<Message> message) {}
 
-    public Handled onFrame(byte[] frame) {
+    public Handled handleFrame(byte[] frame) {
         if (!(MessageCodec.decode(frame, self) instanceof Decoded.Ok<Frame> ok)
                 || !(ok.value() instanceof Frame.Deliver deliver)) {
             return new Handled(Optional.empty(), Optional.empty());

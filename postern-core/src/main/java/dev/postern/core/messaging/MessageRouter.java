@@ -2,6 +2,7 @@ package dev.postern.core.messaging;
 
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.codec.Hex;
+import dev.postern.core.control.OutgoingFrame;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.messaging.MessageCodec.Frame;
@@ -23,7 +24,7 @@ import java.util.random.RandomGenerator;
  * host with many keys take everything), with a sender holding at most a share of one recipient's queue; delivery in
  * order, one message at a time per recipient, redelivered until acknowledged; and on each delivery a
  * receipt to the sender, queued and delivered like any message. A message that cannot be queued is
- * refused at once. Channel frames in ({@link #onFrame}), frames out ({@link #pollOutgoing}), and
+ * refused at once. Channel frames in ({@link #handleFrame}), frames out ({@link #pollFrame}), and
  * {@link #handleTimeout} when {@link #pollTimeout} says: inboxes wait in a queue by when each next needs
  * time (a redelivery, its oldest message's expiry), so a timeout costs the inboxes due, not a scan. Not
  * thread-safe.
@@ -39,15 +40,15 @@ public final class MessageRouter {
      * @param maxQueuedPerSenderToNode messages from one sender waiting for one recipient; beyond, SHARE_FULL, so one
      *                         sender cannot fill an offline node's queue for everyone
      */
-    public record Limits(int maxQueuedPerNode, long maxAgeNanos, long redeliverNanos, long maxQueuedBytes,
+    public record Settings(int maxQueuedPerNode, long maxAgeNanos, long redeliverNanos, long maxQueuedBytes,
             long maxQueuedBytesPerSender, int maxQueuedPerSenderToNode) {
 
         public static final int DEFAULT_MAX_QUEUED_PER_NODE = 256;
         /** One recipient's whole queue of the largest messages fits one sender's budget. */
         public static final long DEFAULT_MAX_QUEUED_BYTES_PER_SENDER = 16L << 20;
-        public static final Limits DEFAULTS = withQueuedBytes(defaultQueuedBytes());
+        public static final Settings DEFAULTS = withQueuedBytes(defaultQueuedBytes());
 
-        public Limits {
+        public Settings {
             if (maxQueuedPerNode < 1 || maxQueuedBytes < 1 || maxQueuedBytesPerSender < 1 || maxQueuedPerSenderToNode < 1) {
                 throw new IllegalArgumentException("message queue limits must be positive");
             }
@@ -59,8 +60,8 @@ public final class MessageRouter {
         }
 
         /** The defaults, with {@code maxQueuedBytes} in all. */
-        public static Limits withQueuedBytes(long maxQueuedBytes) {
-            return new Limits(DEFAULT_MAX_QUEUED_PER_NODE, 24 * 3600 * 1_000_000_000L, 2_000_000_000L, maxQueuedBytes,
+        public static Settings withQueuedBytes(long maxQueuedBytes) {
+            return new Settings(DEFAULT_MAX_QUEUED_PER_NODE, 24 * 3600 * 1_000_000_000L, 2_000_000_000L, maxQueuedBytes,
                     Math.min(DEFAULT_MAX_QUEUED_BYTES_PER_SENDER, maxQueuedBytes), DEFAULT_MAX_QUEUED_PER_NODE / 4);
         }
     }
@@ -73,8 +74,6 @@ public final class MessageRouter {
         return QUEUED_OVERHEAD_BYTES + m.data().length + m.serviceType().length() + m.replyToId().length();
     }
 
-    /** A frame for a node's control channel. */
-    public record Outgoing(NodeId to, byte[] frame) {}
 
     /** {@code source}: where the sender's channel comes from, whose budget the message draws on. */
     private record Queued(Message message, SourceNetwork source, long cost, long acceptedAt) {}
@@ -87,11 +86,11 @@ public final class MessageRouter {
         long sentAt;
     }
 
-    private final Limits limits;
+    private final Settings limits;
     private final RandomGenerator random;
     private final Map<NodeId, Inbox> inboxes = new HashMap<>();
     private final Set<NodeId> connected = new HashSet<>();
-    private final ArrayDeque<Outgoing> outgoing = new ArrayDeque<>();
+    private final ArrayDeque<OutgoingFrame> outgoing = new ArrayDeque<>();
     /** Recipients by when each one's inbox next needs time. */
     private final DeadlineQueue<NodeId> due = new DeadlineQueue<>(node -> {
         Inbox inbox = inboxes.get(node);
@@ -115,7 +114,7 @@ public final class MessageRouter {
     private final Map<SourceNetwork, Long> bytesBySource = new HashMap<>();
     private long queuedBytes;
 
-    public MessageRouter(Limits limits, RandomGenerator random) {
+    public MessageRouter(Settings limits, RandomGenerator random) {
         this.limits = limits;
         this.random = random;
     }
@@ -125,7 +124,7 @@ public final class MessageRouter {
     }
 
     /** A frame the control channel authenticated as coming from {@code node}, whose channel comes from {@code source}. */
-    public void onFrame(NodeId node, SourceNetwork source, byte[] frame, long now) {
+    public void handleFrame(NodeId node, SourceNetwork source, byte[] frame, long now) {
         if (!(MessageCodec.decode(frame, node) instanceof Decoded.Ok<Frame> ok)) {
             counters.increment(MessagingCounter.DROPPED_MALFORMED);
             return;
@@ -137,14 +136,14 @@ public final class MessageRouter {
         }
     }
 
-    public void onConnected(NodeId node, long now) {
+    public void handleConnected(NodeId node, long now) {
         connected.add(node);
         Inbox inbox = inbox(node);
         inbox.inFlight = false; // a new channel: what was in flight may be lost, send the head again
         deliverHead(node, inbox, now);
     }
 
-    public void onDisconnected(NodeId node) {
+    public void handleDisconnected(NodeId node) {
         connected.remove(node);
         Inbox inbox = inboxes.get(node);
         if (inbox != null) {
@@ -212,7 +211,7 @@ public final class MessageRouter {
         return inboxes.size();
     }
 
-    public Optional<Outgoing> pollOutgoing() {
+    public Optional<OutgoingFrame> pollFrame() {
         return Optional.ofNullable(outgoing.poll());
     }
 
@@ -227,7 +226,7 @@ public final class MessageRouter {
         SentMessage sent = new SentMessage(m.from(), m.id());
         if (accepted.containsKey(sent)) {
             counters.increment(MessagingCounter.DUPLICATE_SENDS);
-            outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
+            outgoing.add(new OutgoingFrame(m.from(), MessageCodec.accepted(send.request())));
             return;
         }
         Inbox existing = inboxes.get(m.to());
@@ -239,7 +238,7 @@ public final class MessageRouter {
                 case SENDER_FULL -> MessagingCounter.REFUSED_SENDER_FULL;
                 default -> MessagingCounter.REFUSED_SERVER_FULL;
             });
-            outgoing.add(new Outgoing(m.from(), MessageCodec.refused(send.request(), refusal.get())));
+            outgoing.add(new OutgoingFrame(m.from(), MessageCodec.refused(send.request(), refusal.get())));
             return;
         }
         Inbox inbox = inbox(m.to());
@@ -249,7 +248,7 @@ public final class MessageRouter {
             accepted.pollFirstEntry();
         }
         counters.increment(MessagingCounter.ACCEPTED);
-        outgoing.add(new Outgoing(m.from(), MessageCodec.accepted(send.request())));
+        outgoing.add(new OutgoingFrame(m.from(), MessageCodec.accepted(send.request())));
         deliverHead(m.to(), inbox, now);
     }
 
@@ -326,7 +325,7 @@ public final class MessageRouter {
         if (connected.contains(node) && !inbox.inFlight && !inbox.queue.isEmpty()) {
             inbox.inFlight = true;
             inbox.sentAt = now;
-            outgoing.add(new Outgoing(node, MessageCodec.deliver(inbox.queue.peek().message())));
+            outgoing.add(new OutgoingFrame(node, MessageCodec.deliver(inbox.queue.peek().message())));
         }
         due.schedule(node);
     }

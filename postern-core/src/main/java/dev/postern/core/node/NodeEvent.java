@@ -3,6 +3,7 @@ package dev.postern.core.node;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.messaging.Message;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.relay.RelayFrames;
 
@@ -54,11 +55,11 @@ public sealed interface NodeEvent {
 
     /**
      * Open {@code count} sockets for {@code connection} (birthday punching) and answer with
-     * {@link NodeMachine#onSocketsOpened}; fewer is fine where the system runs out.
+     * {@link NodeMachine#handleSocketsOpened}; fewer is fine where the system runs out.
      */
     record OpenSockets(int connection, int count) implements NodeEvent {}
 
-    /** Close the sockets opened for {@code connection}, but for {@code keep} ({@link dev.postern.core.peer.PeerTransmit#MAIN}: all). */
+    /** Close the sockets opened for {@code connection}, but for {@code keep} ({@link dev.postern.core.peer.Transmit#MAIN}: all). */
     record CloseSockets(int connection, int keep) implements NodeEvent {}
 
     /** A call placed, a caller accepted, or something on a connection (data, a stream, a move, its end). */

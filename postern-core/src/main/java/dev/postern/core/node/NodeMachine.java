@@ -19,7 +19,7 @@ import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerSession;
-import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stun.NatProbe;
@@ -41,7 +41,7 @@ import java.util.function.Predicate;
  * A whole Postern node without sockets or clock: the control channel to its server, mediation and peer
  * connections ({@link PeerAgent}), the relay sockets its connections and its application ask the server
  * for, its message inbox, and NAT detection at start. Its driver owns the sockets (the node's main one,
- * {@link PeerTransmit#MAIN}, and those it opens when told to) and the time, and does nothing else:
+ * {@link Transmit#MAIN}, and those it opens when told to) and the time, and does nothing else:
  * str0m's loop of one input ({@link #handleDatagram}, {@link #handleTimeout} or a command), then
  * {@link #pollTransmit} and {@link #pollEvent} until empty, then wait until {@link #pollTimeout}.
  * Everything sent to the server that needs an answer repeats through one {@link RepeatedFrames}. Not
@@ -183,8 +183,8 @@ public final class NodeMachine {
     }
 
     /** The sockets asked for with {@link NodeEvent.OpenSockets}, by the driver's numbers for them. */
-    public void onSocketsOpened(int connection, List<Integer> sockets, long now) {
-        agent.onSocketsOpened(connection, sockets, now);
+    public void handleSocketsOpened(int connection, List<Integer> sockets, long now) {
+        agent.handleSocketsOpened(connection, sockets, now);
         process(now);
     }
 
@@ -248,18 +248,18 @@ public final class NodeMachine {
 
     // --- input and output
 
-    /** A datagram that arrived on the node's socket {@code socket} ({@link PeerTransmit#MAIN} or one opened when told). */
+    /** A datagram that arrived on the node's socket {@code socket} ({@link Transmit#MAIN} or one opened when told). */
     public void handleDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
         int natSocket = natSockets.indexOf(socket);
         if (natSocket >= 0) {
             if (natProbe != null) {
-                natProbe.onDatagram(natSocket, from, datagram, now);
+                natProbe.handleDatagram(natSocket, from, datagram, now);
                 stepNatProbe(now);
             }
         } else if (PeerPackets.isPeerPacket(datagram)) {
-            agent.onPacket(socket, from, datagram, now);
-        } else if (socket == PeerTransmit.MAIN) {
-            control.onDatagram(from, datagram, now);
+            agent.handlePacket(socket, from, datagram, now);
+        } else if (socket == Transmit.MAIN) {
+            control.handleDatagram(from, datagram, now);
         }
         process(now);
     }
@@ -286,15 +286,15 @@ public final class NodeMachine {
     }
 
     /** The next datagram to send, and from which of the node's sockets; drain after every input. */
-    public Optional<PeerTransmit> pollTransmit() {
+    public Optional<Transmit> pollTransmit() {
         var c = control.pollTransmit();
         if (c.isPresent()) {
-            return Optional.of(new PeerTransmit(PeerTransmit.MAIN, c.get().to(), c.get().datagram()));
+            return Optional.of(new Transmit(Transmit.MAIN, c.get().to(), c.get().datagram()));
         }
         if (natProbe != null) {
             var n = natProbe.pollTransmit();
             if (n.isPresent()) {
-                return Optional.of(new PeerTransmit(natSockets.get(n.get().socket()), n.get().to(), n.get().datagram()));
+                return Optional.of(new Transmit(natSockets.get(n.get().socket()), n.get().to(), n.get().datagram()));
             }
         }
         return agent.pollTransmit();
@@ -308,7 +308,7 @@ public final class NodeMachine {
      * The driver's step after each input: every event to {@code onEvent} and every datagram to {@code send},
      * until neither has more (a driver's answer to an event, opening sockets say, can make more of both).
      */
-    public void drain(Consumer<NodeEvent> onEvent, Consumer<PeerTransmit> send) {
+    public void drain(Consumer<NodeEvent> onEvent, Consumer<Transmit> send) {
         boolean moved = true;
         while (moved) {
             moved = false;
@@ -331,7 +331,7 @@ public final class NodeMachine {
             natProbe = null;
             natSockets = List.of();
             events.add(new NodeEvent.NatDetected(found));
-            events.add(new NodeEvent.CloseSockets(NAT_DETECTION, PeerTransmit.MAIN));
+            events.add(new NodeEvent.CloseSockets(NAT_DETECTION, Transmit.MAIN));
         }
     }
 
@@ -362,22 +362,22 @@ public final class NodeMachine {
     private void onControlEvent(ControlEvent event, long now) {
         switch (event) {
             case ControlEvent.Connected c -> {
-                agent.onServerConnected(now);
+                agent.handleServerConnected(now);
                 requests.sendAll(now);
                 events.add(new NodeEvent.ServerConnected(c.peer()));
             }
             case ControlEvent.Disconnected d -> {
-                agent.onServerDisconnected();
+                agent.handleServerDisconnected();
                 events.add(new NodeEvent.ServerDisconnected(d.peer()));
             }
-            case ControlEvent.Received r -> onServerFrame(r.payload(), now);
+            case ControlEvent.Received r -> handleServerFrame(r.payload(), now);
             case ControlEvent.Moved m -> { }
         }
     }
 
-    private void onServerFrame(byte[] frame, long now) {
+    private void handleServerFrame(byte[] frame, long now) {
         if (MediationFrames.isMediationFrame(frame)) {
-            agent.onServerFrame(frame, now);
+            agent.handleServerFrame(frame, now);
         } else if (RelayFrames.isRelayFrame(frame)) {
             if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
                 onRelayAnswer(ok.value(), frame, now);
@@ -395,7 +395,7 @@ public final class NodeMachine {
                     }
                 }
                 default -> {
-                    MessageInbox.Handled h = inbox.onFrame(frame);
+                    MessageInbox.Handled h = inbox.handleFrame(frame);
                     h.reply().ifPresent(ack -> control.send(ack, now)); // lost, the server delivers again
                     h.message().ifPresent(m -> events.add(new NodeEvent.MessageReceived(m)));
                 }
@@ -440,7 +440,7 @@ public final class NodeMachine {
         relaySockets.put(connection, s.id());
         if (IpLiteral.parse(s.ip()) instanceof Decoded.Ok<InetAddress> literal) {
             HexFormat hex = HexFormat.of();
-            agent.onRelayGranted(connection, new InetSocketAddress(literal.value(), s.port1()), hex.parseHex(s.token1()),
+            agent.handleRelayGranted(connection, new InetSocketAddress(literal.value(), s.port1()), hex.parseHex(s.token1()),
                     new InetSocketAddress(literal.value(), s.port2()), hex.parseHex(s.token2()), now);
         } // else not an address: the connection's own timeout decides
     }

@@ -1,6 +1,7 @@
 package dev.postern.core.peer;
 
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.net.Transmit;
 
 /** What a {@link PeerAgent} reports to its node. {@code connection} is the connection's local index. */
 public sealed interface AgentEvent {
@@ -17,15 +18,15 @@ public sealed interface AgentEvent {
     /** Something happened on a connection: data, a move, its end. */
     record OnConnection(int connection, PeerEvent event) implements AgentEvent {}
 
-    /** A connection wants a relay port pair with claim tokens; answer with {@link PeerAgent#onRelayGranted}. */
+    /** A connection wants a relay port pair with claim tokens; answer with {@link PeerAgent#handleRelayGranted}. */
     record RelayWanted(int connection) implements AgentEvent {}
 
     /** The relay port pair granted to a connection is no longer needed (it found another path, or ended): stop it. */
     record RelayUnused(int connection) implements AgentEvent {}
 
-    /** A connection wants {@code count} more sockets (birthday punching); answer with {@link PeerAgent#onSocketsOpened}. */
+    /** A connection wants {@code count} more sockets (birthday punching); answer with {@link PeerAgent#handleSocketsOpened}. */
     record SocketsWanted(int connection, int count) implements AgentEvent {}
 
-    /** Close the sockets opened for a connection, but for {@code keep} ({@link PeerTransmit#MAIN}: close them all). */
+    /** Close the sockets opened for a connection, but for {@code keep} ({@link Transmit#MAIN}: close them all). */
     record SocketsUnused(int connection, int keep) implements AgentEvent {}
 }

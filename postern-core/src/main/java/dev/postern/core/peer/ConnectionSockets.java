@@ -1,5 +1,6 @@
 package dev.postern.core.peer;
 
+import dev.postern.core.net.Transmit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -8,7 +9,7 @@ import java.util.Map;
 
 /**
  * The sockets a node opened for its connections (birthday punching), under the numbers the agent knows
- * them by ({@link AgentEvent.SocketsWanted}, {@link PeerTransmit#socket}), and which connection holds
+ * them by ({@link AgentEvent.SocketsWanted}, {@link Transmit#socket}), and which connection holds
  * each. Whatever a socket is (a real channel, a simulated one), the node opens and closes it; this keeps
  * the books. Not thread-safe.
  */
@@ -16,7 +17,7 @@ public final class ConnectionSockets<S> {
 
     private final Map<Integer, S> byNumber = new HashMap<>();
     private final Map<Integer, List<Integer>> byConnection = new HashMap<>();
-    private int next = PeerTransmit.MAIN + 1;
+    private int next = Transmit.MAIN + 1;
 
     /** The number the next socket {@link #add added} gets, to tag it with before. */
     public int nextNumber() {
@@ -44,7 +45,7 @@ public final class ConnectionSockets<S> {
         return byNumber.values();
     }
 
-    /** Lets go of a connection's sockets but {@code keep} ({@link PeerTransmit#MAIN}: all); returns them, for the node to close. */
+    /** Lets go of a connection's sockets but {@code keep} ({@link Transmit#MAIN}: all); returns them, for the node to close. */
     public List<S> release(int connection, int keep) {
         List<Integer> numbers = byConnection.getOrDefault(connection, List.of());
         List<S> released = new ArrayList<>();

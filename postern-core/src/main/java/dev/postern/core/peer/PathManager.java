@@ -1,6 +1,7 @@
 package dev.postern.core.peer;
 
 import dev.postern.core.mediation.Candidate;
+import dev.postern.core.net.Transmit;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,7 +27,7 @@ final class PathManager {
     private final Map<InetSocketAddress, Path> targets = new LinkedHashMap<>();
     private final Map<InetSocketAddress, Integer> heardOn = new HashMap<>();
     private InetSocketAddress peer;
-    private int peerSocket = PeerTransmit.MAIN;
+    private int peerSocket = Transmit.MAIN;
     private Path path;
     private long nextUpgrade = Long.MAX_VALUE;
 
@@ -61,7 +62,7 @@ final class PathManager {
 
     /** An authentic packet from {@code from} came in on {@code socket}. */
     void heard(int socket, InetSocketAddress from) {
-        if (socket == PeerTransmit.MAIN) {
+        if (socket == Transmit.MAIN) {
             heardOn.remove(from);
         } else if (heardOn.size() < MAX_ROUTES || heardOn.containsKey(from)) {
             heardOn.put(from, socket);
@@ -70,7 +71,7 @@ final class PathManager {
 
     /** The socket a datagram to {@code to} leaves by. */
     int socketFor(InetSocketAddress to) {
-        return to.equals(peer) ? peerSocket : heardOn.getOrDefault(to, PeerTransmit.MAIN);
+        return to.equals(peer) ? peerSocket : heardOn.getOrDefault(to, Transmit.MAIN);
     }
 
     /**
@@ -146,6 +147,6 @@ final class PathManager {
 
     /** The connection ended: nothing is sent from a connection's own socket any more. */
     void end() {
-        peerSocket = PeerTransmit.MAIN;
+        peerSocket = Transmit.MAIN;
     }
 }

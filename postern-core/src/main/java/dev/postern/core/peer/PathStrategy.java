@@ -20,11 +20,11 @@ public interface PathStrategy {
     /** Punching starts (the introduction's delay has passed). */
     void start(Context context, long now);
 
-    /** Called at {@link #nextTimeout} (or later). */
-    void onTimeout(Context context, long now);
+    /** Called at {@link #pollTimeout} (or later). */
+    void handleTimeout(Context context, long now);
 
-    /** When {@link #onTimeout} next has work; {@link Long#MAX_VALUE} for none. */
-    long nextTimeout();
+    /** When {@link #handleTimeout} next has work; {@link Long#MAX_VALUE} for none. */
+    long pollTimeout();
 
     /**
      * Whether it goes on once the connection runs through the relay (its probes are then sealed path

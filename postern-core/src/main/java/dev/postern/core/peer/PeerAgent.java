@@ -10,6 +10,7 @@ import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
@@ -51,7 +52,7 @@ public final class PeerAgent {
     private final java.util.Set<Integer> relayed = new java.util.HashSet<>();
     /** Connections the node opened sockets for. */
     private final java.util.Set<Integer> withSockets = new java.util.HashSet<>();
-    private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<byte[]> toServer = new ArrayDeque<>();
     private final RepeatedFrames<Repeat> repeats;
     private final ArrayDeque<AgentEvent> events = new ArrayDeque<>();
@@ -174,41 +175,41 @@ public final class PeerAgent {
      * The control channel to the server is up (again): frames that waited for it (a LISTEN, CALLs, ANSWERs)
      * go now, not at their next retry, so a call placed as the node starts costs no extra second.
      */
-    public void onServerConnected(long now) {
+    public void handleServerConnected(long now) {
         serverUp = true;
         repeats.sendAll(now);
     }
 
     /** The control channel to the server is down: calls with a server deadline count from here. */
-    public void onServerDisconnected() {
+    public void handleServerDisconnected() {
         serverUp = false;
     }
 
     /** The relay port pair a connection asked for: port 1 is this side's, port 2 the peer's. */
-    public void onRelayGranted(int connection, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+    public void handleRelayGranted(int connection, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
         PeerSession s = byIndex.get(connection);
         if (s == null || s.hasEnded() || s.isConnected()) {
             events.add(new AgentEvent.RelayUnused(connection)); // granted too late
             return;
         }
         relayed.add(connection);
-        s.onRelayGranted(port1, token1, port2, token2, now);
+        s.handleRelayGranted(port1, token1, port2, token2, now);
         drain(s, now);
     }
 
     /** The sockets a connection asked for with {@link AgentEvent.SocketsWanted}, by the node's numbers for them. */
-    public void onSocketsOpened(int connection, List<Integer> sockets, long now) {
+    public void handleSocketsOpened(int connection, List<Integer> sockets, long now) {
         PeerSession s = byIndex.get(connection);
         if (s == null) {
-            events.add(new AgentEvent.SocketsUnused(connection, PeerTransmit.MAIN)); // the connection ended meanwhile
+            events.add(new AgentEvent.SocketsUnused(connection, Transmit.MAIN)); // the connection ended meanwhile
             return;
         }
-        s.onSocketsOpened(sockets);
+        s.handleSocketsOpened(sockets);
         drain(s, now);
     }
 
     /** A payload from the server over the control channel: mediation frames are this agent's, others are ignored. */
-    public void onServerFrame(byte[] frame, long now) {
+    public void handleServerFrame(byte[] frame, long now) {
         if (!MediationFrames.isMediationFrame(frame)) {
             return;
         }
@@ -239,7 +240,7 @@ public final class PeerAgent {
             case Frame.Relayed r -> {
                 for (PeerSession s : byIndex.values()) {
                     if (s.introduction().session() == r.session()) {
-                        s.onRelayed(r.relay(), r.token(), now);
+                        s.handleRelayed(r.relay(), r.token(), now);
                         drain(s, now);
                     }
                 }
@@ -281,8 +282,8 @@ public final class PeerAgent {
         drain(session, now);
     }
 
-    /** A datagram from a peer on the node's socket {@code socket} ({@link PeerTransmit#MAIN}, or one opened for a connection). */
-    public void onPacket(int socket, InetSocketAddress from, byte[] datagram, long now) {
+    /** A datagram from a peer on the node's socket {@code socket} ({@link Transmit#MAIN}, or one opened for a connection). */
+    public void handlePacket(int socket, InetSocketAddress from, byte[] datagram, long now) {
         if (!(PeerPackets.decode(datagram) instanceof Decoded.Ok<PeerPacket> ok)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
@@ -298,7 +299,7 @@ public final class PeerAgent {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;
         }
-        session.onPacket(socket, from, ok.value(), now);
+        session.handlePacket(socket, from, ok.value(), now);
         drain(session, now);
     }
 
@@ -365,7 +366,7 @@ public final class PeerAgent {
         released(index);
     }
 
-    public Optional<PeerTransmit> pollTransmit() {
+    public Optional<Transmit> pollTransmit() {
         return Optional.ofNullable(transmits.poll());
     }
 
@@ -408,7 +409,7 @@ public final class PeerAgent {
                     events.add(new AgentEvent.SocketsWanted(index, w.count()));
                 }
                 case PeerEvent.SocketsUnused u -> {
-                    if (u.keep() == PeerTransmit.MAIN) {
+                    if (u.keep() == Transmit.MAIN) {
                         withSockets.remove(index);
                     }
                     events.add(new AgentEvent.SocketsUnused(index, u.keep()));
@@ -440,7 +441,7 @@ public final class PeerAgent {
             events.add(new AgentEvent.RelayUnused(index));
         }
         if (withSockets.remove(index)) {
-            events.add(new AgentEvent.SocketsUnused(index, PeerTransmit.MAIN));
+            events.add(new AgentEvent.SocketsUnused(index, Transmit.MAIN));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.postern.core.peer;
 
+import dev.postern.core.net.Transmit;
 import dev.postern.core.stream.StreamEvent;
 import java.net.InetSocketAddress;
 
@@ -27,13 +28,13 @@ public sealed interface PeerEvent {
     /** An established connection ended. */
     record Closed(CloseReason reason) implements PeerEvent {}
 
-    /** The caller wants a relay port pair (with claim tokens) from its server, for {@link PeerSession#onRelayGranted}. */
+    /** The caller wants a relay port pair (with claim tokens) from its server, for {@link PeerSession#handleRelayGranted}. */
     record RelayWanted() implements PeerEvent {}
 
-    /** Birthday punching wants {@code count} more sockets of the node's, for {@link PeerSession#onSocketsOpened}. */
+    /** Birthday punching wants {@code count} more sockets of the node's, for {@link PeerSession#handleSocketsOpened}. */
     record SocketsWanted(int count) implements PeerEvent {}
 
-    /** The sockets opened for this connection are no longer needed, but for {@code keep} (or none: {@link PeerTransmit#MAIN}). */
+    /** The sockets opened for this connection are no longer needed, but for {@code keep} (or none: {@link Transmit#MAIN}). */
     record SocketsUnused(int keep) implements PeerEvent {}
 
     /**

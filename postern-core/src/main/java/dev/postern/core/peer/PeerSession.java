@@ -9,6 +9,7 @@ import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.noise.CipherState;
 import dev.postern.core.noise.SecureDatagrams;
 import dev.postern.core.stream.StreamConnection;
@@ -84,7 +85,7 @@ public final class PeerSession {
     private final PathManager paths;
     private final RelayClaim relay;
     private final SessionSockets sockets = new SessionSockets();
-    private final ArrayDeque<PeerTransmit> transmits = new ArrayDeque<>();
+    private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
     private final SecureRandom random;
     private final Context context = new Context();
@@ -150,7 +151,7 @@ public final class PeerSession {
         return channel == null ? -1 : channel.rttNanos();
     }
 
-    public Optional<PeerTransmit> pollTransmit(long now) {
+    public Optional<Transmit> pollTransmit(long now) {
         if (transmits.isEmpty()) {
             sendStreamPackets(now);
         }
@@ -167,7 +168,7 @@ public final class PeerSession {
             case HANDSHAKING -> {
                 long t = Math.min(deadline, Math.min(relay.nextClaim(), handshake.nextWelcome()));
                 for (PathStrategy s : strategies) {
-                    t = Math.min(t, s.nextTimeout());
+                    t = Math.min(t, s.pollTimeout());
                 }
                 yield t;
             }
@@ -177,7 +178,7 @@ public final class PeerSession {
                 if (searchingWhileRelayed()) {
                     for (PathStrategy s : strategies) {
                         if (s.searchesWhileRelayed()) {
-                            t = Math.min(t, s.nextTimeout());
+                            t = Math.min(t, s.pollTimeout());
                         }
                     }
                 }
@@ -262,8 +263,8 @@ public final class PeerSession {
     private void runStrategies(long now, boolean onlyThoseSearchingWhileRelayed) {
         strategiesNow = now;
         for (PathStrategy s : strategies) {
-            if ((!onlyThoseSearchingWhileRelayed || s.searchesWhileRelayed()) && now - s.nextTimeout() >= 0) {
-                s.onTimeout(context, now);
+            if ((!onlyThoseSearchingWhileRelayed || s.searchesWhileRelayed()) && now - s.pollTimeout() >= 0) {
+                s.handleTimeout(context, now);
             }
         }
     }
@@ -273,9 +274,9 @@ public final class PeerSession {
     }
 
     /** The sockets the node opened for this session, as asked with {@link PeerEvent.SocketsWanted}. */
-    public void onSocketsOpened(List<Integer> opened) {
+    public void handleSocketsOpened(List<Integer> opened) {
         if (!sockets.opened(opened, state == State.ENDED)) {
-            events.add(new PeerEvent.SocketsUnused(PeerTransmit.MAIN)); // too late: the session is over or found its path
+            events.add(new PeerEvent.SocketsUnused(Transmit.MAIN)); // too late: the session is over or found its path
         }
     }
 
@@ -291,7 +292,7 @@ public final class PeerSession {
      * The caller's relay port pair arrived: it claims port 1 with token 1 and probes through it, and
      * passes port 2 and token 2 to the peer through the server.
      */
-    public void onRelayGranted(InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+    public void handleRelayGranted(InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
         if (state != State.HANDSHAKING || intro.role() != Role.CALLER) {
             return;
         }
@@ -301,7 +302,7 @@ public final class PeerSession {
     }
 
     /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */
-    public void onRelayed(Candidate relayed, byte[] token, long now) {
+    public void handleRelayed(Candidate relayed, byte[] token, long now) {
         if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relay.isHeld()) {
             return;
         }
@@ -323,7 +324,7 @@ public final class PeerSession {
     }
 
     /** A packet from the peer (or claiming to be), arrived on the node's socket {@code socket}. */
-    public void onPacket(int socket, InetSocketAddress from, PeerPacket packet, long now) {
+    public void handlePacket(int socket, InetSocketAddress from, PeerPacket packet, long now) {
         switch (packet) {
             case PeerPacket.Probe p -> onProbe(socket, from, p, now);
             case PeerPacket.Hello h -> onHello(socket, from, h, now);
@@ -334,7 +335,7 @@ public final class PeerSession {
     }
 
     private void send(InetSocketAddress to, byte[] datagram) {
-        transmits.add(new PeerTransmit(paths.socketFor(to), to, datagram));
+        transmits.add(new Transmit(paths.socketFor(to), to, datagram));
     }
 
     /** A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. */
@@ -376,7 +377,7 @@ public final class PeerSession {
             return;
         }
         if (state == State.CONNECTED && handshake.isRepeated(w)) {
-            transmits.add(new PeerTransmit(socket, from, handshake.confirm())); // the callee did not get our CONFIRM
+            transmits.add(new Transmit(socket, from, handshake.confirm())); // the callee did not get our CONFIRM
             return;
         }
         if (state != State.HANDSHAKING) {
@@ -386,7 +387,7 @@ public final class PeerSession {
         switch (handshake.onWelcome(w)) {
             case Decoded.Bad<SecureDatagrams> bad -> refused(bad.error());
             case Decoded.Ok<SecureDatagrams> keys -> {
-                transmits.add(new PeerTransmit(socket, from, handshake.confirm()));
+                transmits.add(new Transmit(socket, from, handshake.confirm()));
                 connected(keys.value(), socket, from, now);
             }
         }
@@ -482,13 +483,13 @@ public final class PeerSession {
                     }
                     case ChannelFrames.Frame.Close close -> {
                         if (close.wholeBelow() >= 0) {
-                            streams.onPeerHasWhole(close.wholeBelow());
+                            streams.handlePeerHasWhole(close.wholeBelow());
                             takeStreamEvents(); // its Delivered events, before the connection's end
                         }
                         end(PeerEvent.CloseReason.BY_PEER);
                     }
                     case ChannelFrames.Frame.Stream packet -> {
-                        streams.onPacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
+                        streams.handlePacket(packet.plain(), ChannelFrames.STREAM_TYPE_BYTES, packet.plain().length - ChannelFrames.STREAM_TYPE_BYTES, now);
                     }
                     default -> { }
                 }
@@ -570,12 +571,12 @@ public final class PeerSession {
     private void probe(int socket, InetSocketAddress to, long now) {
         counters.increment(PeerCounter.PROBES_SENT);
         if (state == State.CONNECTED) {
-            transmits.add(new PeerTransmit(socket, to, channel.sealProbe(ChannelFrames.pathProbe(paths.probeId()))));
+            transmits.add(new Transmit(socket, to, channel.sealProbe(ChannelFrames.pathProbe(paths.probeId()))));
         } else if (intro.role() == Role.CALLER) {
-            transmits.add(new PeerTransmit(socket, to, handshake.hello()));
+            transmits.add(new Transmit(socket, to, handshake.hello()));
             handshake.sentTo(to, now);
         } else {
-            transmits.add(new PeerTransmit(socket, to, PeerPackets.probe(intro.token())));
+            transmits.add(new Transmit(socket, to, PeerPackets.probe(intro.token())));
         }
     }
 
@@ -623,7 +624,7 @@ public final class PeerSession {
 
         @Override
         public void guess(InetSocketAddress target) {
-            PeerSession.this.probe(PeerTransmit.MAIN, target, strategiesNow);
+            PeerSession.this.probe(Transmit.MAIN, target, strategiesNow);
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.postern.core.peer;
 
+import dev.postern.core.net.Transmit;
 import java.net.InetSocketAddress;
 
 /**
@@ -41,9 +42,9 @@ final class RelayClaim {
     }
 
     /** The claim to send now (from the main socket, which the server sees); the next is scheduled. */
-    PeerTransmit claim(long now) {
+    Transmit claim(long now) {
         nextClaim = now + repeatNanos;
-        return new PeerTransmit(PeerTransmit.MAIN, port, token);
+        return new Transmit(Transmit.MAIN, port, token);
     }
 
     long nextClaim() {

@@ -1,5 +1,6 @@
 package dev.postern.core.peer;
 
+import dev.postern.core.net.Transmit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
@@ -36,7 +37,7 @@ final class SessionSockets {
             return OptionalInt.empty();
         }
         released = true;
-        int keep = sockets.contains(peerSocket) ? peerSocket : PeerTransmit.MAIN;
+        int keep = sockets.contains(peerSocket) ? peerSocket : Transmit.MAIN;
         sockets.clear();
         return OptionalInt.of(keep);
     }

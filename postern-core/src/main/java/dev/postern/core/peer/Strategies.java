@@ -92,14 +92,14 @@ public final class Strategies {
         @Override
         public void start(Context context, long now) {
             if (headStartNanos == 0) {
-                onTimeout(context, now);
+                handleTimeout(context, now);
             } else {
                 next = now + headStartNanos;
             }
         }
 
         @Override
-        public void onTimeout(Context context, long now) {
+        public void handleTimeout(Context context, long now) {
             boolean any = false;
             for (Candidate c : context.peerCandidates()) {
                 if (c.kind() == kind) {
@@ -113,7 +113,7 @@ public final class Strategies {
         }
 
         @Override
-        public long nextTimeout() {
+        public long pollTimeout() {
             return next;
         }
     }
@@ -179,7 +179,7 @@ public final class Strategies {
         }
 
         @Override
-        public void onTimeout(Context context, long now) {
+        public void handleTimeout(Context context, long now) {
             if (now - end >= 0) {
                 next = Long.MAX_VALUE;
                 if (part == Part.OPENER) {
@@ -230,7 +230,7 @@ public final class Strategies {
         }
 
         @Override
-        public long nextTimeout() {
+        public long pollTimeout() {
             return next;
         }
     }
@@ -254,19 +254,19 @@ public final class Strategies {
             if (context.role() == Role.CALLER) {
                 at = now + headStartNanos;
                 if (headStartNanos == 0) {
-                    onTimeout(context, now);
+                    handleTimeout(context, now);
                 }
             }
         }
 
         @Override
-        public void onTimeout(Context context, long now) {
+        public void handleTimeout(Context context, long now) {
             at = Long.MAX_VALUE;
             context.requestRelay();
         }
 
         @Override
-        public long nextTimeout() {
+        public long pollTimeout() {
             return at;
         }
     }

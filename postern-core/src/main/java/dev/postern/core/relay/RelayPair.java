@@ -46,7 +46,7 @@ public final class RelayPair {
      * {@code payload} is read only while the side is unclaimed (for a claim token), between its position
      * and limit; once {@link #isClaimed} any buffer, even an empty one, will do.
      */
-    public RelayVerdict onDatagram(int side, InetSocketAddress from, ByteBuffer payload, long now) {
+    public RelayVerdict handleDatagram(int side, InetSocketAddress from, ByteBuffer payload, long now) {
         RelayVerdict verdict = decide(side, from, payload, now);
         verdicts[verdict.ordinal()]++;
         return verdict;
@@ -67,10 +67,10 @@ public final class RelayPair {
     }
 
     /**
-     * {@link #onDatagram} for a side already claimed, for a caller that compared the source with the
+     * {@link #handleDatagram} for a side already claimed, for a caller that compared the source with the
      * claimed one itself (as raw socket address bytes, say) instead of making an address per datagram.
      */
-    public RelayVerdict onDatagramToClaimed(int side, boolean fromClaimedSource, long now) {
+    public RelayVerdict handleDatagramToClaimed(int side, boolean fromClaimedSource, long now) {
         if (sides[side] == null) {
             throw new IllegalStateException("side " + (side + 1) + " is not claimed yet");
         }

@@ -41,7 +41,7 @@ public final class PulseClient {
         /** The server sent something that is not a pulse reply; the pulse counts as done. */
         record Malformed() implements Event {}
 
-        /** Call {@code /verify}, then {@link #onVerified} or {@link #onVerifyFailed}. */
+        /** Call {@code /verify}, then {@link #handleVerified} or {@link #handleVerifyFailed}. */
         record VerifyWanted() implements Event {}
 
         /** After a 1050, the verification and the next pulse went through: the client is ONLINE again. */
@@ -126,14 +126,14 @@ public final class PulseClient {
     }
 
     /** The {@code /verify} asked for went through: a pulse goes at once to see the client ONLINE again. */
-    public void onVerified(long now) {
+    public void handleVerified(long now) {
         if (state == State.VERIFYING) {
             send(now, true);
         }
     }
 
     /** The {@code /verify} failed (the driver reports why): the next pulse comes a period later. */
-    public void onVerifyFailed(long now) {
+    public void handleVerifyFailed(long now) {
         if (state == State.VERIFYING) {
             pulseDone(now);
         }

@@ -29,7 +29,7 @@ final class AckTracker {
     }
 
     /** Records a packet received; false for a duplicate (or one older than anything remembered), which is dropped. */
-    boolean onPacket(long number, boolean ackEliciting, long now) {
+    boolean handlePacket(long number, boolean ackEliciting, long now) {
         if (!record(number)) {
             return false;
         }

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * {@link LossRecovery} (loss detection and the retransmission timeout), {@link NewReno} (congestion control
  * with pacing) and {@link MtuDiscovery} (larger packets where the path carries them, and back when it stops).
  *
- * <p>Feed it the peer's packets with {@link #onPacket}, take packets to send with {@link #pollPacket}
+ * <p>Feed it the peer's packets with {@link #handlePacket}, take packets to send with {@link #pollPacket}
  * (it says none while the congestion window or the pacer holds them back), drive it with
  * {@link #handleTimeout} at {@link #pollTimeout}, and take its {@link #pollEvent events}. The caller's
  * side opens even stream numbers, the callee's odd ones. Not thread-safe.
@@ -139,7 +139,7 @@ public final class StreamConnection {
     /**
      * What this side, closing, may tell the peer: every stream of the peer's below the returned id, and every one of
      * this side's own, reached this side whole, end included (read to its end, or reset by the peer); -1 where some
-     * stream has not. A peer told so counts what it ended on those streams as delivered ({@link #onPeerHasWhole}),
+     * stream has not. A peer told so counts what it ended on those streams as delivered ({@link #handlePeerHasWhole}),
      * even if the acknowledgement of its last bytes was lost.
      */
     public int receivedWholeBelow() {
@@ -152,7 +152,7 @@ public final class StreamConnection {
     }
 
     /** The peer closed saying it has, whole, every stream of this side's below {@code below} and every one of its own. */
-    public void onPeerHasWhole(int below) {
+    public void handlePeerHasWhole(int below) {
         for (Map.Entry<Integer, SendStream> e : sending.entrySet()) {
             int id = e.getKey();
             SendStream s = e.getValue();
@@ -207,15 +207,15 @@ public final class StreamConnection {
         return Optional.ofNullable(events.poll());
     }
 
-    public void onPacket(byte[] packet, long now) {
-        onPacket(packet, 0, packet.length, now);
+    public void handlePacket(byte[] packet, long now) {
+        handlePacket(packet, 0, packet.length, now);
     }
 
     /**
      * A packet that is {@code length} bytes of {@code buffer} from {@code offset}. Its stream bytes are
      * read from {@code buffer} until the application takes them: nothing may write to it afterwards.
      */
-    public void onPacket(byte[] buffer, int offset, int length, long now) {
+    public void handlePacket(byte[] buffer, int offset, int length, long now) {
         if (failed) {
             return;
         }
@@ -223,7 +223,7 @@ public final class StreamConnection {
             return; // the connection's seal vouches for the sender: a packet that does not decode is ours to drop
         }
         StreamPackets.Packet p = ok.value();
-        if (!acks.onPacket(p.number(), StreamPackets.ackEliciting(p.frames()), now)) {
+        if (!acks.handlePacket(p.number(), StreamPackets.ackEliciting(p.frames()), now)) {
             return; // a duplicate
         }
         for (Frame f : p.frames()) {

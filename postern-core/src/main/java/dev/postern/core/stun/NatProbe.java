@@ -1,6 +1,7 @@
 package dev.postern.core.stun;
 
 import dev.postern.core.codec.Decoded;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.stun.NatReport.Dependence;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -29,8 +30,6 @@ public final class NatProbe {
     /** The idle times tried in turn: each on a fresh (or freshly used) mapping. */
     private static final long[] LIFETIME_STEPS_SECONDS = {15, 30, 60, 120, 240, 480};
 
-    /** A datagram to send from socket {@code socket}. */
-    public record Transmit(int socket, InetSocketAddress to, byte[] datagram) {}
 
     /**
      * @param tries            how often a request is sent before it counts as unanswered
@@ -137,7 +136,7 @@ public final class NatProbe {
         }
     }
 
-    public void onDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
+    public void handleDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
         if (step == Step.DONE || pending == null || socket != receiveOn) {
             return;
         }

@@ -40,8 +40,8 @@ public final class StunServer {
      * @param total     answers a second to everyone together after the burst
      * @param sources   sources whose shares are remembered (least recently seen forgotten first)
      */
-    public record Limits(double perSource, int perSourceBurst, double total, int totalBurst, int sources) {
-        public static final Limits DEFAULTS = new Limits(20, 50, 20_000, 20_000, 65_536);
+    public record Settings(double perSource, int perSourceBurst, double total, int totalBurst, int sources) {
+        public static final Settings DEFAULTS = new Settings(20, 50, 20_000, 20_000, 65_536);
     }
 
     /** An answer to send: from endpoint {@code from} (an index into the endpoints) to {@code to}. */
@@ -56,12 +56,12 @@ public final class StunServer {
      * @param endpoints one (the primary), or four in this order for RFC 5780: (first address, first port),
      *                  (first address, second port), (second address, first port), (second address, second port)
      */
-    public StunServer(List<InetSocketAddress> endpoints, Limits limits, long now) {
+    public StunServer(List<InetSocketAddress> endpoints, Settings limits, long now) {
         this(endpoints, limits, new Counters<>(StunCounter.class), now);
     }
 
     /** The same, counting into {@code counters} (which an adapter shares for what it refuses itself). */
-    public StunServer(List<InetSocketAddress> endpoints, Limits limits, Counters<StunCounter> counters, long now) {
+    public StunServer(List<InetSocketAddress> endpoints, Settings limits, Counters<StunCounter> counters, long now) {
         if (endpoints.size() != 1 && endpoints.size() != 4) {
             throw new IllegalArgumentException("STUN listens on one endpoint, or on four for NAT detection");
         }
@@ -84,7 +84,7 @@ public final class StunServer {
     private record Answer(Reply reply, StunCounter kind, boolean changed) {}
 
     /** The answer to {@code d[offset, offset + length)}, which arrived by UDP on endpoint {@code on} from {@code source}. */
-    public Optional<Reply> onDatagram(int on, InetSocketAddress source, byte[] d, int offset, int length, long now) {
+    public Optional<Reply> handleDatagram(int on, InetSocketAddress source, byte[] d, int offset, int length, long now) {
         Optional<Answer> answer = answer(on, source, d, offset, length, true);
         if (answer.isEmpty()) {
             return Optional.empty();
@@ -113,7 +113,7 @@ public final class StunServer {
      * the same connection, so RFC 5780's changes cannot be made. A connection is no spoofed source, so no
      * share is taken.
      */
-    public Optional<byte[]> onStreamMessage(int on, InetSocketAddress source, byte[] message) {
+    public Optional<byte[]> handleStreamMessage(int on, InetSocketAddress source, byte[] message) {
         return answer(on, source, message, 0, message.length, false).map(a -> sent(a).datagram());
     }
 

@@ -21,7 +21,7 @@ class ControlChannelTest {
     private final NodeKeys nodeKeys = NodeKeys.generate(random);
     private final InetSocketAddress serverAddress = new InetSocketAddress("198.51.100.1", 5026);
     private final InetSocketAddress nodeAddress = new InetSocketAddress("203.0.113.5", 40001);
-    private final ControlServer server = new ControlServer(serverKeys, PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+    private final ControlServer server = new ControlServer(serverKeys, PROLOGUE, random, ControlServer.Settings.DEFAULTS);
     private final ControlClient node = new ControlClient(nodeKeys, serverKeys.id(), serverAddress, PROLOGUE, random,
             ControlClient.Timers.DEFAULTS);
     private long now = 1_000 * S;
@@ -47,7 +47,7 @@ class ControlChannelTest {
                 if (finish && finishesToDrop > 0) {
                     finishesToDrop--;
                 } else if (!dropToServer) {
-                    server.onDatagram(nodeSource, t.get().datagram(), now);
+                    server.handleDatagram(nodeSource, t.get().datagram(), now);
                 }
             }
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
@@ -57,7 +57,7 @@ class ControlChannelTest {
                 }
                 assertThat(t.get().to()).isEqualTo(nodeSource);
                 if (!dropToNode) {
-                    node.onDatagram(serverAddress, t.get().datagram(), now);
+                    node.handleDatagram(serverAddress, t.get().datagram(), now);
                 }
             }
             for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
@@ -114,10 +114,10 @@ class ControlChannelTest {
 
     @Test
     void aServerWithAnotherIdentityIsRefusedByTheNode() {
-        ControlServer impostor = new ControlServer(NodeKeys.generate(random), PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+        ControlServer impostor = new ControlServer(NodeKeys.generate(random), PROLOGUE, random, ControlServer.Settings.DEFAULTS);
         node.start(now);
-        impostor.onDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
-        node.onDatagram(serverAddress, impostor.pollTransmit().orElseThrow().datagram(), now);
+        impostor.handleDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
+        node.handleDatagram(serverAddress, impostor.pollTransmit().orElseThrow().datagram(), now);
 
         assertThat(node.isConnected()).isFalse();
         assertThat(node.pollTransmit()).as("no FINISH to an impostor").isEmpty();
@@ -186,7 +186,7 @@ class ControlChannelTest {
         assertThat(server.pollTimeout()).as("nothing under way, nothing to time").isEmpty();
         node.start(now);
         pump();
-        long idle = ControlServer.Limits.DEFAULTS.idleTimeoutNanos();
+        long idle = ControlServer.Settings.DEFAULTS.idleTimeoutNanos();
         assertThat(server.pollTimeout()).hasValue(now + idle + 1);
 
         long heardAt = now + 10 * S;
@@ -219,11 +219,11 @@ class ControlChannelTest {
 
         node.send(text("once"), now);
         byte[] sealed = node.pollTransmit().orElseThrow().datagram();
-        server.onDatagram(rebound, sealed, now);
-        server.onDatagram(new InetSocketAddress("192.0.2.66", 9999), sealed, now); // a replay from elsewhere
+        server.handleDatagram(rebound, sealed, now);
+        server.handleDatagram(new InetSocketAddress("192.0.2.66", 9999), sealed, now); // a replay from elsewhere
         byte[] forged = sealed.clone();
         forged[forged.length - 1] ^= 1;
-        server.onDatagram(new InetSocketAddress("192.0.2.66", 9999), forged, now);
+        server.handleDatagram(new InetSocketAddress("192.0.2.66", 9999), forged, now);
 
         assertThat(server.endpointOf(nodeKeys.id())).contains(rebound);
         assertThat(server.counters().get(ControlCounter.DROPPED_NOT_AUTHENTIC)).isEqualTo(2);
@@ -231,13 +231,13 @@ class ControlChannelTest {
 
     @Test
     void garbageAndShortHellosGetNoAnswer() {
-        server.onDatagram(nodeAddress, new byte[0], now);
-        server.onDatagram(nodeAddress, new byte[] {1, 1, 0, 0}, now);
-        server.onDatagram(nodeAddress, new byte[300], now);
+        server.handleDatagram(nodeAddress, new byte[0], now);
+        server.handleDatagram(nodeAddress, new byte[] {1, 1, 0, 0}, now);
+        server.handleDatagram(nodeAddress, new byte[300], now);
         byte[] badVersion = new byte[300];
         badVersion[0] = 1;
         badVersion[1] = 9;
-        server.onDatagram(nodeAddress, badVersion, now);
+        server.handleDatagram(nodeAddress, badVersion, now);
 
         assertThat(server.pollTransmit()).isEmpty();
         assertThat(server.counters().get(ControlCounter.DROPPED_MALFORMED)).isEqualTo(3);
@@ -252,7 +252,7 @@ class ControlChannelTest {
         byte[] hello = other.pollTransmit().orElseThrow().datagram();
         List<byte[]> answers = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            server.onDatagram(new InetSocketAddress("192.0.2." + (i % 250 + 1), 1024 + i), hello, now);
+            server.handleDatagram(new InetSocketAddress("192.0.2." + (i % 250 + 1), 1024 + i), hello, now);
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 assertThat(t.get().datagram().length).isLessThanOrEqualTo(hello.length);
                 answers.add(t.get().datagram());
@@ -263,7 +263,7 @@ class ControlChannelTest {
 
     @Test
     void aServerWithManyHandshakesUnderWayKeepsNoStateForSpoofedHellosYetANodeThatHearsItConnects() {
-        int threshold = ControlServer.Limits.DEFAULTS.cookiesAbovePending();
+        int threshold = ControlServer.Settings.DEFAULTS.cookiesAbovePending();
         List<byte[]> answers = spoofHellos(threshold + 500);
 
         assertThat(answers).hasSize(threshold + 500);
@@ -283,20 +283,20 @@ class ControlChannelTest {
 
     @Test
     void aCookieIsGoodOnlyForItsSourceAndForTwoPeriods() {
-        spoofHellos(ControlServer.Limits.DEFAULTS.cookiesAbovePending());
+        spoofHellos(ControlServer.Settings.DEFAULTS.cookiesAbovePending());
         node.start(now);
         byte[] firstHello = node.pollTransmit().orElseThrow().datagram();
-        server.onDatagram(nodeAddress, firstHello, now);
+        server.handleDatagram(nodeAddress, firstHello, now);
         byte[] cookie = server.pollTransmit().orElseThrow().datagram();
         assertThat(cookie[0]).isEqualTo((byte) 5);
 
-        node.onDatagram(serverAddress, cookie, now);
+        node.handleDatagram(serverAddress, cookie, now);
         byte[] withCookie = node.pollTransmit().orElseThrow().datagram();
-        server.onDatagram(new InetSocketAddress("203.0.113.6", 40001), withCookie, now);
+        server.handleDatagram(new InetSocketAddress("203.0.113.6", 40001), withCookie, now);
         assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("another source's cookie").isEqualTo((byte) 5);
-        server.onDatagram(nodeAddress, withCookie, now + HelloCookies.PERIOD_NANOS);
+        server.handleDatagram(nodeAddress, withCookie, now + HelloCookies.PERIOD_NANOS);
         assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("from the last period").isEqualTo((byte) 2);
-        server.onDatagram(nodeAddress, withCookie, now + 2 * HelloCookies.PERIOD_NANOS);
+        server.handleDatagram(nodeAddress, withCookie, now + 2 * HelloCookies.PERIOD_NANOS);
         assertThat(server.pollTransmit().orElseThrow().datagram()[0]).as("an old cookie").isEqualTo((byte) 5);
     }
 
@@ -306,7 +306,7 @@ class ControlChannelTest {
         node.pollTransmit().orElseThrow();
         byte[] forged = ControlCodec.cookie(new byte[HelloCookies.LENGTH]);
         for (int i = 0; i < 10; i++) {
-            node.onDatagram(serverAddress, forged, now);
+            node.handleDatagram(serverAddress, forged, now);
         }
 
         int hellos = 0;

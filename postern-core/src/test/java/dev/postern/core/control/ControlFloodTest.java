@@ -3,6 +3,7 @@ package dev.postern.core.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.noise.AuthenticatedHandshake;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -23,7 +24,7 @@ class ControlFloodTest {
     private final SecureRandom random = new SecureRandom();
     private final NodeKeys serverKeys = NodeKeys.generate(random);
     private final NodeKeys attackerKeys = NodeKeys.generate(random);
-    private final ControlServer server = new ControlServer(serverKeys, ControlCodec.PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+    private final ControlServer server = new ControlServer(serverKeys, ControlCodec.PROLOGUE, random, ControlServer.Settings.DEFAULTS);
     private final InetSocketAddress serverAddress = new InetSocketAddress("198.51.100.1", 5026);
     /** The cookie each attacking address was last given, which it echoes. */
     private final Map<InetSocketAddress, byte[]> cookies = new HashMap<>();
@@ -40,7 +41,7 @@ class ControlFloodTest {
                 AuthenticatedHandshake h = AuthenticatedHandshake.initiator(attackerKeys, serverKeys.id(), ControlCodec.PROLOGUE, random);
                 return ControlCodec.hello(h.write(ControlCodec.helloPayload(cookies.getOrDefault(f, new byte[HelloCookies.LENGTH]))));
             });
-            server.onDatagram(from, hello, now);
+            server.handleDatagram(from, hello, now);
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 takeCookie(t.get());
             }
@@ -78,11 +79,11 @@ class ControlFloodTest {
         node.start(now);
         while (!node.isConnected() && now - start < 2_000 * MS) {
             for (var t = node.pollTransmit(); t.isPresent(); t = node.pollTransmit()) {
-                server.onDatagram(nodeAddress, t.get().datagram(), now);
+                server.handleDatagram(nodeAddress, t.get().datagram(), now);
             }
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 if (t.get().to().equals(nodeAddress)) {
-                    node.onDatagram(serverAddress, t.get().datagram(), now);
+                    node.handleDatagram(serverAddress, t.get().datagram(), now);
                 } else {
                     takeCookie(t.get());
                 }
@@ -108,14 +109,14 @@ class ControlFloodTest {
         ControlClient node = new ControlClient(nodeKeys, serverKeys.id(), serverAddress, ControlCodec.PROLOGUE, random,
                 ControlClient.Timers.DEFAULTS);
         node.start(now);
-        server.onDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
+        server.handleDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
         byte[] welcome = server.pollTransmit().orElseThrow().datagram();
         int session = ((ControlPacket.Welcome) ((dev.postern.core.codec.Decoded.Ok<ControlPacket>) ControlCodec.decode(welcome)).value())
                 .session();
 
-        server.onDatagram(new InetSocketAddress("192.0.2.66", 1), ControlCodec.finish(session, new byte[64 + 16 + 16]), now);
-        node.onDatagram(serverAddress, welcome, now);
-        server.onDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
+        server.handleDatagram(new InetSocketAddress("192.0.2.66", 1), ControlCodec.finish(session, new byte[64 + 16 + 16]), now);
+        node.handleDatagram(serverAddress, welcome, now);
+        server.handleDatagram(nodeAddress, node.pollTransmit().orElseThrow().datagram(), now);
 
         assertThat(server.sessionCount()).as("the real FINISH still completes the handshake").isEqualTo(1);
         assertThat(server.counters().get(ControlCounter.DROPPED_HANDSHAKE)).isEqualTo(1);
@@ -125,7 +126,7 @@ class ControlFloodTest {
     @Test
     void oneAddressOpensNoMoreChannelsThanItsShare() {
         ControlServer small = new ControlServer(serverKeys, ControlCodec.PROLOGUE, random,
-                new ControlServer.Limits(1024, 256, 5_000 * MS, 90_000 * MS, 1e9, 1_000_000, 32, 100, 3));
+                new ControlServer.Settings(1024, 256, 5_000 * MS, 90_000 * MS, 1e9, 1_000_000, 32, 100, 3));
         int connected = 0;
         for (int i = 0; i < 5; i++) {
             InetSocketAddress from = new InetSocketAddress("203.0.113.9", 40_000 + i);
@@ -134,10 +135,10 @@ class ControlFloodTest {
             c.start(now);
             for (int round = 0; round < 4; round++) {
                 for (var t = c.pollTransmit(); t.isPresent(); t = c.pollTransmit()) {
-                    small.onDatagram(from, t.get().datagram(), now);
+                    small.handleDatagram(from, t.get().datagram(), now);
                 }
                 for (var t = small.pollTransmit(); t.isPresent(); t = small.pollTransmit()) {
-                    c.onDatagram(serverAddress, t.get().datagram(), now);
+                    c.handleDatagram(serverAddress, t.get().datagram(), now);
                 }
             }
             connected += c.isConnected() ? 1 : 0;

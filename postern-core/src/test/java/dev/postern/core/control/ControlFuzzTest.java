@@ -17,13 +17,13 @@ class ControlFuzzTest {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final ControlServer SERVER = new ControlServer(NodeKeys.generate(RANDOM),
             "fuzz".getBytes(StandardCharsets.US_ASCII), RANDOM,
-            new ControlServer.Limits(1024, 512, 5_000_000_000L, 90_000_000_000L, 1e9, 1_000_000_000, 1024, 100_000, 100_000));
+            new ControlServer.Settings(1024, 512, 5_000_000_000L, 90_000_000_000L, 1e9, 1_000_000_000, 1024, 100_000, 100_000));
     private static final InetSocketAddress FROM = new InetSocketAddress("192.0.2.1", 4000);
     private static long now = 1;
 
     @FuzzTest(maxDuration = "30s")
     void serverSurvivesAnyDatagramAndNeverAmplifies(byte[] input) {
-        SERVER.onDatagram(FROM, input, now++);
+        SERVER.handleDatagram(FROM, input, now++);
 
         for (var t = SERVER.pollTransmit(); t.isPresent(); t = SERVER.pollTransmit()) {
             assertThat(t.get().datagram().length).isLessThanOrEqualTo(input.length);

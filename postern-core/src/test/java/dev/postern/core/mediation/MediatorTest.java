@@ -20,7 +20,7 @@ class MediatorTest {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final long SECOND = 1_000_000_000L;
 
-    private final Mediator mediator = new Mediator(new Mediator.Limits(2, 100, 30 * SECOND, 120 * SECOND, SECOND, 100), RANDOM);
+    private final Mediator mediator = new Mediator(new Mediator.Settings(2, 100, 30 * SECOND, 120 * SECOND, SECOND, 100), RANDOM);
     private final NodeId caller = NodeKeys.generate(RANDOM).id();
     private final NodeId callee = NodeKeys.generate(RANDOM).id();
     private final NodeId stranger = NodeKeys.generate(RANDOM).id();
@@ -42,7 +42,7 @@ class MediatorTest {
 
     private List<Sent> drain() {
         List<Sent> out = new ArrayList<>();
-        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+        for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {
             out.add(new Sent(o.get().to(), ((Decoded.Ok<Frame>) MediationFrames.decode(o.get().frame())).value()));
         }
         return out;
@@ -56,7 +56,7 @@ class MediatorTest {
     }
 
     private void from(NodeId node, InetSocketAddress seen, Frame f) {
-        mediator.onFrame(node, sessionOf(node), seen, MediationFrames.encode(f), now);
+        mediator.handleFrame(node, sessionOf(node), seen, MediationFrames.encode(f), now);
     }
 
     private void call(int number) {
@@ -266,7 +266,7 @@ class MediatorTest {
 
     @Test
     void garbageAndServerFramesFromNodesAreDroppedAndCounted() {
-        mediator.onFrame(caller, sessionOf(caller), callerSeen, new byte[] {26, 1}, now);
+        mediator.handleFrame(caller, sessionOf(caller), callerSeen, new byte[] {26, 1}, now);
         from(caller, callerSeen, new Frame.CallFailed(1, Reason.BUSY));
 
         assertThat(drain()).isEmpty();

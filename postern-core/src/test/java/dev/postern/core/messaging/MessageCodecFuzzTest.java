@@ -15,7 +15,7 @@ import java.util.Random;
 class MessageCodecFuzzTest {
 
     private static final NodeId NODE = NodeKeys.generate(new SecureRandom()).id();
-    private static final MessageRouter ROUTER = new MessageRouter(MessageRouter.Limits.DEFAULTS, new Random(1));
+    private static final MessageRouter ROUTER = new MessageRouter(MessageRouter.Settings.DEFAULTS, new Random(1));
 
     @FuzzTest(maxDuration = "30s")
     void anyFrame(byte[] input) {
@@ -23,8 +23,8 @@ class MessageCodecFuzzTest {
             assertThat(send.message().from()).isEqualTo(NODE);
             assertThat(send.message().data().length).isLessThanOrEqualTo(MessageCodec.MAX_DATA);
         }
-        ROUTER.onFrame(NODE, SourceNetwork.of(java.net.InetAddress.getLoopbackAddress()), input, 1);
-        while (ROUTER.pollOutgoing().isPresent()) {
+        ROUTER.handleFrame(NODE, SourceNetwork.of(java.net.InetAddress.getLoopbackAddress()), input, 1);
+        while (ROUTER.pollFrame().isPresent()) {
             // drained: the router only answers with frames of its own
         }
     }

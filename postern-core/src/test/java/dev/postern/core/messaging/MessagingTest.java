@@ -22,7 +22,7 @@ class MessagingTest {
     private final SecureRandom random = new SecureRandom();
     private final NodeId alice = NodeKeys.generate(random).id();
     private final NodeId bob = NodeKeys.generate(random).id();
-    private final MessageRouter router = new MessageRouter(new MessageRouter.Limits(5, 60 * S, 2 * S, 1 << 20, 1 << 20, 5), new Random(1));
+    private final MessageRouter router = new MessageRouter(new MessageRouter.Settings(5, 60 * S, 2 * S, 1 << 20, 1 << 20, 5), new Random(1));
     /** Where every node of these tests is, unless a test says otherwise. */
     private static final SourceNetwork HOME = SourceNetwork.of(InetAddress.getLoopbackAddress());
     private final MessageInbox aliceInbox = new MessageInbox(alice);
@@ -40,12 +40,12 @@ class MessagingTest {
     }
 
     private void send(Message m) {
-        router.onFrame(m.from(), HOME, MessageCodec.send(++request, m), now);
+        router.handleFrame(m.from(), HOME, MessageCodec.send(++request, m), now);
         pump();
     }
 
     private void pump() {
-        for (var o = router.pollOutgoing(); o.isPresent(); o = router.pollOutgoing()) {
+        for (var o = router.pollFrame(); o.isPresent(); o = router.pollFrame()) {
             NodeId to = o.get().to();
             byte[] frame = o.get().frame();
             if (MessageCodec.decode(frame, to) instanceof Decoded.Ok<Frame> ok && ok.value() instanceof Frame.Deliver
@@ -59,9 +59,9 @@ class MessagingTest {
                 repliesToAlice.add(ok.value());
                 continue;
             }
-            MessageInbox.Handled h = inbox.onFrame(frame);
+            MessageInbox.Handled h = inbox.handleFrame(frame);
             h.message().ifPresent((to.equals(alice) ? atAlice : atBob)::add);
-            h.reply().ifPresent(ack -> router.onFrame(to, HOME, ack, now));
+            h.reply().ifPresent(ack -> router.handleFrame(to, HOME, ack, now));
         }
     }
 
@@ -71,7 +71,7 @@ class MessagingTest {
 
     @Test
     void messagesToAnOfflineNodeWaitAndArriveInOrderWhenItConnectsAndTheSenderGetsReceipts() {
-        router.onConnected(alice, now);
+        router.handleConnected(alice, now);
         List<Message> sent = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             Message m = message(alice, bob, "m" + i);
@@ -82,7 +82,7 @@ class MessagingTest {
         assertThat(atBob).isEmpty();
         assertThat(router.queued(bob)).isEqualTo(5);
 
-        router.onConnected(bob, now);
+        router.handleConnected(bob, now);
         pump();
 
         assertThat(atBob).extracting(MessagingTest::text).containsExactly("m0", "m1", "m2", "m3", "m4");
@@ -106,8 +106,8 @@ class MessagingTest {
 
     @Test
     void aLostDeliveryIsSentAgainAndSurfacesOnlyOnce() {
-        router.onConnected(alice, now);
-        router.onConnected(bob, now);
+        router.handleConnected(alice, now);
+        router.handleConnected(bob, now);
         deliveriesToDrop = 1;
         send(message(alice, bob, "lost once"));
         assertThat(atBob).isEmpty();
@@ -118,7 +118,7 @@ class MessagingTest {
         assertThat(atBob).extracting(MessagingTest::text).containsExactly("lost once");
 
         // A late duplicate (say, the first copy was only delayed) is acknowledged but not surfaced again.
-        MessageInbox.Handled again = bobInbox.onFrame(MessageCodec.deliver(atBob.getFirst()));
+        MessageInbox.Handled again = bobInbox.handleFrame(MessageCodec.deliver(atBob.getFirst()));
         assertThat(again.message()).isEmpty();
         assertThat(again.reply()).isPresent();
     }
@@ -127,7 +127,7 @@ class MessagingTest {
     void aRetriedSendIsAnsweredAgainButQueuedOnce() {
         Message m = message(alice, bob, "retried");
         send(m);
-        router.onFrame(alice, HOME, MessageCodec.send(++request, m), now); // the ACCEPTED was lost: the node sends again
+        router.handleFrame(alice, HOME, MessageCodec.send(++request, m), now); // the ACCEPTED was lost: the node sends again
         pump();
 
         assertThat(repliesToAlice).containsExactly(new Frame.Accepted(request - 1), new Frame.Accepted(request));
@@ -141,7 +141,7 @@ class MessagingTest {
         Message fromAlice = message(alice, bob, "first");
         send(fromAlice);
         Message fromBob = new Message(fromAlice.id(), bob, alice, "", "message", 1, "same id".getBytes(StandardCharsets.UTF_8));
-        router.onFrame(bob, HOME, MessageCodec.send(++request, fromBob), now);
+        router.handleFrame(bob, HOME, MessageCodec.send(++request, fromBob), now);
         pump();
 
         assertThat(router.counters().get(MessagingCounter.DUPLICATE_SENDS)).isZero();
@@ -151,9 +151,9 @@ class MessagingTest {
     private Frame.Refused refusedOrNull(MessageRouter r, NodeId from, SourceNetwork source, NodeId to, int bytes) {
         Message m = new Message(dev.postern.core.codec.Hex.of(random.nextLong(), random.nextLong()), from, to, "", "message", 0,
                 new byte[bytes]);
-        r.onFrame(from, source, MessageCodec.send(++request, m), now);
+        r.handleFrame(from, source, MessageCodec.send(++request, m), now);
         Frame.Refused refused = null;
-        for (var o = r.pollOutgoing(); o.isPresent(); o = r.pollOutgoing()) {
+        for (var o = r.pollFrame(); o.isPresent(); o = r.pollFrame()) {
             if (MessageCodec.decode(o.get().frame(), o.get().to()) instanceof Decoded.Ok<Frame> ok && ok.value() instanceof Frame.Refused f) {
                 refused = f;
             }
@@ -168,7 +168,7 @@ class MessagingTest {
     @Test
     void oneSenderFillsOnlyItsShareOfAnOfflineNodesQueue() {
         // The attack: 256 one-byte messages from one sender locked an offline node's queue for everyone for 24 h.
-        MessageRouter r = new MessageRouter(new MessageRouter.Limits(8, 60 * S, 2 * S, 1 << 20, 1 << 20, 2), new Random(1));
+        MessageRouter r = new MessageRouter(new MessageRouter.Settings(8, 60 * S, 2 * S, 1 << 20, 1 << 20, 2), new Random(1));
         assertThat(refusedOrNull(r, alice, HOME, bob, 1)).isNull();
         assertThat(refusedOrNull(r, alice, HOME, bob, 1)).isNull();
         assertThat(refusedOrNull(r, alice, HOME, bob, 1).reason()).isEqualTo(MessageCodec.Refusal.SHARE_FULL);
@@ -180,7 +180,7 @@ class MessagingTest {
     void bytesQueuedAreBudgetedPerSenderPerAddressAndInAll() throws Exception {
         // The attack: one identity queued 16,000 x 60 KB messages to random addresses (942 MB kept for 24 h).
         long message = MessageRouter.costOf(new Message("00", alice, bob, "", "message", 0, new byte[MessageCodec.MAX_DATA]));
-        MessageRouter r = new MessageRouter(new MessageRouter.Limits(8, 60 * S, 2 * S, 9 * message, 3 * message, 8), new Random(1));
+        MessageRouter r = new MessageRouter(new MessageRouter.Settings(8, 60 * S, 2 * S, 9 * message, 3 * message, 8), new Random(1));
         for (int i = 0; i < 3; i++) {
             assertThat(refusedOrNull(r, alice, HOME, someone(), MessageCodec.MAX_DATA)).isNull();
         }
@@ -208,7 +208,7 @@ class MessagingTest {
     /** The soak saw the heap grow with every message: a retry comes within seconds, so that is how long one is remembered. */
     @Test
     void sendsAreRememberedForRetriesForAMinuteNotForever() {
-        router.onConnected(bob, now);
+        router.handleConnected(bob, now);
         for (int minute = 0; minute < 5; minute++) {
             for (int i = 0; i < 100; i++) {
                 send(message(alice, bob, "m"));
@@ -224,8 +224,8 @@ class MessagingTest {
     /** Woken when an inbox next needs time (a redelivery, an expiry), not on a fixed tick. */
     @Test
     void theRouterSaysWhenItNextNeedsTime() {
-        router.onConnected(alice, now);
-        router.onConnected(bob, now);
+        router.handleConnected(alice, now);
+        router.handleConnected(bob, now);
         deliveriesToDrop = 1;
         long sentAt = now;
         send(message(alice, bob, "lost once"));

@@ -10,7 +10,7 @@ import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerFailure;
-import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.relay.RelayFrames;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -27,7 +27,7 @@ class NodeMachineTest {
     private final NodeKeys serverKeys = NodeKeys.generate(random);
     private final InetSocketAddress serverAddress = new InetSocketAddress("198.51.100.1", 5026);
     private final InetSocketAddress nodeAddress = new InetSocketAddress("203.0.113.5", 40001);
-    private final ControlServer server = new ControlServer(serverKeys, ControlCodec.PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+    private final ControlServer server = new ControlServer(serverKeys, ControlCodec.PROLOGUE, random, ControlServer.Settings.DEFAULTS);
     private final NodeMachine node = new NodeMachine(NodeKeys.generate(random), serverKeys.id(), serverAddress, PeerAgent.Settings.DEFAULTS,
             random);
     private final List<byte[]> atServer = new ArrayList<>();
@@ -40,14 +40,14 @@ class NodeMachineTest {
             boolean moved = false;
             for (var t = node.pollTransmit(); t.isPresent(); t = node.pollTransmit()) {
                 moved = true;
-                assertThat(t.get().socket()).isEqualTo(PeerTransmit.MAIN);
+                assertThat(t.get().socket()).isEqualTo(Transmit.MAIN);
                 if (!serverDown) {
-                    server.onDatagram(nodeAddress, t.get().datagram(), now);
+                    server.handleDatagram(nodeAddress, t.get().datagram(), now);
                 }
             }
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 moved = true;
-                node.handleDatagram(PeerTransmit.MAIN, serverAddress, t.get().datagram(), now);
+                node.handleDatagram(Transmit.MAIN, serverAddress, t.get().datagram(), now);
             }
             for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
                 if (e.get() instanceof ControlEvent.Received r) {

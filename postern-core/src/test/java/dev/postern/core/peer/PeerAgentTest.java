@@ -34,7 +34,7 @@ class PeerAgentTest {
         agent.connect(NodeKeys.generate(RANDOM).id(), false, 0);
         assertThat(toServer()).hasSize(2); // refused by a channel not yet up: lost
 
-        agent.onServerConnected(100 * MS);
+        agent.handleServerConnected(100 * MS);
 
         assertThat(toServer()).as("sent at once, not at the retry a second later")
                 .hasSize(2).hasAtLeastOneElementOfType(Frame.Listen.class).hasAtLeastOneElementOfType(Frame.Call.class);

@@ -6,6 +6,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.net.Transmit;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -67,7 +68,7 @@ class PeerPacketsTest {
     /** A node's agent takes any datagram without throwing; nothing it sends answers a stranger. */
     @FuzzTest(maxDuration = "30s")
     void anAgentSurvivesAnyDatagram(byte[] input) {
-        AGENT.onPacket(PeerTransmit.MAIN, FROM, input, 0);
+        AGENT.handlePacket(Transmit.MAIN, FROM, input, 0);
         assertThat(AGENT.pollTransmit()).isEmpty();
     }
 }

@@ -11,6 +11,7 @@ import dev.postern.core.mediation.MediationFrames.Frame;
 import dev.postern.core.mediation.MediationFrames.Role;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +54,8 @@ class PeerSessionTest {
     }
 
     /** Carries each side's datagrams to the other until neither sends, dropping those {@code lose} picks; returns all carried. */
-    private List<PeerTransmit> exchange(PeerSession a, PeerSession b, Predicate<PeerTransmit> lose) {
-        List<PeerTransmit> carried = new ArrayList<>();
+    private List<Transmit> exchange(PeerSession a, PeerSession b, Predicate<Transmit> lose) {
+        List<Transmit> carried = new ArrayList<>();
         boolean moved = true;
         while (moved) {
             moved = false;
@@ -62,14 +63,14 @@ class PeerSessionTest {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(bobAt) && !lose.test(t.get())) {
-                    b.onPacket(PeerTransmit.MAIN, aliceAt, decode(t.get().datagram()), now);
+                    b.handlePacket(Transmit.MAIN, aliceAt, decode(t.get().datagram()), now);
                 }
             }
             for (var t = b.pollTransmit(now); t.isPresent(); t = b.pollTransmit(now)) {
                 moved = true;
                 carried.add(t.get());
                 if (t.get().to().equals(aliceAt) && !lose.test(t.get())) {
-                    a.onPacket(PeerTransmit.MAIN, bobAt, decode(t.get().datagram()), now);
+                    a.handlePacket(Transmit.MAIN, bobAt, decode(t.get().datagram()), now);
                 }
             }
         }
@@ -102,7 +103,7 @@ class PeerSessionTest {
         assertThat(events(callee)).contains(new PeerEvent.Connected(Path.DIRECT, aliceAt));
 
         caller.send(bytes("a secret marker"), now);
-        List<PeerTransmit> wire = exchange(caller, callee, t -> false);
+        List<Transmit> wire = exchange(caller, callee, t -> false);
         assertThat(events(callee)).singleElement().isInstanceOfSatisfying(PeerEvent.Received.class,
                 r -> assertThat(r.payload()).isEqualTo(bytes("a secret marker")));
         assertThat(wire).allSatisfy(t -> assertThat(new String(t.datagram(), StandardCharsets.ISO_8859_1)).doesNotContain("secret marker"));
@@ -141,16 +142,16 @@ class PeerSessionTest {
         exchange(caller, callee, t -> false);
         events(callee);
         caller.send(bytes("once"), now);
-        PeerTransmit original = caller.pollTransmit(now).orElseThrow();
-        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
+        Transmit original = caller.pollTransmit(now).orElseThrow();
+        callee.handlePacket(Transmit.MAIN, aliceAt, decode(original.datagram()), now);
 
-        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(original.datagram()), now);
+        callee.handlePacket(Transmit.MAIN, aliceAt, decode(original.datagram()), now);
         caller.send(bytes("twice"), now);
-        PeerTransmit next = caller.pollTransmit(now).orElseThrow();
+        Transmit next = caller.pollTransmit(now).orElseThrow();
         byte[] forged = next.datagram().clone();
         forged[forged.length - 1] ^= 1;
-        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(forged), now);
-        callee.onPacket(PeerTransmit.MAIN, aliceAt, decode(next.datagram()), now);
+        callee.handlePacket(Transmit.MAIN, aliceAt, decode(forged), now);
+        callee.handlePacket(Transmit.MAIN, aliceAt, decode(next.datagram()), now);
 
         assertThat(events(callee)).as("a forgery does not use up the genuine datagram's counter").hasSize(2);
         assertThat(counters.get(PeerCounter.DROPPED_REPLAYED)).isEqualTo(1);
@@ -215,7 +216,7 @@ class PeerSessionTest {
         PeerSession caller = session(alice, Role.CALLER, bob.id(), bobAt);
         PeerSession callee = session(bob, Role.CALLEE, alice.id(), aliceAt);
 
-        List<PeerTransmit> wire = exchange(caller, callee, t -> false);
+        List<Transmit> wire = exchange(caller, callee, t -> false);
 
         int hello = wire.stream().filter(t -> t.datagram()[0] == PeerPackets.HELLO).findFirst().orElseThrow().datagram().length;
         int probe = wire.stream().filter(t -> t.datagram()[0] == PeerPackets.PROBE).findFirst().orElseThrow().datagram().length;

@@ -38,11 +38,11 @@ class RelayPairTest {
     void firstDatagramOfEachSideClaimsItThenDatagramsCrossOver() {
         RelayPair pair = open();
 
-        assertThat(pair.onDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
-        assertThat(pair.onDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_NO_PEER_YET);
-        assertThat(pair.onDatagram(SIDE_2, bob, EMPTY, now)).as("the peer is known: data").isEqualTo(RelayVerdict.FORWARD);
+        assertThat(pair.handleDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(pair.handleDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_NO_PEER_YET);
+        assertThat(pair.handleDatagram(SIDE_2, bob, EMPTY, now)).as("the peer is known: data").isEqualTo(RelayVerdict.FORWARD);
 
-        assertThat(pair.onDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.FORWARD);
+        assertThat(pair.handleDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.FORWARD);
         assertThat(pair.destinationFrom(SIDE_1)).isEqualTo(bob);
         assertThat(pair.destinationFrom(SIDE_2)).isEqualTo(alice);
         assertThat(pair.count(RelayVerdict.FORWARD)).isEqualTo(2);
@@ -52,11 +52,11 @@ class RelayPairTest {
     @Test
     void aLearnedSideIsLockedToItsSource() {
         RelayPair pair = open();
-        pair.onDatagram(SIDE_1, alice, EMPTY, now);
-        pair.onDatagram(SIDE_2, bob, EMPTY, now);
+        pair.handleDatagram(SIDE_1, alice, EMPTY, now);
+        pair.handleDatagram(SIDE_2, bob, EMPTY, now);
 
-        assertThat(pair.onDatagram(SIDE_1, mallory, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
-        assertThat(pair.onDatagram(SIDE_1, new InetSocketAddress(alice.getAddress(), 4001), EMPTY, now))
+        assertThat(pair.handleDatagram(SIDE_1, mallory, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
+        assertThat(pair.handleDatagram(SIDE_1, new InetSocketAddress(alice.getAddress(), 4001), EMPTY, now))
                 .as("same host, other port").isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
         assertThat(pair.destinationFrom(SIDE_2)).isEqualTo(alice);
     }
@@ -64,13 +64,13 @@ class RelayPairTest {
     @Test
     void aCallerThatComparesSourcesItselfGetsTheSameVerdictsAndCounts() {
         RelayPair pair = open();
-        pair.onDatagram(SIDE_1, alice, EMPTY, now);
-        assertThatThrownBy(() -> pair.onDatagramToClaimed(SIDE_2, true, now)).isInstanceOf(IllegalStateException.class);
+        pair.handleDatagram(SIDE_1, alice, EMPTY, now);
+        assertThatThrownBy(() -> pair.handleDatagramToClaimed(SIDE_2, true, now)).isInstanceOf(IllegalStateException.class);
 
-        assertThat(pair.onDatagramToClaimed(SIDE_1, true, now)).isEqualTo(RelayVerdict.DROPPED_NO_PEER_YET);
-        pair.onDatagram(SIDE_2, bob, EMPTY, now);
-        assertThat(pair.onDatagramToClaimed(SIDE_1, false, now)).isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
-        assertThat(pair.onDatagramToClaimed(SIDE_2, true, now + 5)).isEqualTo(RelayVerdict.FORWARD);
+        assertThat(pair.handleDatagramToClaimed(SIDE_1, true, now)).isEqualTo(RelayVerdict.DROPPED_NO_PEER_YET);
+        pair.handleDatagram(SIDE_2, bob, EMPTY, now);
+        assertThat(pair.handleDatagramToClaimed(SIDE_1, false, now)).isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
+        assertThat(pair.handleDatagramToClaimed(SIDE_2, true, now + 5)).isEqualTo(RelayVerdict.FORWARD);
 
         assertThat(pair.lastActivity()).isEqualTo(now + 5);
         assertThat(pair.count(RelayVerdict.DROPPED_NO_PEER_YET)).isEqualTo(1);
@@ -85,14 +85,14 @@ class RelayPairTest {
         ClaimToken t2 = ClaimToken.random(random);
         RelayPair pair = new RelayPair(t1, t2, List.of(), publicRelay, now);
 
-        assertThat(pair.onDatagram(SIDE_1, mallory, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_NO_TOKEN);
-        assertThat(pair.onDatagram(SIDE_1, mallory, raw(t2), now)).as("the other side's token").isEqualTo(RelayVerdict.DROPPED_NO_TOKEN);
+        assertThat(pair.handleDatagram(SIDE_1, mallory, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_NO_TOKEN);
+        assertThat(pair.handleDatagram(SIDE_1, mallory, raw(t2), now)).as("the other side's token").isEqualTo(RelayVerdict.DROPPED_NO_TOKEN);
         assertThat(pair.isClaimed(SIDE_1)).isFalse();
 
-        assertThat(pair.onDatagram(SIDE_1, alice, raw(t1), now)).isEqualTo(RelayVerdict.CLAIMED);
-        assertThat(pair.onDatagram(SIDE_2, bob, ascii(t2.hex().toUpperCase()), now)).isEqualTo(RelayVerdict.CLAIMED);
-        assertThat(pair.onDatagram(SIDE_2, bob, ascii("data"), now)).isEqualTo(RelayVerdict.FORWARD);
-        assertThat(pair.onDatagram(SIDE_1, mallory, raw(t1), now)).as("a replayed token does not re-claim")
+        assertThat(pair.handleDatagram(SIDE_1, alice, raw(t1), now)).isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(pair.handleDatagram(SIDE_2, bob, ascii(t2.hex().toUpperCase()), now)).isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(pair.handleDatagram(SIDE_2, bob, ascii("data"), now)).isEqualTo(RelayVerdict.FORWARD);
+        assertThat(pair.handleDatagram(SIDE_1, mallory, raw(t1), now)).as("a replayed token does not re-claim")
                 .isEqualTo(RelayVerdict.DROPPED_WRONG_SOURCE);
     }
 
@@ -101,9 +101,9 @@ class RelayPairTest {
         Cidr only = Cidr.parse("198.51.100.0/28").toOptional().orElseThrow();
         RelayPair pair = new RelayPair(null, null, List.of(only), publicRelay, now);
 
-        assertThat(pair.onDatagram(SIDE_2, bob, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_SOURCE_NOT_ALLOWED);
-        assertThat(pair.onDatagram(SIDE_1, mallory, EMPTY, now)).as(".66 is outside /28").isEqualTo(RelayVerdict.DROPPED_SOURCE_NOT_ALLOWED);
-        assertThat(pair.onDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(pair.handleDatagram(SIDE_2, bob, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_SOURCE_NOT_ALLOWED);
+        assertThat(pair.handleDatagram(SIDE_1, mallory, EMPTY, now)).as(".66 is outside /28").isEqualTo(RelayVerdict.DROPPED_SOURCE_NOT_ALLOWED);
+        assertThat(pair.handleDatagram(SIDE_1, alice, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
     }
 
     @Test
@@ -112,24 +112,24 @@ class RelayPairTest {
         InetSocketAddress lan = new InetSocketAddress(addr("192.168.1.5"), 9);
 
         RelayPair strict = open();
-        assertThat(strict.onDatagram(SIDE_1, local, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_PEER_ADDRESS);
-        assertThat(strict.onDatagram(SIDE_1, lan, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_PEER_ADDRESS);
+        assertThat(strict.handleDatagram(SIDE_1, local, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_PEER_ADDRESS);
+        assertThat(strict.handleDatagram(SIDE_1, lan, EMPTY, now)).isEqualTo(RelayVerdict.DROPPED_PEER_ADDRESS);
 
         RelayPair allowed = new RelayPair(null, null, List.of(), new PeerAddressRule(addr("203.0.113.1"), true), now);
-        assertThat(allowed.onDatagram(SIDE_1, lan, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(allowed.handleDatagram(SIDE_1, lan, EMPTY, now)).isEqualTo(RelayVerdict.CLAIMED);
 
         RelayPair localRelay = new RelayPair(null, null, List.of(), new PeerAddressRule(addr("127.0.0.1"), false), now);
-        assertThat(localRelay.onDatagram(SIDE_1, local, EMPTY, now)).as("a local relay serves local peers").isEqualTo(RelayVerdict.CLAIMED);
+        assertThat(localRelay.handleDatagram(SIDE_1, local, EMPTY, now)).as("a local relay serves local peers").isEqualTo(RelayVerdict.CLAIMED);
     }
 
     @Test
     void activityIsTheLastClaimOrForward() {
         RelayPair pair = open();
-        pair.onDatagram(SIDE_1, alice, EMPTY, 100);
-        pair.onDatagram(SIDE_1, alice, EMPTY, 200); // dropped: not activity
+        pair.handleDatagram(SIDE_1, alice, EMPTY, 100);
+        pair.handleDatagram(SIDE_1, alice, EMPTY, 200); // dropped: not activity
         assertThat(pair.lastActivity()).isEqualTo(100);
-        pair.onDatagram(SIDE_2, bob, EMPTY, 300);
-        pair.onDatagram(SIDE_1, mallory, EMPTY, 400);
+        pair.handleDatagram(SIDE_2, bob, EMPTY, 300);
+        pair.handleDatagram(SIDE_1, mallory, EMPTY, 400);
         assertThat(pair.lastActivity()).isEqualTo(300);
     }
 

@@ -97,7 +97,7 @@ class PulseClientTest {
         assertThat(events()).containsExactly(new PulseClient.Event.Replied(PulseReply.MUST_VERIFY), new PulseClient.Event.VerifyWanted());
         assertThat(pulses.pollTimeout()).as("waits for the driver's /verify").isEqualTo(Long.MAX_VALUE);
 
-        pulses.onVerified(now);
+        pulses.handleVerified(now);
         assertThat(sent()).isEqualTo(1);
         pulses.handleDatagram(SERVER, reply(PulseReply.ON_TIME), now);
         assertThat(events()).containsExactly(new PulseClient.Event.Replied(PulseReply.ON_TIME), new PulseClient.Event.Reverified());

@@ -104,7 +104,7 @@ class StreamConnectionTest {
                 now = Math.max(now, next);
                 while (!inFlight.isEmpty() && inFlight.peek().at <= now) {
                     Delivery d = inFlight.poll();
-                    (d.toB ? b : a).onPacket(d.packet, now);
+                    (d.toB ? b : a).handlePacket(d.packet, now);
                 }
                 if (now - a.pollTimeout() >= 0) {
                     a.handleTimeout(now);
@@ -193,7 +193,7 @@ class StreamConnectionTest {
         assertThat(link.a.isDelivered(stream)).as("not acknowledged yet").isFalse();
 
         int below = link.b.receivedWholeBelow();
-        link.a.onPeerHasWhole(below);
+        link.a.handlePeerHasWhole(below);
 
         assertThat(below).isEqualTo(unseen);
         assertThat(link.a.isDelivered(stream)).isTrue();
@@ -386,7 +386,7 @@ class StreamConnectionTest {
     void aPeerThatSendsBeyondItsLimitEndsTheStreams() {
         StreamConnection b = new StreamConnection(StreamConnection.Settings.DEFAULTS, false);
         int window = StreamConnection.Settings.DEFAULTS.window();
-        b.onPacket(StreamPackets.encode(0, List.of(new StreamPackets.Frame.Stream(0, false, window, new byte[10]))), 0);
+        b.handlePacket(StreamPackets.encode(0, List.of(new StreamPackets.Frame.Stream(0, false, window, new byte[10]))), 0);
 
         assertThat(b.pollEvent()).contains(new StreamEvent.Opened(0));
         assertThat(b.pollEvent()).get().isInstanceOf(StreamEvent.Failed.class);

@@ -70,7 +70,7 @@ class StreamPacketsTest {
     @FuzzTest(maxDuration = "30s")
     void aConnectionSurvivesAnyPacket(byte[] input) {
         StreamConnection c = new StreamConnection(StreamConnection.Settings.DEFAULTS, false);
-        c.onPacket(input, 1_000_000L);
+        c.handlePacket(input, 1_000_000L);
         c.handleTimeout(c.pollTimeout() == Long.MAX_VALUE ? 2_000_000L : c.pollTimeout());
         for (var p = c.pollPacket(100_000_000L); p.isPresent(); p = c.pollPacket(100_000_000L)) {
             assertThat(StreamPackets.decode(p.get())).isInstanceOf(Decoded.Ok.class);

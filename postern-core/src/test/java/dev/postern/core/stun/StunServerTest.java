@@ -19,15 +19,15 @@ class StunServerTest {
     private static final InetSocketAddress CLIENT = address("203.0.113.9", 40000);
     private static final InetSocketAddress CLIENT6 = address("2001:db8::9", 40000);
 
-    private final StunServer nat = new StunServer(FOUR, StunServer.Limits.DEFAULTS, 0);
-    private final StunServer plain = new StunServer(List.of(FOUR.get(0)), StunServer.Limits.DEFAULTS, 0);
+    private final StunServer nat = new StunServer(FOUR, StunServer.Settings.DEFAULTS, 0);
+    private final StunServer plain = new StunServer(List.of(FOUR.get(0)), StunServer.Settings.DEFAULTS, 0);
 
     private static StunMessage decoded(byte[] wire) {
         return ((Decoded.Ok<StunMessage>) StunMessage.decode(wire)).value();
     }
 
     private static Optional<StunServer.Reply> ask(StunServer server, int on, InetSocketAddress from, byte[] request) {
-        return server.onDatagram(on, from, request, 0, request.length, 0);
+        return server.handleDatagram(on, from, request, 0, request.length, 0);
     }
 
     private static byte[] bare(boolean fingerprint) {
@@ -144,26 +144,26 @@ class StunServerTest {
 
     @Test
     void eachSourceHasItsShareOfAnswersAndAllTogetherTheirs() {
-        StunServer limited = new StunServer(List.of(FOUR.get(0)), new StunServer.Limits(1, 3, 1, 5, 16), 0);
+        StunServer limited = new StunServer(List.of(FOUR.get(0)), new StunServer.Settings(1, 3, 1, 5, 16), 0);
         InetSocketAddress sameHost = address("203.0.113.9", 50000);
         byte[] q = bare(false);
 
         for (int i = 0; i < 3; i++) {
-            assertThat(limited.onDatagram(0, i % 2 == 0 ? CLIENT : sameHost, q, 0, q.length, 0)).isPresent();
+            assertThat(limited.handleDatagram(0, i % 2 == 0 ? CLIENT : sameHost, q, 0, q.length, 0)).isPresent();
         }
-        assertThat(limited.onDatagram(0, CLIENT, q, 0, q.length, 0)).as("the address's burst is used, whatever the port").isEmpty();
-        assertThat(limited.onDatagram(0, CLIENT6, q, 0, q.length, 0)).isPresent();
-        assertThat(limited.onDatagram(0, CLIENT6, q, 0, q.length, 0)).isPresent();
-        assertThat(limited.onDatagram(0, address("198.51.100.200", 1), q, 0, q.length, 0)).as("the total's burst is used").isEmpty();
-        assertThat(limited.onDatagram(0, CLIENT, q, 0, q.length, 2_000_000_000L)).as("refilled after a while").isPresent();
+        assertThat(limited.handleDatagram(0, CLIENT, q, 0, q.length, 0)).as("the address's burst is used, whatever the port").isEmpty();
+        assertThat(limited.handleDatagram(0, CLIENT6, q, 0, q.length, 0)).isPresent();
+        assertThat(limited.handleDatagram(0, CLIENT6, q, 0, q.length, 0)).isPresent();
+        assertThat(limited.handleDatagram(0, address("198.51.100.200", 1), q, 0, q.length, 0)).as("the total's burst is used").isEmpty();
+        assertThat(limited.handleDatagram(0, CLIENT, q, 0, q.length, 2_000_000_000L)).as("refilled after a while").isPresent();
         assertThat(limited.counters().get(StunCounter.DROPPED_RATE)).isEqualTo(1);
         assertThat(limited.counters().get(StunCounter.DROPPED_TOTAL_RATE)).isEqualTo(1);
     }
 
     @Test
     void overTcpTheSameAnswersButNoChanges() {
-        assertThat(plain.onStreamMessage(0, CLIENT, bare(false))).hasValueSatisfying(d -> assertThat(d).hasSize(32));
-        assertThat(nat.onStreamMessage(0, CLIENT, Binding.request(TX, true, false, 96)))
+        assertThat(plain.handleStreamMessage(0, CLIENT, bare(false))).hasValueSatisfying(d -> assertThat(d).hasSize(32));
+        assertThat(nat.handleStreamMessage(0, CLIENT, Binding.request(TX, true, false, 96)))
                 .hasValueSatisfying(d -> assertThat(unknownTypes(decoded(d))).containsExactly(StunAttributes.CHANGE_REQUEST));
     }
 
@@ -173,10 +173,10 @@ class StunServerTest {
      */
     @FuzzTest(maxDuration = "30s")
     void theServerNeverAnswersBeyondItsRatio(byte[] input) {
-        for (StunServer server : List.of(new StunServer(FOUR, StunServer.Limits.DEFAULTS, 0), new StunServer(List.of(FOUR.get(0)),
-                StunServer.Limits.DEFAULTS, 0))) {
+        for (StunServer server : List.of(new StunServer(FOUR, StunServer.Settings.DEFAULTS, 0), new StunServer(List.of(FOUR.get(0)),
+                StunServer.Settings.DEFAULTS, 0))) {
             for (InetSocketAddress from : List.of(CLIENT, CLIENT6)) {
-                server.onDatagram(0, from, input, 0, input.length, 0).ifPresent(r -> {
+                server.handleDatagram(0, from, input, 0, input.length, 0).ifPresent(r -> {
                     assertThat(r.datagram().length).isLessThanOrEqualTo(Math.max(input.length, StunServer.LARGEST_UNPADDED_ANSWER));
                     if (r.from() != 0 || !r.to().equals(from)) {
                         assertThat(r.datagram().length).as("a changed answer").isLessThanOrEqualTo(input.length);

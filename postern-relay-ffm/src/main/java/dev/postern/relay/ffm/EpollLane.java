@@ -394,13 +394,13 @@ final class EpollLane implements RelayPlane.Lane, Executor {
         if (in.claimedLength > 0) {
             boolean same = sourceLength == in.claimedLength
                     && MemorySegment.mismatch(sources, source, source + sourceLength, in.claimed, 0, sourceLength) == -1;
-            return in.pair.onDatagramToClaimed(in.side, same, now);
+            return in.pair.handleDatagramToClaimed(in.side, same, now);
         }
         Optional<InetSocketAddress> from = SocketAddresses.read(sources.asSlice(source, sourceLength), sourceLength);
         if (from.isEmpty()) {
             return RelayVerdict.DROPPED_PEER_ADDRESS;
         }
-        RelayVerdict verdict = in.pair.onDatagram(in.side, from.get(),
+        RelayVerdict verdict = in.pair.handleDatagram(in.side, from.get(),
                 slots.asSlice(slotBytes * i, length).asByteBuffer(), now);
         if (in.pair.isClaimed(in.side)) {
             MemorySegment.copy(sources, source, in.claimed, 0, sourceLength);

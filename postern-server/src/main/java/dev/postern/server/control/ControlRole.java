@@ -4,7 +4,7 @@ import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlCounter;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.ControlServer;
-import dev.postern.core.control.Transmit;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.metrics.Counters;
@@ -56,7 +56,7 @@ public final class ControlRole implements AutoCloseable {
     }
 
     /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
-    public static ControlRole start(InetAddress bind, int port, NodeKeys identity, ControlServer.Limits limits, Clock clock,
+    public static ControlRole start(InetAddress bind, int port, NodeKeys identity, ControlServer.Settings limits, Clock clock,
             UdpTransport transport, Consumer<ControlEvent> onEvent) throws StartupException {
         ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), limits);
         EventLoopGroup group = transport.newGroup(1);
@@ -148,7 +148,7 @@ public final class ControlRole implements AutoCloseable {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             DatagramPacket packet = (DatagramPacket) msg;
             try {
-                server.onDatagram(packet.sender(), ByteBufUtil.getBytes(packet.content()), clock.nanoTime());
+                server.handleDatagram(packet.sender(), ByteBufUtil.getBytes(packet.content()), clock.nanoTime());
             } finally {
                 packet.release();
             }

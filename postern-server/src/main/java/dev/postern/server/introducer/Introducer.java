@@ -7,6 +7,7 @@ import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
 import dev.postern.core.limit.TokenBucket;
 import dev.postern.core.metrics.Counters;
+import dev.postern.core.net.Transmit;
 import dev.postern.server.introducer.IntroducerMessage.Intro;
 import dev.postern.server.introducer.IntroducerMessage.Join;
 import dev.postern.server.introducer.IntroducerMessage.Other;
@@ -54,13 +55,11 @@ final class Introducer {
      * @param maxSwarmsPerPeer swarms one peer may be a member of
      * @param maxJoinPeers   introductions one join may ask for (it asks 3 by default)
      */
-    record Limits(double perDestination, int perDestinationBurst, double total, int totalBurst, int maxPeers, int maxPeersPerSource,
+    record Settings(double perDestination, int perDestinationBurst, double total, int totalBurst, int maxPeers, int maxPeersPerSource,
             int maxSwarms, int maxSwarmsPerPeer, int maxJoinPeers) {
-        static final Limits DEFAULTS = new Limits(20, 40, 20_000, 20_000, 65_536, 256, 16_384, 16, 8);
+        static final Settings DEFAULTS = new Settings(20, 40, 20_000, 20_000, 65_536, 256, 16_384, 16, 8);
     }
 
-    /** A datagram to send from this introducer's endpoint. */
-    record Transmit(InetSocketAddress to, byte[] datagram) {}
 
     private static final class Peer {
         final String id;
@@ -80,7 +79,7 @@ final class Introducer {
 
     private final String id;
     private final long restartMillis;
-    private final Limits limits;
+    private final Settings limits;
     private final Counters<IntroducerCounter> counters;
     private final RandomGenerator random;
     private final SourceRateLimiter perDestination;
@@ -95,7 +94,7 @@ final class Introducer {
      * @param id            this introducer's id (64 hex digits), the same across restarts
      * @param restartMillis when it started (wall clock), which peers compare to see a restart
      */
-    Introducer(String id, long restartMillis, Limits limits, Counters<IntroducerCounter> counters, RandomGenerator random, long now) {
+    Introducer(String id, long restartMillis, Settings limits, Counters<IntroducerCounter> counters, RandomGenerator random, long now) {
         this.id = id;
         this.restartMillis = restartMillis;
         this.limits = limits;
@@ -121,7 +120,7 @@ final class Introducer {
      * A datagram from {@code from}; {@code wallMillis} stamps the connects it may cause, as the library's
      * introducer stamps them with its clock.
      */
-    void onDatagram(InetSocketAddress from, byte[] d, int offset, int length, long now, long wallMillis) {
+    void handleDatagram(InetSocketAddress from, byte[] d, int offset, int length, long now, long wallMillis) {
         if (!(IntroducerCodec.decode(d, offset, length) instanceof Decoded.Ok<IntroducerMessage> ok)) {
             counters.increment(IntroducerCounter.DROPPED_MALFORMED);
             return;

@@ -27,9 +27,9 @@ public record IntroducerConfig(int port, double perDestination, int perDestinati
         return port >= 0;
     }
 
-    Introducer.Limits limits() {
-        Introducer.Limits d = Introducer.Limits.DEFAULTS;
-        return new Introducer.Limits(perDestination, perDestinationBurst, d.total(), d.totalBurst(), maxPeers, maxPeersPerSource,
+    Introducer.Settings limits() {
+        Introducer.Settings d = Introducer.Settings.DEFAULTS;
+        return new Introducer.Settings(perDestination, perDestinationBurst, d.total(), d.totalBurst(), maxPeers, maxPeersPerSource,
                 d.maxSwarms(), d.maxSwarmsPerPeer(), d.maxJoinPeers());
     }
 }

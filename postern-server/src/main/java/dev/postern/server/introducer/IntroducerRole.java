@@ -93,7 +93,7 @@ public final class IntroducerRole implements AutoCloseable {
                     DatagramPacket p = (DatagramPacket) msg;
                     try {
                         ByteBuf content = p.content();
-                        introducer.onDatagram(p.sender(), ByteBufUtil.getBytes(content), 0, content.readableBytes(), clock.nanoTime(),
+                        introducer.handleDatagram(p.sender(), ByteBufUtil.getBytes(content), 0, content.readableBytes(), clock.nanoTime(),
                                 clock.epochMillis());
                     } finally {
                         p.release();

@@ -29,7 +29,7 @@ public final class MediatorRole {
         this.timer = control.timer(this::onTimeout);
     }
 
-    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Limits limits) {
+    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Settings limits) {
         return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock);
     }
 
@@ -38,14 +38,14 @@ public final class MediatorRole {
     }
 
     /** A mediation frame from {@code node} on channel session {@code session}; on the control channel's event loop. */
-    public void onFrame(NodeId node, long session, byte[] frame) {
-        control.endpointOf(node).ifPresent(seen -> mediator.onFrame(node, session, seen, frame, clock.nanoTime()));
+    public void handleFrame(NodeId node, long session, byte[] frame) {
+        control.endpointOf(node).ifPresent(seen -> mediator.handleFrame(node, session, seen, frame, clock.nanoTime()));
         flush();
     }
 
     /** On the control channel's event loop. */
-    public void onDisconnected(NodeId node) {
-        mediator.onDisconnected(node);
+    public void handleDisconnected(NodeId node) {
+        mediator.handleDisconnected(node);
     }
 
     private void onTimeout() {
@@ -55,7 +55,7 @@ public final class MediatorRole {
 
     /** Sends what the mediator has to send and arms the timer for when it next needs time. */
     private void flush() {
-        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+        for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {
             control.send(o.get().to(), o.get().frame());
         }
         timer.arm(mediator.pollTimeout());

@@ -61,7 +61,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
     private DeadlineTimer timer;
     private int nextRequest;
 
-    public MessagingRole(NodeId self, Clock clock, MessageRouter.Limits limits) {
+    public MessagingRole(NodeId self, Clock clock, MessageRouter.Settings limits) {
         this.self = self;
         this.clock = clock;
         this.router = new MessageRouter(limits, new SecureRandom());
@@ -88,7 +88,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
             int request = ++nextRequest;
             pending.put(request, result);
             pendingIds.put(request, message.id());
-            router.onFrame(self, LOCAL, MessageCodec.send(request, message), clock.nanoTime());
+            router.handleFrame(self, LOCAL, MessageCodec.send(request, message), clock.nanoTime());
             flush();
         });
         return result;
@@ -99,13 +99,13 @@ public final class MessagingRole implements Consumer<ControlEvent> {
         control.execute(() -> {
             subscribers.add(subscriber);
             if (subscribers.size() == 1) {
-                router.onConnected(self, clock.nanoTime());
+                router.handleConnected(self, clock.nanoTime());
                 flush();
             }
         });
         return () -> control.execute(() -> {
             if (subscribers.remove(subscriber) && subscribers.isEmpty()) {
-                router.onDisconnected(self);
+                router.handleDisconnected(self);
             }
         });
     }
@@ -115,11 +115,11 @@ public final class MessagingRole implements Consumer<ControlEvent> {
     public void accept(ControlEvent event) {
         long now = clock.nanoTime();
         switch (event) {
-            case ControlEvent.Connected c -> router.onConnected(c.peer(), now);
-            case ControlEvent.Disconnected d -> router.onDisconnected(d.peer());
+            case ControlEvent.Connected c -> router.handleConnected(c.peer(), now);
+            case ControlEvent.Disconnected d -> router.handleDisconnected(d.peer());
             // A node's frames are drained while its session is live, so where it is is known.
             case ControlEvent.Received r -> control.endpointOf(r.peer()).ifPresent(
-                    from -> router.onFrame(r.peer(), SourceNetwork.of(from.getAddress()), r.payload(), now));
+                    from -> router.handleFrame(r.peer(), SourceNetwork.of(from.getAddress()), r.payload(), now));
             case ControlEvent.Moved m -> { }
         }
         flush();
@@ -127,7 +127,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
 
     /** Sends what the router has to send and arms the timer for when it next needs time. */
     private void flush() {
-        for (var o = router.pollOutgoing(); o.isPresent(); o = router.pollOutgoing()) {
+        for (var o = router.pollFrame(); o.isPresent(); o = router.pollFrame()) {
             if (!o.get().to().equals(self)) {
                 control.send(o.get().to(), o.get().frame());
                 continue;
@@ -140,9 +140,9 @@ public final class MessagingRole implements Consumer<ControlEvent> {
                 case Frame.Accepted a -> complete(a.request(), null);
                 case Frame.Refused r -> complete(r.request(), r.reason());
                 default -> {
-                    MessageInbox.Handled h = inbox.onFrame(frame);
+                    MessageInbox.Handled h = inbox.handleFrame(frame);
                     h.message().ifPresent(m -> subscribers.forEach(s -> s.accept(m)));
-                    h.reply().ifPresent(ack -> router.onFrame(self, LOCAL, ack, clock.nanoTime()));
+                    h.reply().ifPresent(ack -> router.handleFrame(self, LOCAL, ack, clock.nanoTime()));
                 }
             }
         }

@@ -30,7 +30,7 @@ final class P2pscConnection extends SimpleChannelInboundHandler<ByteBuf> {
 
     private enum State { ADVERTISE, RESPONSE, WAITING, DISCONNECTING, DONE }
 
-    private final P2pscMediatorRole.Limits limits;
+    private final P2pscMediatorRole.Settings limits;
     private final Counters<P2pscCounter> counters;
     private final P2pscMediatorRole.Matcher matcher;
     private ChannelHandlerContext ctx;
@@ -43,7 +43,7 @@ final class P2pscConnection extends SimpleChannelInboundHandler<ByteBuf> {
     private P2pscConnection first;
     private P2pscMessage.PeerIdentification toFirst;
 
-    P2pscConnection(P2pscMediatorRole.Limits limits, Counters<P2pscCounter> counters, P2pscMediatorRole.Matcher matcher) {
+    P2pscConnection(P2pscMediatorRole.Settings limits, Counters<P2pscCounter> counters, P2pscMediatorRole.Matcher matcher) {
         this.limits = limits;
         this.counters = counters;
         this.matcher = matcher;

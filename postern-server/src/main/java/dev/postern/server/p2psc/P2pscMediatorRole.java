@@ -48,8 +48,8 @@ public final class P2pscMediatorRole implements AutoCloseable {
      * @param stepTimeout   how long a peer may take for each whole message it owes, however it drips the bytes
      * @param peerWait      how long the first peer waits for the second
      */
-    public record Limits(int maxConnections, int maxConnectionsPerSource, Duration stepTimeout, Duration peerWait) {
-        public static final Limits DEFAULTS = new Limits(1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(30));
+    public record Settings(int maxConnections, int maxConnectionsPerSource, Duration stepTimeout, Duration peerWait) {
+        public static final Settings DEFAULTS = new Settings(1024, 16, Duration.ofSeconds(10), Duration.ofSeconds(30));
     }
 
     private final EventLoopGroup group;
@@ -65,11 +65,11 @@ public final class P2pscMediatorRole implements AutoCloseable {
         this.waiting = waiting;
     }
 
-    public static P2pscMediatorRole start(InetAddress bind, int port, Limits limits) throws StartupException {
+    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits) throws StartupException {
         return start(bind, port, limits, TcpTransport.best());
     }
 
-    public static P2pscMediatorRole start(InetAddress bind, int port, Limits limits, TcpTransport transport) throws StartupException {
+    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits, TcpTransport transport) throws StartupException {
         Counters<P2pscCounter> counters = new Counters<>(P2pscCounter.class);
         Map<String, P2pscConnection> waiting = new HashMap<>();
         Matcher matcher = new Matcher(waiting, counters);

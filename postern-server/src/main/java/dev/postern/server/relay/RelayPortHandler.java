@@ -58,7 +58,7 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             ByteBuffer payload = pair.isClaimed(side) ? NOTHING : content.nioBuffer();
-            if (pair.onDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
+            if (pair.handleDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
                 if (!content.isReadable()) {
                     forwardEmpty(pair.destinationFrom(side));
                 } else if (out.isWritable()) {

@@ -42,7 +42,7 @@ public final class RelayRequests {
      * A relay frame {@code node} sent on channel session {@code session} from address {@code from} (whose share of
      * sockets it draws on); {@code reply} gets the answer, possibly on another thread.
      */
-    public void onFrame(NodeId node, long session, InetAddress from, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
+    public void handleFrame(NodeId node, long session, InetAddress from, byte[] frame, BiConsumer<NodeId, byte[]> reply) {
         if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<Frame> ok)) {
             return;
         }
@@ -71,7 +71,7 @@ public final class RelayRequests {
     }
 
     /** Channel session {@code session} is gone: a request on it can no longer be repeated. */
-    public void onDisconnected(long session) {
+    public void handleDisconnected(long session) {
         synchronized (answers) {
             answers.remove(session);
         }

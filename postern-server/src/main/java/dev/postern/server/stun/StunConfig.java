@@ -13,13 +13,13 @@ import java.util.Optional;
  * @param maxTcpConnections          STUN connections open at once, in total
  * @param maxTcpConnectionsPerSource STUN connections open at once from one source (IPv4 address, IPv6 /64)
  */
-public record StunConfig(int port, Optional<InetAddress> secondAddress, StunServer.Limits limits, int maxTcpConnections,
+public record StunConfig(int port, Optional<InetAddress> secondAddress, StunServer.Settings limits, int maxTcpConnections,
         int maxTcpConnectionsPerSource) {
 
     public static final int DEFAULT_PORT = 3478;
     public static final int DEFAULT_MAX_TCP_CONNECTIONS = 1024;
     public static final int DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE = 16;
-    public static final StunConfig OFF = new StunConfig(-1, Optional.empty(), StunServer.Limits.DEFAULTS, 1, 1);
+    public static final StunConfig OFF = new StunConfig(-1, Optional.empty(), StunServer.Settings.DEFAULTS, 1, 1);
 
     public StunConfig {
         if (port < -1 || port > 65535 || port == 65535 && secondAddress.isPresent()) {
@@ -36,7 +36,7 @@ public record StunConfig(int port, Optional<InetAddress> secondAddress, StunServ
 
     /** STUN with NAT detection: {@code port} and the next, on the bind address and {@code second}. */
     public static StunConfig withNatDetection(int port, InetAddress second) {
-        return new StunConfig(port, Optional.of(second), StunServer.Limits.DEFAULTS, DEFAULT_MAX_TCP_CONNECTIONS,
+        return new StunConfig(port, Optional.of(second), StunServer.Settings.DEFAULTS, DEFAULT_MAX_TCP_CONNECTIONS,
                 DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE);
     }
 

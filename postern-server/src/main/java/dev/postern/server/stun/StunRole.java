@@ -111,7 +111,7 @@ public final class StunRole implements AutoCloseable {
                         DatagramPacket p = (DatagramPacket) msg;
                         try {
                             ByteBuf content = p.content();
-                            server[0].onDatagram(on, p.sender(), ByteBufUtil.getBytes(content), 0, content.readableBytes(), clock.nanoTime())
+                            server[0].handleDatagram(on, p.sender(), ByteBufUtil.getBytes(content), 0, content.readableBytes(), clock.nanoTime())
                                     .ifPresent(r -> udp.get(r.from()).writeAndFlush(
                                             new DatagramPacket(Unpooled.wrappedBuffer(r.datagram()), r.to()), udp.get(r.from()).voidPromise()));
                         } finally {
@@ -162,7 +162,7 @@ public final class StunRole implements AutoCloseable {
                             ctx.close(); // not STUN: there is no telling where the next message starts
                             return;
                         }
-                        server[0].onStreamMessage(0, from, message)
+                        server[0].handleStreamMessage(0, from, message)
                                 .ifPresent(answer -> ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)));
                     }
 

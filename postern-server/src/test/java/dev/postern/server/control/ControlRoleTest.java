@@ -34,7 +34,7 @@ class ControlRoleTest {
         CopyOnWriteArrayList<String> atNode = new CopyOnWriteArrayList<>();
         CopyOnWriteArrayList<NodeId> connectedTo = new CopyOnWriteArrayList<>();
         InetAddress lo = InetAddress.getLoopbackAddress();
-        try (ControlRole server = ControlRole.start(lo, 0, serverKeys, ControlServer.Limits.DEFAULTS, Clock.SYSTEM, UdpTransport.best(), atServer::add);
+        try (ControlRole server = ControlRole.start(lo, 0, serverKeys, ControlServer.Settings.DEFAULTS, Clock.SYSTEM, UdpTransport.best(), atServer::add);
                 NodeLoop node = NodeLoop.open(nodeKeys, serverKeys.id(),
                         new InetSocketAddress(lo, server.address().getPort()), Clock.SYSTEM, event -> {
                             switch (event) {

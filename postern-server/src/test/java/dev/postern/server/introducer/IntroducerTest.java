@@ -27,7 +27,7 @@ class IntroducerTest {
     private static final long RESTART = 1_795_000_000_000L;
 
     private final Counters<IntroducerCounter> counters = new Counters<>(IntroducerCounter.class);
-    private final Introducer introducer = new Introducer(ME, RESTART, Introducer.Limits.DEFAULTS, counters, new Random(7), 0);
+    private final Introducer introducer = new Introducer(ME, RESTART, Introducer.Settings.DEFAULTS, counters, new Random(7), 0);
     private long now = 10 * S;
 
     private record Sent(InetSocketAddress to, JsonNode message) {}
@@ -46,7 +46,7 @@ class IntroducerTest {
 
     private List<Sent> from(InetSocketAddress source, String json) {
         byte[] d = json.getBytes(StandardCharsets.UTF_8);
-        introducer.onDatagram(source, d, 0, d.length, now, 1_795_000_123_000L);
+        introducer.handleDatagram(source, d, 0, d.length, now, 1_795_000_123_000L);
         List<Sent> out = new ArrayList<>();
         for (var t = introducer.pollTransmit(); t.isPresent(); t = introducer.pollTransmit()) {
             try {
@@ -178,7 +178,7 @@ class IntroducerTest {
             from(at("192.0.2." + i, 3456), join(id(i), "easy", 0));
         }
         List<Sent> many = from(first, join(id(1), "easy", 1000));
-        assertThat(many.stream().filter(s -> s.to().equals(first))).hasSize(Introducer.Limits.DEFAULTS.maxJoinPeers());
+        assertThat(many.stream().filter(s -> s.to().equals(first))).hasSize(Introducer.Settings.DEFAULTS.maxJoinPeers());
     }
 
     @Test
@@ -241,12 +241,12 @@ class IntroducerTest {
 
     @Test
     void eachAddressHasItsShareOfAnswersAndOfTheTable() {
-        Introducer small = new Introducer(ME, RESTART, new Introducer.Limits(1, 3, 1000, 1000, 100, 2, 10, 2, 8), counters, new Random(1), 0);
+        Introducer small = new Introducer(ME, RESTART, new Introducer.Settings(1, 3, 1000, 1000, 100, 2, 10, 2, 8), counters, new Random(1), 0);
         InetSocketAddress victim = at("192.0.2.66", 1);
         int answered = 0;
         for (int i = 1; i <= 10; i++) {
             byte[] d = ("{\"type\":\"ping\",\"id\":\"" + id(i) + "\",\"spinPort\":9}").getBytes(StandardCharsets.UTF_8);
-            small.onDatagram(victim, d, 0, d.length, now, 0);
+            small.handleDatagram(victim, d, 0, d.length, now, 0);
             while (small.pollTransmit().isPresent()) {
                 answered++;
             }
@@ -267,10 +267,10 @@ class IntroducerTest {
     /** Any datagram: no exception, and no more datagrams to one address than its burst, however many it names. */
     @FuzzTest(maxDuration = "30s")
     void anyDatagramIsSafe(byte[] input) {
-        Introducer fresh = new Introducer(ME, RESTART, Introducer.Limits.DEFAULTS, new Counters<>(IntroducerCounter.class), new Random(3), 0);
+        Introducer fresh = new Introducer(ME, RESTART, Introducer.Settings.DEFAULTS, new Counters<>(IntroducerCounter.class), new Random(3), 0);
         InetSocketAddress source = at("198.51.100.9", 4000);
         for (int i = 0; i < 3; i++) {
-            fresh.onDatagram(source, input, 0, input.length, i, 0);
+            fresh.handleDatagram(source, input, 0, input.length, i, 0);
         }
         int sent = 0;
         while (fresh.pollTransmit().isPresent()) {

@@ -27,7 +27,7 @@ record LoopbackServer(PosternServer server, String address) implements AutoClose
                 // (a reserve for it left too few when both nodes' sockets were still being stopped).
                 new RelayConfig(lo, lo, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500, 8, 0,
                         RelayConfig.DEFAULT_UNCLAIMED_TIMEOUT, false),
-                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(lo, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
         return new LoopbackServer(server, server.address());
     }
 

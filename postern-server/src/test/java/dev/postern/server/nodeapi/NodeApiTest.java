@@ -56,7 +56,7 @@ class NodeApiTest {
             return PosternServer.start(new ServerConfig(LOOPBACK, dataDir,
                     new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 100, 4096, 100, 100),
                     new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, 16, 3, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                    1, RelayEngines.AUTO, new NodeApiConfig(LOOPBACK, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, new ManualClock()));
+                    1, RelayEngines.AUTO, new NodeApiConfig(LOOPBACK, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Settings.DEFAULTS, new ManualClock()));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -277,7 +277,7 @@ class NodeApiTest {
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 100, 4096, 100, 100),
                 new RelayConfig(LOOPBACK, LOOPBACK, 0, 0, 16, 3, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
                 1, RelayEngines.AUTO, new NodeApiConfig(LOOPBACK, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF,
-                new dev.postern.core.messaging.MessageRouter.Limits(3, 3_600_000_000_000L, 2_000_000_000L, 1 << 20, 1 << 20, 3),
+                new dev.postern.core.messaging.MessageRouter.Settings(3, 3_600_000_000_000L, 2_000_000_000L, 1 << 20, 1 << 20, 3),
                 dev.postern.core.time.Clock.SYSTEM))) {
             NodeKeys offline = NodeKeys.generate(new java.security.SecureRandom());
             java.util.List<String> ids = new java.util.ArrayList<>();

@@ -52,7 +52,7 @@ class TwoNodesTest {
         try (PosternServer server = PosternServer.start(new ServerConfig(LO, dir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
                 NodeChannel nodeA = open(server, a, atA);
                 NodeChannel nodeB = open(server, b, atB);
                 DatagramSocket appA = new DatagramSocket(new InetSocketAddress(LO, 0));
@@ -100,7 +100,7 @@ class TwoNodesTest {
         try (PosternServer server = PosternServer.start(new ServerConfig(LO, dir,
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Limits.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
                 NodeChannel channel = NodeChannel.open(node, server.identity().id(),
                         new InetSocketAddress(LO, server.control().address().getPort()), Clock.SYSTEM, backend::deliver,
                         new NodeChannel.Listener() { })) {

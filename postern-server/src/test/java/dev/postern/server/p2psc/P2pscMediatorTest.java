@@ -43,7 +43,7 @@ class P2pscMediatorTest {
     private static P2pscMediatorRole start(Duration peerWait) {
         try {
             return P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
-                    new P2pscMediatorRole.Limits(16, 16, Duration.ofSeconds(10), peerWait));
+                    new P2pscMediatorRole.Settings(16, 16, Duration.ofSeconds(10), peerWait));
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -184,7 +184,7 @@ class P2pscMediatorTest {
     @Test
     void aDripFedMessageIsCutAtItsStepDeadline() throws Exception {
         try (P2pscMediatorRole quick = P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
-                new P2pscMediatorRole.Limits(16, 16, Duration.ofMillis(600), Duration.ofSeconds(30)));
+                new P2pscMediatorRole.Settings(16, 16, Duration.ofMillis(600), Duration.ofSeconds(30)));
                 Socket s = new Socket(quick.address().getAddress(), quick.address().getPort())) {
             s.setSoTimeout(5_000);
             byte[] advert = dev.postern.core.p2psc.P2pscCodec.encode(new P2pscMessage.Advertise(0, pem(alice), pem(bob)))
@@ -221,7 +221,7 @@ class P2pscMediatorTest {
     @Test
     void oneAddressCannotHoldEverySlot() throws Exception {
         try (P2pscMediatorRole small = P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0,
-                new P2pscMediatorRole.Limits(8, 3, Duration.ofSeconds(10), Duration.ofSeconds(30)))) {
+                new P2pscMediatorRole.Settings(8, 3, Duration.ofSeconds(10), Duration.ofSeconds(30)))) {
             java.util.List<Socket> held = new java.util.ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {

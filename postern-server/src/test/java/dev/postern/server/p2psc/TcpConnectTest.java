@@ -35,7 +35,7 @@ class TcpConnectTest {
 
     private static P2pscMediatorRole start(Duration peerWait) {
         try {
-            return P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0, new P2pscMediatorRole.Limits(16, 16, Duration.ofSeconds(10), peerWait));
+            return P2pscMediatorRole.start(InetAddress.getLoopbackAddress(), 0, new P2pscMediatorRole.Settings(16, 16, Duration.ofSeconds(10), peerWait));
         } catch (Exception e) {
             throw new AssertionError(e);
         }

@@ -44,7 +44,7 @@ final class RunningServer implements AutoCloseable {
             server = PosternServer.start(new ServerConfig(loopback, dataDir, config,
                     new RelayConfig(loopback, loopback, 0, 0, 16, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false,
                             RelayConfig.DEFAULT_MAX_DATAGRAM),
-                    1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Limits.DEFAULTS, clock));
+                    1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Settings.DEFAULTS, clock));
         } catch (StartupException e) {
             throw new IllegalStateException(e);
         }

@@ -8,7 +8,7 @@ import dev.postern.core.node.NodeMachine;
 import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
-import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stun.NatProbe;
 import java.net.InetSocketAddress;
@@ -49,7 +49,7 @@ public final class SimNode {
         this.machine = new NodeMachine(keys, postern.id(), postern.controlAddress(), settings, random);
         machine.localCandidates(List.of(new Candidate(Candidate.Kind.LOCAL, socket.localAddress())));
         socket.onReceive((from, datagram) -> {
-            machine.handleDatagram(PeerTransmit.MAIN, from, datagram, now());
+            machine.handleDatagram(Transmit.MAIN, from, datagram, now());
             drive();
         });
         machine.start(now());
@@ -142,7 +142,7 @@ public final class SimNode {
     /** Hands out what the machine said and sends what it has to send, then asks to be woken when it next needs time. */
     private void drive() {
         machine.drain(this::onEvent, t -> {
-            SimSocket from = t.socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.socket());
+            SimSocket from = t.socket() == Transmit.MAIN ? socket : extraSockets.get(t.socket());
             if (from != null) {
                 from.send(t.to(), t.datagram());
             }
@@ -153,7 +153,7 @@ public final class SimNode {
     private void onEvent(NodeEvent event) {
         nodeEvents.add(event);
         switch (event) {
-            case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(), openSockets(o.connection(), o.count()), now());
+            case NodeEvent.OpenSockets o -> machine.handleSocketsOpened(o.connection(), openSockets(o.connection(), o.count()), now());
             case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(SimSocket::close);
             case NodeEvent.Peer p -> events.add(p.event());
             default -> { }

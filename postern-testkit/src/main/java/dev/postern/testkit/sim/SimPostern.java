@@ -29,21 +29,21 @@ public final class SimPostern {
     private final SimTimer timer;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
-        this(net, host, random, Mediator.Limits.DEFAULTS);
+        this(net, host, random, Mediator.Settings.DEFAULTS);
     }
 
-    public SimPostern(SimNetwork net, SimHost host, SecureRandom random, Mediator.Limits limits) {
+    public SimPostern(SimNetwork net, SimHost host, SecureRandom random, Mediator.Settings limits) {
         this.net = net;
         this.timer = new SimTimer(net, this::wakeup);
         this.host = host;
         this.random = random;
         this.identity = NodeKeys.generate(random);
         this.socket = host.open(5026);
-        this.control = new ControlServer(identity, ControlCodec.PROLOGUE, random, ControlServer.Limits.DEFAULTS);
+        this.control = new ControlServer(identity, ControlCodec.PROLOGUE, random, ControlServer.Settings.DEFAULTS);
         this.mediator = new Mediator(limits, random);
         this.relay = new SimRelay(host, random);
         socket.onReceive((from, payload) -> {
-            control.onDatagram(from, payload, net.clock().nanoTime());
+            control.handleDatagram(from, payload, net.clock().nanoTime());
             pump();
         });
     }
@@ -91,14 +91,14 @@ public final class SimPostern {
         for (var e = control.pollEvent(); e.isPresent(); e = control.pollEvent()) {
             switch (e.get()) {
                 case ControlEvent.Received r when MediationFrames.isMediationFrame(r.payload()) ->
-                        control.endpointOf(r.peer()).ifPresent(seen -> mediator.onFrame(r.peer(), r.session(), seen, r.payload(), now));
+                        control.endpointOf(r.peer()).ifPresent(seen -> mediator.handleFrame(r.peer(), r.session(), seen, r.payload(), now));
                 case ControlEvent.Received r when RelayFrames.isRelayFrame(r.payload()) ->
-                        relay.onFrame(r.session(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
-                case ControlEvent.Disconnected d -> mediator.onDisconnected(d.peer());
+                        relay.handleFrame(r.session(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
+                case ControlEvent.Disconnected d -> mediator.handleDisconnected(d.peer());
                 default -> { }
             }
         }
-        for (var o = mediator.poll(); o.isPresent(); o = mediator.poll()) {
+        for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {
             control.send(o.get().to(), o.get().frame());
         }
         for (var t = control.pollTransmit(); t.isPresent(); t = control.pollTransmit()) {

@@ -36,7 +36,7 @@ public final class SimRelay {
     }
 
     /** The answer to a relay frame on channel session {@code session}, if it is one; a repeated request gets the first answer again. */
-    Optional<byte[]> onFrame(long session, byte[] frame) {
+    Optional<byte[]> handleFrame(long session, byte[] frame) {
         if (!(RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok)) {
             return Optional.empty();
         }
@@ -83,7 +83,7 @@ public final class SimRelay {
     }
 
     private void relay(RelayPair pair, int side, java.net.InetSocketAddress from, byte[] payload, SimSocket out) {
-        if (pair.onDatagram(side, from, ByteBuffer.wrap(payload), host.network().clock().nanoTime()) == RelayVerdict.FORWARD) {
+        if (pair.handleDatagram(side, from, ByteBuffer.wrap(payload), host.network().clock().nanoTime()) == RelayVerdict.FORWARD) {
             out.send(pair.destinationFrom(side), payload);
         }
     }

@@ -19,10 +19,10 @@ public final class SimStunServer {
         sockets[2] = second.open(FIRST_PORT);
         sockets[3] = second.open(SECOND_PORT);
         responder = new StunServer(List.of(sockets[0].localAddress(), sockets[1].localAddress(), sockets[2].localAddress(),
-                sockets[3].localAddress()), StunServer.Limits.DEFAULTS, first.network().clock().nanoTime());
+                sockets[3].localAddress()), StunServer.Settings.DEFAULTS, first.network().clock().nanoTime());
         for (int i = 0; i < 4; i++) {
             int on = i;
-            sockets[i].onReceive((from, payload) -> responder.onDatagram(on, from, payload, 0, payload.length, first.network().clock().nanoTime())
+            sockets[i].onReceive((from, payload) -> responder.handleDatagram(on, from, payload, 0, payload.length, first.network().clock().nanoTime())
                     .ifPresent(r -> sockets[r.from()].send(r.to(), r.datagram())));
         }
     }

@@ -48,7 +48,7 @@ class NatDetectionTest {
         for (int i = 0; i < sockets.length; i++) {
             int socket = i;
             sockets[i].onReceive((from, payload) -> {
-                probe.onDatagram(socket, from, payload, net.clock().nanoTime());
+                probe.handleDatagram(socket, from, payload, net.clock().nanoTime());
                 pump[0].run();
             });
         }

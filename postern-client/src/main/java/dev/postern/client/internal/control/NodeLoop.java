@@ -11,7 +11,7 @@ import dev.postern.core.node.NodeMachine;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
-import dev.postern.core.peer.PeerTransmit;
+import dev.postern.core.net.Transmit;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
@@ -101,7 +101,7 @@ public final class NodeLoop implements AutoCloseable {
         configure(socket);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
-        socket.register(selector, SelectionKey.OP_READ, PeerTransmit.MAIN);
+        socket.register(selector, SelectionKey.OP_READ, Transmit.MAIN);
         NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
         machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
         NodeLoop loop = new NodeLoop(machine, socket, selector, clock, natDetection, listener);
@@ -151,9 +151,9 @@ public final class NodeLoop implements AutoCloseable {
                 return; // the selector is gone: only close does that
             }
             long now = clock.nanoTime();
-            receiveAll(socket, PeerTransmit.MAIN, in, now);
+            receiveAll(socket, Transmit.MAIN, in, now);
             for (SelectionKey key : selector.selectedKeys()) {
-                if ((Integer) key.attachment() != PeerTransmit.MAIN && key.isValid()) {
+                if ((Integer) key.attachment() != Transmit.MAIN && key.isValid()) {
                     receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, now);
                 }
             }
@@ -178,7 +178,7 @@ public final class NodeLoop implements AutoCloseable {
     /** Hands out what the machine said and sends what it has to send. */
     private void drain() {
         machine.drain(this::onEvent, t -> {
-            DatagramChannel from = t.socket() == PeerTransmit.MAIN ? socket : extraSockets.get(t.socket());
+            DatagramChannel from = t.socket() == Transmit.MAIN ? socket : extraSockets.get(t.socket());
             if (from != null) {
                 sendQuietly(from, t.to(), t.datagram());
             }
@@ -187,7 +187,7 @@ public final class NodeLoop implements AutoCloseable {
 
     private void onEvent(NodeEvent event) {
         switch (event) {
-            case NodeEvent.OpenSockets o -> machine.onSocketsOpened(o.connection(),
+            case NodeEvent.OpenSockets o -> machine.handleSocketsOpened(o.connection(),
                     openSockets(o.connection(), o.count(), null), clock.nanoTime());
             case NodeEvent.CloseSockets c -> extraSockets.release(c.connection(), c.keep()).forEach(NodeLoop::closeQuietly);
             case NodeEvent.ServerConnected c -> {
@@ -213,7 +213,7 @@ public final class NodeLoop implements AutoCloseable {
             int port = ((InetSocketAddress) extraSockets.get(sockets.get(NatProbe.MAPPING_SOCKET)).getLocalAddress()).getPort();
             machine.detectNat(primary, NatDetection.ownAddresses(), sockets, port, now);
         } catch (IOException e) {
-            extraSockets.release(NodeMachine.NAT_DETECTION, PeerTransmit.MAIN).forEach(NodeLoop::closeQuietly);
+            extraSockets.release(NodeMachine.NAT_DETECTION, Transmit.MAIN).forEach(NodeLoop::closeQuietly);
             listener.onEvent(new NodeEvent.NatDetected(dev.postern.core.mediation.NatMapping.UNKNOWN));
         }
     }

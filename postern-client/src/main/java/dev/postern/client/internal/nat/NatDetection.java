@@ -58,7 +58,7 @@ public final class NatDetection {
                 for (SelectionKey key : selector.selectedKeys()) {
                     DatagramChannel c = (DatagramChannel) key.channel();
                     for (InetSocketAddress from; (from = (InetSocketAddress) c.receive(in.clear())) != null; ) {
-                        probe.onDatagram((Integer) key.attachment(), from, Arrays.copyOf(in.array(), in.position()), clock.nanoTime());
+                        probe.handleDatagram((Integer) key.attachment(), from, Arrays.copyOf(in.array(), in.position()), clock.nanoTime());
                     }
                 }
                 selector.selectedKeys().clear();

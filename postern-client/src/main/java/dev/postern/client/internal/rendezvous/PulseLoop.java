@@ -128,14 +128,14 @@ public final class PulseLoop implements AutoCloseable {
     private void verify() {
         try {
             session.verify();
-            machine.onVerified(clock.nanoTime());
+            machine.handleVerified(clock.nanoTime());
         } catch (RendezvousException e) {
             if (e.reason() == RendezvousException.Reason.UNAUTHORIZED) {
                 machine.stop();
                 listener.onLoggedOut();
             } else {
                 listener.onError(e);
-                machine.onVerifyFailed(clock.nanoTime());
+                machine.handleVerifyFailed(clock.nanoTime());
             }
         }
     }

@@ -10,7 +10,7 @@ import java.time.Duration;
  *                      then the handshake its time)
  * @param serverTimeout how long the node may be without its server before a connect fails as unreachable
  */
-record ConnectOptions(boolean relayOnly, Duration timeout, Duration serverTimeout) {
+record ConnectSettings(boolean relayOnly, Duration timeout, Duration serverTimeout) {
 
-    static final ConnectOptions DEFAULTS = new ConnectOptions(false, Duration.ofSeconds(50), Duration.ofSeconds(10));
+    static final ConnectSettings DEFAULTS = new ConnectSettings(false, Duration.ofSeconds(50), Duration.ofSeconds(10));
 }
