@@ -6,4 +6,8 @@ public final class PeerUnavailableException extends PosternException {
     public PeerUnavailableException(String message) {
         super(Reason.PEER_UNAVAILABLE, message);
     }
+
+    public PeerUnavailableException(String message, Throwable cause) {
+        super(Reason.PEER_UNAVAILABLE, message, cause);
+    }
 }

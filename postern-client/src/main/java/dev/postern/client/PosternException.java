@@ -21,10 +21,15 @@ public class PosternException extends IOException {
         SERVER_UNREACHABLE,
         /** The server answered with a refusal (one of its limits, or a request it would not serve). */
         SERVER_REFUSED,
-        /** The far end proved another identity than the key it was named by, or its proof was forged. */
+        /**
+         * The far end proved another identity than the key it was named by, or its proof was forged; or the server
+         * did not accept this side's credentials (a rendezvous private id it does not know: logged out or expired).
+         */
         AUTHENTICATION_FAILED,
         /** The peer runs another version of the protocol. */
         VERSION_MISMATCH,
+        /** The far end answered in a way its protocol does not allow: a bug there, or another program on its port. */
+        PROTOCOL_ERROR,
         /** This side closed it (the connection, the stream or the whole {@link Postern}). */
         CLOSED,
         /** The peer closed the connection. */
@@ -55,12 +60,17 @@ public class PosternException extends IOException {
     }
 
     /** The exception for {@code reason}: its subclass where it has one. */
-    static PosternException of(Reason reason, String message) {
+    public static PosternException of(Reason reason, String message) {
+        return of(reason, message, null);
+    }
+
+    /** The exception for {@code reason}, caused by {@code cause} (or null): its subclass where it has one. */
+    public static PosternException of(Reason reason, String message, Throwable cause) {
         return switch (reason) {
-            case TIMEOUT -> new PosternTimeoutException(message);
-            case PEER_UNAVAILABLE -> new PeerUnavailableException(message);
-            case AUTHENTICATION_FAILED -> new AuthenticationException(message);
-            default -> new PosternException(reason, message);
+            case TIMEOUT -> new PosternTimeoutException(message, cause);
+            case PEER_UNAVAILABLE -> new PeerUnavailableException(message, cause);
+            case AUTHENTICATION_FAILED -> new AuthenticationException(message, cause);
+            default -> new PosternException(reason, message, cause);
         };
     }
 }

@@ -9,4 +9,8 @@ public final class PosternTimeoutException extends PosternException {
     public PosternTimeoutException(String message) {
         super(Reason.TIMEOUT, message);
     }
+
+    public PosternTimeoutException(String message, Throwable cause) {
+        super(Reason.TIMEOUT, message, cause);
+    }
 }

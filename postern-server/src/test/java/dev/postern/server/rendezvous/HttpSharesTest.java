@@ -3,7 +3,7 @@ package dev.postern.server.rendezvous;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.postern.client.internal.rendezvous.RendezvousException;
+import dev.postern.client.PosternException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -107,7 +107,7 @@ class HttpSharesTest {
             rv.client.register();
             rv.client.register();
 
-            assertThatThrownBy(rv.client::register).isInstanceOf(RendezvousException.class)
+            assertThatThrownBy(rv.client::register).isInstanceOf(PosternException.class)
                     .hasMessageContaining("429").hasMessageContaining("network");
             assertThat(rv.count(RendezvousCounter.REGISTER_REFUSED_PREFIX)).isEqualTo(1);
         }

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.postern.client.internal.rendezvous.PulseEncoding;
 import dev.postern.client.internal.rendezvous.PulseLoop;
-import dev.postern.client.internal.rendezvous.RendezvousException;
+import dev.postern.client.PosternException;
 import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
 import java.net.DatagramSocket;
@@ -23,7 +23,7 @@ class PulseLoopTest {
         final CopyOnWriteArrayList<PulseReply> replies = new CopyOnWriteArrayList<>();
         final AtomicInteger reverified = new AtomicInteger();
         final AtomicInteger loggedOut = new AtomicInteger();
-        final CopyOnWriteArrayList<RendezvousException> errors = new CopyOnWriteArrayList<>();
+        final CopyOnWriteArrayList<PosternException> errors = new CopyOnWriteArrayList<>();
 
         @Override
         public void onReply(PulseReply reply) {
@@ -41,7 +41,7 @@ class PulseLoopTest {
         }
 
         @Override
-        public void onError(RendezvousException e) {
+        public void onError(PosternException e) {
             errors.add(e);
         }
     }

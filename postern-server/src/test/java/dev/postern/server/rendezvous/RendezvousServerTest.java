@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.postern.client.internal.rendezvous.PeerStatus;
 import dev.postern.client.internal.rendezvous.PulseEncoding;
-import dev.postern.client.internal.rendezvous.RendezvousException;
-import dev.postern.client.internal.rendezvous.RendezvousException.Reason;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternException.Reason;
 import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
 import java.net.DatagramPacket;
@@ -90,10 +90,10 @@ class RendezvousServerTest {
 
             rv.clock.advance(RunningServer.INTERVAL.plus(RunningServer.ERROR_TIME).plusMillis(1));
             assertThat(me.pulse(home, PulseEncoding.HEX)).isEqualTo(PulseReply.UNKNOWN_CLIENT);
-            assertThatThrownBy(me::verify).isInstanceOf(RendezvousException.class)
-                    .extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.UNAUTHORIZED);
-            assertThatThrownBy(() -> peer.lookup(me.clientId())).isInstanceOf(RendezvousException.class)
-                    .extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.NOT_FOUND);
+            assertThatThrownBy(me::verify).isInstanceOf(PosternException.class)
+                    .extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.AUTHENTICATION_FAILED);
+            assertThatThrownBy(() -> peer.lookup(me.clientId())).isInstanceOf(PosternException.class)
+                    .extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.PEER_UNAVAILABLE);
         }
         assertThat(rv.count(RendezvousCounter.PULSE_MUST_VERIFY)).isEqualTo(1);
         assertThat(rv.count(RendezvousCounter.PULSE_UNKNOWN_CLIENT)).isEqualTo(1);
@@ -150,9 +150,9 @@ class RendezvousServerTest {
         assertThat(status.online()).isFalse();
         assertThat(status.sinceLastPulse()).isEmpty();
         assertThatThrownBy(() -> peer.lookup(silent.clientId()))
-                .isInstanceOf(RendezvousException.class)
+                .isInstanceOf(PosternException.class)
                 .hasMessageContaining("has not pulsed yet")
-                .extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.NOT_FOUND);
+                .extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.PEER_UNAVAILABLE);
     }
 
     @Test
@@ -175,9 +175,9 @@ class RendezvousServerTest {
             me.logout();
 
             assertThat(me.pulse(s, PulseEncoding.HEX)).isEqualTo(PulseReply.UNKNOWN_CLIENT);
-            assertThatThrownBy(me::logout).extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.UNAUTHORIZED);
+            assertThatThrownBy(me::logout).extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.AUTHENTICATION_FAILED);
             assertThatThrownBy(() -> peer.status(me.clientId()))
-                    .extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.NOT_FOUND);
+                    .extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.PEER_UNAVAILABLE);
         }
     }
 
@@ -245,9 +245,9 @@ class RendezvousServerTest {
             small.client.register();
             small.client.register();
 
-            assertThatThrownBy(small.client::register).isInstanceOf(RendezvousException.class)
+            assertThatThrownBy(small.client::register).isInstanceOf(PosternException.class)
                     .hasMessageContaining("503")
-                    .extracting(e -> ((RendezvousException) e).reason()).isEqualTo(Reason.UNAVAILABLE);
+                    .extracting(e -> ((PosternException) e).reason()).isEqualTo(Reason.SERVER_REFUSED);
             assertThat(small.count(RendezvousCounter.REGISTER_REFUSED_FULL)).isEqualTo(1);
         }
     }

@@ -1,5 +1,6 @@
 package dev.postern.client.internal.p2psc;
 
+import dev.postern.client.PosternException;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.p2psc.P2pscCodec;
 import dev.postern.core.p2psc.P2pscMessage;
@@ -17,13 +18,6 @@ import java.util.Optional;
  * bytes arrive (split or several in one segment), by tracking braces outside strings.
  */
 public final class P2pscStream {
-
-    /** A stream that breaks the protocol: not a JSON object, too long, or a message that does not decode. */
-    public static final class ProtocolException extends IOException {
-        public ProtocolException(String message) {
-            super(message);
-        }
-    }
 
     /** p2psc's messages are two levels deep; anything much deeper is not one. */
     static final int MAX_DEPTH = 8;
@@ -48,16 +42,16 @@ public final class P2pscStream {
             return Optional.empty();
         }
         if (!(P2pscCodec.decode(text.get()) instanceof Decoded.Ok<P2pscMessage> ok)) {
-            throw new ProtocolException("not a p2psc message: " + abbreviate(text.get()));
+            throw protocolError("not a p2psc message: " + abbreviate(text.get()));
         }
         return Optional.of(ok.value());
     }
 
     /** The next message, which must be of {@code type}. */
     public <T extends P2pscMessage> T expect(Class<T> type) throws IOException {
-        P2pscMessage m = receive().orElseThrow(() -> new ProtocolException("the other side closed the connection"));
+        P2pscMessage m = receive().orElseThrow(() -> protocolError("the other side closed the connection"));
         if (!type.isInstance(m)) {
-            throw new ProtocolException("expected " + type.getSimpleName() + ", got " + m.getClass().getSimpleName()
+            throw protocolError("expected " + type.getSimpleName() + ", got " + m.getClass().getSimpleName()
                     + (m instanceof P2pscMessage.AdvertiseAbort a ? " (" + a.reason() + ")" : ""));
         }
         return type.cast(m);
@@ -73,7 +67,7 @@ public final class P2pscStream {
             return Optional.empty();
         }
         if (c != '{') {
-            throw new ProtocolException("a message must be a JSON object");
+            throw protocolError("a message must be a JSON object");
         }
         byte[] buf = new byte[P2pscCodec.MAX_MESSAGE];
         byte[] closers = new byte[MAX_DEPTH];
@@ -83,7 +77,7 @@ public final class P2pscStream {
         boolean escaped = false;
         while (true) {
             if (n == buf.length) {
-                throw new ProtocolException("a message longer than " + P2pscCodec.MAX_MESSAGE + " bytes");
+                throw protocolError("a message longer than " + P2pscCodec.MAX_MESSAGE + " bytes");
             }
             buf[n++] = (byte) c;
             if (inString) {
@@ -98,12 +92,12 @@ public final class P2pscStream {
                 inString = true;
             } else if (c == '{' || c == '[') {
                 if (depth == MAX_DEPTH) {
-                    throw new ProtocolException("a message nested deeper than " + MAX_DEPTH);
+                    throw protocolError("a message nested deeper than " + MAX_DEPTH);
                 }
                 closers[depth++] = (byte) (c == '{' ? '}' : ']');
             } else if (c == '}' || c == ']') {
                 if (closers[--depth] != c) {
-                    throw new ProtocolException("a message with unbalanced brackets");
+                    throw protocolError("a message with unbalanced brackets");
                 }
                 if (depth == 0) {
                     return Optional.of(new String(buf, 0, n, StandardCharsets.UTF_8));
@@ -111,12 +105,17 @@ public final class P2pscStream {
             }
             c = in.read();
             if (c < 0) {
-                throw new ProtocolException("the connection ended inside a message");
+                throw protocolError("the connection ended inside a message");
             }
         }
     }
 
     private static String abbreviate(String s) {
         return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+
+    /** The other side broke the protocol: not a JSON object, too long, or a message that does not decode. */
+    private static PosternException protocolError(String message) {
+        return new PosternException(PosternException.Reason.PROTOCOL_ERROR, message);
     }
 }

@@ -1,5 +1,6 @@
 package dev.postern.client.internal.rendezvous;
 
+import dev.postern.client.PosternException;
 import dev.postern.core.rendezvous.PulseClient;
 import dev.postern.core.rendezvous.PulseReply;
 import dev.postern.core.time.Clock;
@@ -31,13 +32,13 @@ public final class PulseLoop implements AutoCloseable {
         default void onReverified() {}
 
         /** A pulse got no reply within the timeout (and was retried). */
-        default void onNoReply(RendezvousException e) {}
+        default void onNoReply(PosternException e) {}
 
         /** The server no longer knows this client (1060 or 401): the loop has stopped. Register again. */
         default void onLoggedOut() {}
 
         /** Anything else that went wrong; the loop carries on. */
-        default void onError(RendezvousException e) {}
+        default void onError(PosternException e) {}
     }
 
     private final RendezvousSession session;
@@ -86,7 +87,7 @@ public final class PulseLoop implements AutoCloseable {
                 try {
                     PulseSocket.flush(socket, server, machine);
                 } catch (IOException e) {
-                    listener.onError(new RendezvousException(RendezvousException.Reason.UNREACHABLE, 0,
+                    listener.onError(new PosternException(PosternException.Reason.SERVER_UNREACHABLE,
                             "pulse to " + server + " failed: " + e.getMessage(), e)); // the try's timeout follows
                 }
                 for (var e = machine.pollEvent(); e.isPresent(); e = machine.pollEvent()) {
@@ -129,8 +130,8 @@ public final class PulseLoop implements AutoCloseable {
         try {
             session.verify();
             machine.handleVerified(clock.nanoTime());
-        } catch (RendezvousException e) {
-            if (e.reason() == RendezvousException.Reason.UNAUTHORIZED) {
+        } catch (PosternException e) {
+            if (e.reason() == PosternException.Reason.AUTHENTICATION_FAILED) {
                 machine.stop();
                 listener.onLoggedOut();
             } else {

@@ -2,7 +2,8 @@ package dev.postern.client.internal.rendezvous;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.postern.client.internal.rendezvous.RendezvousException.Reason;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternException.Reason;
 import dev.postern.core.rendezvous.BearerToken;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
@@ -65,7 +66,7 @@ public final class RendezvousClient implements AutoCloseable {
     }
 
     /** Registers a new client; the server answers with its client id and private id. */
-    public RendezvousSession register() throws RendezvousException {
+    public RendezvousSession register() throws PosternException {
         JsonNode body = call("POST", "/register", null);
         ClientId id = ClientId.parse(text(body, "client_id")).toOptional()
                 .orElseThrow(() -> protocol("client_id is not 32 hex digits"));
@@ -98,7 +99,7 @@ public final class RendezvousClient implements AutoCloseable {
     }
 
     /** Calls the API and returns the body of a successful answer. */
-    JsonNode call(String method, String path, PrivateId auth) throws RendezvousException {
+    JsonNode call(String method, String path, PrivateId auth) throws PosternException {
         HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path))
                 .timeout(timeout)
                 .method(method, HttpRequest.BodyPublishers.noBody());
@@ -109,31 +110,31 @@ public final class RendezvousClient implements AutoCloseable {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (HttpTimeoutException e) {
-            throw new RendezvousException(Reason.TIMEOUT, 0, method + " " + path + ": no answer within " + timeout, e);
+            throw PosternException.of(Reason.TIMEOUT, method + " " + path + ": no answer within " + timeout, e);
         } catch (ConnectException e) {
-            throw new RendezvousException(Reason.UNREACHABLE, 0, "cannot reach rendezvous server at " + base, e);
+            throw new PosternException(Reason.SERVER_UNREACHABLE, "cannot reach rendezvous server at " + base, e);
         } catch (IOException e) {
-            throw new RendezvousException(Reason.UNREACHABLE, 0, method + " " + path + ": " + e, e);
+            throw new PosternException(Reason.SERVER_UNREACHABLE, method + " " + path + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new RendezvousException(Reason.TIMEOUT, 0, method + " " + path + ": interrupted", e);
+            throw new PosternException(Reason.CLOSED, method + " " + path + ": interrupted", e);
         }
         JsonNode body;
         try {
             body = JSON.readTree(response.body());
         } catch (IOException e) {
-            throw new RendezvousException(Reason.PROTOCOL, response.statusCode(),
+            throw new PosternException(Reason.PROTOCOL_ERROR,
                     method + " " + path + ": answer is not JSON (HTTP " + response.statusCode() + ")", e);
         }
         if (response.statusCode() == 200 && body != null && body.path("ok").asBoolean(false)) {
             return body;
         }
         String error = body == null ? "" : body.path("error").asText("");
-        throw new RendezvousException(reasonOf(response.statusCode()), response.statusCode(),
+        throw PosternException.of(reasonOf(response.statusCode()),
                 method + " " + path + ": HTTP " + response.statusCode() + (error.isEmpty() ? "" : ": " + error), null);
     }
 
-    static String text(JsonNode body, String field) throws RendezvousException {
+    static String text(JsonNode body, String field) throws PosternException {
         JsonNode node = body.get(field);
         if (node == null || node.isNull()) {
             throw protocol("answer has no " + field);
@@ -141,17 +142,16 @@ public final class RendezvousClient implements AutoCloseable {
         return node.asText();
     }
 
-    static RendezvousException protocol(String message) {
-        return new RendezvousException(Reason.PROTOCOL, 200, message, null);
+    static PosternException protocol(String message) {
+        return new PosternException(Reason.PROTOCOL_ERROR, message);
     }
 
     private static Reason reasonOf(int status) {
         return switch (status) {
-            case 400, 405, 413 -> Reason.BAD_REQUEST;
-            case 401 -> Reason.UNAUTHORIZED;
-            case 404 -> Reason.NOT_FOUND;
-            case 429 -> Reason.UNAVAILABLE;
-            default -> status >= 500 ? Reason.UNAVAILABLE : Reason.PROTOCOL;
+            case 400, 405, 413, 429 -> Reason.SERVER_REFUSED; // a request it would not serve, or one of its limits
+            case 401 -> Reason.AUTHENTICATION_FAILED; // the private id is unknown: logged out or expired; register again
+            case 404 -> Reason.PEER_UNAVAILABLE; // unknown, or no endpoint yet
+            default -> status >= 500 ? Reason.SERVER_REFUSED : Reason.PROTOCOL_ERROR;
         };
     }
 

@@ -1,7 +1,8 @@
 package dev.postern.client.internal.rendezvous;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.postern.client.internal.rendezvous.RendezvousException.Reason;
+import dev.postern.client.PosternException;
+import dev.postern.client.PosternException.Reason;
 import dev.postern.core.net.IpLiteral;
 import dev.postern.core.rendezvous.ClientId;
 import dev.postern.core.rendezvous.PrivateId;
@@ -44,17 +45,17 @@ public final class RendezvousSession {
     }
 
     /** Puts this client back ONLINE after a 1050 pulse reply; harmless when it already is. */
-    public void verify() throws RendezvousException {
+    public void verify() throws PosternException {
         client.call("POST", "/verify", privateId);
     }
 
     /** Removes this client from the server; its ids stop working at once. */
-    public void logout() throws RendezvousException {
+    public void logout() throws PosternException {
         client.call("POST", "/logout", privateId);
     }
 
     /** The public endpoint {@code peer}'s last on-time pulse came from; NOT_FOUND if unknown or never pulsed. */
-    public InetSocketAddress lookup(ClientId peer) throws RendezvousException {
+    public InetSocketAddress lookup(ClientId peer) throws PosternException {
         JsonNode body = client.call("GET", "/peer/" + peer.hex() + "/udp", privateId);
         String host = RendezvousClient.text(body, "host");
         int port = body.path("port").asInt(-1);
@@ -64,7 +65,7 @@ public final class RendezvousSession {
         return new InetSocketAddress(literalAddress(host), port);
     }
 
-    public PeerStatus status(ClientId peer) throws RendezvousException {
+    public PeerStatus status(ClientId peer) throws PosternException {
         JsonNode body = client.call("GET", "/peer/" + peer.hex() + "/udp/status", privateId);
         String status = RendezvousClient.text(body, "status");
         if (!status.equals("ONLINE") && !status.equals("PENDING")) {
@@ -82,9 +83,9 @@ public final class RendezvousSession {
      * the pulse's source as this client's endpoint, so pulse from the socket peers should reach.
      * While this waits, nothing else may read from {@code socket}.
      *
-     * @throws RendezvousException TIMEOUT if no reply came within the client's timeout
+     * @throws PosternException TIMEOUT if no reply came within the client's timeout
      */
-    public PulseReply pulse(DatagramSocket socket, PulseEncoding encoding) throws RendezvousException {
+    public PulseReply pulse(DatagramSocket socket, PulseEncoding encoding) throws PosternException {
         InetSocketAddress server = client.pulseAddress();
         long timeout = client.timeout().toNanos();
         PulseClient once = new PulseClient(server, () -> pulseRequest(encoding), new PulseClient.Settings(timeout, timeout, 0));
@@ -106,12 +107,12 @@ public final class RendezvousSession {
                 PulseSocket.receive(socket, once, client.clock(), buffer);
             }
         } catch (IOException e) {
-            throw new RendezvousException(Reason.UNREACHABLE, 0, "pulse to " + server + " failed: " + e.getMessage(), e);
+            throw new PosternException(Reason.SERVER_UNREACHABLE, "pulse to " + server + " failed: " + e.getMessage(), e);
         }
     }
 
-    RendezvousException noReply() {
-        return new RendezvousException(Reason.TIMEOUT, 0, "no pulse reply from " + client.pulseAddress() + " within " + client.timeout(), null);
+    PosternException noReply() {
+        return PosternException.of(Reason.TIMEOUT, "no pulse reply from " + client.pulseAddress() + " within " + client.timeout());
     }
 
     /** A new pulse datagram in {@code encoding}. */
@@ -141,7 +142,7 @@ public final class RendezvousSession {
     }
 
     /** Only an address literal: a name here would make a lookup depend on a DNS query. */
-    private static InetAddress literalAddress(String host) throws RendezvousException {
+    private static InetAddress literalAddress(String host) throws PosternException {
         return IpLiteral.parse(host).toOptional()
                 .orElseThrow(() -> RendezvousClient.protocol("host is not an IP address: " + host));
     }

@@ -117,7 +117,7 @@ public final class TcpConnect {
                     : new PeerUnavailableException("the mediator: " + abort.reason());
         }
         if (!type.isInstance(m)) {
-            throw new IOException("the mediator sent " + m.getClass().getSimpleName() + " instead of " + type.getSimpleName());
+            throw new PosternException(PosternException.Reason.PROTOCOL_ERROR, "the mediator sent " + m.getClass().getSimpleName() + " instead of " + type.getSimpleName());
         }
         return type.cast(m);
     }
