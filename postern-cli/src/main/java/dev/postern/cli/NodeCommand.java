@@ -5,7 +5,7 @@ import dev.postern.core.net.ServerAddress;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.server.nodeapi.NodeApiConfig;
@@ -73,7 +73,7 @@ final class NodeCommand implements Callable<Integer> {
                 stopped.countDown();
             }, "postern-shutdown"));
             stopped.await();
-        } catch (StartupException e) {
+        } catch (ServerException e) {
             spec.commandLine().getErr().println("postern: " + e.getMessage());
             return Main.EXIT_FAILURE;
         } catch (IOException e) {

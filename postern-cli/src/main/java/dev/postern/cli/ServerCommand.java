@@ -14,7 +14,7 @@ import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.stun.StunConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -372,7 +372,7 @@ final class ServerCommand implements Callable<Integer> {
         PosternServer server;
         try {
             server = PosternServer.start(serverConfig);
-        } catch (StartupException e) {
+        } catch (ServerException e) {
             spec.commandLine().getErr().println("postern: " + e.getMessage());
             return Main.EXIT_FAILURE;
         }

@@ -73,24 +73,24 @@ public final class PosternServer implements AutoCloseable {
         this.started = started;
     }
 
-    public static PosternServer start(ServerConfig config) throws StartupException {
+    public static PosternServer start(ServerConfig config) throws ServerException {
         prepareDataDir(config.dataDir());
         NodeKeys identity;
         try {
             identity = IdentityFiles.loadOrCreate(config.dataDir());
         } catch (IdentityException e) {
-            throw new StartupException(e.getMessage(), e);
+            throw ServerException.startup(e.getMessage(), e);
         }
         List<AutoCloseable> started = new ArrayList<>();
         try {
             return start(config, identity, started);
-        } catch (StartupException | RuntimeException e) {
+        } catch (ServerException | RuntimeException e) {
             closeAll(started);
             throw e;
         }
     }
 
-    private static PosternServer start(ServerConfig config, NodeKeys identity, List<AutoCloseable> started) throws StartupException {
+    private static PosternServer start(ServerConfig config, NodeKeys identity, List<AutoCloseable> started) throws ServerException {
         UdpTransport transport = UdpTransport.best();
         String host = config.bind().getHostAddress();
         RendezvousRole rendezvous = RendezvousRole.start(config.rendezvous(), config.bind(), config.clock(), transport);
@@ -101,7 +101,7 @@ public final class PosternServer implements AutoCloseable {
         try {
             relay = RelayService.start(config.relay(), config.clock(), RelayEngines.named(config.relayEngine()), config.relayThreads());
         } catch (IllegalArgumentException e) {
-            throw new StartupException(e.getMessage(), e);
+            throw ServerException.startup(e.getMessage(), e);
         }
         started.add(relay);
         MessagingRole messaging = new MessagingRole(identity.id(), config.clock(), config.messaging());
@@ -279,7 +279,7 @@ public final class PosternServer implements AutoCloseable {
         }
     }
 
-    private static void prepareDataDir(Path dir) throws StartupException {
+    private static void prepareDataDir(Path dir) throws ServerException {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir);
@@ -290,10 +290,10 @@ public final class PosternServer implements AutoCloseable {
                 }
             }
             if (!Files.isWritable(dir)) {
-                throw new StartupException("data directory " + dir + " is not writable", null);
+                throw ServerException.startup("data directory " + dir + " is not writable", null);
             }
         } catch (IOException e) {
-            throw new StartupException("cannot create data directory " + dir + ": " + e.getMessage(), e);
+            throw ServerException.startup("cannot create data directory " + dir + ": " + e.getMessage(), e);
         }
     }
 }

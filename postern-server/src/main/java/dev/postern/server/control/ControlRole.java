@@ -9,7 +9,7 @@ import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.DeadlineTimer;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
@@ -57,7 +57,7 @@ public final class ControlRole implements AutoCloseable {
 
     /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
     public static ControlRole start(InetAddress bind, int port, NodeKeys identity, ControlServer.Settings limits, Clock clock,
-            UdpTransport transport, Consumer<ControlEvent> onEvent) throws StartupException {
+            UdpTransport transport, Consumer<ControlEvent> onEvent) throws ServerException {
         ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), limits);
         EventLoopGroup group = transport.newGroup(1);
         InetSocketAddress address = new InetSocketAddress(bind, port);
@@ -69,7 +69,7 @@ public final class ControlRole implements AutoCloseable {
                     .bind(address).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw StartupException.bindFailed("udp " + bind.getHostAddress() + ":" + port, e);
+            throw ServerException.bindFailed("udp " + bind.getHostAddress() + ":" + port, e);
         }
         return new ControlRole(server, group, channel, driver);
     }

@@ -3,7 +3,7 @@ package dev.postern.server.introducer;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.DeadlineTimer;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
@@ -51,7 +51,7 @@ public final class IntroducerRole implements AutoCloseable {
 
     /** @param addresses where to listen: the bind address, and the second address if the server has one */
     public static IntroducerRole start(List<InetAddress> addresses, IntroducerConfig config, NodeId server, Clock clock, UdpTransport transport)
-            throws StartupException {
+            throws ServerException {
         Counters<IntroducerCounter> counters = new Counters<>(IntroducerCounter.class);
         EventLoopGroup group = transport.newGroup(1);
         List<Channel> channels = new ArrayList<>();
@@ -65,7 +65,7 @@ public final class IntroducerRole implements AutoCloseable {
                 introducers.add(introducer);
                 channels.add(bind(transport, group, new InetSocketAddress(address, config.port()), introducer, clock));
             }
-        } catch (StartupException e) {
+        } catch (ServerException e) {
             channels.forEach(Channel::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
@@ -74,7 +74,7 @@ public final class IntroducerRole implements AutoCloseable {
     }
 
     private static Channel bind(UdpTransport transport, EventLoopGroup group, InetSocketAddress at, Introducer introducer, Clock clock)
-            throws StartupException {
+            throws ServerException {
         try {
             return transport.bootstrap(group, SLOT_BYTES, 1).handler(new ChannelInboundHandlerAdapter() {
                 /** Armed for when the introducer next forgets a peer ({@link Introducer#pollTimeout}); on the event loop. */
@@ -116,7 +116,7 @@ public final class IntroducerRole implements AutoCloseable {
                 }
             }).bind(at).sync().channel();
         } catch (Exception e) {
-            throw StartupException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
+            throw ServerException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
         }
     }
 

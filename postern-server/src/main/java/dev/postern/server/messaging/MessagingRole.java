@@ -15,6 +15,7 @@ import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.net.DeadlineTimer;
+import dev.postern.server.ServerException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,20 +34,6 @@ public final class MessagingRole implements Consumer<ControlEvent> {
 
     /** Where the daemon's own node's messages come from, for the budgets per source. */
     private static final SourceNetwork LOCAL = SourceNetwork.of(InetAddress.getLoopbackAddress());
-
-    /** A message could not be queued for its recipient. */
-    public static final class Refused extends Exception {
-        private final MessageCodec.Refusal reason;
-
-        Refused(MessageCodec.Refusal reason) {
-            super(reason.text());
-            this.reason = reason;
-        }
-
-        public MessageCodec.Refusal reason() {
-            return reason;
-        }
-    }
 
     private final NodeId self;
     private final Clock clock;
@@ -81,7 +68,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
         return router.counters();
     }
 
-    /** Sends {@code message} from the daemon's own node: completes with its id once queued, or fails with {@link Refused}. */
+    /** Sends {@code message} from the daemon's own node: completes with its id once queued, or fails with a {@link ServerException} ({@code MESSAGE_REFUSED}) saying which budget refused it. */
     public CompletableFuture<String> send(Message message) {
         CompletableFuture<String> result = new CompletableFuture<>();
         control.execute(() -> {
@@ -158,7 +145,7 @@ public final class MessagingRole implements Consumer<ControlEvent> {
         if (refusal == null) {
             f.complete(id);
         } else {
-            f.completeExceptionally(new Refused(refusal));
+            f.completeExceptionally(new ServerException(ServerException.Reason.MESSAGE_REFUSED, refusal.text()));
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.postern.server.nodeapi;
 
 import dev.postern.core.node.RequestRefused;
+import dev.postern.server.ServerException;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionException;
@@ -14,11 +15,11 @@ final class Failures {
     static void reply(StreamObserver<?> response, Throwable failure) {
         Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
         Status status = switch (cause) {
-            case NodeBackend.Failure f -> switch (f.kind()) {
+            case ServerException e -> e.reason().isLimit() ? Status.RESOURCE_EXHAUSTED : switch (e.reason()) {
                 case BAD_REQUEST -> Status.INVALID_ARGUMENT;
-                case LIMIT -> Status.RESOURCE_EXHAUSTED;
                 case NOT_FOUND -> Status.NOT_FOUND;
                 case UNAVAILABLE -> Status.UNAVAILABLE;
+                default -> Status.INTERNAL;
             };
             // A node on its own: what its server refused over the control channel.
             case RequestRefused r -> switch (r.refusal()) {

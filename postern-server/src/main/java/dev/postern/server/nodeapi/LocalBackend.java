@@ -6,9 +6,9 @@ import dev.postern.core.identity.NodeId;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.relay.Cidr;
 import dev.postern.core.relay.ClaimToken;
+import dev.postern.server.ServerException;
 import dev.postern.server.messaging.MessagingRole;
 import dev.postern.server.relay.RelayAllocation;
-import dev.postern.server.relay.RelayException;
 import dev.postern.server.relay.RelayRequest;
 import dev.postern.server.relay.RelayService;
 import java.security.SecureRandom;
@@ -43,15 +43,15 @@ public final class LocalBackend implements NodeBackend {
         for (int i = 0; i < allowedSources.size(); i++) {
             String text = allowedSources.get(i);
             if (!(Cidr.parse(text) instanceof Decoded.Ok<Cidr> ok)) {
-                return CompletableFuture.failedFuture(new Failure(Failure.Kind.BAD_REQUEST,
+                return CompletableFuture.failedFuture(new ServerException(ServerException.Reason.BAD_REQUEST,
                         "allowed_sources[" + i + "] '" + text + "' is not an address block such as 203.0.113.0/24"));
             }
             allowed.add(ok.value());
         }
         try {
             return CompletableFuture.completedFuture(socket(relay.open(self.hex(), new RelayRequest(requireToken, allowed))));
-        } catch (RelayException e) {
-            return CompletableFuture.failedFuture(new Failure(Failure.Kind.LIMIT, e.getMessage()));
+        } catch (ServerException e) {
+            return CompletableFuture.failedFuture(e);
         }
     }
 
@@ -63,7 +63,7 @@ public final class LocalBackend implements NodeBackend {
         boolean mine = relay.find(id).filter(a -> a.owner().equals(self.hex())).isPresent();
         return mine && relay.stop(id)
                 ? CompletableFuture.completedFuture(1)
-                : CompletableFuture.failedFuture(new Failure(Failure.Kind.NOT_FOUND, "no socket " + id + " started by this node"));
+                : CompletableFuture.failedFuture(new ServerException(ServerException.Reason.NOT_FOUND, "no socket " + id + " started by this node"));
     }
 
     @Override
@@ -76,9 +76,9 @@ public final class LocalBackend implements NodeBackend {
         Message m = new Message(Hex.of(random.nextLong(), random.nextLong()), self, to, replyToId, serviceType, amount, data);
         return messaging.send(m).exceptionallyCompose(failure -> {
             Throwable cause = failure instanceof CompletionException c ? c.getCause() : failure;
-            return CompletableFuture.failedFuture(cause instanceof MessagingRole.Refused r
-                    ? new Failure(Failure.Kind.LIMIT, r.getMessage())
-                    : new Failure(Failure.Kind.UNAVAILABLE, "sending failed"));
+            return CompletableFuture.failedFuture(cause instanceof ServerException refused
+                    ? refused
+                    : new ServerException(ServerException.Reason.UNAVAILABLE, "sending failed", cause));
         });
     }
 

@@ -15,7 +15,7 @@ import com.linecorp.armeria.server.healthcheck.HealthCheckService;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.mediation.MediationCounter;
 import dev.postern.core.metrics.Counters;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.health.LoopHealth;
 import dev.postern.server.messaging.MessagingRole;
@@ -51,7 +51,7 @@ public final class NodeApi implements AutoCloseable {
     /** The server's own node API, with every server counter in {@code /metrics}. */
     public static NodeApi start(NodeApiConfig config, NodeId node, RendezvousRole rendezvous, RelayService relay,
             ControlRole control, MessagingRole messaging, Counters<MediationCounter> mediation, List<MetricCounters<?>> more,
-            LoopHealth health, UdpTransport transport) throws StartupException {
+            LoopHealth health, UdpTransport transport) throws ServerException {
         Counters<NodeApiCounter> refusals = new Counters<>(NodeApiCounter.class);
         List<MetricCounters<?>> all = new java.util.ArrayList<>(more);
         all.add(new MetricCounters<>("node_api", refusals, NodeApiCounter::description));
@@ -61,14 +61,14 @@ public final class NodeApi implements AutoCloseable {
     }
 
     /** The node API of a node on its own, acting through its server over the control channel. */
-    public static NodeApi start(NodeApiConfig config, RemoteBackend node, UdpTransport transport) throws StartupException {
+    public static NodeApi start(NodeApiConfig config, RemoteBackend node, UdpTransport transport) throws ServerException {
         return start(config, node, PrometheusMetrics.service(node), HealthCheckService.of(), new Counters<>(NodeApiCounter.class),
                 transport);
     }
 
     /** A node API over {@code node}; {@code metrics} serves {@code /metrics}, {@code health} {@code /health}. */
     private static NodeApi start(NodeApiConfig config, NodeBackend node, HttpService metrics, HttpService health,
-            Counters<NodeApiCounter> refusals, UdpTransport transport) throws StartupException {
+            Counters<NodeApiCounter> refusals, UdpTransport transport) throws ServerException {
         MessagingApi messagingApi = new MessagingApi(node);
         GrpcService grpc = GrpcService.builder()
                 .addService(new SocketApi(node, messagingApi))
@@ -99,7 +99,7 @@ public final class NodeApi implements AutoCloseable {
             server.start().join();
         } catch (RuntimeException e) {
             server.closeAsync();
-            throw StartupException.bindFailed("node API " + config.bind().getHostAddress() + ":" + config.grpcPort()
+            throw ServerException.bindFailed("node API " + config.bind().getHostAddress() + ":" + config.grpcPort()
                     + "/" + config.httpPort(), e);
         }
         int[] ports = server.activePorts().keySet().stream().mapToInt(InetSocketAddress::getPort).toArray();

@@ -9,29 +9,13 @@ import java.util.function.Consumer;
 /**
  * What a node API acts on for its node: sockets and messages, kept by the daemon itself (the
  * server's own node) or asked of the server over the control channel (a node on its own).
- * Requests fail with a {@link Failure} (or, for a node on its own, the server's
+ * Requests fail with a {@link dev.postern.server.ServerException} (or, for a node on its own, the server's
  * {@link dev.postern.core.node.RequestRefused}); the API maps both to statuses.
  */
 public interface NodeBackend {
 
     /** A started socket as the API reports it; tokens are "" without require_token. */
     record Socket(String id, String protocol, String ip, int port1, int port2, long idleSeconds, String token1, String token2) {}
-
-    /** Why a request failed; the API maps each to its status. */
-    final class Failure extends Exception {
-        public enum Kind { BAD_REQUEST, LIMIT, NOT_FOUND, UNAVAILABLE }
-
-        private final Kind kind;
-
-        public Failure(Kind kind, String message) {
-            super(message);
-            this.kind = kind;
-        }
-
-        public Kind kind() {
-            return kind;
-        }
-    }
 
     NodeId self();
 

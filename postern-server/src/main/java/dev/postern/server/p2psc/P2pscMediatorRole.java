@@ -3,7 +3,7 @@ package dev.postern.server.p2psc;
 import dev.postern.core.p2psc.P2pscCodec;
 import dev.postern.core.p2psc.P2pscMessage;
 import dev.postern.core.metrics.Counters;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.TcpTransport;
 import io.netty.channel.Channel;
@@ -65,11 +65,11 @@ public final class P2pscMediatorRole implements AutoCloseable {
         this.waiting = waiting;
     }
 
-    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits) throws StartupException {
+    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits) throws ServerException {
         return start(bind, port, limits, TcpTransport.best());
     }
 
-    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits, TcpTransport transport) throws StartupException {
+    public static P2pscMediatorRole start(InetAddress bind, int port, Settings limits, TcpTransport transport) throws ServerException {
         Counters<P2pscCounter> counters = new Counters<>(P2pscCounter.class);
         Map<String, P2pscConnection> waiting = new HashMap<>();
         Matcher matcher = new Matcher(waiting, counters);
@@ -89,7 +89,7 @@ public final class P2pscMediatorRole implements AutoCloseable {
             return new P2pscMediatorRole(group, listener, counters, waiting);
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw StartupException.bindFailed("tcp " + bind.getHostAddress() + ":" + port, e);
+            throw ServerException.bindFailed("tcp " + bind.getHostAddress() + ":" + port, e);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.postern.core.relay.Cidr;
 import dev.postern.core.relay.ClaimToken;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.relay.RelayFrames.Frame;
+import dev.postern.server.ServerException;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -105,7 +106,7 @@ public final class RelayRequests {
             RelayAllocation a = relay.open(owner, from, new RelayRequest(start.requireToken(), allowed));
             return new Frame.Started(start.request(), a.id(), a.ip().getHostAddress(), a.port1(), a.port2(),
                     a.idleTimeout().toSeconds(), a.token1().map(ClaimToken::hex).orElse(""), a.token2().map(ClaimToken::hex).orElse(""));
-        } catch (RelayException e) {
+        } catch (ServerException e) {
             return new Frame.Error(start.request(), 1, e.getMessage());
         }
     }

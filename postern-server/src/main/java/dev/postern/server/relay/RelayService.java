@@ -9,6 +9,7 @@ import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
 import dev.postern.core.limit.SourceNetwork;
+import dev.postern.server.ServerException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -88,7 +89,7 @@ public final class RelayService implements AutoCloseable {
      * datagrams. It may take the sockets reserved for the server. Blocks while binding: call it from an API
      * thread, never from an event loop.
      */
-    public RelayAllocation open(String owner, RelayRequest request) throws RelayException {
+    public RelayAllocation open(String owner, RelayRequest request) throws ServerException {
         return start(owner, null, request);
     }
 
@@ -96,25 +97,25 @@ public final class RelayService implements AutoCloseable {
      * Starts a socket for a node elsewhere, {@code owner}, whose channel comes from {@code from}: within the share of
      * that address and outside the server's reserve.
      */
-    public RelayAllocation open(String owner, InetAddress from, RelayRequest request) throws RelayException {
+    public RelayAllocation open(String owner, InetAddress from, RelayRequest request) throws ServerException {
         return start(owner, SourceNetwork.of(from), request);
     }
 
-    private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request) throws RelayException {
+    private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request) throws ServerException {
         int room = source == null ? config.maxSockets() : config.maxSockets() - config.reservedForServer();
         if (sockets.size() >= room) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
-            throw new RelayException(RelayException.Reason.TOO_MANY_SOCKETS,
+            throw new ServerException(ServerException.Reason.RELAY_FULL,
                     "the relay holds its maximum of " + room + " sockets for nodes elsewhere; stop one or try later");
         }
         if (source != null && heldBy(source) >= config.maxSocketsPerSource()) {
             counters.increment(RelayCounter.REFUSED_SOURCE);
-            throw new RelayException(RelayException.Reason.TOO_MANY_SOCKETS_FOR_SOURCE,
+            throw new ServerException(ServerException.Reason.RELAY_SOURCE_SHARE,
                     "nodes at this address already hold its share of " + config.maxSocketsPerSource() + " relay sockets; stop one first");
         }
         if (ownedBy(owner).size() >= config.maxSocketsPerOwner()) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
-            throw new RelayException(RelayException.Reason.TOO_MANY_SOCKETS_FOR_OWNER,
+            throw new ServerException(ServerException.Reason.RELAY_OWNER_SHARE,
                     "this node already holds its maximum of " + config.maxSocketsPerOwner() + " relay sockets; stop one first");
         }
         RelayPlane.Lane lane = plane.nextLane();
@@ -125,7 +126,7 @@ public final class RelayService implements AutoCloseable {
                 closePort(first);
             }
             counters.increment(RelayCounter.REFUSED_PORTS);
-            throw new RelayException(RelayException.Reason.PORTS_EXHAUSTED,
+            throw new ServerException(ServerException.Reason.RELAY_PORTS_EXHAUSTED,
                     "no free relay ports left in " + config.firstPort() + "-" + config.lastPort());
         }
         String id = newId();

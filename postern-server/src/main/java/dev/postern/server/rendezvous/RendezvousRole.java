@@ -5,7 +5,7 @@ import com.linecorp.armeria.server.ServerBuilder;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.rendezvous.Lifecycle;
 import dev.postern.core.time.Clock;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.PromptShutdownGroup;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.rendezvous.store.MemoryRendezvousStore;
@@ -51,7 +51,7 @@ public final class RendezvousRole implements AutoCloseable {
 
     /** Binds both ports on {@code bind} and starts serving; on failure nothing is left running. */
     public static RendezvousRole start(RendezvousConfig config, InetAddress bind, Clock clock, UdpTransport transport)
-            throws StartupException {
+            throws ServerException {
         Counters<RendezvousCounter> counters = new Counters<>(RendezvousCounter.class);
         MemoryRendezvousStore store = new MemoryRendezvousStore(new Lifecycle(config.timers()), config.maxClients(), config.maxClientsPerPrefix(),
                 clock.nanoTime(), id -> {
@@ -67,7 +67,7 @@ public final class RendezvousRole implements AutoCloseable {
                     .bind(udpAddress).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw StartupException.bindFailed("udp " + text(udpAddress), e);
+            throw ServerException.bindFailed("udp " + text(udpAddress), e);
         }
         InetSocketAddress httpAddress = new InetSocketAddress(bind, config.httpPort());
         ServerBuilder sb = com.linecorp.armeria.server.Server.builder()
@@ -84,7 +84,7 @@ public final class RendezvousRole implements AutoCloseable {
             channel.close().syncUninterruptibly();
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             http.closeAsync();
-            throw StartupException.bindFailed("http " + text(httpAddress), e);
+            throw ServerException.bindFailed("http " + text(httpAddress), e);
         }
         long tick = store.tickNanos();
         ScheduledFuture<?> expiry = channel.eventLoop().scheduleAtFixedRate(

@@ -5,7 +5,7 @@ import dev.postern.core.stun.StunCounter;
 import dev.postern.core.stun.StunMessage;
 import dev.postern.core.stun.StunServer;
 import dev.postern.core.time.Clock;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.TcpTransport;
 import dev.postern.server.net.UdpTransport;
@@ -57,9 +57,9 @@ public final class StunRole implements AutoCloseable {
     }
 
     public static StunRole start(InetAddress bind, StunConfig config, Clock clock, UdpTransport udpTransport, TcpTransport tcpTransport)
-            throws StartupException {
+            throws ServerException {
         if (config.detectsNats() && bind.isAnyLocalAddress()) {
-            throw new StartupException("NAT detection answers from two addresses: give the first as --bind (not "
+            throw ServerException.startup("NAT detection answers from two addresses: give the first as --bind (not "
                     + bind.getHostAddress() + ") and the second as --nat-check-address", null);
         }
         EventLoopGroup group = udpTransport.newGroup(1);
@@ -81,7 +81,7 @@ public final class StunRole implements AutoCloseable {
                 int port = ((InetSocketAddress) udp.get(0).localAddress()).getPort();
                 try {
                     tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, counters);
-                } catch (StartupException e) {
+                } catch (ServerException e) {
                     if (config.port() != 0 || attempt == TCP_PORT_ATTEMPTS) {
                         throw e;
                     }
@@ -93,7 +93,7 @@ public final class StunRole implements AutoCloseable {
             List<InetSocketAddress> endpoints = udp.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
             server[0] = new StunServer(endpoints, config.limits(), counters, clock.nanoTime());
             return new StunRole(group, udp, tcp, server[0]);
-        } catch (StartupException | RuntimeException e) {
+        } catch (ServerException | RuntimeException e) {
             udp.forEach(Channel::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
@@ -101,7 +101,7 @@ public final class StunRole implements AutoCloseable {
     }
 
     private static void bindUdp(UdpTransport transport, EventLoopGroup group, List<InetSocketAddress> wanted, List<Channel> udp,
-            StunServer[] server, Clock clock) throws StartupException {
+            StunServer[] server, Clock clock) throws ServerException {
         for (InetSocketAddress at : wanted) {
             int on = udp.size();
             try {
@@ -125,13 +125,13 @@ public final class StunRole implements AutoCloseable {
                     }
                 }).bind(at).sync().channel());
             } catch (Exception e) {
-                throw StartupException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
+                throw ServerException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
             }
         }
     }
 
     private static Channel bindTcp(TcpTransport transport, EventLoopGroup group, InetSocketAddress at, StunConfig config,
-            StunServer[] server, Counters<StunCounter> counters) throws StartupException {
+            StunServer[] server, Counters<StunCounter> counters) throws ServerException {
         ConnectionShares shares = new ConnectionShares(config.maxTcpConnections(), config.maxTcpConnectionsPerSource());
         try {
             return transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
@@ -145,7 +145,7 @@ public final class StunRole implements AutoCloseable {
                 }
             }).bind(at).sync().channel();
         } catch (Exception e) {
-            throw StartupException.bindFailed("tcp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
+            throw ServerException.bindFailed("tcp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
         }
     }
 

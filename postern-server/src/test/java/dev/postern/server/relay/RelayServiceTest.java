@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.postern.core.relay.Cidr;
 import dev.postern.core.relay.RelayVerdict;
+import dev.postern.server.ServerException;
 import dev.postern.testkit.FreePorts;
 import dev.postern.testkit.ManualClock;
 import java.net.DatagramPacket;
@@ -267,18 +268,18 @@ class RelayServiceTest {
         relay.open("node-b", RelayRequest.OPEN);
 
         assertThatThrownBy(() -> relay.open("node-c", RelayRequest.OPEN))
-                .isInstanceOf(RelayException.class).hasMessageContaining("no free relay ports left in " + first)
-                .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.PORTS_EXHAUSTED);
+                .isInstanceOf(ServerException.class).hasMessageContaining("no free relay ports left in " + first)
+                .extracting(e -> ((ServerException) e).reason()).isEqualTo(ServerException.Reason.RELAY_PORTS_EXHAUSTED);
 
         RelayService big = start(0, 0, 3, 2, LOOPBACK);
         try {
             big.open("node-a", RelayRequest.OPEN);
             big.open("node-a", RelayRequest.OPEN);
             assertThatThrownBy(() -> big.open("node-a", RelayRequest.OPEN)).hasMessageContaining("maximum of 2 relay sockets")
-                    .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS_FOR_OWNER);
+                    .extracting(e -> ((ServerException) e).reason()).isEqualTo(ServerException.Reason.RELAY_OWNER_SHARE);
             big.open("node-b", RelayRequest.OPEN);
             assertThatThrownBy(() -> big.open("node-c", RelayRequest.OPEN)).hasMessageContaining("maximum of 3 sockets")
-                    .extracting(e -> ((RelayException) e).reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS);
+                    .extracting(e -> ((ServerException) e).reason()).isEqualTo(ServerException.Reason.RELAY_FULL);
             assertThat(big.counters().get(RelayCounter.REFUSED_LIMIT)).isEqualTo(2);
             assertThat(big.stopOwnedBy("node-a")).isEqualTo(2);
             assertThat(big.ownedBy("node-a")).isEmpty();
@@ -323,8 +324,8 @@ class RelayServiceTest {
             try {
                 relay.open("identity-" + key, attacker, RelayRequest.OPEN);
                 taken++;
-            } catch (RelayException e) {
-                assertThat(e.reason()).isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS_FOR_SOURCE);
+            } catch (ServerException e) {
+                assertThat(e.reason()).isEqualTo(ServerException.Reason.RELAY_SOURCE_SHARE);
                 assertThat(e.getMessage()).contains("share of 4");
             }
         }
@@ -335,8 +336,8 @@ class RelayServiceTest {
             relay.open("node-" + host, InetAddress.getByName("198.51.100." + host), RelayRequest.OPEN);
         }
         assertThatThrownBy(() -> relay.open("node-7", InetAddress.getByName("198.51.100.7"), RelayRequest.OPEN))
-                .isInstanceOf(RelayException.class).extracting(e -> ((RelayException) e).reason())
-                .isEqualTo(RelayException.Reason.TOO_MANY_SOCKETS);
+                .isInstanceOf(ServerException.class).extracting(e -> ((ServerException) e).reason())
+                .isEqualTo(ServerException.Reason.RELAY_FULL);
         relay.open("server", RelayRequest.OPEN);
         relay.open("server", RelayRequest.OPEN);
         assertThat(relay.size()).isEqualTo(12);

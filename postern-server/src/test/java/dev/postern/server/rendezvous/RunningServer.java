@@ -7,7 +7,7 @@ import dev.postern.server.ServerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
-import dev.postern.server.StartupException;
+import dev.postern.server.ServerException;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.TempDirs;
 import java.net.InetAddress;
@@ -45,7 +45,7 @@ final class RunningServer implements AutoCloseable {
                     new RelayConfig(loopback, loopback, 0, 0, 16, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false,
                             RelayConfig.DEFAULT_MAX_DATAGRAM),
                     1, RelayEngines.AUTO, new NodeApiConfig(loopback, 0, 0), 0, 0, dev.postern.server.stun.StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, dev.postern.core.messaging.MessageRouter.Settings.DEFAULTS, clock));
-        } catch (StartupException e) {
+        } catch (ServerException e) {
             throw new IllegalStateException(e);
         }
         client = RendezvousClient.builder(httpUri(), pulseAddress()).timeout(Duration.ofSeconds(5)).build();
