@@ -1,4 +1,4 @@
-package dev.postern.server.nodeapi;
+package dev.postern.client.internal.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -20,6 +20,7 @@ import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.rendezvous.RendezvousConfig;

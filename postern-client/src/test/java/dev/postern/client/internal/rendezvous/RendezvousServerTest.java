@@ -1,4 +1,4 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,9 @@ import dev.postern.client.internal.rendezvous.PulseEncoding;
 import dev.postern.client.PosternException;
 import dev.postern.client.PosternException.Reason;
 import dev.postern.client.internal.rendezvous.RendezvousSession;
+import dev.postern.core.rendezvous.PulseCodec;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.server.rendezvous.RendezvousCounter;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -216,8 +218,9 @@ class RendezvousServerTest {
     void truncatedOversizedDatagramIsNeverMistakenForAPulse() throws Exception {
         RendezvousSession me = rv.client.register();
         byte[] hex = me.privateId().hex().getBytes(StandardCharsets.US_ASCII);
-        // A valid pulse followed by one more byte: the receive slot truncates it, and it still must not count.
-        byte[] longer = ByteBuffer.allocate(PulseListener.SLOT_BYTES + 10).put(hex).put(hex).array();
+        // A valid pulse followed by more: the server's receive slot (twice the longest pulse) truncates it, and it still
+        // must not count.
+        byte[] longer = ByteBuffer.allocate(PulseCodec.MAX_REQUEST_LENGTH * 2 + 10).put(hex).put(hex).array();
         try (DatagramSocket s = socket()) {
             s.send(new DatagramPacket(longer, longer.length, rv.pulseAddress()));
             s.send(new DatagramPacket(longer, 0, 65, rv.pulseAddress()));

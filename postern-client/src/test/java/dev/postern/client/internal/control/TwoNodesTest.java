@@ -1,4 +1,4 @@
-package dev.postern.server.nodeapi;
+package dev.postern.client.internal.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -14,6 +14,9 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.nodeapi.NodeApi;
+import dev.postern.server.nodeapi.NodeApiConfig;
+import dev.postern.server.nodeapi.RemoteBackend;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.rendezvous.RendezvousConfig;

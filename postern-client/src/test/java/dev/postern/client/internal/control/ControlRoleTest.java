@@ -1,4 +1,4 @@
-package dev.postern.server.control;
+package dev.postern.client.internal.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -10,6 +10,7 @@ import dev.postern.core.control.ControlServer;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.time.Clock;
+import dev.postern.server.control.ControlRole;
 import dev.postern.server.net.UdpTransport;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -1,9 +1,11 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.postern.client.PosternException;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.server.rendezvous.RendezvousCounter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

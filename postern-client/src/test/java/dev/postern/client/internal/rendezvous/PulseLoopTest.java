@@ -1,4 +1,4 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

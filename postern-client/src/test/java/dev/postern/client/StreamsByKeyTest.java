@@ -1,4 +1,4 @@
-package dev.postern.server.mediation;
+package dev.postern.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.postern.server.nodeapi;
+package dev.postern.client.internal.control;
 
 import com.linecorp.armeria.client.grpc.GrpcClients;
 import dev.postern.api.websocket.SubscribeRequest;

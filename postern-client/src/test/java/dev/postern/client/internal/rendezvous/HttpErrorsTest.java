@@ -1,10 +1,12 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.postern.client.internal.rendezvous.RendezvousSession;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.server.rendezvous.RendezvousCounter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

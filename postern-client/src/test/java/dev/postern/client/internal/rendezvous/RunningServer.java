@@ -1,4 +1,4 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import dev.postern.client.internal.rendezvous.RendezvousClient;
 import dev.postern.core.rendezvous.RendezvousTimers;
@@ -8,6 +8,8 @@ import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.ServerException;
+import dev.postern.server.rendezvous.RendezvousConfig;
+import dev.postern.server.rendezvous.RendezvousCounter;
 import dev.postern.testkit.ManualClock;
 import dev.postern.testkit.TempDirs;
 import java.net.InetAddress;

@@ -1,10 +1,11 @@
-package dev.postern.server.rendezvous;
+package dev.postern.client.internal.rendezvous;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.client.internal.rendezvous.PulseEncoding;
 import dev.postern.client.internal.rendezvous.RendezvousSession;
 import dev.postern.core.rendezvous.PulseReply;
+import dev.postern.server.rendezvous.RendezvousCounter;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package dev.postern.server.mediation;
+package dev.postern.client;
 
 import dev.postern.client.Identity;
 import dev.postern.client.Postern;
