@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code bin/bench streams [--seconds S] [--rounds R] [--warmup W] [--loss PERCENT]}: one Postern stream
  * between two nodes on loopback (through a real server's introduction, on the direct path and on the
- * relay) against plain TCP on loopback, each sending as fast as it can for S seconds; the median of R
+ * relay) against plain TCP and one Netty QUIC stream ({@link QuicStreamReference}) on loopback, each sending
+ * as fast as it can for S seconds; the median of R
  * rounds (after W uncounted rounds in which the JIT compiles the hot paths) and the ratio. Then goodput
  * under 1% and 5% loss on the simulated network, next to NewReno's theoretical rate there.
  *
@@ -70,6 +71,7 @@ public final class StreamBenchmark {
         }
         Duration each = Duration.ofSeconds(seconds);
         double[] tcp = new double[rounds];
+        double[] quic = new double[rounds];
         double[] direct = new double[rounds];
         double[] relayed = new double[rounds];
         String where = lossPercent > 0 ? String.format(Locale.ROOT, "loopback with %.1f%% kernel loss", lossPercent) : "loopback";
@@ -77,23 +79,27 @@ public final class StreamBenchmark {
             String address = server.address();
             for (int r = -warmup; r < rounds; r++) {
                 double t = tcp(each);
+                double q = QuicStreamReference.bytesPerSecond(each);
                 double d = postern(address, false, each);
                 double rel = postern(address, true, each);
-                System.out.printf(Locale.ROOT, "%s %d: tcp %.1f MB/s, postern direct %.1f MB/s, relayed %.1f MB/s%n",
-                        r < 0 ? "warm-up" : "round", r < 0 ? r + warmup + 1 : r + 1, t / 1e6, d / 1e6, rel / 1e6);
+                System.out.printf(Locale.ROOT, "%s %d: tcp %.1f MB/s, quic %.1f MB/s, postern direct %.1f MB/s, relayed %.1f MB/s%n",
+                        r < 0 ? "warm-up" : "round", r < 0 ? r + warmup + 1 : r + 1, t / 1e6, q / 1e6, d / 1e6, rel / 1e6);
                 if (r >= 0) {
                     tcp[r] = t;
+                    quic[r] = q;
                     direct[r] = d;
                     relayed[r] = rel;
                 }
             }
         }
         double t = median(tcp);
+        double q = median(quic);
         double d = median(direct);
         double rel = median(relayed);
-        System.out.printf(Locale.ROOT, "%s, one stream, %d s x %d rounds (median): TCP %.1f MB/s; Postern direct %.1f MB/s (ratio %.2f), "
-                + "relayed %.1f MB/s (ratio %.2f)%s%n", where, seconds, rounds, t / 1e6, d / 1e6, d / t, rel / 1e6, rel / t,
-                lossPercent > 0 ? "" : "; target ratio >= 0.5");
+        System.out.printf(Locale.ROOT, "%s, one stream, %d s x %d rounds (median): TCP %.1f MB/s, Netty QUIC (quiche) %.1f MB/s; "
+                + "Postern direct %.1f MB/s (%.2f of TCP, %.2f of QUIC), relayed %.1f MB/s (%.2f of TCP)%s%n", where, seconds, rounds,
+                t / 1e6, q / 1e6, d / 1e6, d / t, d / q, rel / 1e6, rel / t,
+                lossPercent > 0 ? "" : "; targets: direct >= 0.5 of TCP and > QUIC");
         if (!inside) {
             SimulatedGoodput.print();
         }
