@@ -5,6 +5,7 @@ import dev.postern.client.Identity;
 import dev.postern.client.Listener;
 import dev.postern.client.Postern;
 import dev.postern.client.Stream;
+import dev.postern.core.mediation.Mediator;
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
@@ -44,6 +45,7 @@ public final class StreamBenchmark {
 
     private static final InetAddress LO = InetAddress.getLoopbackAddress();
     private static final int CHUNK = 64 * 1024;
+    private static final int CONNECTS = 30;
     /** Set by the run that re-executes itself inside the lossy namespace. */
     private static final String INSIDE = "--inside-lossy-namespace";
 
@@ -90,6 +92,9 @@ public final class StreamBenchmark {
                     direct[r] = d;
                     relayed[r] = rel;
                 }
+            }
+            if (!inside) {
+                connectTimes(address, CONNECTS);
             }
         }
         double t = median(tcp);
@@ -160,6 +165,41 @@ public final class StreamBenchmark {
                 return bytes * 1e9 / (System.nanoTime() - start);
             }
         }
+    }
+
+    /**
+     * Connect time with long-lived nodes, as an application that keeps its {@code Postern} sees it: from
+     * {@code connect} to a usable connection, {@code n} times between the same two nodes, against the target of
+     * the mediator's start delay plus one and a half peer round trips plus 20 ms.
+     */
+    private static void connectTimes(String server, int n) throws Exception {
+        Identity alice = Identity.generate();
+        Identity bob = Identity.generate();
+        long[] took = new long[n];
+        long[] rtt = new long[n];
+        try (Postern a = Postern.builder().identity(alice).server(server).natDetectionPort(0).build();
+                Postern b = Postern.builder().identity(bob).server(server).natDetectionPort(0).build();
+                Listener listener = b.listen(Set.of(alice.id()))) {
+            for (int i = 0; i < n; i++) {
+                long start = Clock.SYSTEM.nanoTime();
+                try (Connection c = a.connect(bob.id())) {
+                    took[i] = Clock.SYSTEM.nanoTime() - start;
+                    try (Connection accepted = listener.accept(Duration.ofSeconds(30))) {
+                        rtt[i] = c.rtt().map(Duration::toNanos).orElse(0L);
+                    }
+                }
+            }
+        }
+        java.util.Arrays.sort(took);
+        java.util.Arrays.sort(rtt);
+        double p50 = took[n / 2] / 1e6;
+        double p95 = took[Math.min(n - 1, (int) Math.ceil(n * 0.95) - 1)] / 1e6;
+        double rttMs = rtt[n / 2] / 1e6;
+        int delay = Mediator.Settings.DEFAULTS.startDelayMillis();
+        double target = delay + 1.5 * rttMs + 20;
+        System.out.printf(Locale.ROOT, "connect with long-lived nodes on loopback, %d times: p50 %.1f ms, p95 %.1f ms (peer round trip %.2f ms); "
+                + "target p50 <= %d ms start delay + 1.5 round trips + 20 ms = %.1f ms: %s%n",
+                n, p50, p95, rttMs, delay, target, p50 <= target ? "met" : "not met");
     }
 
     private static void pump(OutputStream out, Duration each) throws Exception {
