@@ -93,18 +93,19 @@ public final class StreamBenchmark {
                     relayed[r] = rel;
                 }
             }
+            double t = median(tcp);
+            double q = median(quic);
+            double d = median(direct);
+            double rel = median(relayed);
+            System.out.printf(Locale.ROOT, "%s, one stream, %d s x %d rounds (median): TCP %.1f MB/s, Netty QUIC (quiche) %.1f MB/s; "
+                    + "Postern direct %.1f MB/s (%.2f of TCP, %.2f of QUIC), relayed %.1f MB/s (%.2f of TCP)%s%n", where, seconds, rounds,
+                    t / 1e6, q / 1e6, d / 1e6, d / t, d / q, rel / 1e6, rel / t,
+                    lossPercent > 0 ? "" : "; targets: direct >= 0.5 of TCP and > QUIC");
             if (!inside) {
                 connectTimes(address, CONNECTS);
+                cliCopy(address, d);
             }
         }
-        double t = median(tcp);
-        double q = median(quic);
-        double d = median(direct);
-        double rel = median(relayed);
-        System.out.printf(Locale.ROOT, "%s, one stream, %d s x %d rounds (median): TCP %.1f MB/s, Netty QUIC (quiche) %.1f MB/s; "
-                + "Postern direct %.1f MB/s (%.2f of TCP, %.2f of QUIC), relayed %.1f MB/s (%.2f of TCP)%s%n", where, seconds, rounds,
-                t / 1e6, q / 1e6, d / 1e6, d / t, d / q, rel / 1e6, rel / t,
-                lossPercent > 0 ? "" : "; targets: direct >= 0.5 of TCP and > QUIC");
         if (!inside) {
             SimulatedGoodput.print();
         }
@@ -165,6 +166,26 @@ public final class StreamBenchmark {
                 return bytes * 1e9 / (System.nanoTime() - start);
             }
         }
+    }
+
+    /**
+     * The CLI's 1 GB copy ({@link CliCopy}) against the library stream's time for 1 GB at {@code libraryRate} plus
+     * the CLI's start-up, taken as the same copy of 1 KB. Needs the CLI's jar ({@code bin/bench} builds it).
+     */
+    private static void cliCopy(String server, double libraryRate) throws Exception {
+        String jar = System.getProperty("postern.jar");
+        if (jar == null || !Files.isRegularFile(java.nio.file.Path.of(jar))) {
+            System.out.println("CLI copy: skipped (no -Dpostern.jar; bin/bench passes the CLI's jar)");
+            return;
+        }
+        java.nio.file.Path cli = java.nio.file.Path.of(jar);
+        double startup = CliCopy.seconds(cli, server, 1_000);
+        double gigabyte = CliCopy.seconds(cli, server, 1_000_000_000L);
+        double library = 1e9 / libraryRate;
+        double target = 1.25 * (library + startup);
+        System.out.printf(Locale.ROOT, "CLI copy on loopback (postern listen > file, postern connect KEY < file): 1 KB in %.2f s (start-up), "
+                + "1 GB in %.2f s (%.0f MB/s); the library stream's 1 GB takes %.2f s; target 1 GB <= 1.25 x (%.2f + %.2f) = %.2f s: %s%n",
+                startup, gigabyte, 1e9 / gigabyte / 1e6, library, library, startup, target, gigabyte <= target ? "met" : "not met");
     }
 
     /**
