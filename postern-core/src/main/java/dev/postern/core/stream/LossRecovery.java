@@ -19,7 +19,7 @@ final class LossRecovery {
     interface Outcome {
         void acked(SentPacket packet);
 
-        void lost(SentPacket packet);
+        void lost(SentPacket packet, long now);
 
         /**
          * One loss event ended (an acknowledgement's loss detection, or a retransmission timeout) having lost
@@ -126,7 +126,7 @@ final class LossRecovery {
                     smallestLost = Math.min(smallestLost, s.size());
                     newestLostAt = s.at();
                 }
-                outcome.lost(s);
+                outcome.lost(s, now);
             } else {
                 lossAt = Math.min(lossAt, s.at() + delay);
             }
@@ -165,7 +165,7 @@ final class LossRecovery {
                 lostPackets++;
                 smallestLost = Math.min(smallestLost, s.size());
             }
-            outcome.lost(s);
+            outcome.lost(s, now);
         }
         sent.clear();
         ackElicitingInFlight = 0;

@@ -5,16 +5,20 @@ package dev.postern.core.stream;
  *
  * <p>Sizes tried, smallest first: Ethernet less IPv6 and UDP headers, jumbo frames, and what loopback carries. An
  * acknowledged probe makes its size the packet size and the next is tried; a size whose probe is lost
- * {@value #PROBE_TRIES} times (RFC 8899's MAX_PROBES: one loss on a lossy path says little) ends the search.
- * Sockets send with don't-fragment set, so a probe too large for the path is dropped rather than fragmented.
+ * {@value #PROBE_TRIES} times (RFC 8899's MAX_PROBES: one loss on a lossy path says little) pauses the search.
+ * Sockets send with don't-fragment set, so a probe too large for the path is dropped rather than fragmented. The
+ * search resumes after the pause, which starts at a second and doubles up to ten minutes (RFC 8899's raise timer),
+ * and goes back to a second whenever a probe is acknowledged: probes lost to a receiver that could not keep up (a
+ * JVM still compiling, a full socket buffer) do not hold a connection to small packets for good, and a path whose
+ * limit really lies below the next size costs three probes per pause.
  *
  * <p>A path can shrink after the search (a route change, a tunnel): then every full-size packet is lost while small
  * ones still arrive. {@value #BLACK_HOLE_BURSTS} loss bursts in which no lost packet was at or below the base size,
  * losing {@value #BLACK_HOLE_PACKETS} packets or more between them, with no packet above the base acknowledged since
- * the first, fall back to the base (as quinn's black-hole detector does) and search again after a pause that doubles
- * each time, so a flapping path is not probed forever. The packet count keeps random loss from looking like a black
- * hole: after a retransmission timeout one packet is in flight, so a chain of timeouts on a lossy path loses one
- * packet each, while a path that starts dropping large packets loses all it had in flight at once.
+ * the first, fall back to the base (as quinn's black-hole detector does), and the search resumes after the pause.
+ * The packet count keeps random loss from looking like a black hole: after a retransmission timeout one packet is in
+ * flight, so a chain of timeouts on a lossy path loses one packet each, while a path that starts dropping large
+ * packets loses all it had in flight at once.
  */
 final class MtuDiscovery {
 
@@ -22,7 +26,7 @@ final class MtuDiscovery {
     private static final int PROBE_TRIES = 3;
     static final int BLACK_HOLE_BURSTS = 3;
     static final int BLACK_HOLE_PACKETS = 8;
-    static final long FIRST_PAUSE_NANOS = 60_000_000_000L;
+    static final long FIRST_PAUSE_NANOS = 1_000_000_000L;
     private static final long MAX_PAUSE_NANOS = 600_000_000_000L;
 
     private final int base;
@@ -90,16 +94,22 @@ final class MtuDiscovery {
         probeNumber = -1;
         losses = 0;
         next++;
+        pause = FIRST_PAUSE_NANOS;
         return true;
     }
 
-    void onLost(SentPacket p) {
+    void onLost(SentPacket p, long now) {
         if (p.probe() && p.number() == probeNumber) {
             probeNumber = -1;
             if (++losses >= PROBE_TRIES) {
-                next = PROBE_SIZES.length; // the path's limit lies below this size: done
+                pauseSearch(now); // the path's limit lies below this size, or the probes met congestion: later
             }
         }
+    }
+
+    private void pauseSearch(long now) {
+        searchAgainAt = now + pause;
+        pause = Math.min(MAX_PAUSE_NANOS, pause * 2);
     }
 
     /**
@@ -119,8 +129,7 @@ final class MtuDiscovery {
         suspiciousBursts = 0;
         suspiciousPackets = 0;
         probeNumber = -1;
-        searchAgainAt = now + pause;
-        pause = Math.min(MAX_PAUSE_NANOS, pause * 2);
+        pauseSearch(now);
         return true;
     }
 }

@@ -353,8 +353,8 @@ public final class StreamConnection {
         }
 
         @Override
-        public void lost(SentPacket p) {
-            mtu.onLost(p);
+        public void lost(SentPacket p, long now) {
+            mtu.onLost(p, now);
             for (Retransmittable r : p.retransmittable()) {
                 switch (r) {
                     case SendStream.Chunk c -> {
