@@ -8,6 +8,7 @@ import dev.postern.core.mediation.Candidate;
 import dev.postern.core.mediation.MediationFrames;
 import dev.postern.core.node.NodeEvent;
 import dev.postern.core.node.NodeMachine;
+import dev.postern.core.noise.CipherWarmup;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
@@ -35,6 +36,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The driver of a node's {@link NodeMachine}: its UDP socket (the control channel and, on the same
@@ -43,6 +45,8 @@ import java.util.concurrent.locks.LockSupport;
  * moves datagrams and time between them and the machine. No protocol lives here.
  */
 public final class NodeLoop implements AutoCloseable {
+
+    private static final AtomicBoolean CIPHERS_WARMED = new AtomicBoolean();
 
     /** Told what the machine reports, on the loop's thread: keep it short and never throw. */
     @FunctionalInterface
@@ -82,6 +86,14 @@ public final class NodeLoop implements AutoCloseable {
         this.listener = listener;
         this.thread = new Thread(this::run, "postern-node");
         this.thread.setDaemon(true);
+        warmUpCiphersOnce();
+    }
+
+    /** Once per process, beside the first node: see {@link CipherWarmup} (a daemon thread: it never holds up an exit). */
+    private static void warmUpCiphersOnce() {
+        if (CIPHERS_WARMED.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon().name("postern-warmup").start(CipherWarmup::run);
+        }
     }
 
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
