@@ -3,11 +3,11 @@ package dev.postern.core.noise;
 import java.security.SecureRandom;
 
 /**
- * Runs the peer channels' sealing and opening on a throwaway key, so that the JIT compiles them before the first
- * bulk transfer needs them: the JDK's AES-GCM takes its fast path (the combined AES and GHASH intrinsic) only from
- * C2-compiled code, and in a new {@code postern connect} process copying 1 GB, C2 compiled it 6.5 s in, near the
- * copy's end. With this run beside the first node (about 0.3 s of one core), the same copy took 7.3 s instead of
- * 8.2 (median of four, on 2 cores).
+ * Runs the peer channels' sealing and opening on a throwaway key, so that the JIT compiles them early: the JDK's
+ * AES-GCM takes its fast path (the combined AES and GHASH intrinsic) only from C2-compiled code, and in a new
+ * {@code postern connect} process copying 1 GB, C2 compiled it 6.5 s in, near the copy's end. With this run beside
+ * the first node (about 0.3 s of one core) the sealing and opening callers were compiled 2 to 3 s in, and the same
+ * copy took 7.3 s instead of 8.2 (median of four, on 2 cores).
  */
 public final class CipherWarmup {
 
