@@ -19,9 +19,10 @@ public final class BenchMain {
                       relay-server --first-port P [--pairs N] [--threads T] [--engine auto|ffm|netty] [--max-seconds S]
                           the Postern side of the relay benchmark, driven over stdin ("reset", "quit").
                       streams [--seconds S] [--rounds R] [--warmup W] [--loss PERCENT]
-                          one Postern stream on loopback (direct and relayed) against plain TCP on loopback,
-                          and goodput under 1% and 5% loss on the simulated network. --loss (root): the same
-                          in a namespace whose kernel drops PERCENT of loopback traffic, TCP under that loss too.
+                          one Postern stream on loopback (direct and relayed) against plain TCP and a Netty QUIC
+                          stream on loopback; connect time between long-lived nodes; the CLI copying 1 KB and 1 GB
+                          as new processes; goodput under 1% and 5% loss on the simulated network. --loss (root):
+                          the streams in a namespace whose kernel drops PERCENT of loopback traffic, TCP too.
                       flood [--seconds S] [--rate N] [--connects C]
                           real users during floods on loopback: real pulses lost during N junk pulses/s
                           (default 50,000), a real node's connect time during a spoofed HELLO flood and a
