@@ -18,6 +18,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
+import io.netty.handler.codec.quic.QuicCodecBuilder;
 import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
@@ -29,6 +30,7 @@ import java.io.FileInputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -54,17 +56,21 @@ final class QuicStreamReference {
     private static final long WINDOW = 16L << 20;
     private static final long MAX_UDP_PAYLOAD = 65_527;
 
-    private QuicStreamReference() {}
+    private final QuicSslContext serverTls;
+    private final QuicSslContext clientTls;
+
+    /** Makes the server's key and certificate once, for every run of this reference. */
+    QuicStreamReference() throws Exception {
+        KeyStore.PrivateKeyEntry identity = selfSigned();
+        this.serverTls = QuicSslContextBuilder.forServer(identity.getPrivateKey(), null,
+                (X509Certificate) identity.getCertificate()).applicationProtocols(PROTOCOL).build();
+        this.clientTls = QuicSslContextBuilder.forClient()
+                .trustManager(InsecureTrustManagerFactory.INSTANCE).applicationProtocols(PROTOCOL).build();
+    }
 
     /** Bytes per second one QUIC stream carries on loopback; the sender stops after {@code each}. */
-    static double bytesPerSecond(Duration each) throws Exception {
+    double bytesPerSecond(Duration each) throws Exception {
         InetAddress lo = InetAddress.getLoopbackAddress();
-        Path dir = Files.createTempDirectory("postern-bench-quic");
-        KeyStore.PrivateKeyEntry identity = selfSigned(dir);
-        QuicSslContext serverTls = QuicSslContextBuilder.forServer(identity.getPrivateKey(), null,
-                (X509Certificate) identity.getCertificate()).applicationProtocols(PROTOCOL).build();
-        QuicSslContext clientTls = QuicSslContextBuilder.forClient()
-                .trustManager(InsecureTrustManagerFactory.INSTANCE).applicationProtocols(PROTOCOL).build();
         EventLoopGroup serverLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         EventLoopGroup clientLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         AtomicLong received = new AtomicLong();
@@ -104,12 +110,6 @@ final class QuicStreamReference {
         } finally {
             clientLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
             serverLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
         }
     }
 
@@ -121,7 +121,7 @@ final class QuicStreamReference {
                 .option(ChannelOption.SO_SNDBUF, 4 << 20);
     }
 
-    private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tuned(B builder) {
+    private static <B extends QuicCodecBuilder<B>> B tuned(B builder) {
         return builder.maxIdleTimeout(30, TimeUnit.SECONDS)
                 .initialMaxData(WINDOW)
                 .initialMaxStreamDataBidirectionalLocal(WINDOW)
@@ -133,16 +133,26 @@ final class QuicStreamReference {
                 .discoverPmtu(false);
     }
 
-    /** A throwaway self-signed key and certificate for the server, made by the JDK's keytool. */
-    private static KeyStore.PrivateKeyEntry selfSigned(Path dir) throws Exception {
+    /** A throwaway self-signed key and certificate for the server, made by the JDK's keytool; its file is gone after. */
+    private static KeyStore.PrivateKeyEntry selfSigned() throws Exception {
+        Path dir = Files.createTempDirectory("postern-bench-quic");
         Path store = dir.resolve("bench.p12");
+        try {
+            return selfSigned(store);
+        } finally {
+            Files.deleteIfExists(store);
+            Files.delete(dir);
+        }
+    }
+
+    private static KeyStore.PrivateKeyEntry selfSigned(Path store) throws Exception {
         String password = "postern-bench";
         Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
         Process p = new ProcessBuilder(keytool.toString(), "-genkeypair", "-alias", "bench", "-keyalg", "EC",
                 "-groupname", "secp256r1", "-dname", "CN=localhost", "-validity", "1", "-storetype", "PKCS12",
                 "-keystore", store.toString(), "-storepass", password, "-keypass", password)
                 .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IllegalStateException("keytool failed: " + output);
         }

@@ -22,6 +22,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Locale;
@@ -77,11 +78,12 @@ public final class StreamBenchmark {
         double[] direct = new double[rounds];
         double[] relayed = new double[rounds];
         String where = lossPercent > 0 ? String.format(Locale.ROOT, "loopback with %.1f%% kernel loss", lossPercent) : "loopback";
+        QuicStreamReference quicReference = new QuicStreamReference();
         try (PosternServer server = startServer()) {
             String address = server.address();
             for (int r = -warmup; r < rounds; r++) {
                 double t = tcp(each);
-                double q = QuicStreamReference.bytesPerSecond(each);
+                double q = quicReference.bytesPerSecond(each);
                 double d = postern(address, false, each);
                 double rel = postern(address, true, each);
                 System.out.printf(Locale.ROOT, "%s %d: tcp %.1f MB/s, quic %.1f MB/s, postern direct %.1f MB/s, relayed %.1f MB/s%n",
@@ -174,11 +176,11 @@ public final class StreamBenchmark {
      */
     private static void cliCopy(String server, double libraryRate) throws Exception {
         String jar = System.getProperty("postern.jar");
-        if (jar == null || !Files.isRegularFile(java.nio.file.Path.of(jar))) {
+        if (jar == null || !Files.isRegularFile(Path.of(jar))) {
             System.out.println("CLI copy: skipped (no -Dpostern.jar; bin/bench passes the CLI's jar)");
             return;
         }
-        java.nio.file.Path cli = java.nio.file.Path.of(jar);
+        Path cli = Path.of(jar);
         double startup = CliCopy.seconds(cli, server, 1_000);
         double gigabyte = CliCopy.seconds(cli, server, 1_000_000_000L);
         double library = 1e9 / libraryRate;

@@ -1,5 +1,6 @@
 package dev.postern.core.noise;
 
+import dev.postern.core.codec.Decoded;
 import java.security.SecureRandom;
 
 /**
@@ -34,7 +35,7 @@ public final class CipherWarmup {
         byte[] datagram = new byte[DATAGRAM_PAYLOAD + SecureDatagrams.OVERHEAD];
         for (int i = 0; i < ROUNDS; i++) {
             sender.sealInPlace(datagram, 0, DATAGRAM_PAYLOAD);
-            if (!(receiver.open(datagram, 0, datagram.length) instanceof dev.postern.core.codec.Decoded.Ok<byte[]>)) {
+            if (!(receiver.open(datagram, 0, datagram.length) instanceof Decoded.Ok<byte[]>)) {
                 throw new IllegalStateException("a datagram sealed with the same key did not open");
             }
         }

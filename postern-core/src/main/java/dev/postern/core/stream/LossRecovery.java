@@ -46,6 +46,8 @@ final class LossRecovery {
     private long lossAt = Long.MAX_VALUE;
     private long rtoBase;
     private int ackElicitingInFlight;
+    /** The loss event under way; one, reused, so that declaring losses allocates nothing. */
+    private final Burst burst = new Burst();
 
     LossRecovery(RttEstimator rtt, NewReno congestion, long maxAckDelayNanos) {
         this.rtt = rtt;
@@ -104,10 +106,7 @@ final class LossRecovery {
     private void detectLosses(long now, Outcome outcome) {
         long delay = Math.max(1_000_000L, Math.max(rtt.smoothed(), rtt.latest()) * timeThresholdEighths / 8);
         lossAt = Long.MAX_VALUE;
-        int lostBytes = 0;
-        int lostPackets = 0;
-        int smallestLost = Integer.MAX_VALUE;
-        long newestLostAt = Long.MIN_VALUE;
+        burst.clear();
         for (Iterator<SentPacket> it = sent.headMap(largestAcked, true).values().iterator(); it.hasNext(); ) {
             SentPacket s = it.next();
             if (largestAcked - s.number() >= packetThreshold || now - s.at() >= delay) {
@@ -116,24 +115,18 @@ final class LossRecovery {
                 if (declaredLost.size() > REMEMBERED_LOSSES) {
                     declaredLost.pollFirst();
                 }
-                if (s.probe()) {
+                if (s.ackEliciting()) {
                     ackElicitingInFlight--;
-                    congestion.onProbeLost(s.size());
-                } else if (s.ackEliciting()) {
-                    ackElicitingInFlight--;
-                    lostBytes += s.size();
-                    lostPackets++;
-                    smallestLost = Math.min(smallestLost, s.size());
-                    newestLostAt = s.at();
                 }
+                burst.add(s);
                 outcome.lost(s, now);
             } else {
                 lossAt = Math.min(lossAt, s.at() + delay);
             }
         }
-        if (lostBytes > 0) {
-            congestion.onLost(lostBytes, newestLostAt, now);
-            outcome.lossBurst(smallestLost, lostPackets, now);
+        if (burst.bytes > 0) {
+            congestion.onLost(burst.bytes, burst.newestAt, now);
+            outcome.lossBurst(burst.smallest, burst.packets, now);
         }
     }
 
@@ -154,28 +147,49 @@ final class LossRecovery {
             return false;
         }
         // RFC 6298 5.4-5.6: everything outstanding goes again, the timer backs off, the window drops to one packet.
-        int lostBytes = 0;
-        int lostPackets = 0;
-        int smallestLost = Integer.MAX_VALUE;
+        burst.clear();
         for (SentPacket s : sent.values()) {
-            if (s.probe()) {
-                congestion.onProbeLost(s.size());
-            } else if (s.ackEliciting()) {
-                lostBytes += s.size();
-                lostPackets++;
-                smallestLost = Math.min(smallestLost, s.size());
-            }
+            burst.add(s);
             outcome.lost(s, now);
         }
         sent.clear();
         ackElicitingInFlight = 0;
         lossAt = Long.MAX_VALUE;
-        congestion.onTimeout(lostBytes, now);
+        congestion.onTimeout(burst.bytes, now);
         rtt.onTimeout();
         rtoBase = now;
-        if (lostBytes > 0) {
-            outcome.lossBurst(smallestLost, lostPackets, now);
+        if (burst.bytes > 0) {
+            outcome.lossBurst(burst.smallest, burst.packets, now);
         }
         return true;
+    }
+
+    /**
+     * What one loss event lost of congestion-counted packets: MTU probes are handed back to the congestion window
+     * as they are met, since their loss says the path is smaller, not congested.
+     */
+    private final class Burst {
+        int bytes;
+        int packets;
+        int smallest;
+        long newestAt;
+
+        void clear() {
+            bytes = 0;
+            packets = 0;
+            smallest = Integer.MAX_VALUE;
+            newestAt = Long.MIN_VALUE;
+        }
+
+        void add(SentPacket s) {
+            if (s.probe()) {
+                congestion.onProbeLost(s.size());
+            } else if (s.ackEliciting()) {
+                bytes += s.size();
+                packets++;
+                smallest = Math.min(smallest, s.size());
+                newestAt = s.at();
+            }
+        }
     }
 }

@@ -24,9 +24,9 @@ final class MtuDiscovery {
 
     private static final int[] PROBE_SIZES = {1_452, 8_952, 16_384, 65_000};
     private static final int PROBE_TRIES = 3;
-    static final int BLACK_HOLE_BURSTS = 3;
-    static final int BLACK_HOLE_PACKETS = 8;
-    static final long FIRST_PAUSE_NANOS = 1_000_000_000L;
+    private static final int BLACK_HOLE_BURSTS = 3;
+    private static final int BLACK_HOLE_PACKETS = 8;
+    private static final long FIRST_PAUSE_NANOS = 1_000_000_000L;
     private static final long MAX_PAUSE_NANOS = 600_000_000_000L;
 
     private final int base;

@@ -2,7 +2,6 @@ package dev.postern.core.stream;
 
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.stream.StreamPackets.Frame;
-import dev.postern.core.stream.StreamPackets.Range;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

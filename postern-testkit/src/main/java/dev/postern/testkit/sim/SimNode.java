@@ -11,7 +11,6 @@ import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stun.NatProbe;
-import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
