@@ -147,6 +147,7 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per run (at most 60)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--engine", default="auto", help="the relay engine under test: auto, ffm or netty")
+    ap.add_argument("--max-only", action="store_true", help="only the maximum-rate case, not the fixed load point")
     ap.add_argument("--pairs", type=int, default=0,
                     help="instead: N pairs at once at max rate against one pair, Postern only (target aggregate >= 0.9)")
     args = ap.parse_args()
@@ -179,7 +180,7 @@ def main():
             ports = postern.reset()
             subprocess.run(run_udpload(load_bin, ports, size, 0, 2, True), capture_output=True, timeout=30)
 
-        cases = [(size, rate) for size in [int(s) for s in args.sizes.split()] for rate in (0, args.rate)]
+        cases = [(size, rate) for size in [int(s) for s in args.sizes.split()] for rate in ((0,) if args.max_only else (0, args.rate))]
         for rep in range(args.reps):
             for size, rate in cases:
                 bidir = rate != 0  # the fixed load point is per direction; max rate is one direction, as the reference

@@ -23,6 +23,8 @@ public final class BenchMain {
                           stream on loopback; connect time between long-lived nodes; the CLI copying 1 KB and 1 GB
                           as new processes; goodput under 1% and 5% loss on the simulated network. --loss (root):
                           the streams in a namespace whose kernel drops PERCENT of loopback traffic, TCP too.
+                          Through bin/bench, the relay's own 1200-byte maximum is measured first (bin/bench relay
+                          --max-only) and the relayed stream is printed against it (--relay-reference P U).
                       flood [--seconds S] [--rate N] [--connects C]
                           real users during floods on loopback: real pulses lost during N junk pulses/s
                           (default 50,000), a real node's connect time during a spoofed HELLO flood and a

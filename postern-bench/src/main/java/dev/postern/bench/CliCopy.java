@@ -31,19 +31,22 @@ final class CliCopy {
 
     private CliCopy() {}
 
-    /** Seconds the copy of {@code bytes} took; fails if the file did not arrive whole. */
-    static double seconds(Path jar, String server, long bytes) throws Exception {
+    /**
+     * Seconds the copy of {@code bytes} took; fails if the file did not arrive whole. Both processes check their NAT
+     * against the server's STUN port {@code natCheckPort}, as users' nodes do against a server's 3478.
+     */
+    static double seconds(Path jar, String server, int natCheckPort, long bytes) throws Exception {
         Path dir = Files.createTempDirectory("postern-bench-cli");
         try {
             Path sent = dir.resolve("sent");
             Path received = dir.resolve("received");
             write(sent, bytes);
-            Process bob = postern(jar, "listen", "--server", server, "--data-dir", dir.resolve("bob").toString(), "--timeout", "120s")
+            Process bob = postern(jar, "listen", "--server", server, "--nat-check-port", String.valueOf(natCheckPort), "--data-dir", dir.resolve("bob").toString(), "--timeout", "120s")
                     .redirectOutput(received.toFile()).start();
             bob.getOutputStream().close(); // nothing to send back, like < /dev/null
             String key = keyFrom(bob);
             long start = Clock.SYSTEM.nanoTime();
-            Process alice = postern(jar, "connect", key, "--server", server, "--data-dir", dir.resolve("alice").toString())
+            Process alice = postern(jar, "connect", key, "--server", server, "--nat-check-port", String.valueOf(natCheckPort), "--data-dir", dir.resolve("alice").toString())
                     .redirectInput(sent.toFile())
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD)

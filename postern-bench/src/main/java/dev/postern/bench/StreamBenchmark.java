@@ -8,6 +8,7 @@ import dev.postern.client.Stream;
 import dev.postern.core.mediation.Mediator;
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.core.rendezvous.RendezvousTimers;
+import dev.postern.core.stun.StunServer;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +49,12 @@ public final class StreamBenchmark {
     private static final InetAddress LO = InetAddress.getLoopbackAddress();
     private static final int CHUNK = 64 * 1024;
     private static final int CONNECTS = 30;
+    /**
+     * STUN on a free port, as a user's server has it on 3478: the CLI's nodes check their NAT against it at start (one
+     * address, so the check ends after its first answer; without any, each new node would wait out the check).
+     */
+    private static final StunConfig STUN = new StunConfig(0, Optional.empty(), StunServer.Settings.DEFAULTS,
+            StunConfig.DEFAULT_MAX_TCP_CONNECTIONS, StunConfig.DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE);
     /** Set by the run that re-executes itself inside the lossy namespace. */
     private static final String INSIDE = "--inside-lossy-namespace";
 
@@ -58,6 +66,7 @@ public final class StreamBenchmark {
         int warmup = 1;
         double lossPercent = 0;
         boolean inside = false;
+        RelayReference relayReference = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
@@ -65,8 +74,9 @@ public final class StreamBenchmark {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--loss" -> lossPercent = Double.parseDouble(args[++i]);
                 case INSIDE -> inside = true;
+                case "--relay-reference" -> relayReference = new RelayReference(Long.parseLong(args[++i]), Long.parseLong(args[++i]));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--seconds S, --rounds R, --warmup W, --loss PERCENT)");
+                        + " (--seconds S, --rounds R, --warmup W, --loss PERCENT, --relay-reference POSTERN_PPS UDPFWD_PPS)");
             }
         }
         if (lossPercent > 0 && !inside) {
@@ -103,13 +113,32 @@ public final class StreamBenchmark {
                     + "Postern direct %.1f MB/s (%.2f of TCP, %.2f of QUIC), relayed %.1f MB/s (%.2f of TCP)%s%n", where, seconds, rounds,
                     t / 1e6, q / 1e6, d / 1e6, d / t, d / q, rel / 1e6, rel / t,
                     lossPercent > 0 ? "" : "; targets: direct >= 0.5 of TCP and > QUIC");
+            if (relayReference != null) {
+                relayReference.print(rel);
+            }
             if (!inside) {
                 connectTimes(address, CONNECTS);
-                cliCopy(address, d);
+                cliCopy(address, server.stun().orElseThrow().primary().getPort(), d);
             }
         }
         if (!inside) {
             SimulatedGoodput.print();
+        }
+    }
+
+    /**
+     * What {@code bin/bench relay} measured the relay forwarding at 1200 bytes and maximum rate just before, on this host
+     * (Postern's relay and the C reference forwarder, datagrams per second): the relayed stream's yardstick.
+     */
+    private record RelayReference(long posternPps, long udpfwdPps) {
+        static final int DATAGRAM_BYTES = 1200;
+
+        void print(double relayedBytesPerSecond) {
+            double forwarded = (double) posternPps * DATAGRAM_BYTES;
+            double ratio = relayedBytesPerSecond / forwarded;
+            System.out.printf(Locale.ROOT, "relayed stream %.1f MB/s against the relay's own %d-byte maximum, %,d datagrams/s = %.1f MB/s "
+                    + "(udpfwd %,d/s): %.2f; target >= 0.5: %s%n", relayedBytesPerSecond / 1e6, DATAGRAM_BYTES, posternPps, forwarded / 1e6,
+                    udpfwdPps, ratio, ratio >= 0.5 ? "met" : "not met");
         }
     }
 
@@ -123,7 +152,7 @@ public final class StreamBenchmark {
         return PosternServer.start(new ServerConfig(LO, Files.createTempDirectory("postern-bench-streams"),
                 new RendezvousConfig(0, 0, RendezvousTimers.DEFAULTS, 10, 4096, 10, 10),
                 new RelayConfig(LO, LO, 0, 0, 8, 4, RelayConfig.DEFAULT_IDLE_TIMEOUT, false, 1500),
-                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, StunConfig.OFF, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
+                1, RelayEngines.AUTO, new NodeApiConfig(LO, 0, 0), 0, 0, STUN, dev.postern.server.introducer.IntroducerConfig.OFF, MessageRouter.Settings.DEFAULTS, Clock.SYSTEM));
     }
 
     /** Bytes per second plain TCP carries on loopback. */
@@ -174,15 +203,15 @@ public final class StreamBenchmark {
      * The CLI's 1 GB copy ({@link CliCopy}) against the library stream's time for 1 GB at {@code libraryRate} plus
      * the CLI's start-up, taken as the same copy of 1 KB. Needs the CLI's jar ({@code bin/bench} builds it).
      */
-    private static void cliCopy(String server, double libraryRate) throws Exception {
+    private static void cliCopy(String server, int stunPort, double libraryRate) throws Exception {
         String jar = System.getProperty("postern.jar");
         if (jar == null || !Files.isRegularFile(Path.of(jar))) {
             System.out.println("CLI copy: skipped (no -Dpostern.jar; bin/bench passes the CLI's jar)");
             return;
         }
         Path cli = Path.of(jar);
-        double startup = CliCopy.seconds(cli, server, 1_000);
-        double gigabyte = CliCopy.seconds(cli, server, 1_000_000_000L);
+        double startup = CliCopy.seconds(cli, server, stunPort, 1_000);
+        double gigabyte = CliCopy.seconds(cli, server, stunPort, 1_000_000_000L);
         double library = 1e9 / libraryRate;
         double target = 1.25 * (library + startup);
         System.out.printf(Locale.ROOT, "CLI copy on loopback (postern listen > file, postern connect KEY < file): 1 KB in %.2f s (start-up), "
