@@ -27,6 +27,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -250,16 +251,25 @@ public final class NodeMachine {
 
     /** A datagram that arrived on the node's socket {@code socket} ({@link Transmit#MAIN} or one opened when told). */
     public void handleDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
+        handleDatagram(socket, from, datagram, datagram.length, now);
+    }
+
+    /**
+     * The same for the datagram that is the first {@code length} bytes of {@code buffer}, which the machine reads only
+     * during the call: a driver may receive every datagram into one buffer. A peer's sealed data is opened straight
+     * from it (the opening makes the copy that stays); what else keeps bytes gets a copy of its own.
+     */
+    public void handleDatagram(int socket, InetSocketAddress from, byte[] buffer, int length, long now) {
         int natSocket = natSockets.indexOf(socket);
         if (natSocket >= 0) {
             if (natProbe != null) {
-                natProbe.handleDatagram(natSocket, from, datagram, now);
+                natProbe.handleDatagram(natSocket, from, Arrays.copyOf(buffer, length), now);
                 stepNatProbe(now);
             }
-        } else if (PeerPackets.isPeerPacket(datagram)) {
-            agent.handlePacket(socket, from, datagram, now);
+        } else if (PeerPackets.isPeerPacket(buffer, length)) {
+            agent.handlePacket(socket, from, buffer, length, now);
         } else if (socket == Transmit.MAIN) {
-            control.handleDatagram(from, datagram, now);
+            control.handleDatagram(from, Arrays.copyOf(buffer, length), now);
         }
         process(now);
     }

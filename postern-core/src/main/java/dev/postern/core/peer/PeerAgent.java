@@ -283,8 +283,9 @@ public final class PeerAgent {
     }
 
     /** A datagram from a peer on the node's socket {@code socket} ({@link Transmit#MAIN}, or one opened for a connection). */
-    public void handlePacket(int socket, InetSocketAddress from, byte[] datagram, long now) {
-        if (!(PeerPackets.decode(datagram) instanceof Decoded.Ok<PeerPacket> ok)) {
+    /** The datagram is the first {@code length} bytes of {@code buffer}, read only during the call. */
+    public void handlePacket(int socket, InetSocketAddress from, byte[] buffer, int length, long now) {
+        if (!(PeerPackets.decode(buffer, length) instanceof Decoded.Ok<PeerPacket> ok)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
         }

@@ -69,7 +69,7 @@ final class PeerChannel {
 
     /** Opens a datagram from the peer: its plaintext, or why it is dropped; an authentic one counts as heard. */
     Decoded<byte[]> open(PeerPacket.Data d, long now) {
-        Decoded<byte[]> opened = crypto.open(d.datagram(), d.offset(), d.datagram().length - d.offset());
+        Decoded<byte[]> opened = crypto.open(d.datagram(), d.offset(), d.length());
         if (opened instanceof Decoded.Ok<byte[]>) {
             lastHeard = now;
         }

@@ -15,6 +15,6 @@ public sealed interface PeerPacket {
     /** Noise message 3 from the caller. */
     record Confirm(int receiver, byte[] noise) implements PeerPacket {}
 
-    /** A sealed datagram of an established connection: the sealed bytes are {@code datagram} from {@code offset}, not copied. */
-    record Data(int receiver, byte[] datagram, int offset) implements PeerPacket {}
+    /** A sealed datagram of an established connection: the sealed bytes are {@code length} bytes of {@code datagram} from {@code offset}, not copied. */
+    record Data(int receiver, byte[] datagram, int offset, int length) implements PeerPacket {}
 }

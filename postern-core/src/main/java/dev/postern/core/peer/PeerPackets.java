@@ -40,7 +40,12 @@ public final class PeerPackets {
 
     /** Whether {@code datagram} is a peer packet rather than the control channel's. */
     public static boolean isPeerPacket(byte[] datagram) {
-        return datagram.length > 0 && datagram[0] >= PROBE && datagram[0] <= DATA;
+        return isPeerPacket(datagram, datagram.length);
+    }
+
+    /** The same for the datagram that is the first {@code length} bytes of {@code buffer}. */
+    public static boolean isPeerPacket(byte[] buffer, int length) {
+        return length > 0 && buffer[0] >= PROBE && buffer[0] <= DATA;
     }
 
     public static byte[] probe(byte[] token) {
@@ -92,23 +97,31 @@ public final class PeerPackets {
     }
 
     public static Decoded<PeerPacket> decode(byte[] d) {
-        if (d.length == 0 || d.length > MAX_PACKET) {
+        return decode(d, d.length);
+    }
+
+    /**
+     * The packet that is the first {@code length} bytes of {@code d}. Only a DATA keeps {@code d} (its sealed bytes are
+     * opened from there); the handshake's packets copy what they carry.
+     */
+    public static Decoded<PeerPacket> decode(byte[] d, int length) {
+        if (length <= 0 || length > MAX_PACKET || length > d.length) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
-        ByteBuffer b = ByteBuffer.wrap(d);
+        ByteBuffer b = ByteBuffer.wrap(d, 0, length);
         byte type = b.get();
         return switch (type) {
-            case PROBE -> d.length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
+            case PROBE -> length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
                     : Decoded.ok(new PeerPacket.Probe(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES)));
-            case HELLO -> d.length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
+            case HELLO -> length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
                     : Decoded.ok(new PeerPacket.Hello(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES),
-                            b.getInt(1 + MediationFrames.TOKEN_BYTES), Arrays.copyOfRange(d, HELLO_HEADER, d.length)));
-            case WELCOME -> d.length < 9 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Welcome(b.getInt(1), b.getInt(5), Arrays.copyOfRange(d, 9, d.length)));
-            case CONFIRM -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, d.length)));
-            case DATA -> d.length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, DATA_HEADER));
+                            b.getInt(1 + MediationFrames.TOKEN_BYTES), Arrays.copyOfRange(d, HELLO_HEADER, length)));
+            case WELCOME -> length < 9 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Welcome(b.getInt(1), b.getInt(5), Arrays.copyOfRange(d, 9, length)));
+            case CONFIRM -> length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, length)));
+            case DATA -> length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
+                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, DATA_HEADER, length - DATA_HEADER));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

@@ -36,7 +36,25 @@ class PeerPacketsTest {
         assertThat(welcome.noise()).containsExactly(3);
         assertThat(((PeerPacket.Confirm) decoded(PeerPackets.confirm(4, new byte[] {5}))).receiver()).isEqualTo(4);
         PeerPacket.Data data = (PeerPacket.Data) decoded(PeerPackets.data(6, new byte[] {7, 8}));
-        assertThat(Arrays.copyOfRange(data.datagram(), data.offset(), data.datagram().length)).containsExactly(7, 8);
+        assertThat(Arrays.copyOfRange(data.datagram(), data.offset(), data.offset() + data.length())).containsExactly(7, 8);
+    }
+
+    /** A driver receives every datagram into one buffer: what lies past a datagram's length, from an earlier one, is not part of it. */
+    @Test
+    void aDatagramAtTheFrontOfAReusedBufferIsOnlyItsLength() {
+        byte[] buffer = new byte[PeerPackets.MAX_PACKET];
+        Arrays.fill(buffer, (byte) 0x55);
+        byte[] data = PeerPackets.data(6, new byte[] {7, 8});
+        System.arraycopy(data, 0, buffer, 0, data.length);
+        PeerPacket.Data d = (PeerPacket.Data) ((Decoded.Ok<PeerPacket>) PeerPackets.decode(buffer, data.length)).value();
+        assertThat(d.length()).isEqualTo(2);
+        assertThat(Arrays.copyOfRange(d.datagram(), d.offset(), d.offset() + d.length())).containsExactly(7, 8);
+        byte[] welcome = PeerPackets.welcome(1, 2, new byte[] {3});
+        System.arraycopy(welcome, 0, buffer, 0, welcome.length);
+        assertThat(((PeerPacket.Welcome) ((Decoded.Ok<PeerPacket>) PeerPackets.decode(buffer, welcome.length)).value()).noise()).containsExactly(3);
+        assertThat(PeerPackets.decode(buffer, 0)).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(data, data.length + 1)).as("longer than the buffer").isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.isPeerPacket(buffer, 0)).isFalse();
     }
 
     @Test
@@ -58,7 +76,7 @@ class PeerPacketsTest {
                 case PeerPacket.Hello h -> PeerPackets.hello(h.token(), h.sender(), h.noise());
                 case PeerPacket.Welcome w -> PeerPackets.welcome(w.receiver(), w.sender(), w.noise());
                 case PeerPacket.Confirm c -> PeerPackets.confirm(c.receiver(), c.noise());
-                case PeerPacket.Data x -> PeerPackets.data(x.receiver(), Arrays.copyOfRange(x.datagram(), x.offset(), x.datagram().length));
+                case PeerPacket.Data x -> PeerPackets.data(x.receiver(), Arrays.copyOfRange(x.datagram(), x.offset(), x.offset() + x.length()));
                 case PeerPacket.Probe p -> throw new AssertionError();
             };
             assertThat(again).isEqualTo(input);
@@ -68,7 +86,7 @@ class PeerPacketsTest {
     /** A node's agent takes any datagram without throwing; nothing it sends answers a stranger. */
     @FuzzTest(maxDuration = "30s")
     void anAgentSurvivesAnyDatagram(byte[] input) {
-        AGENT.handlePacket(Transmit.MAIN, FROM, input, 0);
+        AGENT.handlePacket(Transmit.MAIN, FROM, input, input.length, 0);
         assertThat(AGENT.pollTransmit()).isEmpty();
     }
 }

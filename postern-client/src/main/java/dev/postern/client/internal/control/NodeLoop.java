@@ -150,8 +150,10 @@ public final class NodeLoop implements AutoCloseable {
     }
 
     private void run() {
-        // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first).
+        // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first). Each datagram
+        // is then copied once into one reused array, which the machine reads during the call and opens peer data from.
         ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
+        byte[] datagram = new byte[in.capacity()];
         long started = clock.nanoTime();
         machine.start(started);
         natDetection.ifPresent(primary -> detectNat(primary, started));
@@ -163,10 +165,10 @@ public final class NodeLoop implements AutoCloseable {
                 return; // the selector is gone: only close does that
             }
             long now = clock.nanoTime();
-            receiveAll(socket, Transmit.MAIN, in, now);
+            receiveAll(socket, Transmit.MAIN, in, datagram, now);
             for (SelectionKey key : selector.selectedKeys()) {
                 if ((Integer) key.attachment() != Transmit.MAIN && key.isValid()) {
-                    receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, now);
+                    receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, datagram, now);
                 }
             }
             selector.selectedKeys().clear();
@@ -247,12 +249,12 @@ public final class NodeLoop implements AutoCloseable {
     }
 
     /** UDP errors (unreachable, no route) are passing: the protocols' retries and timeouts handle loss. */
-    private void receiveAll(DatagramChannel from, int socketNumber, ByteBuffer in, long now) {
+    private void receiveAll(DatagramChannel from, int socketNumber, ByteBuffer in, byte[] datagram, long now) {
         try {
             for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
-                byte[] datagram = new byte[in.flip().remaining()];
-                in.get(datagram);
-                machine.handleDatagram(socketNumber, sender, datagram, now);
+                int length = in.flip().remaining();
+                in.get(datagram, 0, length);
+                machine.handleDatagram(socketNumber, sender, datagram, length, now);
             }
         } catch (IOException e) {
             // the next round reads again
