@@ -120,6 +120,19 @@ public final class StunMessage {
         return v;
     }
 
+    /**
+     * What a MESSAGE-INTEGRITY (or -SHA256) attribute {@code a} of this message covers (RFC 8489 section 14.5): the
+     * message up to the attribute, with the header's length as if the attribute ended the message.
+     */
+    byte[] integrityInput(Attribute a) {
+        int covered = a.offset() - 4 - offset;
+        byte[] in = Arrays.copyOfRange(bytes, offset, offset + covered);
+        int length = covered + 4 + a.length() - HEADER_BYTES;
+        in[2] = (byte) (length >> 8);
+        in[3] = (byte) length;
+        return in;
+    }
+
     /** Whether {@code d} starts like a STUN message: the two zero bits and the magic cookie. */
     public static boolean isStun(byte[] d, int offset, int length) {
         return length >= HEADER_BYTES && (d[offset] & 0xC0) == 0 && int32(d, offset + 4) == MAGIC_COOKIE;
@@ -246,6 +259,16 @@ public final class StunMessage {
                 v[2 * i + 1] = types.get(i).byteValue();
             }
             return bytes(StunAttributes.UNKNOWN_ATTRIBUTES, v);
+        }
+
+        /**
+         * MESSAGE-INTEGRITY ({@link MessageIntegrity#SHA1}) or MESSAGE-INTEGRITY-SHA256 over what was added so far, under
+         * {@code key}: add it after every attribute it covers, before FINGERPRINT.
+         */
+        public Builder integrity(MessageIntegrity.Algorithm algorithm, byte[] key) {
+            int end = b.position() + 4 + algorithm.bytes();
+            b.putShort(2, (short) (end - HEADER_BYTES));
+            return bytes(algorithm.attribute(), algorithm.mac(key, b.array(), 0, b.position()));
         }
 
         /** How long the message would be with {@code more} bytes of attributes and, if asked, a FINGERPRINT. */
