@@ -19,6 +19,13 @@ public final class CipherWarmup {
      * or 15,000 calls and loops), since fewer left the fast path uncompiled through a whole transfer.
      */
     private static final int ROUNDS = 10_000;
+    /**
+     * Then datagrams as large as a loopback or jumbo path carries, once the code is compiled (so they cost little): the
+     * JDK's AES-GCM takes other branches above its parallel threshold, and code compiled on small datagrams alone was
+     * thrown out by the first large one, in the middle of a transfer.
+     */
+    private static final int LARGE_PAYLOAD = 65_000;
+    private static final int LARGE_ROUNDS = 200;
 
     private CipherWarmup() {}
 
@@ -32,12 +39,19 @@ public final class CipherWarmup {
         in.initializeKey(key);
         SecureDatagrams sender = new SecureDatagrams(new CipherState[] {out, new CipherState(NoiseCipher.AES_GCM)});
         SecureDatagrams receiver = new SecureDatagrams(new CipherState[] {new CipherState(NoiseCipher.AES_GCM), in});
-        byte[] datagram = new byte[DATAGRAM_PAYLOAD + SecureDatagrams.OVERHEAD];
+        byte[] datagram = new byte[LARGE_PAYLOAD + SecureDatagrams.OVERHEAD];
         for (int i = 0; i < ROUNDS; i++) {
-            sender.sealInPlace(datagram, 0, DATAGRAM_PAYLOAD);
-            if (!(receiver.open(datagram, 0, datagram.length) instanceof Decoded.Ok<byte[]>)) {
-                throw new IllegalStateException("a datagram sealed with the same key did not open");
-            }
+            crossOnce(sender, receiver, datagram, DATAGRAM_PAYLOAD);
+        }
+        for (int i = 0; i < LARGE_ROUNDS; i++) {
+            crossOnce(sender, receiver, datagram, LARGE_PAYLOAD);
+        }
+    }
+
+    private static void crossOnce(SecureDatagrams sender, SecureDatagrams receiver, byte[] datagram, int payload) {
+        sender.sealInPlace(datagram, 0, payload);
+        if (!(receiver.open(datagram, 0, payload + SecureDatagrams.OVERHEAD) instanceof Decoded.Ok<byte[]>)) {
+            throw new IllegalStateException("a datagram sealed with the same key did not open");
         }
     }
 }
