@@ -98,6 +98,38 @@ public final class StunMessage {
         return Optional.empty();
     }
 
+    /**
+     * The message as its integrity check covers it: without the attributes after the first MESSAGE-INTEGRITY or
+     * MESSAGE-INTEGRITY-SHA256, which a receiver must ignore (RFC 8489 section 14.5; anyone on the path may append
+     * them). The whole message when it has neither.
+     */
+    public StunMessage coveredByIntegrity() {
+        for (int i = 0; i < attributes.size(); i++) {
+            int type = attributes.get(i).type();
+            if (type == StunAttributes.MESSAGE_INTEGRITY || type == StunAttributes.MESSAGE_INTEGRITY_SHA256) {
+                List<Attribute> covered = new ArrayList<>(attributes.subList(0, i));
+                covered.add(attributes.get(i));
+                if (i + 1 < attributes.size() && type == StunAttributes.MESSAGE_INTEGRITY
+                        && attributes.get(i + 1).type() == StunAttributes.MESSAGE_INTEGRITY_SHA256) {
+                    covered.add(attributes.get(i + 1));
+                }
+                return new StunMessage(bytes, offset, length, method, kind, transaction, List.copyOf(covered), fingerprinted);
+            }
+        }
+        return this;
+    }
+
+    /** Every attribute of {@code type}, in order (a CreatePermission may carry several XOR-PEER-ADDRESS). */
+    public List<Attribute> attributes(int type) {
+        List<Attribute> out = new ArrayList<>(2);
+        for (Attribute a : attributes) {
+            if (a.type() == type) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
     /** A copy of {@code a}'s value. */
     public byte[] value(Attribute a) {
         return Arrays.copyOfRange(bytes, a.offset(), a.offset() + a.length());
@@ -199,13 +231,19 @@ public final class StunMessage {
 
     /** Writes a message: attributes in the order added, then FINGERPRINT if asked for. */
     public static final class Builder {
-        private final ByteBuffer b = ByteBuffer.allocate(MAX_BYTES);
+        private final ByteBuffer b;
         private final byte[] transaction;
 
         public Builder(int method, Kind kind, byte[] transaction) {
+            this(method, kind, transaction, MAX_BYTES);
+        }
+
+        /** The same with room for {@code capacity} bytes in all (a TURN Data indication carries a whole datagram). */
+        public Builder(int method, Kind kind, byte[] transaction, int capacity) {
             if (transaction.length != TRANSACTION_BYTES) {
                 throw new IllegalArgumentException("a transaction id is 12 bytes");
             }
+            this.b = ByteBuffer.allocate(capacity);
             this.transaction = transaction.clone();
             b.putShort((short) type(method, kind)).putShort((short) 0).putInt(MAGIC_COOKIE).put(transaction);
         }
@@ -216,8 +254,13 @@ public final class StunMessage {
         }
 
         public Builder bytes(int type, byte[] value) {
-            b.putShort((short) type).putShort((short) value.length).put(value);
-            for (int pad = (4 - value.length % 4) % 4; pad > 0; pad--) {
+            return bytes(type, value, 0, value.length);
+        }
+
+        /** An attribute whose value is {@code length} bytes of {@code src} from {@code from}. */
+        public Builder bytes(int type, byte[] src, int from, int length) {
+            b.putShort((short) type).putShort((short) length).put(src, from, length);
+            for (int pad = (4 - length % 4) % 4; pad > 0; pad--) {
                 b.put((byte) 0);
             }
             return this;

@@ -1,0 +1,637 @@
+package dev.postern.core.turn;
+
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.limit.SourceCounts;
+import dev.postern.core.limit.SourceNetwork;
+import dev.postern.core.limit.SourceRateLimiter;
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.relay.PeerAddressRule;
+import dev.postern.core.stun.MessageIntegrity;
+import dev.postern.core.stun.StunAttributes;
+import dev.postern.core.stun.StunMessage;
+import dev.postern.core.time.Clock;
+import dev.postern.core.time.DeadlineQueue;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+
+/**
+ * The server's TURN (RFC 8656), without sockets: Allocate, Refresh, CreatePermission and ChannelBind under long-term
+ * credentials (RFC 8489 section 9.2, with stateless nonces), Send and Data indications, ChannelData, and every
+ * lifetime, as one machine a driver feeds with what its clients and their peers send.
+ *
+ * <p>A client is its 5-tuple ({@link Client}): a request from another port or over another transport is another
+ * client. Requests without credentials get a 401 challenge (a realm and a nonce), at most a share per source a
+ * second: a challenge is about 100 bytes against a request of 20 or more, so an unauthenticated source gets at most
+ * five times what it sent, {@link Settings#challengesPerSecond} times a second (see the README's amplification
+ * table). Everything else unauthenticated gets nothing. Allocations are limited in total, per user and per source
+ * (IPv4 address, IPv6 /64), since usernames from a shared secret cost a client nothing; permissions and channels per
+ * allocation. Peers follow the relay's rule ({@link PeerAddressRule}) and an unspecified address is always refused.
+ *
+ * <p>Outputs that relay a client's or peer's datagram may point into the buffer it came in: take them all
+ * ({@link #pollOutput}) before the next input reuses that buffer. Not thread-safe: one event loop drives it.
+ */
+public final class TurnServer {
+
+    /** How a client reaches the server. */
+    public enum Transport { UDP, TCP, TLS }
+
+    /** A client's side of its 5-tuple: the transport, its address, and which of the server's listeners it reached. */
+    public record Client(Transport transport, InetSocketAddress address, int listener) {}
+
+    /** What the driver must do. */
+    public sealed interface Output {
+        /** Send {@code message} (STUN or ChannelData, whole) to the client. */
+        record ToClient(Client client, byte[] message) implements Output {}
+
+        /** Send {@code length} bytes of {@code buffer} from {@code offset} from the relayed address to the peer. */
+        record ToPeer(InetSocketAddress relayed, InetSocketAddress peer, byte[] buffer, int offset, int length) implements Output {}
+    }
+
+    /** The relay's ports, which a driver binds: the machine decides when, the driver does it. */
+    public interface RelayedPorts {
+        /** Binds a free UDP port of the relay's range on {@code address}; its number, or -1 when none is free. */
+        int bind(InetAddress address);
+
+        /** Closes a port an allocation no longer holds. */
+        void release(InetSocketAddress relayed);
+    }
+
+    /**
+     * @param defaultLifetimeNanos    an allocation's lifetime unless the client asks for longer (RFC 8656: 10 minutes)
+     * @param maxLifetimeNanos        the longest a client may ask for (RFC 8656 suggests an hour)
+     * @param permissionLifetimeNanos fixed at 5 minutes by RFC 8656
+     * @param channelLifetimeNanos    fixed at 10 minutes by RFC 8656
+     * @param channelCooldownNanos    how long an expired channel's number and peer stay out of other bindings (5 minutes)
+     * @param nonceLifetimeNanos      how long a nonce is good for
+     * @param challengesPerSecond     401, 438 and 400 answers a second to one source after its burst
+     */
+    public record Settings(long defaultLifetimeNanos, long maxLifetimeNanos, long permissionLifetimeNanos, long channelLifetimeNanos,
+            long channelCooldownNanos, long nonceLifetimeNanos, int maxAllocations, int maxAllocationsPerUser, int maxAllocationsPerSource,
+            int maxPermissionsPerAllocation, int maxChannelsPerAllocation, double challengesPerSecond, int challengeBurst, int sources) {
+
+        private static final long SECOND = 1_000_000_000L;
+
+        public static final Settings DEFAULTS = new Settings(600 * SECOND, 3600 * SECOND, 300 * SECOND, 600 * SECOND, 300 * SECOND,
+                600 * SECOND, 10_000, 32, 64, 64, 64, 10, 20, 65_536);
+    }
+
+    /** Comprehension-required attributes a TURN request may carry; any other gets 420. */
+    private static final Set<Integer> UNDERSTOOD = Set.of(StunAttributes.USERNAME, StunAttributes.MESSAGE_INTEGRITY,
+            StunAttributes.MESSAGE_INTEGRITY_SHA256, StunAttributes.REALM, StunAttributes.NONCE, StunAttributes.PADDING,
+            TurnAttributes.CHANNEL_NUMBER, TurnAttributes.LIFETIME, TurnAttributes.XOR_PEER_ADDRESS, TurnAttributes.DATA,
+            TurnAttributes.REQUESTED_ADDRESS_FAMILY, TurnAttributes.EVEN_PORT, TurnAttributes.REQUESTED_TRANSPORT,
+            TurnAttributes.RESERVATION_TOKEN);
+    private static final int EVEN_PORT_TRIES = 8;
+
+    /** A request's credentials, checked: what its answer is signed with. */
+    private record Signer(String username, byte[] key, MessageIntegrity.Algorithm algorithm) {}
+
+    private final TurnCredentials credentials;
+    private final List<InetAddress> relayAddresses;
+    private final PeerAddressRule peers;
+    private final RelayedPorts ports;
+    private final Settings settings;
+    private final Clock clock;
+    private final RandomGenerator random;
+    private final TurnNonce nonces;
+    private final SourceRateLimiter challenges;
+    private final Counters<TurnCounter> counters = new Counters<>(TurnCounter.class);
+    private final Map<Client, Allocation> byClient = new HashMap<>();
+    private final Map<InetSocketAddress, Allocation> byRelayed = new HashMap<>();
+    private final Map<String, Integer> perUser = new HashMap<>();
+    private final SourceCounts perSource = new SourceCounts();
+    private final DeadlineQueue<Allocation> expiries = new DeadlineQueue<>(Allocation::dueAt);
+    private final ArrayDeque<Output> outputs = new ArrayDeque<>();
+
+    /**
+     * @param relayAddresses the relay's addresses, at most one per family: allocations of a family it has none of get 440
+     * @param nonceSecret    16 random bytes or more, this server's alone
+     */
+    public TurnServer(TurnCredentials credentials, List<InetAddress> relayAddresses, PeerAddressRule peers, RelayedPorts ports,
+            Settings settings, byte[] nonceSecret, Clock clock, RandomGenerator random) {
+        this.credentials = credentials;
+        this.relayAddresses = List.copyOf(relayAddresses);
+        this.peers = peers;
+        this.ports = ports;
+        this.settings = settings;
+        this.clock = clock;
+        this.random = random;
+        this.nonces = new TurnNonce(nonceSecret, settings.nonceLifetimeNanos());
+        this.challenges = new SourceRateLimiter(settings.challengesPerSecond(), settings.challengeBurst(), settings.sources());
+    }
+
+    public Counters<TurnCounter> counters() {
+        return counters;
+    }
+
+    /** Allocations held now. */
+    public int allocations() {
+        return byClient.size();
+    }
+
+    /** Whether a STUN message of {@code method} is this machine's (Binding is the STUN server's). */
+    public static boolean isTurnMethod(int method) {
+        return method == TurnAttributes.ALLOCATE || method == TurnAttributes.REFRESH || method == TurnAttributes.SEND
+                || method == TurnAttributes.CREATE_PERMISSION || method == TurnAttributes.CHANNEL_BIND;
+    }
+
+    public Optional<Output> pollOutput() {
+        return Optional.ofNullable(outputs.poll());
+    }
+
+    public long pollTimeout() {
+        return expiries.pollTimeout();
+    }
+
+    /** Expires allocations whose lifetime ran out. */
+    public void handleTimeout(long now) {
+        for (Allocation a = expiries.pollDue(now); a != null; a = expiries.pollDue(now)) {
+            if (byClient.get(a.client) == a && now - a.expiresAt >= 0) {
+                remove(a);
+                counters.increment(TurnCounter.ALLOCATIONS_EXPIRED);
+            }
+        }
+    }
+
+    // --- from clients
+
+    /** A STUN message of a TURN method from {@code client}: {@code length} bytes of {@code d} from {@code offset}. */
+    public void handleMessage(Client client, byte[] d, int offset, int length, long now) {
+        if (!(StunMessage.decode(d, offset, length) instanceof Decoded.Ok<StunMessage> ok) || !isTurnMethod(ok.value().method())) {
+            counters.increment(TurnCounter.DROPPED_MALFORMED);
+            return;
+        }
+        StunMessage m = ok.value();
+        switch (m.kind()) {
+            case REQUEST -> onRequest(client, m, now);
+            case INDICATION -> {
+                if (m.method() == TurnAttributes.SEND) {
+                    onSend(client, m, now);
+                } else {
+                    counters.increment(TurnCounter.DROPPED_MALFORMED);
+                }
+            }
+            default -> counters.increment(TurnCounter.DROPPED_MALFORMED);
+        }
+    }
+
+    /** A ChannelData message from {@code client}. */
+    public void handleChannelData(Client client, byte[] d, int offset, int length, long now) {
+        if (!(ChannelData.decode(d, offset, length) instanceof Decoded.Ok<ChannelData.Frame> ok)) {
+            counters.increment(TurnCounter.DROPPED_MALFORMED);
+            return;
+        }
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            counters.increment(TurnCounter.DROPPED_NO_ALLOCATION);
+            return;
+        }
+        ChannelData.Frame f = ok.value();
+        Optional<Allocation.Channel> channel = a.channel(f.channel(), now);
+        if (channel.isEmpty()) {
+            counters.increment(TurnCounter.DROPPED_UNBOUND_CHANNEL);
+            return;
+        }
+        toPeer(a, channel.get().peer(), d, f.dataOffset(), f.dataLength(), now);
+    }
+
+    private void onSend(Client client, StunMessage m, long now) {
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            counters.increment(TurnCounter.DROPPED_NO_ALLOCATION);
+            return;
+        }
+        Optional<StunMessage.Attribute> peerAttr = m.attribute(TurnAttributes.XOR_PEER_ADDRESS);
+        Optional<StunMessage.Attribute> data = m.attribute(TurnAttributes.DATA);
+        if (peerAttr.isEmpty() || data.isEmpty() || !(m.address(peerAttr.get(), true) instanceof Decoded.Ok<InetSocketAddress> peer)) {
+            counters.increment(TurnCounter.DROPPED_MALFORMED);
+            return;
+        }
+        byte[] payload = m.value(data.get());
+        toPeer(a, peer.value(), payload, 0, payload.length, now);
+    }
+
+    private void toPeer(Allocation a, InetSocketAddress peer, byte[] d, int offset, int length, long now) {
+        Optional<InetSocketAddress> relayed = a.relayedFor(peer.getAddress());
+        if (relayed.isEmpty() || !a.permits(peer.getAddress(), now)) {
+            counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
+            return;
+        }
+        counters.increment(TurnCounter.RELAYED_TO_PEERS);
+        counters.add(TurnCounter.RELAYED_TO_PEERS_BYTES, length);
+        outputs.add(new Output.ToPeer(relayed.get(), peer, d, offset, length));
+    }
+
+    // --- from peers
+
+    /** A datagram from {@code peer} to the relayed address {@code relayed}. */
+    public void handlePeerDatagram(InetSocketAddress relayed, InetSocketAddress peer, byte[] d, int offset, int length, long now) {
+        Allocation a = byRelayed.get(relayed);
+        if (a == null || !a.permits(peer.getAddress(), now)) {
+            counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
+            return;
+        }
+        Optional<Allocation.Channel> channel = a.channelTo(peer, now);
+        byte[] message;
+        if (channel.isPresent()) {
+            // over TCP and TLS a ChannelData message is padded to four bytes (RFC 8656 section 12.5)
+            int padded = a.client.transport() == Transport.UDP ? length : (length + 3) & ~3;
+            message = new byte[ChannelData.HEADER_BYTES + padded];
+            ChannelData.writeHeader(message, 0, channel.get().number(), length);
+            System.arraycopy(d, offset, message, ChannelData.HEADER_BYTES, length);
+        } else {
+            message = new StunMessage.Builder(TurnAttributes.DATA_METHOD, StunMessage.Kind.INDICATION, transaction(),
+                    StunMessage.HEADER_BYTES + 28 + StunMessage.attributeBytes(length))
+                    .address(TurnAttributes.XOR_PEER_ADDRESS, peer, true)
+                    .bytes(TurnAttributes.DATA, d, offset, length).build(false);
+        }
+        counters.increment(TurnCounter.RELAYED_TO_CLIENTS);
+        counters.add(TurnCounter.RELAYED_TO_CLIENTS_BYTES, length);
+        outputs.add(new Output.ToClient(a.client, message));
+    }
+
+    private byte[] transaction() {
+        byte[] t = new byte[StunMessage.TRANSACTION_BYTES];
+        random.nextBytes(t);
+        return t;
+    }
+
+    // --- requests
+
+    private void onRequest(Client client, StunMessage request, long now) {
+        Optional<Signer> signer = authenticate(client, request, now);
+        if (signer.isEmpty()) {
+            return;
+        }
+        StunMessage m = request.coveredByIntegrity();
+        List<Integer> unknown = new ArrayList<>();
+        for (StunMessage.Attribute a : m.attributes()) {
+            if (StunAttributes.comprehensionRequired(a.type()) && !UNDERSTOOD.contains(a.type()) && !unknown.contains(a.type())) {
+                unknown.add(a.type());
+            }
+        }
+        if (!unknown.isEmpty()) {
+            refuse(client, request, signer.get(), TurnAttributes.UNKNOWN_ATTRIBUTE, TurnCounter.REFUSED_UNKNOWN_ATTRIBUTE,
+                    b -> b.unknown(unknown));
+            return;
+        }
+        switch (m.method()) {
+            case TurnAttributes.ALLOCATE -> allocate(client, request, m, signer.get(), now);
+            case TurnAttributes.REFRESH -> refresh(client, request, m, signer.get(), now);
+            case TurnAttributes.CREATE_PERMISSION -> createPermission(client, request, m, signer.get(), now);
+            case TurnAttributes.CHANNEL_BIND -> channelBind(client, request, m, signer.get(), now);
+            default -> refuse(client, request, signer.get(), TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+        }
+    }
+
+    /**
+     * The request's checked credentials, or empty once it was answered: 401 with a challenge without credentials, for
+     * an unknown user or a wrong integrity; 438 for a nonce not valid now; 400 for credentials in part; 441 for a user
+     * other than the allocation's (RFC 8656 section 5).
+     */
+    private Optional<Signer> authenticate(Client client, StunMessage m, long now) {
+        Optional<MessageIntegrity.Algorithm> algorithm = MessageIntegrity.algorithmOf(m);
+        if (algorithm.isEmpty()) {
+            challenge(client, m, TurnAttributes.UNAUTHENTICATED, TurnCounter.CHALLENGED, now);
+            return Optional.empty();
+        }
+        Optional<StunMessage.Attribute> username = m.attribute(StunAttributes.USERNAME);
+        Optional<StunMessage.Attribute> realm = m.attribute(StunAttributes.REALM);
+        Optional<StunMessage.Attribute> nonce = m.attribute(StunAttributes.NONCE);
+        if (username.isEmpty() || realm.isEmpty() || nonce.isEmpty()) {
+            unsigned(client, m, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, now, b -> { });
+            return Optional.empty();
+        }
+        InetAddress from = client.address().getAddress();
+        if (nonces.check(text(m, nonce.get()), from, now) != TurnNonce.Verdict.VALID) {
+            challenge(client, m, TurnAttributes.STALE_NONCE, TurnCounter.REFUSED_STALE_NONCE, now);
+            return Optional.empty();
+        }
+        String user = text(m, username.get());
+        Optional<byte[]> key = text(m, realm.get()).equals(credentials.realm())
+                ? credentials.keyOf(user, clock.epochMillis() / 1000) : Optional.empty();
+        if (key.isEmpty() || !MessageIntegrity.verify(m, key.get())) {
+            challenge(client, m, TurnAttributes.UNAUTHENTICATED, TurnCounter.REFUSED_BAD_CREDENTIALS, now);
+            return Optional.empty();
+        }
+        Signer signer = new Signer(user, key.get(), algorithm.get());
+        Allocation existing = byClient.get(client);
+        if (existing != null && !existing.username.equals(user)) {
+            refuse(client, m, signer, TurnAttributes.WRONG_CREDENTIALS, TurnCounter.REFUSED_BAD_CREDENTIALS, b -> { });
+            return Optional.empty();
+        }
+        return Optional.of(signer);
+    }
+
+    private static String text(StunMessage m, StunMessage.Attribute a) {
+        return new String(m.value(a), StandardCharsets.UTF_8);
+    }
+
+    /** An unsigned error with a realm and a fresh nonce, within the source's share of unauthenticated answers. */
+    private void challenge(Client client, StunMessage m, int code, TurnCounter counter, long now) {
+        String nonce = nonces.issue(client.address().getAddress(), now);
+        unsigned(client, m, code, counter, now, b -> b.bytes(StunAttributes.REALM, credentials.realm().getBytes(StandardCharsets.UTF_8))
+                .bytes(StunAttributes.NONCE, nonce.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private void unsigned(Client client, StunMessage m, int code, TurnCounter counter, long now, Consumer<StunMessage.Builder> attributes) {
+        if (client.transport() == Transport.UDP && !challenges.tryAcquire(client.address().getAddress(), now)) {
+            counters.increment(TurnCounter.CHALLENGES_WITHHELD);
+            return;
+        }
+        counters.increment(counter);
+        StunMessage.Builder b = new StunMessage.Builder(m.method(), StunMessage.Kind.ERROR, m.transaction()).error(code, TurnAttributes.reason(code));
+        attributes.accept(b);
+        outputs.add(new Output.ToClient(client, b.build(m.fingerprinted())));
+    }
+
+    private void refuse(Client client, StunMessage m, Signer signer, int code, TurnCounter counter, Consumer<StunMessage.Builder> attributes) {
+        counters.increment(counter);
+        StunMessage.Builder b = new StunMessage.Builder(m.method(), StunMessage.Kind.ERROR, m.transaction()).error(code, TurnAttributes.reason(code));
+        attributes.accept(b);
+        outputs.add(new Output.ToClient(client, b.integrity(signer.algorithm(), signer.key()).build(m.fingerprinted())));
+    }
+
+    private byte[] success(Client client, StunMessage m, Signer signer, Consumer<StunMessage.Builder> attributes) {
+        StunMessage.Builder b = new StunMessage.Builder(m.method(), StunMessage.Kind.SUCCESS, m.transaction());
+        attributes.accept(b);
+        byte[] answer = b.integrity(signer.algorithm(), signer.key()).build(m.fingerprinted());
+        outputs.add(new Output.ToClient(client, answer));
+        return answer;
+    }
+
+    private void allocate(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
+        Allocation existing = byClient.get(client);
+        if (existing != null) {
+            if (Arrays.equals(existing.allocateTransaction, m.transaction())) {
+                outputs.add(new Output.ToClient(client, existing.allocateAnswer)); // a retransmission: the same answer
+            } else {
+                refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
+            }
+            return;
+        }
+        Optional<StunMessage.Attribute> transport = m.attribute(TurnAttributes.REQUESTED_TRANSPORT);
+        if (transport.isEmpty() || transport.get().length() != 4) {
+            refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+            return;
+        }
+        if (m.value(transport.get())[0] != TurnAttributes.UDP) {
+            refuse(client, request, signer, TurnAttributes.UNSUPPORTED_TRANSPORT, TurnCounter.REFUSED_TRANSPORT, b -> { });
+            return;
+        }
+        Optional<StunMessage.Attribute> evenPort = m.attribute(TurnAttributes.EVEN_PORT);
+        if (m.attribute(TurnAttributes.RESERVATION_TOKEN).isPresent()
+                || evenPort.isPresent() && (evenPort.get().length() != 1 || (m.value(evenPort.get())[0] & 0x80) != 0)) {
+            // no port reservations here: a token cannot name one, and the R bit cannot make one
+            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+            return;
+        }
+        Optional<int[]> families = families(m);
+        if (families.isEmpty()) {
+            refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+            return;
+        }
+        Optional<InetAddress> primary = relayAddress(families.get()[0]);
+        if (primary.isEmpty()) {
+            refuse(client, request, signer, TurnAttributes.ADDRESS_FAMILY_NOT_SUPPORTED, TurnCounter.REFUSED_FAMILY, b -> { });
+            return;
+        }
+        if (byClient.size() >= settings.maxAllocations()) {
+            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+            return;
+        }
+        if (perUser.getOrDefault(signer.username(), 0) >= settings.maxAllocationsPerUser()
+                || perSource.of(SourceNetwork.of(client.address().getAddress())) >= settings.maxAllocationsPerSource()) {
+            refuse(client, request, signer, TurnAttributes.ALLOCATION_QUOTA_REACHED, TurnCounter.REFUSED_QUOTA, b -> { });
+            return;
+        }
+        List<InetSocketAddress> relayed = new ArrayList<>(2);
+        int port = bind(primary.get(), evenPort.isPresent());
+        if (port < 0) {
+            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+            return;
+        }
+        relayed.add(new InetSocketAddress(primary.get(), port));
+        int additionalError = 0;
+        if (families.get().length == 2) {
+            Optional<InetAddress> second = relayAddress(families.get()[1]);
+            int secondPort = second.isPresent() ? bind(second.get(), false) : -1;
+            if (secondPort >= 0) {
+                relayed.add(new InetSocketAddress(second.get(), secondPort));
+            } else {
+                additionalError = second.isPresent() ? TurnAttributes.INSUFFICIENT_CAPACITY : TurnAttributes.ADDRESS_FAMILY_NOT_SUPPORTED;
+            }
+        }
+        long lifetime = lifetime(m, false);
+        Allocation a = new Allocation(client, signer.username(), signer.key(), signer.algorithm(), relayed, m.transaction(), now + lifetime);
+        byClient.put(client, a);
+        relayed.forEach(r -> byRelayed.put(r, a));
+        perUser.merge(signer.username(), 1, Integer::sum);
+        perSource.add(a.source);
+        expiries.schedule(a);
+        counters.increment(TurnCounter.ALLOCATIONS_CREATED);
+        int missing = additionalError;
+        int missingFamily = families.get()[families.get().length - 1];
+        a.allocateAnswer = success(client, request, signer, b -> {
+            for (InetSocketAddress r : relayed) {
+                b.address(TurnAttributes.XOR_RELAYED_ADDRESS, r, true);
+            }
+            if (missing != 0) {
+                b.bytes(TurnAttributes.ADDRESS_ERROR_CODE, addressError(missingFamily, missing));
+            }
+            b.number(TurnAttributes.LIFETIME, (int) (lifetime / 1_000_000_000L), 4)
+                    .address(StunAttributes.XOR_MAPPED_ADDRESS, client.address(), true);
+        });
+    }
+
+    /** A port of the relay on {@code address}; an even one where asked, if a few tries find one. */
+    private int bind(InetAddress address, boolean even) {
+        int port = ports.bind(address);
+        for (int tries = 1; even && port >= 0 && (port & 1) != 0 && tries < EVEN_PORT_TRIES; tries++) {
+            int next = ports.bind(address);
+            ports.release(new InetSocketAddress(address, port));
+            port = next;
+        }
+        return port;
+    }
+
+    /**
+     * The address families asked for: REQUESTED-ADDRESS-FAMILY's (IPv4 without it), then IPv6 where
+     * ADDITIONAL-ADDRESS-FAMILY asks for it (which only IPv6 may, and never with the other): empty if malformed.
+     */
+    private static Optional<int[]> families(StunMessage m) {
+        Optional<StunMessage.Attribute> requested = m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY);
+        Optional<StunMessage.Attribute> additional = m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY);
+        if (requested.isPresent() && additional.isPresent()) {
+            return Optional.empty();
+        }
+        if (additional.isPresent()) {
+            return additional.get().length() == 4 && m.value(additional.get())[0] == TurnAttributes.IPV6
+                    ? Optional.of(new int[] {TurnAttributes.IPV4, TurnAttributes.IPV6}) : Optional.empty();
+        }
+        if (requested.isEmpty()) {
+            return Optional.of(new int[] {TurnAttributes.IPV4});
+        }
+        if (requested.get().length() != 4) {
+            return Optional.empty();
+        }
+        return Optional.of(new int[] {m.value(requested.get())[0]});
+    }
+
+    private Optional<InetAddress> relayAddress(int family) {
+        int bytes = family == TurnAttributes.IPV4 ? 4 : family == TurnAttributes.IPV6 ? 16 : -1;
+        return relayAddresses.stream().filter(a -> a.getAddress().length == bytes).findFirst();
+    }
+
+    /** ADDRESS-ERROR-CODE (RFC 8656 section 18.13): the family, then the code and reason as ERROR-CODE has them. */
+    private static byte[] addressError(int family, int code) {
+        byte[] reason = TurnAttributes.reason(code).getBytes(StandardCharsets.UTF_8);
+        byte[] v = new byte[4 + reason.length];
+        v[0] = (byte) family;
+        v[2] = (byte) (code / 100);
+        v[3] = (byte) (code % 100);
+        System.arraycopy(reason, 0, v, 4, reason.length);
+        return v;
+    }
+
+    /**
+     * RFC 8656 sections 7.2 and 7.3: the client's LIFETIME capped at the maximum, and never below the default; zero
+     * (only a Refresh may ask it) deletes.
+     */
+    private long lifetime(StunMessage m, boolean mayBeZero) {
+        Optional<StunMessage.Attribute> asked = m.attribute(TurnAttributes.LIFETIME);
+        if (asked.isEmpty() || asked.get().length() != 4) {
+            return settings.defaultLifetimeNanos();
+        }
+        long seconds = m.number(asked.get());
+        if (seconds == 0 && mayBeZero) {
+            return 0;
+        }
+        long wanted = Math.min(seconds * 1_000_000_000L, settings.maxLifetimeNanos());
+        return Math.max(wanted, settings.defaultLifetimeNanos());
+    }
+
+    private void refresh(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
+            return;
+        }
+        Optional<int[]> family = families(m);
+        if (m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY).isPresent()
+                && (family.isEmpty() || relayAddress(family.get()[0]).flatMap(a::relayedFor).isEmpty())) {
+            refuse(client, request, signer, TurnAttributes.PEER_ADDRESS_FAMILY_MISMATCH, TurnCounter.REFUSED_PEER_FAMILY, b -> { });
+            return;
+        }
+        long lifetime = lifetime(m, true);
+        if (lifetime == 0) {
+            remove(a);
+            counters.increment(TurnCounter.ALLOCATIONS_DELETED);
+        } else {
+            a.expiresAt = now + lifetime;
+            expiries.schedule(a);
+        }
+        success(client, request, signer, b -> b.number(TurnAttributes.LIFETIME, (int) (lifetime / 1_000_000_000L), 4));
+    }
+
+    private void createPermission(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
+            return;
+        }
+        List<StunMessage.Attribute> given = m.attributes(TurnAttributes.XOR_PEER_ADDRESS);
+        List<InetAddress> wanted = new ArrayList<>(given.size());
+        for (StunMessage.Attribute p : given) {
+            if (!(m.address(p, true) instanceof Decoded.Ok<InetSocketAddress> peer)) {
+                refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+                return;
+            }
+            wanted.add(peer.value().getAddress());
+        }
+        if (wanted.isEmpty()) {
+            refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+            return;
+        }
+        for (InetAddress peer : wanted) {
+            if (!peerAllowed(client, request, signer, a, peer)) {
+                return;
+            }
+        }
+        long until = now + settings.permissionLifetimeNanos();
+        for (InetAddress peer : wanted) {
+            if (!a.permit(peer, until, settings.maxPermissionsPerAllocation(), now)) {
+                refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+                return;
+            }
+            counters.increment(TurnCounter.PERMISSIONS_INSTALLED);
+        }
+        success(client, request, signer, b -> { });
+    }
+
+    /** Whether the allocation may have {@code peer}: answered 443 (no relayed address of its family) or 403 if not. */
+    private boolean peerAllowed(Client client, StunMessage request, Signer signer, Allocation a, InetAddress peer) {
+        if (a.relayedFor(peer).isEmpty()) {
+            refuse(client, request, signer, TurnAttributes.PEER_ADDRESS_FAMILY_MISMATCH, TurnCounter.REFUSED_PEER_FAMILY, b -> { });
+            return false;
+        }
+        if (peer.isAnyLocalAddress() || !peers.allows(peer)) {
+            refuse(client, request, signer, TurnAttributes.FORBIDDEN, TurnCounter.REFUSED_FORBIDDEN_PEER, b -> { });
+            return false;
+        }
+        return true;
+    }
+
+    private void channelBind(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
+            return;
+        }
+        Optional<StunMessage.Attribute> number = m.attribute(TurnAttributes.CHANNEL_NUMBER);
+        Optional<StunMessage.Attribute> peerAttr = m.attribute(TurnAttributes.XOR_PEER_ADDRESS);
+        int channel = number.isPresent() && number.get().length() == 4 ? (int) (m.number(number.get()) >>> 16) : -1;
+        if (!ChannelData.isChannel(channel) || peerAttr.isEmpty()
+                || !(m.address(peerAttr.get(), true) instanceof Decoded.Ok<InetSocketAddress> ok)) {
+            refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+            return;
+        }
+        InetSocketAddress peer = ok.value();
+        if (!peerAllowed(client, request, signer, a, peer.getAddress())) {
+            return;
+        }
+        if (!a.mayBind(channel, peer, settings.channelCooldownNanos(), now)) {
+            refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
+            return;
+        }
+        if (!a.bind(channel, peer, now + settings.channelLifetimeNanos(), settings.maxChannelsPerAllocation(), settings.channelCooldownNanos(), now)
+                || !a.permit(peer.getAddress(), now + settings.permissionLifetimeNanos(), settings.maxPermissionsPerAllocation(), now)) {
+            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+            return;
+        }
+        counters.increment(TurnCounter.CHANNELS_BOUND);
+        counters.increment(TurnCounter.PERMISSIONS_INSTALLED);
+        success(client, request, signer, b -> { });
+    }
+
+    private void remove(Allocation a) {
+        byClient.remove(a.client);
+        for (InetSocketAddress r : a.relayed) {
+            byRelayed.remove(r);
+            ports.release(r);
+        }
+        perUser.computeIfPresent(a.username, (u, n) -> n == 1 ? null : n - 1);
+        perSource.remove(a.source);
+    }
+}
