@@ -286,11 +286,19 @@ public final class TurnServer {
                     b -> b.unknown(unknown));
             return;
         }
+        if (m.method() == TurnAttributes.ALLOCATE) {
+            allocate(client, request, m, signer.get(), now);
+            return;
+        }
+        Allocation a = byClient.get(client);
+        if (a == null) {
+            refuse(client, request, signer.get(), TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
+            return;
+        }
         switch (m.method()) {
-            case TurnAttributes.ALLOCATE -> allocate(client, request, m, signer.get(), now);
-            case TurnAttributes.REFRESH -> refresh(client, request, m, signer.get(), now);
-            case TurnAttributes.CREATE_PERMISSION -> createPermission(client, request, m, signer.get(), now);
-            case TurnAttributes.CHANNEL_BIND -> channelBind(client, request, m, signer.get(), now);
+            case TurnAttributes.REFRESH -> refresh(a, request, m, signer.get(), now);
+            case TurnAttributes.CREATE_PERMISSION -> createPermission(a, request, m, signer.get(), now);
+            case TurnAttributes.CHANNEL_BIND -> channelBind(a, request, m, signer.get(), now);
             default -> refuse(client, request, signer.get(), TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
         }
     }
@@ -522,12 +530,8 @@ public final class TurnServer {
         return Math.max(wanted, settings.defaultLifetimeNanos());
     }
 
-    private void refresh(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
-        Allocation a = byClient.get(client);
-        if (a == null) {
-            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
-            return;
-        }
+    private void refresh(Allocation a, StunMessage request, StunMessage m, Signer signer, long now) {
+        Client client = a.client;
         Optional<int[]> family = families(m);
         if (m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY).isPresent()
                 && (family.isEmpty() || relayAddress(family.get()[0]).flatMap(a::relayedFor).isEmpty())) {
@@ -545,12 +549,8 @@ public final class TurnServer {
         success(client, request, signer, b -> b.number(TurnAttributes.LIFETIME, (int) (lifetime / 1_000_000_000L), 4));
     }
 
-    private void createPermission(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
-        Allocation a = byClient.get(client);
-        if (a == null) {
-            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
-            return;
-        }
+    private void createPermission(Allocation a, StunMessage request, StunMessage m, Signer signer, long now) {
+        Client client = a.client;
         List<StunMessage.Attribute> given = m.attributes(TurnAttributes.XOR_PEER_ADDRESS);
         List<InetAddress> wanted = new ArrayList<>(given.size());
         for (StunMessage.Attribute p : given) {
@@ -593,12 +593,8 @@ public final class TurnServer {
         return true;
     }
 
-    private void channelBind(Client client, StunMessage request, StunMessage m, Signer signer, long now) {
-        Allocation a = byClient.get(client);
-        if (a == null) {
-            refuse(client, request, signer, TurnAttributes.ALLOCATION_MISMATCH, TurnCounter.REFUSED_MISMATCH, b -> { });
-            return;
-        }
+    private void channelBind(Allocation a, StunMessage request, StunMessage m, Signer signer, long now) {
+        Client client = a.client;
         Optional<StunMessage.Attribute> number = m.attribute(TurnAttributes.CHANNEL_NUMBER);
         Optional<StunMessage.Attribute> peerAttr = m.attribute(TurnAttributes.XOR_PEER_ADDRESS);
         int channel = number.isPresent() && number.get().length() == 4 ? (int) (m.number(number.get()) >>> 16) : -1;
