@@ -12,13 +12,20 @@ import dev.postern.server.ServerConfig;
 import dev.postern.core.stun.StunServer;
 import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.stun.StunConfig;
+import dev.postern.core.turn.TurnCredentials;
+import dev.postern.core.turn.TurnServer;
+import dev.postern.server.turn.TurnConfig;
 import dev.postern.server.relay.RelayConfig;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.ServerException;
 import dev.postern.server.rendezvous.RendezvousConfig;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.Optional;
@@ -183,6 +190,20 @@ final class ServerCommand implements Callable<Integer> {
             description = "STUN connections over TCP open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
     int stunTcpMaxConnectionsPerSource;
 
+    @Option(names = "--turn-users", paramLabel = "FILE",
+            description = "Turns TURN (RFC 8656) on, on the STUN port: a file of 'user:password' lines, or coturn's "
+                    + "'user:0x<key>' (the MD5 of user:realm:password). Read at start.")
+    Path turnUsers;
+
+    @Option(names = "--turn-secret-file", paramLabel = "FILE",
+            description = "Turns TURN on for time-limited users: a file holding the shared secret of the TURN REST API "
+                    + "(coturn's use-auth-secret; see 'postern turn-credentials'). Read at start.")
+    Path turnSecretFile;
+
+    @Option(names = "--turn-realm", paramLabel = "NAME", defaultValue = TurnConfig.DEFAULT_REALM,
+            description = "The realm of TURN's long-term credentials. Default: ${DEFAULT-VALUE}")
+    String turnRealm;
+
     @Option(names = "--introducer-port", paramLabel = "PORT", defaultValue = "off", converter = Converters.PortOrOff.class,
             description = "UDP port of the introducer mode: the introducer library's protocol (its peers need two introducers: "
                     + "it listens on --bind and --nat-check-address), for its own peers. Off unless set (3456 is the "
@@ -328,13 +349,50 @@ final class ServerCommand implements Callable<Integer> {
     }
 
     private StunConfig stun() {
+        StunConfig stun;
         try {
-            return new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
+            stun = new StunConfig(stunPort, Optional.ofNullable(natCheckAddress),
                     new StunServer.Settings(stunRate, stunBurst, stunTotalRate, (int) Math.max(1, Math.ceil(stunTotalRate)),
                             StunServer.Settings.DEFAULTS.sources()),
                     stunTcpMaxConnections, stunTcpMaxConnectionsPerSource);
         } catch (IllegalArgumentException e) {
             throw new UsageError("--stun-port: " + e.getMessage());
+        }
+        TurnConfig turn = turn();
+        if (turn.enabled() && !stun.enabled()) {
+            throw new UsageError("TURN answers on the STUN port: --turn-users and --turn-secret-file need --stun-port");
+        }
+        return stun.withTurn(turn);
+    }
+
+    /** TURN's credentials from their files, each line checked now: a bad one is the user's to fix before anything starts. */
+    private TurnConfig turn() {
+        List<String> users = turnUsers == null ? List.of() : readTurnFile("--turn-users", turnUsers).lines().toList();
+        try {
+            TurnCredentials.of(turnRealm, users, Optional.empty());
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--turn-users " + turnUsers + ": " + e.getMessage());
+        }
+        Optional<byte[]> secret = Optional.empty();
+        if (turnSecretFile != null) {
+            String text = readTurnFile("--turn-secret-file", turnSecretFile).strip();
+            if (text.isEmpty()) {
+                throw new UsageError("--turn-secret-file " + turnSecretFile + " is empty");
+            }
+            secret = Optional.of(text.getBytes(StandardCharsets.UTF_8));
+        }
+        try {
+            return new TurnConfig(turnRealm, users, secret, TurnServer.Settings.DEFAULTS);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--turn-realm: " + e.getMessage());
+        }
+    }
+
+    private static String readTurnFile(String option, Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UsageError(option + ": cannot read " + file + ": " + e.getMessage());
         }
     }
 

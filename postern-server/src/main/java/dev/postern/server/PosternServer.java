@@ -14,6 +14,7 @@ import dev.postern.server.net.UdpTransport;
 import dev.postern.server.nodeapi.MetricCounters;
 import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.core.stun.StunCounter;
+import dev.postern.core.turn.TurnCounter;
 import dev.postern.server.p2psc.P2pscCounter;
 import dev.postern.core.mediation.Mediator;
 import dev.postern.server.mediation.MediatorRole;
@@ -126,9 +127,13 @@ public final class PosternServer implements AutoCloseable {
         }
         Optional<StunRole> stun = Optional.empty();
         if (config.stun().enabled()) {
-            StunRole role = StunRole.start(config.bind(), config.stun(), config.clock(), transport, TcpTransport.best());
+            StunRole role = StunRole.start(config.bind(), config.stun(), relay, config.clock(), transport, TcpTransport.best());
             started.add(role);
             stun = Optional.of(role);
+            if (config.stun().turn().enabled()) {
+                log.info("TURN (RFC 8656) on udp and tcp {}:{}, realm {}, relayed addresses on {} from the relay's ports", host,
+                        role.primary().getPort(), config.stun().turn().realm(), config.relay().advertised().getHostAddress());
+            }
             if (role.detectsNats()) {
                 log.info("STUN on udp and tcp {}:{}, with NAT detection (RFC 5780) on udp {} and {}, ports {} and {}", host,
                         role.primary().getPort(), host, config.stun().secondAddress().orElseThrow().getHostAddress(),
@@ -160,6 +165,7 @@ public final class PosternServer implements AutoCloseable {
         List<MetricCounters<?>> more = new ArrayList<>();
         introducer.ifPresent(r -> more.add(new MetricCounters<>("introducer", r.counters(), IntroducerCounter::description)));
         stun.ifPresent(r -> more.add(new MetricCounters<>("stun", r.counters(), StunCounter::description)));
+        stun.flatMap(StunRole::turn).ifPresent(t -> more.add(new MetricCounters<>("turn", t.counters(), TurnCounter::description)));
         p2psc.ifPresent(r -> more.add(new MetricCounters<>("p2psc", r.counters(), P2pscCounter::description)));
         LoopHealth health = new LoopHealth(LoopHealth.DEFAULT_BEAT_NANOS);
         started.add(health);

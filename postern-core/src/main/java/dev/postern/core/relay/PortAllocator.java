@@ -51,6 +51,17 @@ public final class PortAllocator {
         inUse++;
         return first + i;
     }
+    /** Takes {@code port} itself: false if it is outside the range or taken. */
+    public boolean take(int port) {
+        int i = port - first;
+        if (i < 0 || i >= size || used.get(i)) {
+            return false;
+        }
+        used.set(i);
+        inUse++;
+        return true;
+    }
+
     public void release(int port) {
         int i = port - first;
         if (i < 0 || i >= size || !used.get(i)) {

@@ -218,9 +218,15 @@ public final class StunMessage {
             p += 4 + padded;
         }
         int cls = ((type >> 4) & 1) | ((type >> 7) & 2);
-        int method = (type & 0x000F) | ((type >> 1) & 0x0070) | ((type >> 2) & 0x0F80);
+        int method = methodOf(d, offset);
         return Decoded.ok(new StunMessage(d, offset, length, method, Kind.values()[cls], transaction, List.copyOf(attributes),
                 fingerprinted));
+    }
+
+    /** The method of the message whose header starts at {@code d[offset]}, read as it stands: check {@link #isStun} first. */
+    public static int methodOf(byte[] d, int offset) {
+        int type = uint16(d, offset);
+        return (type & 0x000F) | ((type >> 1) & 0x0070) | ((type >> 2) & 0x0F80);
     }
 
     /** The wire type of {@code method} in class {@code kind}. */

@@ -9,21 +9,24 @@ import dev.postern.core.codec.Decoded;
  * (section 12.5); over UDP padding may follow and is ignored. Decoding never copies: a frame says where its data lies.
  *
  * <pre>
- * | channel number u16 (0x4000-0x4FFF) | length u16 | application data | padding to 4 (stream transports) |
+ * | channel number u16 (0x4000-0x7FFF) | length u16 | application data | padding to 4 (stream transports) |
  * </pre>
+ *
+ * RFC 8656 narrowed channel numbers to 0x4000-0x4FFF, but clients written to RFC 5766 pick them up to 0x7FFF
+ * (coturn's {@code turnutils_uclient} does), and coturn takes them: so does this.
  */
 public final class ChannelData {
 
     public static final int HEADER_BYTES = 4;
     public static final int FIRST_CHANNEL = 0x4000;
-    public static final int LAST_CHANNEL = 0x4FFF;
+    public static final int LAST_CHANNEL = 0x7FFF;
 
     /** A decoded message: its channel, and where its data lies in the bytes it was decoded from. */
     public record Frame(int channel, int dataOffset, int dataLength) {}
 
     private ChannelData() {}
 
-    /** Whether {@code number} is one a client may bind (RFC 8656 section 12). */
+    /** Whether {@code number} is one a client may bind (RFC 5766's range, which holds RFC 8656's). */
     public static boolean isChannel(int number) {
         return number >= FIRST_CHANNEL && number <= LAST_CHANNEL;
     }

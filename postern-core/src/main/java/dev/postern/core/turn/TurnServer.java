@@ -13,6 +13,7 @@ import dev.postern.core.time.Clock;
 import dev.postern.core.time.DeadlineQueue;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -63,6 +64,9 @@ public final class TurnServer {
         /** Binds a free UDP port of the relay's range on {@code address}; its number, or -1 when none is free. */
         int bind(InetAddress address);
 
+        /** Binds an even port and the one above it (RTP and RTCP, EVEN-PORT with its R bit); the even one, or -1. */
+        int bindEvenPair(InetAddress address);
+
         /** Closes a port an allocation no longer holds. */
         void release(InetSocketAddress relayed);
     }
@@ -93,6 +97,12 @@ public final class TurnServer {
             TurnAttributes.REQUESTED_ADDRESS_FAMILY, TurnAttributes.EVEN_PORT, TurnAttributes.REQUESTED_TRANSPORT,
             TurnAttributes.RESERVATION_TOKEN);
     private static final int EVEN_PORT_TRIES = 8;
+    /** How long a port reserved by EVEN-PORT's R bit waits for the Allocate that names its token (RFC 8656: 30 s). */
+    private static final long RESERVATION_NANOS = 30_000_000_000L;
+    private static final int TOKEN_BYTES = 8;
+
+    /** The port above an even pair's, held for the client that reserved it until {@code expiresAt}. */
+    private record Reservation(long token, InetSocketAddress relayed, long expiresAt) {}
 
     /** A request's credentials, checked: what its answer is signed with. */
     private record Signer(String username, byte[] key, MessageIntegrity.Algorithm algorithm) {}
@@ -112,6 +122,9 @@ public final class TurnServer {
     private final Map<String, Integer> perUser = new HashMap<>();
     private final SourceCounts perSource = new SourceCounts();
     private final DeadlineQueue<Allocation> expiries = new DeadlineQueue<>(Allocation::dueAt);
+    private final Map<Long, Reservation> reservations = new HashMap<>();
+    private final DeadlineQueue<Reservation> reservationExpiries = new DeadlineQueue<>(
+            r -> reservations.get(r.token()) == r ? r.expiresAt() : Long.MAX_VALUE);
     private final ArrayDeque<Output> outputs = new ArrayDeque<>();
 
     /**
@@ -151,16 +164,31 @@ public final class TurnServer {
     }
 
     public long pollTimeout() {
-        return expiries.pollTimeout();
+        long r = reservationExpiries.pollTimeout();
+        long a = expiries.pollTimeout();
+        return a - r < 0 ? a : r;
     }
 
-    /** Expires allocations whose lifetime ran out. */
+    /** Expires allocations whose lifetime ran out, and reservations nobody claimed. */
     public void handleTimeout(long now) {
+        for (Reservation r = reservationExpiries.pollDue(now); r != null; r = reservationExpiries.pollDue(now)) {
+            reservations.remove(r.token());
+            ports.release(r.relayed());
+        }
         for (Allocation a = expiries.pollDue(now); a != null; a = expiries.pollDue(now)) {
             if (byClient.get(a.client) == a && now - a.expiresAt >= 0) {
                 remove(a);
                 counters.increment(TurnCounter.ALLOCATIONS_EXPIRED);
             }
+        }
+    }
+
+    /** A client's TCP or TLS connection closed: its allocation goes with it (RFC 8656 section 3.1). */
+    public void handleClientGone(Client client) {
+        Allocation a = byClient.get(client);
+        if (a != null) {
+            remove(a);
+            counters.increment(TurnCounter.ALLOCATIONS_CLOSED);
         }
     }
 
@@ -399,14 +427,13 @@ public final class TurnServer {
             return;
         }
         Optional<StunMessage.Attribute> evenPort = m.attribute(TurnAttributes.EVEN_PORT);
-        if (m.attribute(TurnAttributes.RESERVATION_TOKEN).isPresent()
-                || evenPort.isPresent() && (evenPort.get().length() != 1 || (m.value(evenPort.get())[0] & 0x80) != 0)) {
-            // no port reservations here: a token cannot name one, and the R bit cannot make one
-            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
-            return;
-        }
+        Optional<StunMessage.Attribute> token = m.attribute(TurnAttributes.RESERVATION_TOKEN);
         Optional<int[]> families = families(m);
-        if (families.isEmpty()) {
+        // RFC 8656 section 7.2: a token names its port, so it goes with neither EVEN-PORT nor a family of its own
+        if (families.isEmpty() || evenPort.isPresent() && evenPort.get().length() != 1
+                || token.isPresent() && (token.get().length() != TOKEN_BYTES || evenPort.isPresent()
+                        || m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY).isPresent()
+                        || m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY).isPresent())) {
             refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
             return;
         }
@@ -425,12 +452,29 @@ public final class TurnServer {
             return;
         }
         List<InetSocketAddress> relayed = new ArrayList<>(2);
-        int port = bind(primary.get(), evenPort.isPresent());
-        if (port < 0) {
-            refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
-            return;
+        boolean reserve = evenPort.isPresent() && (m.value(evenPort.get())[0] & 0x80) != 0;
+        long reservedToken = 0;
+        if (token.isPresent()) {
+            Reservation r = reservations.remove(ByteBuffer.wrap(m.value(token.get())).getLong());
+            if (r == null) {
+                refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+                return;
+            }
+            relayed.add(r.relayed());
+        } else {
+            int port = reserve ? ports.bindEvenPair(primary.get()) : bind(primary.get(), evenPort.isPresent());
+            if (port < 0) {
+                refuse(client, request, signer, TurnAttributes.INSUFFICIENT_CAPACITY, TurnCounter.REFUSED_CAPACITY, b -> { });
+                return;
+            }
+            relayed.add(new InetSocketAddress(primary.get(), port));
+            if (reserve) {
+                reservedToken = random.nextLong();
+                Reservation r = new Reservation(reservedToken, new InetSocketAddress(primary.get(), port + 1), now + RESERVATION_NANOS);
+                reservations.put(reservedToken, r);
+                reservationExpiries.schedule(r);
+            }
         }
-        relayed.add(new InetSocketAddress(primary.get(), port));
         int additionalError = 0;
         if (families.get().length == 2) {
             Optional<InetAddress> second = relayAddress(families.get()[1]);
@@ -451,9 +495,13 @@ public final class TurnServer {
         counters.increment(TurnCounter.ALLOCATIONS_CREATED);
         int missing = additionalError;
         int missingFamily = families.get()[families.get().length - 1];
+        long tokenToGive = reservedToken;
         a.allocateAnswer = success(client, request, signer, b -> {
             for (InetSocketAddress r : relayed) {
                 b.address(TurnAttributes.XOR_RELAYED_ADDRESS, r, true);
+            }
+            if (reserve) {
+                b.bytes(TurnAttributes.RESERVATION_TOKEN, ByteBuffer.allocate(TOKEN_BYTES).putLong(tokenToGive).array());
             }
             if (missing != 0) {
                 b.bytes(TurnAttributes.ADDRESS_ERROR_CODE, addressError(missingFamily, missing));

@@ -24,13 +24,15 @@ class ChannelDataTest {
 
     @Test
     void channelsOutsideTheRangeAndShortMessagesAreRefused() {
-        byte[] d = {0x50, 0x00, 0, 0};
-        assertThat(ChannelData.decode(d, 0, 4)).as("0x5000 is reserved").isEqualTo(Decoded.bad(DecodeError.UNKNOWN_CODE));
+        byte[] d = {(byte) 0x80, 0x00, 0, 0};
+        assertThat(ChannelData.decode(d, 0, 4)).as("past RFC 5766's range").isEqualTo(Decoded.bad(DecodeError.UNKNOWN_CODE));
+        assertThat(ChannelData.decode(new byte[] {0x77, (byte) 0xdd, 0, 0}, 0, 4)).as("a channel turnutils_uclient picked")
+                .isEqualTo(Decoded.ok(new ChannelData.Frame(0x77dd, 4, 0)));
         assertThat(ChannelData.decode(new byte[] {0x40, 0, 0, 9, 1}, 0, 5)).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
         assertThat(ChannelData.decode(new byte[] {0x40, 0}, 0, 2)).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
         assertThat(ChannelData.streamFrameBytes(new byte[3], 0, 3)).isEqualTo(-1);
         assertThat(ChannelData.isChannel(0x3FFF)).isFalse();
-        assertThat(ChannelData.isChannel(0x4FFF)).isTrue();
+        assertThat(ChannelData.isChannel(0x7FFF)).isTrue();
     }
 
     @FuzzTest(maxDuration = "20s")

@@ -48,6 +48,13 @@ class TurnServerTest {
         }
 
         @Override
+        public int bindEvenPair(InetAddress address) {
+            next += next & 1;
+            int even = bind(address);
+            return even < 0 || bind(address) < 0 ? -1 : even;
+        }
+
+        @Override
         public void release(InetSocketAddress relayed) {
             assertThat(bound.remove(relayed)).as("released once, and only what was bound").isTrue();
             free++;
@@ -447,6 +454,36 @@ class TurnServerTest {
         out[2] = (byte) (length >> 8);
         out[3] = (byte) length;
         return out;
+    }
+
+    /** turnutils_uclient's RTP and RTCP: an even port with the next reserved, then an Allocate that names the token. */
+    @Test
+    void evenPortReservesTheNextForTheTokensAllocate() {
+        TurnServer server = server();
+        TestClient rtp = new TestClient(server, ALICE, "alice", "wonderland");
+        StunMessage first = rtp.request(TurnAttributes.ALLOCATE, b -> b.number(TurnAttributes.REQUESTED_TRANSPORT, TurnAttributes.UDP << 24, 4)
+                .bytes(TurnAttributes.EVEN_PORT, new byte[] {(byte) 0x80}));
+        InetSocketAddress even = address(first, TurnAttributes.XOR_RELAYED_ADDRESS);
+        assertThat(even.getPort() % 2).isZero();
+        byte[] token = first.value(first.attribute(TurnAttributes.RESERVATION_TOKEN).orElseThrow());
+        assertThat(ports.bound).as("both ports held").hasSize(2);
+        TestClient rtcp = new TestClient(server, new TurnServer.Client(TurnServer.Transport.UDP, new InetSocketAddress("192.0.2.10", 40001), 0),
+                "alice", "wonderland");
+        StunMessage second = rtcp.request(TurnAttributes.ALLOCATE, b -> b.number(TurnAttributes.REQUESTED_TRANSPORT, TurnAttributes.UDP << 24, 4)
+                .bytes(TurnAttributes.RESERVATION_TOKEN, token));
+        assertThat(address(second, TurnAttributes.XOR_RELAYED_ADDRESS).getPort()).isEqualTo(even.getPort() + 1);
+        TestClient again = new TestClient(server, new TurnServer.Client(TurnServer.Transport.UDP, new InetSocketAddress("192.0.2.10", 40002), 0),
+                "alice", "wonderland");
+        assertThat(errorCode(again.request(TurnAttributes.ALLOCATE, b -> b.number(TurnAttributes.REQUESTED_TRANSPORT, TurnAttributes.UDP << 24, 4)
+                .bytes(TurnAttributes.RESERVATION_TOKEN, token)))).as("a token is used once").isEqualTo(508);
+        assertThat(ports.bound).hasSize(2);
+
+        StunMessage unclaimed = again.request(TurnAttributes.ALLOCATE, b -> b.number(TurnAttributes.REQUESTED_TRANSPORT, TurnAttributes.UDP << 24, 4)
+                .bytes(TurnAttributes.EVEN_PORT, new byte[] {(byte) 0x80}));
+        assertThat(unclaimed.kind()).isEqualTo(StunMessage.Kind.SUCCESS);
+        assertThat(ports.bound).hasSize(4);
+        server.handleTimeout(now + 30 * SECOND);
+        assertThat(ports.bound).as("a reservation nobody claimed is given back after 30 s").hasSize(3);
     }
 
     @Test

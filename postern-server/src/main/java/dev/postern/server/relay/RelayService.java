@@ -264,6 +264,45 @@ public final class RelayService implements AutoCloseable {
         log.info("stopped after: {}", counters.summary(RelayCounter::description));
     }
 
+    /**
+     * A port of the relay's range for a socket bound elsewhere (TURN's relayed addresses share the range with the
+     * relay's own sockets), now taken: 0 where the system chooses ports (bind port 0), -1 when the range is used up.
+     * Give it back with {@link #returnPort}.
+     */
+    public int takePort() {
+        if (ports == null) {
+            return 0;
+        }
+        synchronized (ports) {
+            return ports.take();
+        }
+    }
+
+    /**
+     * Takes {@code port} itself from the range (a TURN reservation's second port): false if it is outside or taken; where
+     * the system chooses ports, true (binding it tells).
+     */
+    public boolean takePort(int port) {
+        if (ports == null) {
+            return true;
+        }
+        synchronized (ports) {
+            return ports.take(port);
+        }
+    }
+
+    /** Gives back a port {@link #takePort} handed out (nothing for the system's 0). */
+    public void returnPort(int port) {
+        if (ports != null && port != 0) {
+            releasePort(port);
+        }
+    }
+
+    /** The relay's rule for which peers it relays to (see {@link PeerAddressRule}). */
+    public PeerAddressRule peerRule() {
+        return peerRule;
+    }
+
     /** A port of the range bound on {@code lane}, or null if none could be bound. */
     private RelayPlane.Port bindFreePort(RelayPlane.Lane lane) {
         if (ports == null) {

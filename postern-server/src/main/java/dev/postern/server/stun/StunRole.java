@@ -5,10 +5,15 @@ import dev.postern.core.stun.StunCounter;
 import dev.postern.core.stun.StunMessage;
 import dev.postern.core.stun.StunServer;
 import dev.postern.core.time.Clock;
+import dev.postern.core.turn.ChannelData;
+import dev.postern.core.turn.TurnCounter;
 import dev.postern.server.ServerException;
 import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.TcpTransport;
 import dev.postern.server.net.UdpTransport;
+import dev.postern.server.relay.RelayService;
+import dev.postern.server.turn.StreamFrames;
+import dev.postern.server.turn.TurnSockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -25,6 +30,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,7 +39,8 @@ import org.slf4j.LoggerFactory;
 /**
  * STUN on the server: a {@link StunServer} on UDP (the primary endpoint, or four for NAT detection) and on
  * TCP at the primary endpoint (RFC 8489 framing: messages back to back, each its own length), all on one
- * event loop, the only thread that touches the server's state.
+ * event loop, the only thread that touches the server's state. With TURN on, the same sockets carry it too
+ * ({@link TurnSockets}, as coturn serves both on one port): TURN's methods and ChannelData go to it, Binding stays here.
  */
 public final class StunRole implements AutoCloseable {
 
@@ -44,20 +51,26 @@ public final class StunRole implements AutoCloseable {
     private static final int TCP_IDLE_SECONDS = 30;
     private static final int TCP_PORT_ATTEMPTS = 20;
 
+    /** The longest TURN frame over TCP: a ChannelData frame of a whole UDP datagram. */
+    private static final int MAX_STREAM_FRAME = ChannelData.HEADER_BYTES + 65_536;
+
     private final EventLoopGroup group;
     private final List<Channel> udp;
     private final Channel tcp;
     private final StunServer server;
+    private final Optional<TurnSockets> turn;
 
-    private StunRole(EventLoopGroup group, List<Channel> udp, Channel tcp, StunServer server) {
+    private StunRole(EventLoopGroup group, List<Channel> udp, Channel tcp, StunServer server, Optional<TurnSockets> turn) {
         this.group = group;
         this.udp = udp;
         this.tcp = tcp;
         this.server = server;
+        this.turn = turn;
     }
 
-    public static StunRole start(InetAddress bind, StunConfig config, Clock clock, UdpTransport udpTransport, TcpTransport tcpTransport)
-            throws ServerException {
+    /** @param relay whose port range, addresses and peer rule TURN's allocations use, when the config turns TURN on */
+    public static StunRole start(InetAddress bind, StunConfig config, RelayService relay, Clock clock, UdpTransport udpTransport,
+            TcpTransport tcpTransport) throws ServerException {
         if (config.detectsNats() && bind.isAnyLocalAddress()) {
             throw ServerException.startup("NAT detection answers from two addresses: give the first as --bind (not "
                     + bind.getHostAddress() + ") and the second as --nat-check-address", null);
@@ -66,6 +79,7 @@ public final class StunRole implements AutoCloseable {
         List<Channel> udp = new ArrayList<>();
         // Made once the ports are known (a chosen port may need choosing again); channels read it on the event loop.
         StunServer[] server = new StunServer[1];
+        TurnSockets[] turn = new TurnSockets[1];
         Counters<StunCounter> counters = new Counters<>(StunCounter.class);
         try {
             List<InetSocketAddress> wanted = new ArrayList<>();
@@ -77,10 +91,10 @@ public final class StunRole implements AutoCloseable {
             });
             Channel tcp = null;
             for (int attempt = 1; tcp == null; attempt++) {
-                bindUdp(udpTransport, group, wanted, udp, server, clock);
+                bindUdp(udpTransport, group, wanted, udp, server, turn, clock);
                 int port = ((InetSocketAddress) udp.get(0).localAddress()).getPort();
                 try {
-                    tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, counters);
+                    tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, turn, counters);
                 } catch (ServerException e) {
                     if (config.port() != 0 || attempt == TCP_PORT_ATTEMPTS) {
                         throw e;
@@ -92,7 +106,10 @@ public final class StunRole implements AutoCloseable {
             }
             List<InetSocketAddress> endpoints = udp.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
             server[0] = new StunServer(endpoints, config.limits(), counters, clock.nanoTime());
-            return new StunRole(group, udp, tcp, server[0]);
+            if (config.turn().enabled()) {
+                turn[0] = TurnSockets.start(config.turn(), relay, udpTransport, udp, clock);
+            }
+            return new StunRole(group, udp, tcp, server[0], Optional.ofNullable(turn[0]));
         } catch (ServerException | RuntimeException e) {
             udp.forEach(Channel::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -101,7 +118,7 @@ public final class StunRole implements AutoCloseable {
     }
 
     private static void bindUdp(UdpTransport transport, EventLoopGroup group, List<InetSocketAddress> wanted, List<Channel> udp,
-            StunServer[] server, Clock clock) throws ServerException {
+            StunServer[] server, TurnSockets[] turn, Clock clock) throws ServerException {
         for (InetSocketAddress at : wanted) {
             int on = udp.size();
             try {
@@ -110,8 +127,12 @@ public final class StunRole implements AutoCloseable {
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         DatagramPacket p = (DatagramPacket) msg;
                         try {
-                            ByteBuf content = p.content();
-                            server[0].handleDatagram(on, p.sender(), ByteBufUtil.getBytes(content), 0, content.readableBytes(), clock.nanoTime())
+                            byte[] d = ByteBufUtil.getBytes(p.content());
+                            if (turn[0] != null && TurnSockets.isTurn(d, 0, d.length)) {
+                                turn[0].handleDatagram(on, p.sender(), d, 0, d.length);
+                                return;
+                            }
+                            server[0].handleDatagram(on, p.sender(), d, 0, d.length, clock.nanoTime())
                                     .ifPresent(r -> udp.get(r.from()).writeAndFlush(
                                             new DatagramPacket(Unpooled.wrappedBuffer(r.datagram()), r.to()), udp.get(r.from()).voidPromise()));
                         } finally {
@@ -121,6 +142,9 @@ public final class StunRole implements AutoCloseable {
 
                     @Override
                     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        if (cause instanceof RuntimeException) {
+                            log.error("a datagram broke the STUN listener's handling (the listener goes on)", cause);
+                        }
                         // ICMP errors and the like: the port stays open for everyone else.
                     }
                 }).bind(at).sync().channel());
@@ -131,7 +155,7 @@ public final class StunRole implements AutoCloseable {
     }
 
     private static Channel bindTcp(TcpTransport transport, EventLoopGroup group, InetSocketAddress at, StunConfig config,
-            StunServer[] server, Counters<StunCounter> counters) throws ServerException {
+            StunServer[] server, TurnSockets[] turn, Counters<StunCounter> counters) throws ServerException {
         ConnectionShares shares = new ConnectionShares(config.maxTcpConnections(), config.maxTcpConnectionsPerSource());
         try {
             return transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
@@ -140,7 +164,7 @@ public final class StunRole implements AutoCloseable {
                     counters.increment(StunCounter.TCP_CONNECTIONS);
                     if (shares.admit(ch, why -> counters.increment(why == ConnectionShares.Verdict.REFUSED_BUSY
                             ? StunCounter.TCP_REFUSED_BUSY : StunCounter.TCP_REFUSED_SOURCE))) {
-                        serve(ch, server, (InetSocketAddress) ch.remoteAddress());
+                        serve(ch, server, turn, (InetSocketAddress) ch.remoteAddress());
                     }
                 }
             }).bind(at).sync().channel();
@@ -149,15 +173,28 @@ public final class StunRole implements AutoCloseable {
         }
     }
 
-    /** An admitted STUN connection: RFC 8489's framing, one answer per message. */
-    private static void serve(Channel ch, StunServer[] server, InetSocketAddress from) {
-        ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
-                // type and length, the length counting what follows the 20-byte header
-                new LengthFieldBasedFrameDecoder(StunMessage.MAX_BYTES, 2, 2, StunMessage.HEADER_BYTES - 4, 0),
-                new SimpleChannelInboundHandler<ByteBuf>() {
+    /**
+     * An admitted STUN connection: RFC 8489's framing, one answer per message; with TURN on, ChannelData frames too, and
+     * the connection lives as long as its allocation is used (TURN's own lifetimes end it, not silence).
+     */
+    private static void serve(Channel ch, StunServer[] server, TurnSockets[] turn, InetSocketAddress from) {
+        if (turn[0] == null) {
+            // type and length, the length counting what follows the 20-byte header
+            ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
+                    new LengthFieldBasedFrameDecoder(StunMessage.MAX_BYTES, 2, 2, StunMessage.HEADER_BYTES - 4, 0));
+        } else {
+            turn[0].tcpOpened(ch);
+            ch.closeFuture().addListener(f -> turn[0].tcpClosed(ch));
+            ch.pipeline().addLast(new StreamFrames(MAX_STREAM_FRAME));
+        }
+        ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
                     @Override
                     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
                         byte[] message = ByteBufUtil.getBytes(frame);
+                        if (turn[0] != null && TurnSockets.isTurn(message, 0, message.length)) {
+                            turn[0].handleStreamFrame(ch, message);
+                            return;
+                        }
                         if (!StunMessage.isStun(message, 0, message.length)) {
                             ctx.close(); // not STUN: there is no telling where the next message starts
                             return;
@@ -186,6 +223,11 @@ public final class StunRole implements AutoCloseable {
         return server.counters();
     }
 
+    /** TURN on these sockets, when its config turned it on. */
+    public Optional<TurnSockets> turn() {
+        return turn;
+    }
+
     /** The threads answering STUN. */
     public Iterable<? extends Executor> loops() {
         return group;
@@ -193,9 +235,11 @@ public final class StunRole implements AutoCloseable {
 
     @Override
     public void close() {
+        turn.ifPresent(t -> group.submit(t::close).syncUninterruptibly());
         tcp.close().syncUninterruptibly();
         udp.forEach(c -> c.close().syncUninterruptibly());
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("stopped after: {}", server.counters().summary(StunCounter::description));
+        turn.ifPresent(t -> log.info("TURN stopped after: {}", t.counters().summary(TurnCounter::description)));
     }
 }

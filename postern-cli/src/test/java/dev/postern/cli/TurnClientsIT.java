@@ -1,0 +1,159 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.postern.testkit.FreePorts;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code postern server}'s TURN against coturn's own client, {@code turnutils_uclient}, with {@code turnutils_peer} as
+ * the peer that echoes what it gets (coturn's server is never started): on loopback, fresh ports, a users-file password
+ * and the REST API's shared secret, channels and Send indications, UDP and TCP. The client opens two allocations per
+ * run (RTP and RTCP: an even port with the next reserved, then an Allocate naming the reservation's token), picks its
+ * channel numbers from RFC 5766's wider range, and counts every message that comes back. Needs the coturn package (CI
+ * installs it; elsewhere these tests are skipped with the reason).
+ */
+class TurnClientsIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String UCLIENT = "/usr/bin/turnutils_uclient";
+    private static final String PEER = "/usr/bin/turnutils_peer";
+    private static final String SECRET = "north-wind";
+    private static final int MESSAGES = 40;
+    /** The client's totals, printed when it ends. */
+    private static final Pattern TOTALS = Pattern.compile("tot_send_msgs=(\\d+), tot_recv_msgs=(\\d+)\\s*$", Pattern.MULTILINE);
+
+    @TempDir
+    static Path dir;
+
+    private static final List<Process> processes = new ArrayList<>();
+    private static int turnPort;
+    private static int peerPort;
+    private static int apiHttpPort;
+
+    @BeforeAll
+    static void startServerAndPeer() throws Exception {
+        boolean installed = Files.isExecutable(Path.of(UCLIENT)) && Files.isExecutable(Path.of(PEER));
+        if (!installed && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run the TURN interop checks, but coturn's tools are not installed");
+        }
+        assumeTrue(installed, "TurnClientsIT skipped: coturn's turnutils are not installed (apt-get install coturn)");
+        turnPort = FreePorts.udpRange(1);
+        Path users = Files.writeString(dir.resolve("users"), "# who may allocate\nalice:wonderland\n");
+        Path secret = Files.writeString(dir.resolve("secret"), SECRET + "\n");
+        Path log = dir.resolve("server.log");
+        processes.add(new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1", "--stun-port", String.valueOf(turnPort),
+                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--data-dir", dir.resolve("server").toString(),
+                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0",
+                "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
+        Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
+        apiHttpPort = Integer.parseInt(m.group(1));
+        assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + turnPort);
+        peerPort = FreePorts.udpRange(2); // the peer echoes on its port and the next (RTP and RTCP)
+        processes.add(new ProcessBuilder(PEER, "-L", "127.0.0.1", "-p", String.valueOf(peerPort))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("peer.log").toFile()).start());
+    }
+
+    @AfterAll
+    static void stopAll() throws Exception {
+        for (Process p : processes) {
+            p.destroy();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Runs the client with {@code flags} and the server, peer and message count; its output. */
+    private static String uclient(String... flags) throws Exception {
+        List<String> command = new ArrayList<>(List.of(UCLIENT));
+        command.addAll(List.of(flags));
+        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(turnPort), "-n",
+                String.valueOf(MESSAGES), "-l", "120", "127.0.0.1"));
+        Path out = Files.createTempFile(dir, "uclient-", ".out");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        processes.add(p);
+        boolean ended = p.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(ended).as("%s ends; it printed:%n%s", String.join(" ", command), Files.readString(out)).isTrue();
+        return Files.readString(out);
+    }
+
+    /** Every message the client sent came back through the relay, RTP's and RTCP's allocations both. */
+    private static void assertAllEchoed(String out) {
+        Matcher m = TOTALS.matcher(out);
+        String last = null;
+        String received = null;
+        while (m.find()) {
+            last = m.group(1);
+            received = m.group(2);
+        }
+        assertThat(last).as("the client's totals in:%n%s", out).isEqualTo(String.valueOf(2 * MESSAGES));
+        assertThat(received).as("echoed").isEqualTo(last);
+        assertThat(out).contains("Total lost packets 0 (0.000000%)");
+    }
+
+    private static long turnCounter(String name) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            Matcher m = Pattern.compile("(?m)^postern_turn_" + name + "_total (\\d+)").matcher(metrics);
+            assertThat(m.find()).as("postern_turn_%s_total in %s", name, metrics).isTrue();
+            return Long.parseLong(m.group(1));
+        }
+    }
+
+    @Test
+    void overUdpWithAUsersFilePasswordEveryMessageComesBack() throws Exception {
+        long relayed = turnCounter("relayed_to_peers");
+        assertAllEchoed(uclient("-u", "alice", "-w", "wonderland"));
+        assertThat(turnCounter("relayed_to_peers") - relayed).isGreaterThanOrEqualTo(2 * MESSAGES);
+        assertThat(turnCounter("channels_bound")).isPositive();
+    }
+
+    @Test
+    void overTcpEveryMessageComesBack() throws Exception {
+        assertAllEchoed(uclient("-t", "-u", "alice", "-w", "wonderland"));
+    }
+
+    @Test
+    void sendIndicationsInsteadOfChannelsComeBackToo() throws Exception {
+        assertAllEchoed(uclient("-s", "-u", "alice", "-w", "wonderland"));
+        assertAllEchoed(uclient("-s", "-t", "-u", "alice", "-w", "wonderland"));
+    }
+
+    @Test
+    void theSharedSecretsTimeLimitedUsersRelayOverUdpAndTcp() throws Exception {
+        assertAllEchoed(uclient("-W", SECRET, "-u", "browser"));
+        assertAllEchoed(uclient("-t", "-W", SECRET, "-u", "browser"));
+    }
+
+    @Test
+    void aWrongPasswordOrSecretGetsNoAllocation() throws Exception {
+        long refused = turnCounter("refused_bad_credentials");
+        long created = turnCounter("allocations_created");
+        assertThat(uclient("-u", "alice", "-w", "looking-glass")).contains("Cannot complete Allocation");
+        assertThat(uclient("-W", "another-secret", "-u", "browser")).contains("Cannot complete Allocation");
+        assertThat(turnCounter("refused_bad_credentials")).isGreaterThan(refused);
+        assertThat(turnCounter("allocations_created")).isEqualTo(created);
+    }
+}

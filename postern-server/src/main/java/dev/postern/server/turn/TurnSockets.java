@@ -1,0 +1,280 @@
+package dev.postern.server.turn;
+
+import dev.postern.core.metrics.Counters;
+import dev.postern.core.stun.StunMessage;
+import dev.postern.core.time.Clock;
+import dev.postern.core.turn.ChannelData;
+import dev.postern.core.turn.TurnCounter;
+import dev.postern.core.turn.TurnCredentials;
+import dev.postern.core.turn.TurnServer;
+import dev.postern.server.net.UdpTransport;
+import dev.postern.server.relay.RelayService;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * TURN on the STUN role's sockets and its one event loop: the {@link TurnServer} machine, the relayed ports it asks for
+ * (UDP channels on the same loop, their numbers from the relay's range, which Impervious sockets share), and the TCP
+ * connections its clients came over. Every method runs on that loop, the only thread that touches the machine.
+ */
+public final class TurnSockets implements TurnServer.RelayedPorts {
+
+    /** How often allocations are checked for expiry: lifetimes are minutes, so a second late is nothing. */
+    private static final long EXPIRY_CHECK_SECONDS = 1;
+    private static final int BIND_TRIES = 8;
+
+    private final TurnServer machine;
+    private final EventLoop loop;
+    private final UdpTransport transport;
+    private final RelayService relay;
+    private final List<Channel> listeners;
+    private final Clock clock;
+    private final int slotBytes;
+    /** Relayed addresses (as advertised) and their channels, and the range's port each took. */
+    private final Map<InetSocketAddress, Channel> relayed = new HashMap<>();
+    private final Map<InetSocketAddress, Integer> rangePorts = new HashMap<>();
+    private final Map<InetSocketAddress, Channel> tcpClients = new HashMap<>();
+
+    private TurnSockets(TurnConfig config, RelayService relay, UdpTransport transport, EventLoop loop, List<Channel> listeners, Clock clock) {
+        this.loop = loop;
+        this.transport = transport;
+        this.relay = relay;
+        this.listeners = listeners;
+        this.clock = clock;
+        this.slotBytes = relay.config().maxDatagram() + 1;
+        byte[] nonceSecret = new byte[32];
+        SecureRandom random = new SecureRandom();
+        random.nextBytes(nonceSecret);
+        this.machine = new TurnServer(TurnCredentials.of(config.realm(), config.users(), config.secret()),
+                List.of(relay.config().advertised()), relay.peerRule(), this, config.settings(), nonceSecret, clock,
+                new SplittableRandom(random.nextLong()));
+    }
+
+    /**
+     * TURN on {@code listeners}, the STUN role's UDP channels (index = the listener a client reached), whose loop it
+     * shares.
+     */
+    public static TurnSockets start(TurnConfig config, RelayService relay, UdpTransport transport, List<Channel> listeners, Clock clock) {
+        EventLoop loop = listeners.get(0).eventLoop();
+        TurnSockets turn = new TurnSockets(config, relay, transport, loop, listeners, clock);
+        loop.scheduleAtFixedRate(turn::expire, EXPIRY_CHECK_SECONDS, EXPIRY_CHECK_SECONDS, TimeUnit.SECONDS);
+        return turn;
+    }
+
+    public Counters<TurnCounter> counters() {
+        return machine.counters();
+    }
+
+    /** Whether {@code d[offset, offset + length)} is TURN's: ChannelData, or STUN of a TURN method. */
+    public static boolean isTurn(byte[] d, int offset, int length) {
+        if (length < 1) {
+            return false;
+        }
+        if (ChannelData.startsChannelData(d[offset])) {
+            return true;
+        }
+        return StunMessage.isStun(d, offset, length) && TurnServer.isTurnMethod(StunMessage.methodOf(d, offset));
+    }
+
+    /** A TURN datagram ({@link #isTurn}) from {@code sender} on listener {@code on}. */
+    public void handleDatagram(int on, InetSocketAddress sender, byte[] d, int offset, int length) {
+        handle(new TurnServer.Client(TurnServer.Transport.UDP, sender, on), d, offset, length);
+    }
+
+    /** A whole TURN message or ChannelData frame that came over the TCP connection {@code ch}. */
+    public void handleStreamFrame(Channel ch, byte[] frame) {
+        handle(new TurnServer.Client(TurnServer.Transport.TCP, (InetSocketAddress) ch.remoteAddress(), 0), frame, 0, frame.length);
+    }
+
+    public void tcpOpened(Channel ch) {
+        tcpClients.put((InetSocketAddress) ch.remoteAddress(), ch);
+    }
+
+    /** A client's TCP connection closed: so does its allocation (RFC 8656 section 3.1). */
+    public void tcpClosed(Channel ch) {
+        InetSocketAddress from = (InetSocketAddress) ch.remoteAddress();
+        if (tcpClients.remove(from) != null) {
+            machine.handleClientGone(new TurnServer.Client(TurnServer.Transport.TCP, from, 0));
+            drain();
+        }
+    }
+
+    private void handle(TurnServer.Client client, byte[] d, int offset, int length) {
+        long now = clock.nanoTime();
+        if (ChannelData.startsChannelData(d[offset])) {
+            machine.handleChannelData(client, d, offset, length, now);
+        } else {
+            machine.handleMessage(client, d, offset, length, now);
+        }
+        drain();
+    }
+
+    private void expire() {
+        machine.handleTimeout(clock.nanoTime());
+        drain();
+    }
+
+    /** Sends what the machine has to send. */
+    private void drain() {
+        for (Optional<TurnServer.Output> o = machine.pollOutput(); o.isPresent(); o = machine.pollOutput()) {
+            switch (o.get()) {
+                case TurnServer.Output.ToClient c -> toClient(c.client(), c.message());
+                case TurnServer.Output.ToPeer p -> {
+                    Channel ch = relayed.get(p.relayed());
+                    if (ch != null) {
+                        ch.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(p.buffer(), p.offset(), p.length()), p.peer()),
+                                ch.voidPromise());
+                    }
+                }
+            }
+        }
+    }
+
+    private void toClient(TurnServer.Client c, byte[] message) {
+        if (c.transport() == TurnServer.Transport.UDP) {
+            Channel listener = listeners.get(c.listener());
+            listener.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(message), c.address()), listener.voidPromise());
+            return;
+        }
+        Channel ch = tcpClients.get(c.address());
+        if (ch != null) {
+            ch.writeAndFlush(Unpooled.wrappedBuffer(message), ch.voidPromise());
+        }
+    }
+
+    @Override
+    public int bind(InetAddress advertised) {
+        for (int tries = 0; tries < BIND_TRIES; tries++) {
+            int port = relay.takePort();
+            if (port < 0) {
+                return -1;
+            }
+            int bound = open(advertised, port);
+            if (bound >= 0) {
+                return bound;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public int bindEvenPair(InetAddress advertised) {
+        for (int tries = 0; tries < BIND_TRIES; tries++) {
+            int port = relay.takePort();
+            if (port < 0) {
+                return -1;
+            }
+            if (port == 0) {
+                // The system chooses (and Linux gives bind() odd ports by preference): the port it gives is one half,
+                // its even or odd neighbour the other.
+                int p = open(advertised, 0);
+                if (p < 0) {
+                    continue;
+                }
+                int even = p & ~1;
+                if (open(advertised, p == even ? even + 1 : even) >= 0) {
+                    return even;
+                }
+                release(new InetSocketAddress(advertised, p));
+                continue;
+            }
+            int even = port & ~1;
+            if (!relay.takePort(port ^ 1)) {
+                relay.returnPort(port);
+                continue;
+            }
+            if (open(advertised, even) < 0) {
+                relay.returnPort(even + 1);
+                continue;
+            }
+            if (open(advertised, even + 1) >= 0) {
+                return even;
+            }
+            release(new InetSocketAddress(advertised, even));
+        }
+        return -1;
+    }
+
+    /**
+     * Binds {@code rangePort} (0: any) of the relay, taken from its range, as a relayed address on {@code advertised}: the
+     * port bound, or -1 with the range's port given back.
+     */
+    private int open(InetAddress advertised, int rangePort) {
+        Channel ch = transport.bootstrap(loop, slotBytes, 1).handler(new PeerDatagrams(advertised)).register().channel();
+        // On the channel's own loop, registering and binding happen at once: the futures are done when they return.
+        ChannelFuture bound = ch.bind(new InetSocketAddress(relay.config().bind(), rangePort));
+        if (bound.isDone() && bound.isSuccess()) {
+            InetSocketAddress at = new InetSocketAddress(advertised, ((InetSocketAddress) ch.localAddress()).getPort());
+            relayed.put(at, ch);
+            rangePorts.put(at, rangePort);
+            return at.getPort();
+        }
+        ch.close();
+        relay.returnPort(rangePort); // taken by another program
+        return -1;
+    }
+
+    @Override
+    public void release(InetSocketAddress at) {
+        Channel ch = relayed.remove(at);
+        if (ch != null) {
+            ch.close();
+            relay.returnPort(rangePorts.remove(at));
+        }
+    }
+
+    /** Closes every relayed port. */
+    public void close() {
+        for (InetSocketAddress at : List.copyOf(relayed.keySet())) {
+            release(at);
+        }
+    }
+
+    /** What peers send to one relayed port. */
+    private final class PeerDatagrams extends ChannelInboundHandlerAdapter {
+        private final InetAddress advertised;
+
+        PeerDatagrams(InetAddress advertised) {
+            this.advertised = advertised;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            DatagramPacket p = (DatagramPacket) msg;
+            try {
+                ByteBuf content = p.content();
+                if (content.readableBytes() >= slotBytes) {
+                    machine.counters().increment(TurnCounter.DROPPED_OVERSIZE); // it filled the slot: cut short
+                    return;
+                }
+                byte[] d = ByteBufUtil.getBytes(content);
+                InetSocketAddress at = new InetSocketAddress(advertised, ((InetSocketAddress) ctx.channel().localAddress()).getPort());
+                machine.handlePeerDatagram(at, p.sender(), d, 0, d.length, clock.nanoTime());
+                drain();
+            } finally {
+                p.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // ICMP errors from a peer: the allocation stays
+        }
+    }
+}
