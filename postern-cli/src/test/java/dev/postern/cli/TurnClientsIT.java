@@ -147,6 +147,22 @@ class TurnClientsIT {
         assertAllEchoed(uclient("-t", "-W", SECRET, "-u", "browser"));
     }
 
+    /** What a web server would hand a browser: the command's username and password, given to the client as a password. */
+    @Test
+    void theCredentialsCommandMakesOnesTheServerTakes() throws Exception {
+        CliRun issued = CliRun.of("turn-credentials", "--user", "web-7", "--ttl", "10m", "--secret-file", dir.resolve("secret").toString(),
+                "--host", "turn.example.org");
+        assertThat(issued.status()).as(issued.err()).isZero();
+        Matcher username = Pattern.compile("(?m)^username: (\\d+:web-7)$").matcher(issued.out());
+        Matcher password = Pattern.compile("(?m)^password: (\\S+)$").matcher(issued.out());
+        assertThat(username.find() && password.find()).as(issued.out()).isTrue();
+        assertThat(issued.out()).contains("\"turn:turn.example.org:3478?transport=udp\"", "\"username\": \"" + username.group(1) + "\"",
+                "\"credential\": \"" + password.group(1) + "\"");
+        assertAllEchoed(uclient("-u", username.group(1), "-w", password.group(1)));
+        assertThat(CliRun.of("turn-credentials", "--user", "a:b", "--secret-file", dir.resolve("secret").toString()).status())
+                .as("a name that would end the expiry early").isEqualTo(Main.EXIT_USAGE);
+    }
+
     @Test
     void aWrongPasswordOrSecretGetsNoAllocation() throws Exception {
         long refused = turnCounter("refused_bad_credentials");
