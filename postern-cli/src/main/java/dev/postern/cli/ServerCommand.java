@@ -44,6 +44,7 @@ import picocli.CommandLine.Option;
             "Rendezvous: register clients over HTTP, learn their public endpoints from UDP pulses.",
             "Relay: UDP port-pair sockets, started through the node API (gRPC and HTTP/JSON on loopback).",
             "STUN: Binding for any STUN client on UDP and TCP 3478; NAT detection with a second address.",
+            "TURN (--turn-users, --turn-secret-file): RFC 8656 on the STUN port, for browsers and ICE agents.",
             "Introducer mode (--introducer-port): the introducer library's protocol, for its own peers.",
             "Settings come from the defaults, then the config file (-c), then these flags.",
             "Stops cleanly on SIGINT or SIGTERM."
@@ -203,6 +204,38 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--turn-realm", paramLabel = "NAME", defaultValue = TurnConfig.DEFAULT_REALM,
             description = "The realm of TURN's long-term credentials. Default: ${DEFAULT-VALUE}")
     String turnRealm;
+
+    @Option(names = "--turn-max-allocations", paramLabel = "N", defaultValue = "10000", converter = Converters.PositiveInt.class,
+            description = "TURN allocations held at once, in all; beyond, 508. Default: ${DEFAULT-VALUE}")
+    int turnMaxAllocations;
+
+    @Option(names = "--turn-max-allocations-per-user", paramLabel = "N", defaultValue = "32", converter = Converters.PositiveInt.class,
+            description = "TURN allocations of one user at once; beyond, 486. Default: ${DEFAULT-VALUE}")
+    int turnMaxAllocationsPerUser;
+
+    @Option(names = "--turn-max-allocations-per-source", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "TURN allocations from one source (IPv4 address, IPv6 /64) at once, whatever the users; beyond, 486. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int turnMaxAllocationsPerSource;
+
+    @Option(names = "--turn-max-permissions", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "Peer permissions, and channels, of one TURN allocation; beyond, 508. Default: ${DEFAULT-VALUE}")
+    int turnMaxPermissions;
+
+    @Option(names = "--turn-max-lifetime", paramLabel = "DURATION", defaultValue = "1h", converter = Converters.PositiveDuration.class,
+            description = "The longest lifetime a TURN client may ask for (at least RFC 8656's default of 10 minutes). "
+                    + "Default: ${DEFAULT-VALUE}")
+    Duration turnMaxLifetime;
+
+    @Option(names = "--turn-challenge-rate", paramLabel = "PER_SECOND", defaultValue = "10", converter = Converters.PositiveRate.class,
+            description = "Unauthenticated TURN answers (401 challenges, 438, 400) a second to one source after its burst; beyond, "
+                    + "none, counted. Default: ${DEFAULT-VALUE}")
+    double turnChallengeRate;
+
+    @Option(names = "--turn-challenge-burst", paramLabel = "N", defaultValue = "20", converter = Converters.PositiveInt.class,
+            description = "Unauthenticated TURN answers a source may have at once before --turn-challenge-rate applies. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int turnChallengeBurst;
 
     @Option(names = "--introducer-port", paramLabel = "PORT", defaultValue = "off", converter = Converters.PortOrOff.class,
             description = "UDP port of the introducer mode: the introducer library's protocol (its peers need two introducers: "
@@ -382,7 +415,14 @@ final class ServerCommand implements Callable<Integer> {
             secret = Optional.of(text.getBytes(StandardCharsets.UTF_8));
         }
         try {
-            return new TurnConfig(turnRealm, users, secret, TurnServer.Settings.DEFAULTS);
+            TurnServer.Settings d = TurnServer.Settings.DEFAULTS;
+            if (turnMaxLifetime.toNanos() < d.defaultLifetimeNanos()) {
+                throw new UsageError("--turn-max-lifetime must be at least 10m, RFC 8656's default lifetime");
+            }
+            return new TurnConfig(turnRealm, users, secret, new TurnServer.Settings(d.defaultLifetimeNanos(), turnMaxLifetime.toNanos(),
+                    d.permissionLifetimeNanos(), d.channelLifetimeNanos(), d.channelCooldownNanos(), d.nonceLifetimeNanos(),
+                    turnMaxAllocations, turnMaxAllocationsPerUser, turnMaxAllocationsPerSource, turnMaxPermissions, turnMaxPermissions,
+                    turnChallengeRate, turnChallengeBurst, d.sources()));
         } catch (IllegalArgumentException e) {
             throw new UsageError("--turn-realm: " + e.getMessage());
         }

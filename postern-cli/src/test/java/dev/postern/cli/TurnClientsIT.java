@@ -1,14 +1,9 @@
 package dev.postern.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.postern.testkit.FreePorts;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +30,6 @@ class TurnClientsIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String UCLIENT = "/usr/bin/turnutils_uclient";
     private static final String PEER = "/usr/bin/turnutils_peer";
-    private static final String SECRET = "north-wind";
     private static final int MESSAGES = 40;
     /** The client's totals, printed when it ends. */
     private static final Pattern TOTALS = Pattern.compile("tot_send_msgs=(\\d+), tot_recv_msgs=(\\d+)\\s*$", Pattern.MULTILINE);
@@ -43,10 +37,9 @@ class TurnClientsIT {
     @TempDir
     static Path dir;
 
+    private static TurnServerProcess server;
     private static final List<Process> processes = new ArrayList<>();
-    private static int turnPort;
     private static int peerPort;
-    private static int apiHttpPort;
 
     @BeforeAll
     static void startServerAndPeer() throws Exception {
@@ -55,20 +48,7 @@ class TurnClientsIT {
             throw new AssertionError("CI must run the TURN interop checks, but coturn's tools are not installed");
         }
         assumeTrue(installed, "TurnClientsIT skipped: coturn's turnutils are not installed (apt-get install coturn)");
-        turnPort = FreePorts.udpRange(1);
-        Path users = Files.writeString(dir.resolve("users"), "# who may allocate\nalice:wonderland\n");
-        Path secret = Files.writeString(dir.resolve("secret"), SECRET + "\n");
-        Path log = dir.resolve("server.log");
-        processes.add(new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
-                "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1", "--stun-port", String.valueOf(turnPort),
-                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--data-dir", dir.resolve("server").toString(),
-                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0",
-                "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start());
-        Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
-        Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
-        apiHttpPort = Integer.parseInt(m.group(1));
-        assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + turnPort);
+        server = TurnServerProcess.start(dir);
         peerPort = FreePorts.udpRange(2); // the peer echoes on its port and the next (RTP and RTCP)
         processes.add(new ProcessBuilder(PEER, "-L", "127.0.0.1", "-p", String.valueOf(peerPort))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("peer.log").toFile()).start());
@@ -82,13 +62,16 @@ class TurnClientsIT {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
         }
+        if (server != null) {
+            server.close();
+        }
     }
 
     /** Runs the client with {@code flags} and the server, peer and message count; its output. */
     private static String uclient(String... flags) throws Exception {
         List<String> command = new ArrayList<>(List.of(UCLIENT));
         command.addAll(List.of(flags));
-        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(turnPort), "-n",
+        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(server.port()), "-n",
                 String.valueOf(MESSAGES), "-l", "120", "127.0.0.1"));
         Path out = Files.createTempFile(dir, "uclient-", ".out");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -113,44 +96,38 @@ class TurnClientsIT {
     }
 
     private static long turnCounter(String name) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
-            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = Pattern.compile("(?m)^postern_turn_" + name + "_total (\\d+)").matcher(metrics);
-            assertThat(m.find()).as("postern_turn_%s_total in %s", name, metrics).isTrue();
-            return Long.parseLong(m.group(1));
-        }
+        return server.counter("turn", name);
     }
 
     @Test
     void overUdpWithAUsersFilePasswordEveryMessageComesBack() throws Exception {
         long relayed = turnCounter("relayed_to_peers");
-        assertAllEchoed(uclient("-u", "alice", "-w", "wonderland"));
+        assertAllEchoed(uclient("-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
         assertThat(turnCounter("relayed_to_peers") - relayed).isGreaterThanOrEqualTo(2 * MESSAGES);
         assertThat(turnCounter("channels_bound")).isPositive();
     }
 
     @Test
     void overTcpEveryMessageComesBack() throws Exception {
-        assertAllEchoed(uclient("-t", "-u", "alice", "-w", "wonderland"));
+        assertAllEchoed(uclient("-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
     }
 
     @Test
     void sendIndicationsInsteadOfChannelsComeBackToo() throws Exception {
-        assertAllEchoed(uclient("-s", "-u", "alice", "-w", "wonderland"));
-        assertAllEchoed(uclient("-s", "-t", "-u", "alice", "-w", "wonderland"));
+        assertAllEchoed(uclient("-s", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+        assertAllEchoed(uclient("-s", "-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
     }
 
     @Test
     void theSharedSecretsTimeLimitedUsersRelayOverUdpAndTcp() throws Exception {
-        assertAllEchoed(uclient("-W", SECRET, "-u", "browser"));
-        assertAllEchoed(uclient("-t", "-W", SECRET, "-u", "browser"));
+        assertAllEchoed(uclient("-W", TurnServerProcess.SECRET, "-u", "browser"));
+        assertAllEchoed(uclient("-t", "-W", TurnServerProcess.SECRET, "-u", "browser"));
     }
 
     /** What a web server would hand a browser: the command's username and password, given to the client as a password. */
     @Test
     void theCredentialsCommandMakesOnesTheServerTakes() throws Exception {
-        CliRun issued = CliRun.of("turn-credentials", "--user", "web-7", "--ttl", "10m", "--secret-file", dir.resolve("secret").toString(),
+        CliRun issued = CliRun.of("turn-credentials", "--user", "web-7", "--ttl", "10m", "--secret-file", server.secretFile().toString(),
                 "--host", "turn.example.org");
         assertThat(issued.status()).as(issued.err()).isZero();
         Matcher username = Pattern.compile("(?m)^username: (\\d+:web-7)$").matcher(issued.out());
@@ -159,7 +136,7 @@ class TurnClientsIT {
         assertThat(issued.out()).contains("\"turn:turn.example.org:3478?transport=udp\"", "\"username\": \"" + username.group(1) + "\"",
                 "\"credential\": \"" + password.group(1) + "\"");
         assertAllEchoed(uclient("-u", username.group(1), "-w", password.group(1)));
-        assertThat(CliRun.of("turn-credentials", "--user", "a:b", "--secret-file", dir.resolve("secret").toString()).status())
+        assertThat(CliRun.of("turn-credentials", "--user", "a:b", "--secret-file", server.secretFile().toString()).status())
                 .as("a name that would end the expiry early").isEqualTo(Main.EXIT_USAGE);
     }
 
@@ -167,7 +144,7 @@ class TurnClientsIT {
     void aWrongPasswordOrSecretGetsNoAllocation() throws Exception {
         long refused = turnCounter("refused_bad_credentials");
         long created = turnCounter("allocations_created");
-        assertThat(uclient("-u", "alice", "-w", "looking-glass")).contains("Cannot complete Allocation");
+        assertThat(uclient("-u", TurnServerProcess.USER, "-w", "looking-glass")).contains("Cannot complete Allocation");
         assertThat(uclient("-W", "another-secret", "-u", "browser")).contains("Cannot complete Allocation");
         assertThat(turnCounter("refused_bad_credentials")).isGreaterThan(refused);
         assertThat(turnCounter("allocations_created")).isEqualTo(created);

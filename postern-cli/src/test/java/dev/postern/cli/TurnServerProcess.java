@@ -1,0 +1,65 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.postern.testkit.FreePorts;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A {@code postern server} process with TURN on, as users start it: on 127.0.0.1, fresh ports, a users file with
+ * {@link #USER} and {@link #PASSWORD}, and the shared secret {@link #SECRET} in a file; its counters read from
+ * {@code /metrics}.
+ */
+record TurnServerProcess(Process process, Path secretFile, int port, int apiHttpPort) implements AutoCloseable {
+
+    static final String USER = "alice";
+    static final String PASSWORD = "wonderland";
+    static final String SECRET = "north-wind";
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    static TurnServerProcess start(Path dir) throws Exception {
+        int port = FreePorts.udpRange(1);
+        Path users = Files.writeString(dir.resolve("users"), "# who may allocate\n" + USER + ":" + PASSWORD + "\n");
+        Path secret = Files.writeString(dir.resolve("secret"), SECRET + "\n");
+        Path log = dir.resolve("server.log");
+        Process process = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1", "--stun-port", String.valueOf(port),
+                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--data-dir", dir.resolve("server").toString(),
+                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0",
+                "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
+        Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
+        assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + port);
+        return new TurnServerProcess(process, secret, port, Integer.parseInt(m.group(1)));
+    }
+
+    /** A counter of {@code /metrics}: {@code postern_<group>_<name>_total}. */
+    long counter(String group, String name) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            Matcher m = Pattern.compile("(?m)^postern_" + group + "_" + name + "_total (\\d+)").matcher(metrics);
+            assertThat(m.find()).as("postern_%s_%s_total in %s", group, name, metrics).isTrue();
+            return Long.parseLong(m.group(1));
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
