@@ -205,6 +205,17 @@ final class ServerCommand implements Callable<Integer> {
             description = "The realm of TURN's long-term credentials. Default: ${DEFAULT-VALUE}")
     String turnRealm;
 
+    @Option(names = "--turns-port", paramLabel = "PORT", defaultValue = "5349", converter = Converters.PortOrOff.class,
+            description = "TCP port of TURN over TLS on --bind, when --turn-tls-cert and --turn-tls-key are given. Default: ${DEFAULT-VALUE}")
+    int turnsPort;
+
+    @Option(names = "--turn-tls-cert", paramLabel = "FILE",
+            description = "The TLS certificate chain (PEM) of TURN over TLS; SIGHUP reads it and the key again.")
+    Path turnTlsCert;
+
+    @Option(names = "--turn-tls-key", paramLabel = "FILE", description = "The private key (PEM, PKCS#8) of --turn-tls-cert.")
+    Path turnTlsKey;
+
     @Option(names = "--turn-max-allocations", paramLabel = "N", defaultValue = "10000", converter = Converters.PositiveInt.class,
             description = "TURN allocations held at once, in all; beyond, 508. Default: ${DEFAULT-VALUE}")
     int turnMaxAllocations;
@@ -422,10 +433,27 @@ final class ServerCommand implements Callable<Integer> {
             return new TurnConfig(turnRealm, users, secret, new TurnServer.Settings(d.defaultLifetimeNanos(), turnMaxLifetime.toNanos(),
                     d.permissionLifetimeNanos(), d.channelLifetimeNanos(), d.channelCooldownNanos(), d.nonceLifetimeNanos(),
                     turnMaxAllocations, turnMaxAllocationsPerUser, turnMaxAllocationsPerSource, turnMaxPermissions, turnMaxPermissions,
-                    turnChallengeRate, turnChallengeBurst, d.sources()));
+                    turnChallengeRate, turnChallengeBurst, d.sources()), turnTls(!users.isEmpty() || secret.isPresent()));
         } catch (IllegalArgumentException e) {
             throw new UsageError("--turn-realm: " + e.getMessage());
         }
+    }
+
+    /** TURN over TLS, where a certificate and a key are both given (and TURN is on to use them). */
+    private Optional<TurnConfig.Tls> turnTls(boolean turnOn) {
+        if (turnTlsCert == null && turnTlsKey == null) {
+            return Optional.empty();
+        }
+        if (turnTlsCert == null || turnTlsKey == null) {
+            throw new UsageError("TURN over TLS needs both --turn-tls-cert and --turn-tls-key");
+        }
+        if (!turnOn) {
+            throw new UsageError("--turn-tls-cert: TURN is off (give --turn-users or --turn-secret-file)");
+        }
+        if (turnsPort < 0) {
+            throw new UsageError("--turns-port off, but --turn-tls-cert is given");
+        }
+        return Optional.of(new TurnConfig.Tls(turnsPort, turnTlsCert, turnTlsKey));
     }
 
     private static String readTurnFile(String option, Path file) {
@@ -433,6 +461,21 @@ final class ServerCommand implements Callable<Integer> {
             return Files.readString(file);
         } catch (IOException e) {
             throw new UsageError(option + ": cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** SIGHUP reads TURN's TLS certificate and key again; a bad pair is logged and the one in use stays. */
+    private static void reloadOnHangup(PosternServer server) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                try {
+                    server.reloadTls();
+                } catch (ServerException e) {
+                    log.error("SIGHUP: {} (the certificate in use stays)", e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            log.warn("no SIGHUP on this platform: a renewed TLS certificate takes a restart");
         }
     }
 
@@ -474,6 +517,7 @@ final class ServerCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("postern: " + e.getMessage());
             return Main.EXIT_FAILURE;
         }
+        reloadOnHangup(server);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping");

@@ -98,9 +98,11 @@ class BrowserWebRtcIT {
     /** Opens {@code page} with {@code query} in headless Chromium and waits for what the page posts. */
     private String open(String page, String query) throws Exception {
         String url = "http://127.0.0.1:" + pages.getAddress().getPort() + "/webrtc/" + page + "?" + query;
-        browser = new ProcessBuilder(CHROMIUM, "--headless=new", "--no-sandbox", "--disable-background-networking",
+        ProcessBuilder chromium = new ProcessBuilder(CHROMIUM, "--headless=new", "--no-sandbox", "--disable-background-networking",
                 "--disable-component-update", "--disable-gpu", "--no-first-run", "--user-data-dir=" + Files.createTempDirectory(dir, "profile"),
-                url).redirectErrorStream(true).redirectOutput(Files.createTempFile(dir, "chromium-", ".log").toFile()).start();
+                url).redirectErrorStream(true).redirectOutput(Files.createTempFile(dir, "chromium-", ".log").toFile());
+        chromium.environment().put("TMPDIR", Files.createTempDirectory(dir, "tmp").toString()); // its sockets' directory, removed with ours
+        browser = chromium.start();
         return result.get(RESULT_SECONDS, TimeUnit.SECONDS);
     }
 

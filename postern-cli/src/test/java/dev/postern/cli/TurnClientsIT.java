@@ -1,17 +1,23 @@
 package dev.postern.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.postern.testkit.FreePorts;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,9 +75,14 @@ class TurnClientsIT {
 
     /** Runs the client with {@code flags} and the server, peer and message count; its output. */
     private static String uclient(String... flags) throws Exception {
+        return uclientAt(server.port(), flags);
+    }
+
+    /** The same against the server's {@code port} (its TLS one, say). */
+    private static String uclientAt(int port, String... flags) throws Exception {
         List<String> command = new ArrayList<>(List.of(UCLIENT));
         command.addAll(List.of(flags));
-        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(server.port()), "-n",
+        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(port), "-n",
                 String.valueOf(MESSAGES), "-l", "120", "127.0.0.1"));
         Path out = Files.createTempFile(dir, "uclient-", ".out");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -110,6 +121,44 @@ class TurnClientsIT {
     @Test
     void overTcpEveryMessageComesBack() throws Exception {
         assertAllEchoed(uclient("-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+    }
+
+    @Test
+    void overTlsEveryMessageComesBack() throws Exception {
+        List<String> flags = List.of("-t", "-S", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD);
+        assertAllEchoed(uclientAt(server.tlsPort(), flags.toArray(String[]::new)));
+    }
+
+    /** An operator renews the certificate and sends SIGHUP: new connections get the new one, no restart. */
+    @Test
+    void sighupReloadsTheTlsCertificate() throws Exception {
+        assertThat(servedCertificate()).contains("CN=first");
+        TurnServerProcess.selfSigned(server.certificate(), server.key(), "renewed");
+        Process hup = new ProcessBuilder("kill", "-HUP", String.valueOf(server.process().pid())).start();
+        assertThat(hup.waitFor(10, TimeUnit.SECONDS) && hup.exitValue() == 0).isTrue();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(servedCertificate()).contains("CN=renewed"));
+        assertAllEchoed(uclientAt(server.tlsPort(), "-t", "-S", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+    }
+
+    /** The subject of the certificate the TLS listener presents to a new connection (trusted blindly: it is self-signed). */
+    private static String servedCertificate() throws Exception {
+        SSLContext trustAll = SSLContext.getInstance("TLS");
+        trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        try (SSLSocket s = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", server.tlsPort())) {
+            s.startHandshake();
+            return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+        }
     }
 
     @Test

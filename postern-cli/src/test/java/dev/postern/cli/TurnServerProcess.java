@@ -17,10 +17,12 @@ import java.util.regex.Pattern;
 
 /**
  * A {@code postern server} process with TURN on, as users start it: on 127.0.0.1, fresh ports, a users file with
- * {@link #USER} and {@link #PASSWORD}, and the shared secret {@link #SECRET} in a file; its counters read from
+ * {@link #USER} and {@link #PASSWORD}, the shared secret {@link #SECRET} in a file, and TURN over TLS with a
+ * self-signed certificate that {@code openssl} makes ({@link #certificate}, {@link #key}); its counters read from
  * {@code /metrics}.
  */
-record TurnServerProcess(Process process, Path secretFile, int port, int apiHttpPort) implements AutoCloseable {
+record TurnServerProcess(Process process, Path secretFile, Path certificate, Path key, int port, int tlsPort, int apiHttpPort)
+        implements AutoCloseable {
 
     static final String USER = "alice";
     static final String PASSWORD = "wonderland";
@@ -31,17 +33,31 @@ record TurnServerProcess(Process process, Path secretFile, int port, int apiHttp
         int port = FreePorts.udpRange(1);
         Path users = Files.writeString(dir.resolve("users"), "# who may allocate\n" + USER + ":" + PASSWORD + "\n");
         Path secret = Files.writeString(dir.resolve("secret"), SECRET + "\n");
+        Path certificate = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        selfSigned(certificate, key, "first");
+        int tlsPort = FreePorts.tcp();
         Path log = dir.resolve("server.log");
         Process process = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
                 "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1", "--stun-port", String.valueOf(port),
-                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--data-dir", dir.resolve("server").toString(),
+                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--turns-port", String.valueOf(tlsPort),
+                "--turn-tls-cert", certificate.toString(), "--turn-tls-key", key.toString(), "--data-dir", dir.resolve("server").toString(),
                 "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0",
                 "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
         assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + port);
-        return new TurnServerProcess(process, secret, port, Integer.parseInt(m.group(1)));
+        assertThat(Files.readString(log)).contains("TURN over TLS on tcp 127.0.0.1:" + tlsPort);
+        return new TurnServerProcess(process, secret, certificate, key, port, tlsPort, Integer.parseInt(m.group(1)));
+    }
+
+    /** A new self-signed certificate for {@code name} and its key, over the files given (openssl, as an operator makes one). */
+    static void selfSigned(Path certificate, Path key, String name) throws Exception {
+        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-days", "2", "-subj", "/CN=" + name, "-keyout", key.toString(), "-out", certificate.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(openssl.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS) && openssl.exitValue() == 0).as("openssl made a certificate").isTrue();
     }
 
     /** A counter of {@code /metrics}: {@code postern_<group>_<name>_total}. */

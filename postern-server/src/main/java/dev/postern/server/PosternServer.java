@@ -133,6 +133,8 @@ public final class PosternServer implements AutoCloseable {
             if (config.stun().turn().enabled()) {
                 log.info("TURN (RFC 8656) on udp and tcp {}:{}, realm {}, relayed addresses on {} from the relay's ports", host,
                         role.primary().getPort(), config.stun().turn().realm(), config.relay().advertised().getHostAddress());
+                role.tlsAddress().ifPresent(at -> log.info("TURN over TLS on tcp {}:{} ({}; SIGHUP reloads it)", host, at.getPort(),
+                        config.stun().turn().tls().orElseThrow().certificate()));
             }
             if (role.detectsNats()) {
                 log.info("STUN on udp and tcp {}:{}, with NAT detection (RFC 5780) on udp {} and {}, ports {} and {}", host,
@@ -206,6 +208,13 @@ public final class PosternServer implements AutoCloseable {
 
     private static String address(NodeKeys identity, RelayConfig relay, ControlRole control) {
         return new ServerAddress(new InetSocketAddress(relay.advertised(), control.address().getPort()), identity.id()).toString();
+    }
+
+    /** Reads TURN's TLS certificate and key again, for connections made from now on (what SIGHUP does). */
+    public void reloadTls() throws ServerException {
+        if (stun.isPresent()) {
+            stun.get().reloadTls();
+        }
     }
 
     public RelayService relay() {

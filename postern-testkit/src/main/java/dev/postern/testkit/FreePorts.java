@@ -4,11 +4,12 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Fresh loopback UDP ports for tests that need a port range rather than one system-chosen port. */
+/** Fresh loopback ports for tests that must name a port (a UDP range, or a TCP port given on a command line). */
 public final class FreePorts {
 
     /** Below Linux's default ephemeral range (32768-60999), so system-chosen ports do not land in it. */
@@ -35,5 +36,18 @@ public final class FreePorts {
             }
         }
         throw new IllegalStateException("no " + count + " consecutive free UDP ports found");
+    }
+
+    /** A TCP port on 127.0.0.1 that was free just now, from the same range. */
+    public static int tcp() {
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(LOW, HIGH);
+            try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return port;
+            } catch (IOException taken) {
+                // in use: try another
+            }
+        }
+        throw new IllegalStateException("no free TCP port found");
     }
 }

@@ -9,10 +9,12 @@ import dev.postern.core.turn.ChannelData;
 import dev.postern.core.turn.TurnCounter;
 import dev.postern.server.ServerException;
 import dev.postern.server.net.ConnectionShares;
+import dev.postern.server.net.PemTls;
 import dev.postern.server.net.TcpTransport;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayService;
 import dev.postern.server.turn.StreamFrames;
+import dev.postern.server.turn.TurnConfig;
 import dev.postern.server.turn.TurnSockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -59,13 +61,19 @@ public final class StunRole implements AutoCloseable {
     private final Channel tcp;
     private final StunServer server;
     private final Optional<TurnSockets> turn;
+    /** TURN over TLS: its listener and its certificate, when configured. */
+    private final Optional<Channel> tls;
+    private final Optional<PemTls> certificate;
 
-    private StunRole(EventLoopGroup group, List<Channel> udp, Channel tcp, StunServer server, Optional<TurnSockets> turn) {
+    private StunRole(EventLoopGroup group, List<Channel> udp, Channel tcp, StunServer server, Optional<TurnSockets> turn,
+            Optional<Channel> tls, Optional<PemTls> certificate) {
         this.group = group;
         this.udp = udp;
         this.tcp = tcp;
         this.server = server;
         this.turn = turn;
+        this.tls = tls;
+        this.certificate = certificate;
     }
 
     /** @param relay whose port range, addresses and peer rule TURN's allocations use, when the config turns TURN on */
@@ -94,7 +102,7 @@ public final class StunRole implements AutoCloseable {
                 bindUdp(udpTransport, group, wanted, udp, server, turn, clock);
                 int port = ((InetSocketAddress) udp.get(0).localAddress()).getPort();
                 try {
-                    tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, turn, counters);
+                    tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, turn, null, counters);
                 } catch (ServerException e) {
                     if (config.port() != 0 || attempt == TCP_PORT_ATTEMPTS) {
                         throw e;
@@ -106,10 +114,23 @@ public final class StunRole implements AutoCloseable {
             }
             List<InetSocketAddress> endpoints = udp.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
             server[0] = new StunServer(endpoints, config.limits(), counters, clock.nanoTime());
+            Optional<PemTls> certificate = Optional.empty();
+            Optional<Channel> tls = Optional.empty();
             if (config.turn().enabled()) {
                 turn[0] = TurnSockets.start(config.turn(), relay, udpTransport, udp, clock);
+                if (config.turn().tls().isPresent()) {
+                    TurnConfig.Tls t = config.turn().tls().get();
+                    certificate = Optional.of(PemTls.load(t.certificate(), t.key()));
+                    try {
+                        tls = Optional.of(bindTcp(tcpTransport, group, new InetSocketAddress(bind, t.port()), config, server, turn,
+                                certificate.get(), counters));
+                    } catch (ServerException e) {
+                        tcp.close();
+                        throw e;
+                    }
+                }
             }
-            return new StunRole(group, udp, tcp, server[0], Optional.ofNullable(turn[0]));
+            return new StunRole(group, udp, tcp, server[0], Optional.ofNullable(turn[0]), tls, certificate);
         } catch (ServerException | RuntimeException e) {
             udp.forEach(Channel::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -154,8 +175,9 @@ public final class StunRole implements AutoCloseable {
         }
     }
 
+    /** The TCP listener, or with {@code tls} TURN's TLS listener: the same framing and limits, under TLS. */
     private static Channel bindTcp(TcpTransport transport, EventLoopGroup group, InetSocketAddress at, StunConfig config,
-            StunServer[] server, TurnSockets[] turn, Counters<StunCounter> counters) throws ServerException {
+            StunServer[] server, TurnSockets[] turn, PemTls tls, Counters<StunCounter> counters) throws ServerException {
         ConnectionShares shares = new ConnectionShares(config.maxTcpConnections(), config.maxTcpConnectionsPerSource());
         try {
             return transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
@@ -164,12 +186,15 @@ public final class StunRole implements AutoCloseable {
                     counters.increment(StunCounter.TCP_CONNECTIONS);
                     if (shares.admit(ch, why -> counters.increment(why == ConnectionShares.Verdict.REFUSED_BUSY
                             ? StunCounter.TCP_REFUSED_BUSY : StunCounter.TCP_REFUSED_SOURCE))) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
                         serve(ch, server, turn, (InetSocketAddress) ch.remoteAddress());
                     }
                 }
             }).bind(at).sync().channel();
         } catch (Exception e) {
-            throw ServerException.bindFailed("tcp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
+            throw ServerException.bindFailed((tls == null ? "tcp " : "tls ") + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
         }
     }
 
@@ -223,6 +248,19 @@ public final class StunRole implements AutoCloseable {
         return server.counters();
     }
 
+    /** Where TURN over TLS listens, when it does. */
+    public Optional<InetSocketAddress> tlsAddress() {
+        return tls.map(c -> (InetSocketAddress) c.localAddress());
+    }
+
+    /** Reads TURN's TLS certificate and key again (SIGHUP); new connections get them. Nothing without TLS. */
+    public void reloadTls() throws ServerException {
+        if (certificate.isPresent()) {
+            certificate.get().reload();
+            log.info("TURN over TLS: reloaded {}", certificate.get().certificate());
+        }
+    }
+
     /** TURN on these sockets, when its config turned it on. */
     public Optional<TurnSockets> turn() {
         return turn;
@@ -236,6 +274,7 @@ public final class StunRole implements AutoCloseable {
     @Override
     public void close() {
         turn.ifPresent(t -> group.submit(t::close).syncUninterruptibly());
+        tls.ifPresent(c -> c.close().syncUninterruptibly());
         tcp.close().syncUninterruptibly();
         udp.forEach(c -> c.close().syncUninterruptibly());
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

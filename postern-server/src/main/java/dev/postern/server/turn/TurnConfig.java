@@ -1,6 +1,7 @@
 package dev.postern.server.turn;
 
 import dev.postern.core.turn.TurnServer;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -11,17 +12,33 @@ import java.util.Optional;
  * @param realm  the realm of the long-term credentials, which clients hash into their keys
  * @param users  the users file's lines: {@code user:password} or coturn's {@code user:0x<key>}
  * @param secret the TURN REST API's shared secret (coturn's {@code use-auth-secret}), for time-limited users
+ * @param tls    TURN over TLS, where a certificate and key are given
  */
-public record TurnConfig(String realm, List<String> users, Optional<byte[]> secret, TurnServer.Settings settings) {
+public record TurnConfig(String realm, List<String> users, Optional<byte[]> secret, TurnServer.Settings settings, Optional<Tls> tls) {
+
+    /** TURN over TLS on TCP {@code port} (RFC 8656: 5349), with a certificate chain and its key in PEM files. */
+    public record Tls(int port, Path certificate, Path key) {
+        public static final int DEFAULT_PORT = 5349;
+
+        public Tls {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("the TURN TLS port must be 0..65535");
+            }
+            Objects.requireNonNull(certificate, "certificate");
+            Objects.requireNonNull(key, "key");
+        }
+    }
 
     public static final String DEFAULT_REALM = "postern";
-    public static final TurnConfig OFF = new TurnConfig(DEFAULT_REALM, List.of(), Optional.empty(), TurnServer.Settings.DEFAULTS);
+    public static final TurnConfig OFF = new TurnConfig(DEFAULT_REALM, List.of(), Optional.empty(), TurnServer.Settings.DEFAULTS,
+            Optional.empty());
 
     public TurnConfig {
         Objects.requireNonNull(realm, "realm");
         users = List.copyOf(users);
         Objects.requireNonNull(secret, "secret");
         Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(tls, "tls");
         if (realm.isBlank()) {
             throw new IllegalArgumentException("the TURN realm must not be empty");
         }

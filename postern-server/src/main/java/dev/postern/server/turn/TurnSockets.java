@@ -18,6 +18,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -97,20 +98,24 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         handle(new TurnServer.Client(TurnServer.Transport.UDP, sender, on), d, offset, length);
     }
 
-    /** A whole TURN message or ChannelData frame that came over the TCP connection {@code ch}. */
+    /** A whole TURN message or ChannelData frame that came over the TCP or TLS connection {@code ch}. */
     public void handleStreamFrame(Channel ch, byte[] frame) {
-        handle(new TurnServer.Client(TurnServer.Transport.TCP, (InetSocketAddress) ch.remoteAddress(), 0), frame, 0, frame.length);
+        handle(streamClient(ch), frame, 0, frame.length);
+    }
+
+    private static TurnServer.Client streamClient(Channel ch) {
+        boolean tls = ch.pipeline().get(SslHandler.class) != null;
+        return new TurnServer.Client(tls ? TurnServer.Transport.TLS : TurnServer.Transport.TCP, (InetSocketAddress) ch.remoteAddress(), 0);
     }
 
     public void tcpOpened(Channel ch) {
         tcpClients.put((InetSocketAddress) ch.remoteAddress(), ch);
     }
 
-    /** A client's TCP connection closed: so does its allocation (RFC 8656 section 3.1). */
+    /** A client's TCP or TLS connection closed: so does its allocation (RFC 8656 section 3.1). */
     public void tcpClosed(Channel ch) {
-        InetSocketAddress from = (InetSocketAddress) ch.remoteAddress();
-        if (tcpClients.remove(from) != null) {
-            machine.handleClientGone(new TurnServer.Client(TurnServer.Transport.TCP, from, 0));
+        if (tcpClients.remove((InetSocketAddress) ch.remoteAddress()) != null) {
+            machine.handleClientGone(streamClient(ch));
             drain();
         }
     }
