@@ -238,6 +238,11 @@ final class ServerCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}")
     Duration turnMaxLifetime;
 
+    @Option(names = "--turn-max-bandwidth", paramLabel = "BYTES_PER_SECOND", defaultValue = "0", converter = Converters.NonNegativeInt.class,
+            description = "Application bytes one TURN allocation relays a second, each way, after a second's burst; beyond, "
+                    + "datagrams are dropped and counted (0: no limit). Default: ${DEFAULT-VALUE}")
+    int turnMaxBandwidth;
+
     @Option(names = "--turn-challenge-rate", paramLabel = "PER_SECOND", defaultValue = "10", converter = Converters.PositiveRate.class,
             description = "Unauthenticated TURN answers (401 challenges, 438, 400) a second to one source after its burst; beyond, "
                     + "none, counted. Default: ${DEFAULT-VALUE}")
@@ -433,7 +438,7 @@ final class ServerCommand implements Callable<Integer> {
             return new TurnConfig(turnRealm, users, secret, new TurnServer.Settings(d.defaultLifetimeNanos(), turnMaxLifetime.toNanos(),
                     d.permissionLifetimeNanos(), d.channelLifetimeNanos(), d.channelCooldownNanos(), d.nonceLifetimeNanos(),
                     turnMaxAllocations, turnMaxAllocationsPerUser, turnMaxAllocationsPerSource, turnMaxPermissions, turnMaxPermissions,
-                    turnChallengeRate, turnChallengeBurst, d.sources()), turnTls(!users.isEmpty() || secret.isPresent()));
+                    turnChallengeRate, turnChallengeBurst, d.sources(), turnMaxBandwidth), turnTls(!users.isEmpty() || secret.isPresent()));
         } catch (IllegalArgumentException e) {
             throw new UsageError("--turn-realm: " + e.getMessage());
         }

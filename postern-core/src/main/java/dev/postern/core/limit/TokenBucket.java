@@ -25,9 +25,14 @@ public final class TokenBucket {
 
     /** Takes one token if there is one. */
     public boolean tryAcquire(long now) {
+        return tryAcquire(1, now);
+    }
+
+    /** Takes {@code n} tokens (bytes, say) if there are that many; none otherwise. */
+    public boolean tryAcquire(int n, long now) {
         refill(now);
-        if (tokens >= 1) {
-            tokens -= 1;
+        if (tokens >= n) {
+            tokens -= n;
             return true;
         }
         return false;

@@ -1,6 +1,7 @@
 package dev.postern.core.turn;
 
 import dev.postern.core.limit.SourceNetwork;
+import dev.postern.core.limit.TokenBucket;
 import dev.postern.core.stun.MessageIntegrity;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -30,6 +31,9 @@ final class Allocation {
     final byte[] allocateTransaction;
     byte[] allocateAnswer;
     long expiresAt;
+    /** Its shares of bandwidth each way, where the server limits it (null: no limit). */
+    TokenBucket toPeers;
+    TokenBucket toClient;
     private final Map<InetAddress, Long> permissions = new HashMap<>();
     private final Map<Integer, Channel> channelsByNumber = new HashMap<>();
     private final Map<InetSocketAddress, Channel> channelsByPeer = new HashMap<>();

@@ -4,6 +4,7 @@ import dev.postern.core.codec.Decoded;
 import dev.postern.core.limit.SourceCounts;
 import dev.postern.core.limit.SourceNetwork;
 import dev.postern.core.limit.SourceRateLimiter;
+import dev.postern.core.limit.TokenBucket;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.core.stun.MessageIntegrity;
@@ -79,15 +80,18 @@ public final class TurnServer {
      * @param channelCooldownNanos    how long an expired channel's number and peer stay out of other bindings (5 minutes)
      * @param nonceLifetimeNanos      how long a nonce is good for
      * @param challengesPerSecond     401, 438 and 400 answers a second to one source after its burst
+     * @param bytesPerSecond          application bytes one allocation relays a second, each way, after a second's burst;
+     *                                beyond, datagrams are dropped and counted (0: no limit)
      */
     public record Settings(long defaultLifetimeNanos, long maxLifetimeNanos, long permissionLifetimeNanos, long channelLifetimeNanos,
             long channelCooldownNanos, long nonceLifetimeNanos, int maxAllocations, int maxAllocationsPerUser, int maxAllocationsPerSource,
-            int maxPermissionsPerAllocation, int maxChannelsPerAllocation, double challengesPerSecond, int challengeBurst, int sources) {
+            int maxPermissionsPerAllocation, int maxChannelsPerAllocation, double challengesPerSecond, int challengeBurst, int sources,
+            long bytesPerSecond) {
 
         private static final long SECOND = 1_000_000_000L;
 
         public static final Settings DEFAULTS = new Settings(600 * SECOND, 3600 * SECOND, 300 * SECOND, 600 * SECOND, 300 * SECOND,
-                600 * SECOND, 10_000, 32, 64, 64, 64, 10, 20, 65_536);
+                600 * SECOND, 10_000, 32, 64, 64, 64, 10, 20, 65_536, 0);
     }
 
     /** Comprehension-required attributes a TURN request may carry; any other gets 420. */
@@ -256,6 +260,10 @@ public final class TurnServer {
             counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
             return;
         }
+        if (a.toPeers != null && !a.toPeers.tryAcquire(length, now)) {
+            counters.increment(TurnCounter.DROPPED_BANDWIDTH);
+            return;
+        }
         counters.increment(TurnCounter.RELAYED_TO_PEERS);
         counters.add(TurnCounter.RELAYED_TO_PEERS_BYTES, length);
         outputs.add(new Output.ToPeer(relayed.get(), peer, d, offset, length));
@@ -268,6 +276,10 @@ public final class TurnServer {
         Allocation a = byRelayed.get(relayed);
         if (a == null || !a.permits(peer.getAddress(), now)) {
             counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
+            return;
+        }
+        if (a.toClient != null && !a.toClient.tryAcquire(length, now)) {
+            counters.increment(TurnCounter.DROPPED_BANDWIDTH);
             return;
         }
         Optional<Allocation.Channel> channel = a.channelTo(peer, now);
@@ -487,6 +499,11 @@ public final class TurnServer {
         }
         long lifetime = lifetime(m, false);
         Allocation a = new Allocation(client, signer.username(), signer.key(), signer.algorithm(), relayed, m.transaction(), now + lifetime);
+        if (settings.bytesPerSecond() > 0) {
+            int burst = (int) Math.min(Integer.MAX_VALUE, settings.bytesPerSecond());
+            a.toPeers = new TokenBucket(settings.bytesPerSecond(), burst, now);
+            a.toClient = new TokenBucket(settings.bytesPerSecond(), burst, now);
+        }
         byClient.put(client, a);
         relayed.forEach(r -> byRelayed.put(r, a));
         perUser.merge(signer.username(), 1, Integer::sum);

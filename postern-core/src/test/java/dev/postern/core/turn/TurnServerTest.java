@@ -304,7 +304,7 @@ class TurnServerTest {
     @Test
     void quotasHoldPerUserAndPerSourceAndPortsRunOut() {
         TurnServer.Settings one = new TurnServer.Settings(600 * SECOND, 3600 * SECOND, 300 * SECOND, 600 * SECOND, 300 * SECOND, 600 * SECOND,
-                3, 1, 2, 4, 4, 10, 20, 100);
+                3, 1, 2, 4, 4, 10, 20, 100, 0);
         TurnServer server = server(one, List.of(RELAY_V4), false);
         new TestClient(server, ALICE, "alice", "wonderland").relayed();
         TurnServer.Client alice2 = new TurnServer.Client(TurnServer.Transport.UDP, new InetSocketAddress("192.0.2.10", 40001), 0);
@@ -484,6 +484,31 @@ class TurnServerTest {
         assertThat(ports.bound).hasSize(4);
         server.handleTimeout(now + 30 * SECOND);
         assertThat(ports.bound).as("a reservation nobody claimed is given back after 30 s").hasSize(3);
+    }
+
+    @Test
+    void anAllocationRelaysNoMoreThanItsBandwidthShare() {
+        TurnServer.Settings d = TurnServer.Settings.DEFAULTS;
+        TurnServer server = server(new TurnServer.Settings(d.defaultLifetimeNanos(), d.maxLifetimeNanos(), d.permissionLifetimeNanos(),
+                d.channelLifetimeNanos(), d.channelCooldownNanos(), d.nonceLifetimeNanos(), d.maxAllocations(), d.maxAllocationsPerUser(),
+                d.maxAllocationsPerSource(), d.maxPermissionsPerAllocation(), d.maxChannelsPerAllocation(), d.challengesPerSecond(),
+                d.challengeBurst(), d.sources(), 10_000), List.of(RELAY_V4), false);
+        TestClient alice = new TestClient(server, ALICE, "alice", "wonderland");
+        InetSocketAddress relayed = alice.relayed();
+        alice.request(TurnAttributes.CHANNEL_BIND, channel(0x4001, PEER));
+        byte[] frame = new byte[4 + 1000];
+        ChannelData.writeHeader(frame, 0, 0x4001, 1000);
+        for (int i = 0; i < 20; i++) {
+            server.handleChannelData(ALICE, frame, 0, frame.length, now);
+            server.handlePeerDatagram(relayed, PEER, frame, 4, 1000, now);
+        }
+        List<TurnServer.Output> out = outputs(server);
+        assertThat(out).filteredOn(o -> o instanceof TurnServer.Output.ToPeer).as("a second's burst, 10,000 bytes").hasSize(10);
+        assertThat(out).filteredOn(o -> o instanceof TurnServer.Output.ToClient).as("and as much the other way").hasSize(10);
+        assertThat(server.counters().get(TurnCounter.DROPPED_BANDWIDTH)).isEqualTo(20);
+        now += SECOND / 2;
+        server.handleChannelData(ALICE, frame, 0, frame.length, now);
+        assertThat(outputs(server)).as("half a second refills half").hasSize(1);
     }
 
     @Test
