@@ -33,6 +33,12 @@ public final class BenchMain {
                           a mixed load on loopback for N minutes (default 5): pulses from 100,000 clients, nodes
                           connecting and leaving, relayed datagrams, messages, a junk flood; heap after GC,
                           threads, descriptors and real-request latency each minute; losses at the end.
+                      turn [options]      (a script: bin/bench turn --help)
+                          Postern's TURN against coturn's turnserver and the C forwarder (udpload --turn), then
+                          turn-allocations.
+                      turn-allocations [--allocations N]
+                          N TURN allocations (default 10,000) held at once on a server in this JVM: Allocates
+                          answered a second, server heap per allocation.
                       sim-matrix [ATTEMPTS [LOSS]]
                           connect attempts over the simulated network for every pair of RFC 4787 NAT
                           behaviours (default 10 per pair, 10% loss): connected, direct, probes, time.""");
@@ -47,6 +53,7 @@ public final class BenchMain {
                 case "soak" -> SoakBenchmark.main(rest);
                 case "sim-matrix" -> dev.postern.testkit.sim.SimMatrix.main(rest);
                 case "streams" -> StreamBenchmark.main(rest);
+                case "turn-allocations" -> TurnAllocations.main(rest);
                 default -> throw new IllegalArgumentException("unknown benchmark '" + args[0] + "'");
             }
         } catch (IllegalArgumentException e) { // a bad option or value
