@@ -20,6 +20,7 @@ import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.ServerException;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.io.IOException;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -204,6 +205,11 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--turn-realm", paramLabel = "NAME", defaultValue = TurnConfig.DEFAULT_REALM,
             description = "The realm of TURN's long-term credentials. Default: ${DEFAULT-VALUE}")
     String turnRealm;
+
+    @Option(names = "--turn-relay-address6", paramLabel = "IPV6", converter = Converters.IpAddress.class,
+            description = "An IPv6 address of this server for TURN's IPv6 relayed addresses (bound and advertised as given), "
+                    + "beside --relay-address: allocations of both families.")
+    InetAddress turnRelayAddress6;
 
     @Option(names = "--turns-port", paramLabel = "PORT", defaultValue = "5349", converter = Converters.PortOrOff.class,
             description = "TCP port of TURN over TLS on --bind, when --turn-tls-cert and --turn-tls-key are given. Default: ${DEFAULT-VALUE}")
@@ -417,6 +423,9 @@ final class ServerCommand implements Callable<Integer> {
     /** TURN's credentials from their files, each line checked now: a bad one is the user's to fix before anything starts. */
     private TurnConfig turn() {
         List<String> users = turnUsers == null ? List.of() : readTurnFile("--turn-users", turnUsers).lines().toList();
+        if (turnRelayAddress6 != null && !(turnRelayAddress6 instanceof Inet6Address)) {
+            throw new UsageError("--turn-relay-address6 must be an IPv6 address, not " + turnRelayAddress6.getHostAddress());
+        }
         try {
             TurnCredentials.of(turnRealm, users, Optional.empty());
         } catch (IllegalArgumentException e) {
@@ -438,7 +447,8 @@ final class ServerCommand implements Callable<Integer> {
             return new TurnConfig(turnRealm, users, secret, new TurnServer.Settings(d.defaultLifetimeNanos(), turnMaxLifetime.toNanos(),
                     d.permissionLifetimeNanos(), d.channelLifetimeNanos(), d.channelCooldownNanos(), d.nonceLifetimeNanos(),
                     turnMaxAllocations, turnMaxAllocationsPerUser, turnMaxAllocationsPerSource, turnMaxPermissions, turnMaxPermissions,
-                    turnChallengeRate, turnChallengeBurst, d.sources(), turnMaxBandwidth), turnTls(!users.isEmpty() || secret.isPresent()));
+                    turnChallengeRate, turnChallengeBurst, d.sources(), turnMaxBandwidth), turnTls(!users.isEmpty() || secret.isPresent()),
+                    Optional.ofNullable(turnRelayAddress6));
         } catch (IllegalArgumentException e) {
             throw new UsageError("--turn-realm: " + e.getMessage());
         }

@@ -58,6 +58,10 @@ class TurnClientsIT {
         peerPort = FreePorts.udpRange(2); // the peer echoes on its port and the next (RTP and RTCP)
         processes.add(new ProcessBuilder(PEER, "-L", "127.0.0.1", "-p", String.valueOf(peerPort))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("peer.log").toFile()).start());
+        if (server.ipv6()) {
+            processes.add(new ProcessBuilder(PEER, "-L", "::1", "-p", String.valueOf(peerPort))
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("peer6.log").toFile()).start());
+        }
     }
 
     @AfterAll
@@ -80,9 +84,14 @@ class TurnClientsIT {
 
     /** The same against the server's {@code port} (its TLS one, say). */
     private static String uclientAt(int port, String... flags) throws Exception {
+        return uclientTo("127.0.0.1", port, flags);
+    }
+
+    /** The same with the peer at {@code peer}. */
+    private static String uclientTo(String peer, int port, String... flags) throws Exception {
         List<String> command = new ArrayList<>(List.of(UCLIENT));
         command.addAll(List.of(flags));
-        command.addAll(List.of("-e", "127.0.0.1", "-r", String.valueOf(peerPort), "-p", String.valueOf(port), "-n",
+        command.addAll(List.of("-e", peer, "-r", String.valueOf(peerPort), "-p", String.valueOf(port), "-n",
                 String.valueOf(MESSAGES), "-l", "120", "127.0.0.1"));
         Path out = Files.createTempFile(dir, "uclient-", ".out");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -121,6 +130,19 @@ class TurnClientsIT {
     @Test
     void overTcpEveryMessageComesBack() throws Exception {
         assertAllEchoed(uclient("-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+    }
+
+    /** IPv6 relayed addresses (REQUESTED-ADDRESS-FAMILY), and both families in one allocation (uclient -Z). */
+    @Test
+    void ipv6AllocationsAndDualOnesRelayToPeersOfTheirFamily() throws Exception {
+        assumeTrue(server.ipv6(), "no ::1 on this machine");
+        assertAllEchoed(uclientTo("::1", server.port(), "-x", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+        assertAllEchoed(uclientTo("::1", server.port(), "-x", "-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+        for (String peer : List.of("127.0.0.1", "::1")) {
+            String out = uclientTo(peer, server.port(), "-Z", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD);
+            assertThat(out).as("a dual allocation to %s", peer).contains("tot_send_msgs=" + MESSAGES + ", tot_recv_msgs=" + MESSAGES,
+                    "Total lost packets 0 (0.000000%)");
+        }
     }
 
     @Test

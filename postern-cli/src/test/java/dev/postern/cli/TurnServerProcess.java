@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.postern.testkit.FreePorts;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,6 +15,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,11 +24,11 @@ import java.util.regex.Pattern;
 /**
  * A {@code postern server} process with TURN on, as users start it: on 127.0.0.1, fresh ports, a users file with
  * {@link #USER} and {@link #PASSWORD}, the shared secret {@link #SECRET} in a file, and TURN over TLS with a
- * self-signed certificate that {@code openssl} makes ({@link #certificate}, {@link #key}); its counters read from
- * {@code /metrics}.
+ * self-signed certificate that {@code openssl} makes ({@link #certificate}, {@link #key}), and IPv6 relayed addresses
+ * on {@code ::1} where this machine has it ({@link #ipv6}); its counters read from {@code /metrics}.
  */
-record TurnServerProcess(Process process, Path secretFile, Path certificate, Path key, int port, int tlsPort, int apiHttpPort)
-        implements AutoCloseable {
+record TurnServerProcess(Process process, Path secretFile, Path certificate, Path key, int port, int tlsPort, int apiHttpPort,
+        boolean ipv6) implements AutoCloseable {
 
     static final String USER = "alice";
     static final String PASSWORD = "wonderland";
@@ -37,19 +43,31 @@ record TurnServerProcess(Process process, Path secretFile, Path certificate, Pat
         Path key = dir.resolve("key.pem");
         selfSigned(certificate, key, "first");
         int tlsPort = FreePorts.tcp();
+        boolean ipv6 = hasIpv6Loopback();
         Path log = dir.resolve("server.log");
-        Process process = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
-                "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1", "--stun-port", String.valueOf(port),
-                "--turn-users", users.toString(), "--turn-secret-file", secret.toString(), "--turns-port", String.valueOf(tlsPort),
-                "--turn-tls-cert", certificate.toString(), "--turn-tls-key", key.toString(), "--data-dir", dir.resolve("server").toString(),
-                "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0",
-                "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1",
+                "--stun-port", String.valueOf(port), "--turn-users", users.toString(), "--turn-secret-file", secret.toString(),
+                "--turns-port", String.valueOf(tlsPort), "--turn-tls-cert", certificate.toString(), "--turn-tls-key", key.toString(),
+                "--data-dir", dir.resolve("server").toString(), "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
+                "--control-port", "0", "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0"));
+        if (ipv6) {
+            command.add("--turn-relay-address6=::1");
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
         assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + port);
         assertThat(Files.readString(log)).contains("TURN over TLS on tcp 127.0.0.1:" + tlsPort);
-        return new TurnServerProcess(process, secret, certificate, key, port, tlsPort, Integer.parseInt(m.group(1)));
+        return new TurnServerProcess(process, secret, certificate, key, port, tlsPort, Integer.parseInt(m.group(1)), ipv6);
+    }
+
+    private static boolean hasIpv6Loopback() {
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getByName("::1"), 0))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** A new self-signed certificate for {@code name} and its key, over the files given (openssl, as an operator makes one). */

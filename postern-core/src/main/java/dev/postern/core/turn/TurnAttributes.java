@@ -21,6 +21,11 @@ public final class TurnAttributes {
     public static final int DONT_FRAGMENT = 0x001A;
     public static final int RESERVATION_TOKEN = 0x0022;
     public static final int ADDITIONAL_ADDRESS_FAMILY = 0x8000;
+    /**
+     * The code drafts of RFC 8656 gave ADDITIONAL-ADDRESS-FAMILY, which coturn's clients still send ({@code turnutils_uclient
+     * -Z}): taken as the same.
+     */
+    public static final int ADDITIONAL_ADDRESS_FAMILY_DRAFT = 0x8032;
     public static final int ADDRESS_ERROR_CODE = 0x8001;
     public static final int ICMP = 0x8004;
 

@@ -445,7 +445,8 @@ public final class TurnServer {
         if (families.isEmpty() || evenPort.isPresent() && evenPort.get().length() != 1
                 || token.isPresent() && (token.get().length() != TOKEN_BYTES || evenPort.isPresent()
                         || m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY).isPresent()
-                        || m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY).isPresent())) {
+                        || m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY).isPresent()
+                        || m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY_DRAFT).isPresent())) {
             refuse(client, request, signer, TurnAttributes.BAD_REQUEST, TurnCounter.REFUSED_BAD_REQUEST, b -> { });
             return;
         }
@@ -545,7 +546,8 @@ public final class TurnServer {
      */
     private static Optional<int[]> families(StunMessage m) {
         Optional<StunMessage.Attribute> requested = m.attribute(TurnAttributes.REQUESTED_ADDRESS_FAMILY);
-        Optional<StunMessage.Attribute> additional = m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY);
+        Optional<StunMessage.Attribute> additional = m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY)
+                .or(() -> m.attribute(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY_DRAFT));
         if (requested.isPresent() && additional.isPresent()) {
             return Optional.empty();
         }

@@ -293,6 +293,11 @@ class TurnServerTest {
         List<InetSocketAddress> relayed = dual.attributes(TurnAttributes.XOR_RELAYED_ADDRESS).stream()
                 .map(a -> ((Decoded.Ok<InetSocketAddress>) dual.address(a, true)).value()).toList();
         assertThat(relayed).extracting(InetSocketAddress::getAddress).containsExactly(RELAY_V4, RELAY_V6);
+        TestClient draft = new TestClient(server, new TurnServer.Client(TurnServer.Transport.UDP, new InetSocketAddress("192.0.2.10", 40001), 0),
+                "alice", "wonderland");
+        StunMessage old = draft.request(TurnAttributes.ALLOCATE, b -> b.number(TurnAttributes.REQUESTED_TRANSPORT, TurnAttributes.UDP << 24, 4)
+                .number(TurnAttributes.ADDITIONAL_ADDRESS_FAMILY_DRAFT, TurnAttributes.IPV6 << 24, 4));
+        assertThat(old.attributes(TurnAttributes.XOR_RELAYED_ADDRESS)).as("coturn's clients send the drafts' code").hasSize(2);
         assertThat(alice.request(TurnAttributes.CREATE_PERMISSION, peer(new InetSocketAddress("2001:db8:ffff::7", 9))).kind())
                 .isEqualTo(StunMessage.Kind.SUCCESS);
         assertThat(errorCode(alice.request(TurnAttributes.CREATE_PERMISSION, peer(new InetSocketAddress("fd00::7", 9))))).as("unique local")

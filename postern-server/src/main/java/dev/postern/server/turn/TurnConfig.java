@@ -1,6 +1,8 @@
 package dev.postern.server.turn;
 
 import dev.postern.core.turn.TurnServer;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -13,8 +15,12 @@ import java.util.Optional;
  * @param users  the users file's lines: {@code user:password} or coturn's {@code user:0x<key>}
  * @param secret the TURN REST API's shared secret (coturn's {@code use-auth-secret}), for time-limited users
  * @param tls    TURN over TLS, where a certificate and key are given
+ * @param relayV6 an IPv6 address of this server for IPv6 relayed addresses (bound and advertised as it is), beside the
+ *               relay's own address: allocations of both families, as REQUESTED-ADDRESS-FAMILY and
+ *               ADDITIONAL-ADDRESS-FAMILY ask
  */
-public record TurnConfig(String realm, List<String> users, Optional<byte[]> secret, TurnServer.Settings settings, Optional<Tls> tls) {
+public record TurnConfig(String realm, List<String> users, Optional<byte[]> secret, TurnServer.Settings settings, Optional<Tls> tls,
+        Optional<InetAddress> relayV6) {
 
     /** TURN over TLS on TCP {@code port} (RFC 8656: 5349), with a certificate chain and its key in PEM files. */
     public record Tls(int port, Path certificate, Path key) {
@@ -31,7 +37,7 @@ public record TurnConfig(String realm, List<String> users, Optional<byte[]> secr
 
     public static final String DEFAULT_REALM = "postern";
     public static final TurnConfig OFF = new TurnConfig(DEFAULT_REALM, List.of(), Optional.empty(), TurnServer.Settings.DEFAULTS,
-            Optional.empty());
+            Optional.empty(), Optional.empty());
 
     public TurnConfig {
         Objects.requireNonNull(realm, "realm");
@@ -39,6 +45,10 @@ public record TurnConfig(String realm, List<String> users, Optional<byte[]> secr
         Objects.requireNonNull(secret, "secret");
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(relayV6, "relayV6");
+        if (relayV6.isPresent() && !(relayV6.get() instanceof Inet6Address)) {
+            throw new IllegalArgumentException("the TURN relay's IPv6 address must be IPv6: " + relayV6.get().getHostAddress());
+        }
         if (realm.isBlank()) {
             throw new IllegalArgumentException("the TURN realm must not be empty");
         }

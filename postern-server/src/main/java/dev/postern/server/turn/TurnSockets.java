@@ -22,6 +22,7 @@ import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,7 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     private final List<Channel> listeners;
     private final Clock clock;
     private final int slotBytes;
+    private final TurnConfig config;
     /** Relayed addresses (as advertised) and their channels, and the range's port each took. */
     private final Map<InetSocketAddress, Channel> relayed = new HashMap<>();
     private final Map<InetSocketAddress, Integer> rangePorts = new HashMap<>();
@@ -59,12 +61,14 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         this.listeners = listeners;
         this.clock = clock;
         this.slotBytes = relay.config().maxDatagram() + 1;
+        this.config = config;
         byte[] nonceSecret = new byte[32];
         SecureRandom random = new SecureRandom();
         random.nextBytes(nonceSecret);
-        this.machine = new TurnServer(TurnCredentials.of(config.realm(), config.users(), config.secret()),
-                List.of(relay.config().advertised()), relay.peerRule(), this, config.settings(), nonceSecret, clock,
-                new SplittableRandom(random.nextLong()));
+        List<InetAddress> relayAddresses = new ArrayList<>(List.of(relay.config().advertised()));
+        config.relayV6().ifPresent(relayAddresses::add);
+        this.machine = new TurnServer(TurnCredentials.of(config.realm(), config.users(), config.secret()), relayAddresses,
+                relay.peerRule(), this, config.settings(), nonceSecret, clock, new SplittableRandom(random.nextLong()));
     }
 
     /**
@@ -223,7 +227,7 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     private int open(InetAddress advertised, int rangePort) {
         Channel ch = transport.bootstrap(loop, slotBytes, 1).handler(new PeerDatagrams(advertised)).register().channel();
         // On the channel's own loop, registering and binding happen at once: the futures are done when they return.
-        ChannelFuture bound = ch.bind(new InetSocketAddress(relay.config().bind(), rangePort));
+        ChannelFuture bound = ch.bind(new InetSocketAddress(bindAddress(advertised), rangePort));
         if (bound.isDone() && bound.isSuccess()) {
             InetSocketAddress at = new InetSocketAddress(advertised, ((InetSocketAddress) ch.localAddress()).getPort());
             relayed.put(at, ch);
@@ -233,6 +237,11 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         ch.close();
         relay.returnPort(rangePort); // taken by another program
         return -1;
+    }
+
+    /** Where a relayed address of {@code advertised} binds: the relay's bind address, or the IPv6 address itself. */
+    private InetAddress bindAddress(InetAddress advertised) {
+        return config.relayV6().filter(advertised::equals).isPresent() ? advertised : relay.config().bind();
     }
 
     @Override
