@@ -66,6 +66,17 @@ public final class ChannelData {
         return HEADER_BYTES + ((uint16(d, offset + 2) + 3) & ~3);
     }
 
+    /**
+     * A whole message: {@code length} bytes of {@code d} from {@code offset} on {@code channel}, padded to four bytes where
+     * it goes over a stream ({@code padded}).
+     */
+    public static byte[] message(int channel, byte[] d, int offset, int length, boolean padded) {
+        byte[] message = new byte[HEADER_BYTES + (padded ? (length + 3) & ~3 : length)];
+        writeHeader(message, 0, channel, length);
+        System.arraycopy(d, offset, message, HEADER_BYTES, length);
+        return message;
+    }
+
     /** Writes the header for {@code dataLength} bytes on {@code channel} at {@code d[offset]}; the data follows it. */
     public static void writeHeader(byte[] d, int offset, int channel, int dataLength) {
         if (!isChannel(channel) || dataLength < 0 || dataLength > 0xFFFF) {

@@ -60,6 +60,12 @@ public final class TurnServer {
         record ToPeer(InetSocketAddress relayed, InetSocketAddress peer, byte[] buffer, int offset, int length) implements Output {}
     }
 
+    /** Where a client's ChannelData goes: out of the allocation's relayed address, to the channel's peer. */
+    public record PeerRoute(InetSocketAddress relayed, InetSocketAddress peer) {}
+
+    /** Where a peer's datagram goes: to the client, as ChannelData on {@code channel}, or in a Data indication where it is -1. */
+    public record ClientRoute(Client client, int channel) {}
+
     /** The relay's ports, which a driver binds: the machine decides when, the driver does it. */
     public interface RelayedPorts {
         /** Binds a free UDP port of the relay's range on {@code address}; its number, or -1 when none is free. */
@@ -224,18 +230,29 @@ public final class TurnServer {
             counters.increment(TurnCounter.DROPPED_MALFORMED);
             return;
         }
+        ChannelData.Frame f = ok.value();
+        routeChannelData(client, f.channel(), f.dataLength(), now)
+                .ifPresent(r -> outputs.add(new Output.ToPeer(r.relayed(), r.peer(), d, f.dataOffset(), f.dataLength())));
+    }
+
+    /**
+     * Where {@code length} bytes of ChannelData on {@code channel} from {@code client} go, counted as relayed; empty, and
+     * counted, without an allocation, a bound channel, a permission or bandwidth left. For a driver that sends the data
+     * from the buffer it came in ({@link #handleChannelData} does the same with an output).
+     */
+    public Optional<PeerRoute> routeChannelData(Client client, int channel, int length, long now) {
         Allocation a = byClient.get(client);
         if (a == null) {
             counters.increment(TurnCounter.DROPPED_NO_ALLOCATION);
-            return;
+            return Optional.empty();
         }
-        ChannelData.Frame f = ok.value();
-        Optional<Allocation.Channel> channel = a.channel(f.channel(), now);
-        if (channel.isEmpty()) {
+        Optional<Allocation.Channel> bound = a.channel(channel, now);
+        if (bound.isEmpty()) {
             counters.increment(TurnCounter.DROPPED_UNBOUND_CHANNEL);
-            return;
+            return Optional.empty();
         }
-        toPeer(a, channel.get().peer(), d, f.dataOffset(), f.dataLength(), now);
+        InetSocketAddress peer = bound.get().peer();
+        return admitToPeer(a, peer, length, now).map(relayed -> new PeerRoute(relayed, peer));
     }
 
     private void onSend(Client client, StunMessage m, long now) {
@@ -251,54 +268,67 @@ public final class TurnServer {
             return;
         }
         byte[] payload = m.value(data.get());
-        toPeer(a, peer.value(), payload, 0, payload.length, now);
+        admitToPeer(a, peer.value(), payload.length, now)
+                .ifPresent(relayed -> outputs.add(new Output.ToPeer(relayed, peer.value(), payload, 0, payload.length)));
     }
 
-    private void toPeer(Allocation a, InetSocketAddress peer, byte[] d, int offset, int length, long now) {
+    /** The relayed address {@code length} bytes leave from to {@code peer}, counted; empty, and counted, if they may not. */
+    private Optional<InetSocketAddress> admitToPeer(Allocation a, InetSocketAddress peer, int length, long now) {
         Optional<InetSocketAddress> relayed = a.relayedFor(peer.getAddress());
         if (relayed.isEmpty() || !a.permits(peer.getAddress(), now)) {
             counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
-            return;
+            return Optional.empty();
         }
         if (a.toPeers != null && !a.toPeers.tryAcquire(length, now)) {
             counters.increment(TurnCounter.DROPPED_BANDWIDTH);
-            return;
+            return Optional.empty();
         }
         counters.increment(TurnCounter.RELAYED_TO_PEERS);
         counters.add(TurnCounter.RELAYED_TO_PEERS_BYTES, length);
-        outputs.add(new Output.ToPeer(relayed.get(), peer, d, offset, length));
+        return relayed;
     }
 
     // --- from peers
 
     /** A datagram from {@code peer} to the relayed address {@code relayed}. */
     public void handlePeerDatagram(InetSocketAddress relayed, InetSocketAddress peer, byte[] d, int offset, int length, long now) {
+        Optional<ClientRoute> route = routePeerDatagram(relayed, peer, length, now);
+        if (route.isEmpty()) {
+            return;
+        }
+        // over TCP and TLS a ChannelData message is padded to four bytes (RFC 8656 section 12.5)
+        byte[] message = route.get().channel() >= 0
+                ? ChannelData.message(route.get().channel(), d, offset, length, route.get().client().transport() != Transport.UDP)
+                : dataIndication(peer, d, offset, length);
+        outputs.add(new Output.ToClient(route.get().client(), message));
+    }
+
+    /**
+     * Where {@code length} bytes from {@code peer} to {@code relayed} go, counted as relayed; empty, and counted, without a
+     * permission or bandwidth left. For a driver that sends them from the buffer they came in, with a ChannelData header
+     * before them, or a {@link #dataIndication} where the route has no channel ({@link #handlePeerDatagram} does it all).
+     */
+    public Optional<ClientRoute> routePeerDatagram(InetSocketAddress relayed, InetSocketAddress peer, int length, long now) {
         Allocation a = byRelayed.get(relayed);
         if (a == null || !a.permits(peer.getAddress(), now)) {
             counters.increment(TurnCounter.DROPPED_NO_PERMISSION);
-            return;
+            return Optional.empty();
         }
         if (a.toClient != null && !a.toClient.tryAcquire(length, now)) {
             counters.increment(TurnCounter.DROPPED_BANDWIDTH);
-            return;
-        }
-        Optional<Allocation.Channel> channel = a.channelTo(peer, now);
-        byte[] message;
-        if (channel.isPresent()) {
-            // over TCP and TLS a ChannelData message is padded to four bytes (RFC 8656 section 12.5)
-            int padded = a.client.transport() == Transport.UDP ? length : (length + 3) & ~3;
-            message = new byte[ChannelData.HEADER_BYTES + padded];
-            ChannelData.writeHeader(message, 0, channel.get().number(), length);
-            System.arraycopy(d, offset, message, ChannelData.HEADER_BYTES, length);
-        } else {
-            message = new StunMessage.Builder(TurnAttributes.DATA_METHOD, StunMessage.Kind.INDICATION, transaction(),
-                    StunMessage.HEADER_BYTES + 28 + StunMessage.attributeBytes(length))
-                    .address(TurnAttributes.XOR_PEER_ADDRESS, peer, true)
-                    .bytes(TurnAttributes.DATA, d, offset, length).build(false);
+            return Optional.empty();
         }
         counters.increment(TurnCounter.RELAYED_TO_CLIENTS);
         counters.add(TurnCounter.RELAYED_TO_CLIENTS_BYTES, length);
-        outputs.add(new Output.ToClient(a.client, message));
+        return Optional.of(new ClientRoute(a.client, a.channelTo(peer, now).map(Allocation.Channel::number).orElse(-1)));
+    }
+
+    /** A Data indication carrying {@code length} bytes of {@code d} from {@code peer}. */
+    public byte[] dataIndication(InetSocketAddress peer, byte[] d, int offset, int length) {
+        return new StunMessage.Builder(TurnAttributes.DATA_METHOD, StunMessage.Kind.INDICATION, transaction(),
+                StunMessage.HEADER_BYTES + 28 + StunMessage.attributeBytes(length))
+                .address(TurnAttributes.XOR_PEER_ADDRESS, peer, true)
+                .bytes(TurnAttributes.DATA, d, offset, length).build(false);
     }
 
     private byte[] transaction() {

@@ -148,6 +148,11 @@ public final class StunRole implements AutoCloseable {
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         DatagramPacket p = (DatagramPacket) msg;
                         try {
+                            ByteBuf content = p.content();
+                            if (turn[0] != null && content.isReadable() && TurnSockets.isChannelData(content.getByte(content.readerIndex()))) {
+                                turn[0].handleChannelData(on, p.sender(), content); // forwarded as it came, no copy
+                                return;
+                            }
                             byte[] d = ByteBufUtil.getBytes(p.content());
                             if (turn[0] != null && TurnSockets.isTurn(d, 0, d.length)) {
                                 turn[0].handleDatagram(on, p.sender(), d, 0, d.length);

@@ -97,7 +97,34 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         return StunMessage.isStun(d, offset, length) && TurnServer.isTurnMethod(StunMessage.methodOf(d, offset));
     }
 
-    /** A TURN datagram ({@link #isTurn}) from {@code sender} on listener {@code on}. */
+    /** Whether a datagram starting with {@code first} is ChannelData, which {@link #handleChannelData} takes as it came. */
+    public static boolean isChannelData(byte first) {
+        return ChannelData.startsChannelData(first);
+    }
+
+    /**
+     * ChannelData from {@code sender} on listener {@code on}, in {@code datagram} (which the caller releases): its data
+     * leaves for the peer as a slice of the same buffer, with no copy.
+     */
+    public void handleChannelData(int on, InetSocketAddress sender, ByteBuf datagram) {
+        int at = datagram.readerIndex();
+        int length = datagram.readableBytes() >= ChannelData.HEADER_BYTES ? datagram.getUnsignedShort(at + 2) : -1;
+        if (length < 0 || length > datagram.readableBytes() - ChannelData.HEADER_BYTES) {
+            machine.counters().increment(TurnCounter.DROPPED_MALFORMED);
+            return;
+        }
+        TurnServer.Client client = new TurnServer.Client(TurnServer.Transport.UDP, sender, on);
+        Optional<TurnServer.PeerRoute> route = machine.routeChannelData(client, datagram.getUnsignedShort(at), length, clock.nanoTime());
+        if (route.isPresent()) {
+            Channel ch = relayed.get(route.get().relayed());
+            if (ch != null) {
+                ch.writeAndFlush(new DatagramPacket(datagram.retainedSlice(at + ChannelData.HEADER_BYTES, length), route.get().peer()),
+                        ch.voidPromise());
+            }
+        }
+    }
+
+    /** A TURN message ({@link #isTurn}) from {@code sender} on listener {@code on}. */
     public void handleDatagram(int on, InetSocketAddress sender, byte[] d, int offset, int length) {
         handle(new TurnServer.Client(TurnServer.Transport.UDP, sender, on), d, offset, length);
     }
@@ -156,14 +183,20 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     }
 
     private void toClient(TurnServer.Client c, byte[] message) {
+        toClient(c, Unpooled.wrappedBuffer(message));
+    }
+
+    private void toClient(TurnServer.Client c, ByteBuf message) {
         if (c.transport() == TurnServer.Transport.UDP) {
             Channel listener = listeners.get(c.listener());
-            listener.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(message), c.address()), listener.voidPromise());
+            listener.writeAndFlush(new DatagramPacket(message, c.address()), listener.voidPromise());
             return;
         }
         Channel ch = tcpClients.get(c.address());
         if (ch != null) {
-            ch.writeAndFlush(Unpooled.wrappedBuffer(message), ch.voidPromise());
+            ch.writeAndFlush(message, ch.voidPromise());
+        } else {
+            message.release();
         }
     }
 
@@ -273,14 +306,27 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
             DatagramPacket p = (DatagramPacket) msg;
             try {
                 ByteBuf content = p.content();
-                if (content.readableBytes() >= slotBytes) {
+                int length = content.readableBytes();
+                if (length >= slotBytes) {
                     machine.counters().increment(TurnCounter.DROPPED_OVERSIZE); // it filled the slot: cut short
                     return;
                 }
-                byte[] d = ByteBufUtil.getBytes(content);
                 InetSocketAddress at = new InetSocketAddress(advertised, ((InetSocketAddress) ctx.channel().localAddress()).getPort());
-                machine.handlePeerDatagram(at, p.sender(), d, 0, d.length, clock.nanoTime());
-                drain();
+                Optional<TurnServer.ClientRoute> route = machine.routePeerDatagram(at, p.sender(), length, clock.nanoTime());
+                if (route.isEmpty()) {
+                    return;
+                }
+                TurnServer.ClientRoute to = route.get();
+                if (to.channel() >= 0 && to.client().transport() == TurnServer.Transport.UDP) {
+                    // A ChannelData header before the datagram as it came: no copy of it. (Over TCP and TLS it is copied into
+                    // one padded message: TLS mangled such a composite buffer.)
+                    ByteBuf header = ctx.alloc().buffer(ChannelData.HEADER_BYTES).writeShort(to.channel()).writeShort(length);
+                    toClient(to.client(), Unpooled.wrappedBuffer(header, content.retain()));
+                    return;
+                }
+                byte[] d = ByteBufUtil.getBytes(content);
+                toClient(to.client(), to.channel() >= 0 ? ChannelData.message(to.channel(), d, 0, d.length, true)
+                        : machine.dataIndication(p.sender(), d, 0, d.length));
             } finally {
                 p.release();
             }
