@@ -21,6 +21,8 @@ public final class TurnNonce {
     public enum Verdict { VALID, EXPIRED, FORGED }
 
     private static final int MAC_BYTES = 12;
+    /** A nonce's length in characters: the expiry's 16 hex digits and the MAC's. */
+    public static final int LENGTH = 16 + 2 * MAC_BYTES;
     private static final HexFormat HEX = HexFormat.of();
 
     private final SecretKeySpec secret;
@@ -43,7 +45,7 @@ public final class TurnNonce {
 
     /** Whether {@code nonce} is one this server gave {@code client} and still valid at {@code now}. Never throws. */
     public Verdict check(String nonce, InetAddress client, long now) {
-        if (nonce.length() != 16 + 2 * MAC_BYTES) {
+        if (nonce.length() != LENGTH) {
             return Verdict.FORGED;
         }
         long expiry;

@@ -158,6 +158,16 @@ public final class TurnServer {
         return counters;
     }
 
+    /**
+     * The most bytes the server answers a datagram it cannot authenticate with: a 401 challenge (its ERROR-CODE, the
+     * realm, a nonce, and FINGERPRINT if the request had one), at most once per datagram and within the source's share.
+     */
+    public int largestUnauthenticatedAnswer() {
+        return StunMessage.HEADER_BYTES + StunMessage.attributeBytes(4 + TurnAttributes.reason(TurnAttributes.UNAUTHENTICATED).length())
+                + StunMessage.attributeBytes(credentials.realm().getBytes(StandardCharsets.UTF_8).length)
+                + StunMessage.attributeBytes(TurnNonce.LENGTH) + 8;
+    }
+
     /** Allocations held now. */
     public int allocations() {
         return byClient.size();

@@ -525,7 +525,7 @@ class TurnServerTest {
             server.handleMessage(ALICE, bare, 0, bare.length, now);
             for (byte[] a : toClient(server, ALICE)) {
                 answered++;
-                assertThat(a.length).as("a challenge to a 20-byte request").isLessThanOrEqualTo(100 + REALM.length());
+                assertThat(a.length).as("a challenge to a 20-byte request").isLessThanOrEqualTo(server.largestUnauthenticatedAnswer());
             }
         }
         assertThat(answered).isEqualTo(TurnServer.Settings.DEFAULTS.challengeBurst());
@@ -556,6 +556,20 @@ class TurnServerTest {
         byte[] back = toClient(server, tcp).get(0);
         assertThat(back).hasSize(4 + 8);
         assertThat(ChannelData.streamFrameBytes(back, 0, back.length)).isEqualTo(back.length);
+    }
+
+    /** A stranger's datagram gets at most one answer, never larger than the documented challenge, and nothing relayed. */
+    @FuzzTest(maxDuration = "30s")
+    void aStrangerNeverGetsMoreThanAChallenge(byte[] input) {
+        TurnServer server = server();
+        server.handleMessage(ALICE, input, 0, input.length, now);
+        server.handleChannelData(ALICE, input, 0, input.length, now);
+        List<TurnServer.Output> out = outputs(server);
+        assertThat(out).hasSizeLessThanOrEqualTo(1);
+        for (TurnServer.Output o : out) {
+            assertThat(o).isInstanceOf(TurnServer.Output.ToClient.class);
+            assertThat(((TurnServer.Output.ToClient) o).message().length).isLessThanOrEqualTo(server.largestUnauthenticatedAnswer());
+        }
     }
 
     /** Anything from a client that has an allocation, a permission and a channel: no exception, nothing to a stranger. */
