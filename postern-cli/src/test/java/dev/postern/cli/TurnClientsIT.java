@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.postern.testkit.FreePorts;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -180,6 +181,17 @@ class TurnClientsIT {
         try (SSLSocket s = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", server.tlsPort())) {
             s.startHandshake();
             return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+        }
+    }
+
+    /** A connection that says nothing and holds no allocation is not kept: 30 s of silence close it, as for plain STUN. */
+    @Test
+    void aSilentConnectionWithoutAnAllocationIsClosed() throws Exception {
+        try (Socket silent = new Socket("127.0.0.1", server.port())) {
+            silent.setSoTimeout(45_000);
+            long start = System.nanoTime();
+            assertThat(silent.getInputStream().read()).as("the server closes it").isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofSeconds(25));
         }
     }
 

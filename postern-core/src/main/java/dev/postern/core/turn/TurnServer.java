@@ -168,6 +168,10 @@ public final class TurnServer {
                 + StunMessage.attributeBytes(TurnNonce.LENGTH) + 8;
     }
 
+    public boolean hasAllocation(Client client) {
+        return byClient.containsKey(client);
+    }
+
     /** Allocations held now. */
     public int allocations() {
         return byClient.size();

@@ -27,6 +27,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -205,7 +207,8 @@ public final class StunRole implements AutoCloseable {
 
     /**
      * An admitted STUN connection: RFC 8489's framing, one answer per message; with TURN on, ChannelData frames too, and
-     * the connection lives as long as its allocation is used (TURN's own lifetimes end it, not silence).
+     * a connection that holds an allocation lives as long as the allocation (TURN's own lifetimes end it, not silence),
+     * while one silent for {@value #TCP_IDLE_SECONDS} s without an allocation is closed, as a plain STUN one is.
      */
     private static void serve(Channel ch, StunServer[] server, TurnSockets[] turn, InetSocketAddress from) {
         if (turn[0] == null) {
@@ -215,7 +218,14 @@ public final class StunRole implements AutoCloseable {
         } else {
             turn[0].tcpOpened(ch);
             ch.closeFuture().addListener(f -> turn[0].tcpClosed(ch));
-            ch.pipeline().addLast(new StreamFrames(MAX_STREAM_FRAME));
+            ch.pipeline().addLast(new IdleStateHandler(TCP_IDLE_SECONDS, 0, 0), new ChannelInboundHandlerAdapter() {
+                @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+                    if (event instanceof IdleStateEvent && !turn[0].holdsAllocation(ch)) {
+                        ctx.close();
+                    }
+                }
+            }, new StreamFrames(MAX_STREAM_FRAME));
         }
         ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
                     @Override

@@ -139,6 +139,11 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         return new TurnServer.Client(tls ? TurnServer.Transport.TLS : TurnServer.Transport.TCP, (InetSocketAddress) ch.remoteAddress(), 0);
     }
 
+    /** Whether the TCP or TLS connection {@code ch} holds an allocation now. */
+    public boolean holdsAllocation(Channel ch) {
+        return machine.hasAllocation(streamClient(ch));
+    }
+
     public void tcpOpened(Channel ch) {
         tcpClients.put((InetSocketAddress) ch.remoteAddress(), ch);
     }
