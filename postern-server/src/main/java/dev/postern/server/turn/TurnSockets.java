@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * TURN on the STUN role's sockets and its one event loop: the {@link TurnServer} machine, the relayed ports it asks for
@@ -116,11 +117,8 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         TurnServer.Client client = new TurnServer.Client(TurnServer.Transport.UDP, sender, on);
         Optional<TurnServer.PeerRoute> route = machine.routeChannelData(client, datagram.getUnsignedShort(at), length, clock.nanoTime());
         if (route.isPresent()) {
-            Channel ch = relayed.get(route.get().relayed());
-            if (ch != null) {
-                ch.writeAndFlush(new DatagramPacket(datagram.retainedSlice(at + ChannelData.HEADER_BYTES, length), route.get().peer()),
-                        ch.voidPromise());
-            }
+            send(relayed.get(route.get().relayed()), () -> new DatagramPacket(datagram.retainedSlice(at + ChannelData.HEADER_BYTES, length),
+                    route.get().peer()));
         }
     }
 
@@ -176,13 +174,8 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         for (Optional<TurnServer.Output> o = machine.pollOutput(); o.isPresent(); o = machine.pollOutput()) {
             switch (o.get()) {
                 case TurnServer.Output.ToClient c -> toClient(c.client(), c.message());
-                case TurnServer.Output.ToPeer p -> {
-                    Channel ch = relayed.get(p.relayed());
-                    if (ch != null) {
-                        ch.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(p.buffer(), p.offset(), p.length()), p.peer()),
-                                ch.voidPromise());
-                    }
-                }
+                case TurnServer.Output.ToPeer p -> send(relayed.get(p.relayed()),
+                        () -> new DatagramPacket(Unpooled.copiedBuffer(p.buffer(), p.offset(), p.length()), p.peer()));
             }
         }
     }
@@ -192,17 +185,27 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     }
 
     private void toClient(TurnServer.Client c, ByteBuf message) {
-        if (c.transport() == TurnServer.Transport.UDP) {
-            Channel listener = listeners.get(c.listener());
-            listener.writeAndFlush(new DatagramPacket(message, c.address()), listener.voidPromise());
-            return;
-        }
-        Channel ch = tcpClients.get(c.address());
-        if (ch != null) {
-            ch.writeAndFlush(message, ch.voidPromise());
-        } else {
+        boolean udp = c.transport() == TurnServer.Transport.UDP;
+        if (!send(udp ? listeners.get(c.listener()) : tcpClients.get(c.address()), () -> udp ? new DatagramPacket(message, c.address()) : message)) {
             message.release();
         }
+    }
+
+    /**
+     * Writes what {@code message} makes to {@code ch} when its send queue has room; a datagram a full queue cannot take
+     * is dropped and counted, so a slow socket holds at most Netty's high water mark (64 KiB), not all that comes.
+     * False (nothing made, nothing written) when there is no such channel or no room.
+     */
+    private boolean send(Channel ch, Supplier<Object> message) {
+        if (ch == null) {
+            return false;
+        }
+        if (!ch.isWritable()) {
+            machine.counters().increment(TurnCounter.DROPPED_SEND_QUEUE);
+            return false;
+        }
+        ch.writeAndFlush(message.get(), ch.voidPromise());
+        return true;
     }
 
     @Override
