@@ -128,9 +128,12 @@ class TurnClientsIT {
         assertThat(turnCounter("channels_bound")).isPositive();
     }
 
+    /** Over TCP; and when the connections close, their allocations end and every relay port they held is given back. */
     @Test
     void overTcpEveryMessageComesBack() throws Exception {
+        long held = server.gauge("postern_relay_turn_ports");
         assertAllEchoed(uclient("-t", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(server.gauge("postern_relay_turn_ports")).isEqualTo(held));
     }
 
     /** IPv6 relayed addresses (REQUESTED-ADDRESS-FAMILY), and both families in one allocation (uclient -Z). */

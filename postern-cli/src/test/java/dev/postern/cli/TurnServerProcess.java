@@ -80,11 +80,20 @@ record TurnServerProcess(Process process, Path secretFile, Path certificate, Pat
 
     /** A counter of {@code /metrics}: {@code postern_<group>_<name>_total}. */
     long counter(String group, String name) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        return metric("postern_" + group + "_" + name + "_total");
+    }
+
+    /** A gauge of {@code /metrics}, by its whole name. */
+    long gauge(String name) throws Exception {
+        return metric(name);
+    }
+
+    private long metric(String name) throws Exception {
+        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) { // no h2c upgrade: its EOFs are noise
             String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = Pattern.compile("(?m)^postern_" + group + "_" + name + "_total (\\d+)").matcher(metrics);
-            assertThat(m.find()).as("postern_%s_%s_total in %s", group, name, metrics).isTrue();
+            Matcher m = Pattern.compile("(?m)^" + name + " (\\d+)").matcher(metrics);
+            assertThat(m.find()).as("%s in %s", name, metrics).isTrue();
             return Long.parseLong(m.group(1));
         }
     }

@@ -58,6 +58,7 @@ final class PrometheusMetrics {
         }
         metric(out, "postern_rendezvous_clients", "gauge", "clients registered now", rendezvous.store().size());
         metric(out, "postern_relay_sockets", "gauge", "relay sockets open now", relay.size());
+        metric(out, "postern_relay_turn_ports", "gauge", "relay ports TURN's allocations and reservations hold now", relay.lentPorts());
         return out.toString();
     }
 

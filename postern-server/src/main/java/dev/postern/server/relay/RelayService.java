@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +47,7 @@ public final class RelayService implements AutoCloseable {
     private final Map<String, RelaySocket> sockets = new ConcurrentHashMap<>();
     private final Counters<RelayCounter> counters = new Counters<>(RelayCounter.class);
     private final AtomicLong sequence = new AtomicLong();
+    private final AtomicInteger lentPorts = new AtomicInteger();
     /** Datagram counts of sockets already stopped, by verdict, so totals survive their sockets. */
     private final long[] stoppedVerdicts = new long[RelayVerdict.values().length];
     private final ScheduledExecutorService sweep = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -271,11 +273,17 @@ public final class RelayService implements AutoCloseable {
      */
     public int takePort() {
         if (ports == null) {
+            lentPorts.incrementAndGet();
             return 0;
         }
+        int port;
         synchronized (ports) {
-            return ports.take();
+            port = ports.take();
         }
+        if (port >= 0) {
+            lentPorts.incrementAndGet();
+        }
+        return port;
     }
 
     /**
@@ -283,19 +291,31 @@ public final class RelayService implements AutoCloseable {
      * the system chooses ports, true (binding it tells).
      */
     public boolean takePort(int port) {
+        boolean taken;
         if (ports == null) {
-            return true;
+            taken = true;
+        } else {
+            synchronized (ports) {
+                taken = ports.take(port);
+            }
         }
-        synchronized (ports) {
-            return ports.take(port);
+        if (taken) {
+            lentPorts.incrementAndGet();
         }
+        return taken;
     }
 
     /** Gives back a port {@link #takePort} handed out (nothing for the system's 0). */
     public void returnPort(int port) {
+        lentPorts.decrementAndGet();
         if (ports != null && port != 0) {
             releasePort(port);
         }
+    }
+
+    /** Ports {@link #takePort} handed out and not yet given back: TURN's relayed addresses and reservations now. */
+    public int lentPorts() {
+        return lentPorts.get();
     }
 
     /** The relay's rule for which peers it relays to (see {@link PeerAddressRule}). */

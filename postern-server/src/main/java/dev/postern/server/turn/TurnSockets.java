@@ -238,7 +238,8 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
                     continue;
                 }
                 int even = p & ~1;
-                if (open(advertised, p == even ? even + 1 : even) >= 0) {
+                int partner = p == even ? even + 1 : even;
+                if (relay.takePort(partner) && open(advertised, partner) >= 0) {
                     return even;
                 }
                 release(new InetSocketAddress(advertised, p));

@@ -43,6 +43,30 @@ class RelayServiceTest {
         return new NettyRelayEngine();
     }
 
+    /** TURN's relayed ports come from the same range, counted while lent, whether the range is fixed or the system's. */
+    @Test
+    void portsLentToTurnAreTakenFromTheRangeAndCounted() {
+        relay.close();
+        relay = start(45_000, 45_003, 50, 8, LOOPBACK);
+        int a = relay.takePort();
+        assertThat(relay.takePort(a ^ 1)).isTrue();
+        assertThat(relay.takePort(a ^ 1)).as("taken already").isFalse();
+        assertThat(relay.lentPorts()).isEqualTo(2);
+        assertThat(relay.takePort()).isBetween(45_000, 45_003);
+        assertThat(relay.takePort()).isBetween(45_000, 45_003);
+        assertThat(relay.takePort()).as("the range is used up").isEqualTo(-1);
+        assertThat(relay.lentPorts()).isEqualTo(4);
+        relay.returnPort(a);
+        assertThat(relay.lentPorts()).isEqualTo(3);
+        assertThat(relay.takePort()).as("given back, taken again").isEqualTo(a);
+        relay.close();
+        relay = start(0, 0, 50, 8, LOOPBACK);
+        assertThat(relay.takePort()).as("the system chooses").isZero();
+        assertThat(relay.lentPorts()).isEqualTo(1);
+        relay.returnPort(0);
+        assertThat(relay.lentPorts()).isZero();
+    }
+
     @AfterEach
     void stop() {
         sockets.forEach(DatagramSocket::close);
