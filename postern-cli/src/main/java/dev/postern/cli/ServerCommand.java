@@ -500,7 +500,7 @@ final class ServerCommand implements Callable<Integer> {
         if (relayMaxDatagram > RelayConfig.LARGEST_UDP_PAYLOAD) {
             throw new UsageError("--relay-max-datagram must be at most " + RelayConfig.LARGEST_UDP_PAYLOAD);
         }
-        stun(); // checked before anything starts
+        StunConfig stun = stun(); // checked (and TURN's files read) once, before anything starts
         relayConfig();
         messageLimits();
         try {
@@ -518,7 +518,7 @@ final class ServerCommand implements Callable<Integer> {
                 nodeApi.config(),
                 controlPort,
                 p2pscPort,
-                stun(),
+                stun,
                 introducer(),
                 messageLimits(),
                 controlLimits(),

@@ -13,10 +13,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +47,6 @@ class StunClientsIT {
     /** The server with a second address, shared by the tests that want one (a server start is most of a test's time). */
     private static Server shared;
     private final List<Process> processes = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
     private int stunPort;
     private int apiHttpPort;
 
@@ -63,7 +58,6 @@ class StunClientsIT {
 
     @AfterEach
     void stopAll() throws Exception {
-        http.close();
         for (Process p : processes) {
             stop(p);
         }
@@ -143,11 +137,7 @@ class StunClientsIT {
     }
 
     private long stunCounter(String name) throws Exception {
-        String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-        Matcher m = Pattern.compile("(?m)^postern_stun_" + name + "_total (\\d+)").matcher(metrics);
-        assertThat(m.find()).as("postern_stun_%s_total in %s", name, metrics).isTrue();
-        return Long.parseLong(m.group(1));
+        return ServerMetrics.value(apiHttpPort, "postern_stun_" + name + "_total");
     }
 
     @Test

@@ -8,10 +8,6 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -89,13 +85,7 @@ record TurnServerProcess(Process process, Path secretFile, Path certificate, Pat
     }
 
     private long metric(String name) throws Exception {
-        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) { // no h2c upgrade: its EOFs are noise
-            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiHttpPort + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = Pattern.compile("(?m)^" + name + " (\\d+)").matcher(metrics);
-            assertThat(m.find()).as("%s in %s", name, metrics).isTrue();
-            return Long.parseLong(m.group(1));
-        }
+        return ServerMetrics.value(apiHttpPort, name);
     }
 
     @Override

@@ -50,9 +50,8 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     private final Clock clock;
     private final int slotBytes;
     private final TurnConfig config;
-    /** Relayed addresses (as advertised) and their channels, and the range's port each took. */
+    /** Relayed addresses (as advertised) and their channels; each port is the relay range's (or one the system chose). */
     private final Map<InetSocketAddress, Channel> relayed = new HashMap<>();
-    private final Map<InetSocketAddress, Integer> rangePorts = new HashMap<>();
     private final Map<InetSocketAddress, Channel> tcpClients = new HashMap<>();
 
     private TurnSockets(TurnConfig config, RelayService relay, UdpTransport transport, EventLoop loop, List<Channel> listeners, Clock clock) {
@@ -273,7 +272,6 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         if (bound.isDone() && bound.isSuccess()) {
             InetSocketAddress at = new InetSocketAddress(advertised, ((InetSocketAddress) ch.localAddress()).getPort());
             relayed.put(at, ch);
-            rangePorts.put(at, rangePort);
             return at.getPort();
         }
         ch.close();
@@ -291,7 +289,7 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         Channel ch = relayed.remove(at);
         if (ch != null) {
             ch.close();
-            relay.returnPort(rangePorts.remove(at));
+            relay.returnPort(at.getPort()); // the range's port itself, or one the system chose, which the relay only counts
         }
     }
 
