@@ -21,10 +21,11 @@ import java.util.regex.Pattern;
  * A {@code postern server} process with TURN on, as users start it: on 127.0.0.1, fresh ports, a users file with
  * {@link #USER} and {@link #PASSWORD}, the shared secret {@link #SECRET} in a file, and TURN over TLS with a
  * self-signed certificate that {@code openssl} makes ({@link #certificate}, {@link #key}), and IPv6 relayed addresses
- * on {@code ::1} where this machine has it ({@link #ipv6}); its counters read from {@code /metrics}.
+ * on {@code ::1} where this machine has it ({@link #ipv6}); its counters read from {@code /metrics}. It is a whole
+ * Postern server too: nodes connect to it at {@link #address}, as a user copies it from the log.
  */
-record TurnServerProcess(Process process, Path secretFile, Path certificate, Path key, int port, int tlsPort, int apiHttpPort,
-        boolean ipv6) implements AutoCloseable {
+record TurnServerProcess(Process process, String address, Path secretFile, Path certificate, Path key, int port, int tlsPort,
+        int apiHttpPort, boolean ipv6) implements AutoCloseable {
 
     static final String USER = "alice";
     static final String PASSWORD = "wonderland";
@@ -55,7 +56,9 @@ record TurnServerProcess(Process process, Path secretFile, Path certificate, Pat
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
         assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + port);
         assertThat(Files.readString(log)).contains("TURN over TLS on tcp 127.0.0.1:" + tlsPort);
-        return new TurnServerProcess(process, secret, certificate, key, port, tlsPort, Integer.parseInt(m.group(1)), ipv6);
+        Pattern printed = Pattern.compile("server address (\\S+)");
+        Matcher address = await().atMost(WAIT).alias("the server printed its address").until(() -> printed.matcher(Files.readString(log)), Matcher::find);
+        return new TurnServerProcess(process, address.group(1), secret, certificate, key, port, tlsPort, Integer.parseInt(m.group(1)), ipv6);
     }
 
     private static boolean hasIpv6Loopback() {

@@ -12,7 +12,10 @@ import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.peer.PeerSession;
 import dev.postern.core.time.Clock;
+import dev.postern.core.turn.TurnClient;
+import dev.postern.core.turn.TurnUrl;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -69,7 +72,7 @@ public final class Postern implements AutoCloseable {
 
     private record Call(PeerId peer, CompletableFuture<Connection> result) {}
 
-    private Postern(Builder b, ServerAddress server) throws IOException {
+    private Postern(Builder b, ServerAddress server, Optional<TurnClient.Account> turn) throws IOException {
         this.identity = b.identity.keys();
         this.server = server;
         this.options = new ConnectSettings(b.relayOnly, b.connectTimeout, b.serverTimeout);
@@ -78,7 +81,7 @@ public final class Postern implements AutoCloseable {
         this.maxDatagram = settings.session().maxPayload();
         Optional<InetSocketAddress> natDetection = b.natDetectionPort == 0 ? Optional.empty()
                 : Optional.of(new InetSocketAddress(server.address().getAddress(), b.natDetectionPort));
-        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, this::onEvent);
+        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, turn, this::onEvent);
     }
 
     /** A builder; {@link Builder#identity} and {@link Builder#server} are required. */
@@ -331,6 +334,9 @@ public final class Postern implements AutoCloseable {
         private String serverText;
         private int natDetectionPort = DEFAULT_NAT_DETECTION_PORT;
         private boolean relayOnly;
+        private String turnText;
+        private String turnUser;
+        private String turnPassword;
         private Duration connectTimeout = ConnectSettings.DEFAULTS.timeout();
         private Duration serverTimeout = ConnectSettings.DEFAULTS.serverTimeout();
         private EventListener events = EventListener.NONE;
@@ -365,6 +371,29 @@ public final class Postern implements AutoCloseable {
         /** Connect through the server's relay even where a direct path could be found. Off unless set. */
         public Builder relayOnly(boolean on) {
             this.relayOnly = on;
+            return this;
+        }
+
+        /**
+         * Relay through a TURN server (RFC 8656: coturn, Postern's own, any) instead of the Postern server's relay: its URI
+         * as {@code iceServers} writes it, {@code turn:HOST[:PORT]} (port 3478 unless given; UDP, the one transport the
+         * library relays over), and long-term credentials there (a users-file password, or a REST-API pair from {@code postern
+         * turn-credentials}). The node makes one allocation, when its first connection wants a relay, and shares it among
+         * its connections; the peer needs no TURN settings of its own. Not set: the Postern server's relay.
+         *
+         * @throws IllegalArgumentException the URI is malformed or asks for another transport than UDP, with why
+         */
+        public Builder turnServer(String uri, String username, String password) {
+            TurnUrl url = TurnUrl.parse(Objects.requireNonNull(uri, "uri"));
+            if (url.secure() || !url.transport().equals("udp")) {
+                throw new IllegalArgumentException("the library relays through TURN over UDP only (turn:HOST[:PORT]), not " + uri);
+            }
+            if (Objects.requireNonNull(username, "username").isEmpty()) {
+                throw new IllegalArgumentException("a TURN username must not be empty");
+            }
+            this.turnText = uri;
+            this.turnUser = username;
+            this.turnPassword = Objects.requireNonNull(password, "password");
             return this;
         }
 
@@ -428,8 +457,17 @@ public final class Postern implements AutoCloseable {
             } catch (UnknownHostException e) {
                 throw new PosternException(PosternException.Reason.SERVER_UNREACHABLE, "cannot resolve the server's host: " + e.getMessage(), e);
             }
+            Optional<TurnClient.Account> turn = Optional.empty();
+            if (turnText != null) {
+                TurnUrl url = TurnUrl.parse(turnText);
+                try {
+                    turn = Optional.of(new TurnClient.Account(new InetSocketAddress(InetAddress.getByName(url.host()), url.port()), turnUser, turnPassword));
+                } catch (UnknownHostException e) {
+                    throw new PosternException(PosternException.Reason.SERVER_UNREACHABLE, "cannot resolve the TURN server's host: " + e.getMessage(), e);
+                }
+            }
             try {
-                return new Postern(this, server);
+                return new Postern(this, server, turn);
             } catch (IOException e) {
                 throw new PosternException(PosternException.Reason.LOCAL_FAILURE, "cannot open a UDP socket: " + e.getMessage(), e);
             }

@@ -23,6 +23,9 @@ import dev.postern.core.net.Transmit;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stun.NatProbe;
+import dev.postern.core.stun.StunMessage;
+import dev.postern.core.turn.ChannelData;
+import dev.postern.core.turn.TurnClient;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -81,6 +84,8 @@ public final class NodeMachine {
     private final Map<Integer, String> relaySockets = new HashMap<>();
     /** Connections that stopped wanting the relay socket whose start is still on its way: stopped when it comes. */
     private final Set<Integer> unusedGrants = new HashSet<>();
+    /** The TURN server connections relay through instead of the Postern server's relay, if one is set. */
+    private TurnRelay turn;
     private NatProbe natProbe;
     private List<Integer> natSockets = List.of();
     /**
@@ -103,6 +108,14 @@ public final class NodeMachine {
 
     public NodeId id() {
         return identity.id();
+    }
+
+    /**
+     * Connections relay through the TURN server {@code account} names (one allocation from the main socket) instead of
+     * the Postern server's relay. Set it before the first connection.
+     */
+    public void relayThroughTurn(TurnClient.Account account) {
+        turn = new TurnRelay(account, random);
     }
 
     /** Starts connecting to the server. */
@@ -227,11 +240,14 @@ public final class NodeMachine {
 
     /**
      * The node is going: relay sockets its connections let go of are stopped now rather than after their
-     * grace, which the node would not live to see. Drain, then close the sockets.
+     * grace, which the node would not live to see, and so is a TURN allocation. Drain, then close the sockets.
      */
     public void shutdown(long now) {
         for (int request : ownStops) {
             requests.sendAgain(request, now);
+        }
+        if (turn != null) {
+            turn.shutdown();
         }
         process(now);
     }
@@ -266,6 +282,8 @@ public final class NodeMachine {
                 natProbe.handleDatagram(natSocket, from, Arrays.copyOf(buffer, length), now);
                 stepNatProbe(now);
             }
+        } else if (socket == Transmit.MAIN && isFromTurn(from, buffer, length)) {
+            turn.handleDatagram(buffer, length, now).ifPresent(d -> agent.handlePacket(d.socket(), d.relayed(), buffer, d.offset(), d.length(), now));
         } else if (PeerPackets.isPeerPacket(buffer, length)) {
             agent.handlePacket(socket, from, buffer, length, now);
         } else if (socket == Transmit.MAIN) {
@@ -274,9 +292,18 @@ public final class NodeMachine {
         process(now);
     }
 
+    /** TURN's datagrams (STUN or ChannelData) from its server; anything else from that address is not the relay's. */
+    private boolean isFromTurn(InetSocketAddress from, byte[] buffer, int length) {
+        return turn != null && from.equals(turn.server()) && length > 0
+                && (ChannelData.startsChannelData(buffer[0]) || StunMessage.isStun(buffer, 0, length));
+    }
+
     /** When {@link #handleTimeout} is next due ({@link Long#MAX_VALUE}: only input can change anything). */
     public long pollTimeout() {
         long t = Math.min(control.pollTimeout(), Math.min(agent.pollTimeout(), requests.pollTimeout()));
+        if (turn != null) {
+            t = Math.min(t, turn.pollTimeout());
+        }
         return natProbe == null ? t : Math.min(t, natProbe.pollTimeout());
     }
 
@@ -291,6 +318,9 @@ public final class NodeMachine {
         }
         if (natProbe != null) {
             stepNatProbe(now);
+        }
+        if (turn != null && now - turn.pollTimeout() >= 0) {
+            turn.handleTimeout(now);
         }
         process(now);
     }
@@ -307,7 +337,18 @@ public final class NodeMachine {
                 return Optional.of(new Transmit(natSockets.get(n.get().socket()), n.get().to(), n.get().datagram()));
             }
         }
-        return agent.pollTransmit();
+        for (var a = agent.pollTransmit(); a.isPresent(); a = agent.pollTransmit()) {
+            if (!TurnRelay.isRelaySocket(a.get().socket())) {
+                return a;
+            }
+            if (turn != null) {
+                var wrapped = turn.wrap(a.get());
+                if (wrapped.isPresent()) {
+                    return wrapped;
+                }
+            }
+        }
+        return turn == null ? Optional.empty() : turn.pollTransmit(); // after the connections': a release follows their last
     }
 
     public Optional<NodeEvent> pollEvent() {
@@ -365,6 +406,9 @@ public final class NodeMachine {
             for (byte[] f; (f = toServer.poll()) != null; ) {
                 moved = true;
                 control.send(f, now); // likewise
+            }
+            if (turn != null) {
+                moved |= stepTurn(now);
             }
         }
     }
@@ -450,7 +494,7 @@ public final class NodeMachine {
         relaySockets.put(connection, s.id());
         if (IpLiteral.parse(s.ip()) instanceof Decoded.Ok<InetAddress> literal) {
             HexFormat hex = HexFormat.of();
-            agent.handleRelayGranted(connection, new InetSocketAddress(literal.value(), s.port1()), hex.parseHex(s.token1()),
+            agent.handleRelayGranted(connection, new InetSocketAddress(literal.value(), s.port1()), Transmit.MAIN, hex.parseHex(s.token1()),
                     new InetSocketAddress(literal.value(), s.port2()), hex.parseHex(s.token2()), now);
         } // else not an address: the connection's own timeout decides
     }
@@ -474,6 +518,9 @@ public final class NodeMachine {
 
     private void onAgentEvent(AgentEvent event, long now) {
         switch (event) {
+            case AgentEvent.RelayWanted w when turn != null -> turn.want(w.connection(), agent.connection(w.connection())
+                    .map(s -> s.introduction().candidates().stream().map(Candidate::address).toList()).orElse(List.of()), now);
+            case AgentEvent.RelayUnused u when turn != null -> turn.unused(u.connection(), now);
             case AgentEvent.RelayWanted w -> {
                 int request = ++nextRequest;
                 relayStarts.put(request, w.connection());
@@ -491,6 +538,22 @@ public final class NodeMachine {
             case AgentEvent.SocketsUnused u -> events.add(new NodeEvent.CloseSockets(u.connection(), u.keep()));
             default -> events.add(new NodeEvent.Peer(event));
         }
+    }
+
+    /** Hands connections the TURN relay they waited for, or why they cannot have it; true if anything moved. */
+    private boolean stepTurn(long now) {
+        boolean moved = false;
+        for (var r = turn.pollReady(); r.isPresent(); r = turn.pollReady()) {
+            moved = true;
+            TurnRelay.Ready ready = r.get();
+            // The caller claims nothing (the TURN server has no claims): its empty claim goes nowhere.
+            agent.handleRelayGranted(ready.connection(), ready.relayed(), ready.socket(), new byte[0], ready.relayed(), ready.token(), now);
+        }
+        for (var f = turn.pollFailure(); f.isPresent(); f = turn.pollFailure()) {
+            moved = true;
+            agent.handleRelayFailed(f.get().connection(), f.get().reason());
+        }
+        return moved;
     }
 
     /** Relay sockets this node's connections hold at the server now (started for them and not yet stopped). */

@@ -42,9 +42,15 @@ final class PathManager {
         targets.putIfAbsent(address, kind);
     }
 
-    /** A relay port this connection holds: a path through it is relayed, whatever else it looked like. */
-    void relayTarget(InetSocketAddress port) {
+    /**
+     * A relay port this connection holds, reached through {@code socket}: a path through it is relayed, whatever else it
+     * looked like.
+     */
+    void relayTarget(InetSocketAddress port, int socket) {
         targets.put(port, Path.RELAYED);
+        if (socket != Transmit.MAIN) {
+            heardOn.put(port, socket);
+        }
     }
 
     Path pathOf(InetSocketAddress address) {

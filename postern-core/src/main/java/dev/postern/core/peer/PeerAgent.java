@@ -185,16 +185,28 @@ public final class PeerAgent {
         serverUp = false;
     }
 
-    /** The relay port pair a connection asked for: port 1 is this side's, port 2 the peer's. */
-    public void handleRelayGranted(int connection, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+    /**
+     * The relay port pair a connection asked for: port 1 is this side's, reached through the node's socket {@code socket}
+     * (the main one for the server's relay; a TURN allocation's own number), port 2 the peer's.
+     */
+    public void handleRelayGranted(int connection, InetSocketAddress port1, int socket, byte[] token1, InetSocketAddress port2, byte[] token2,
+            long now) {
         PeerSession s = byIndex.get(connection);
         if (s == null || s.hasEnded() || s.isConnected()) {
             events.add(new AgentEvent.RelayUnused(connection)); // granted too late
             return;
         }
         relayed.add(connection);
-        s.handleRelayGranted(port1, token1, port2, token2, now);
+        s.handleRelayGranted(port1, socket, token1, port2, token2, now);
         drain(s, now);
+    }
+
+    /** The relay a connection asked for cannot be had, as {@code reason} says: its failure, if it fails, will say so. */
+    public void handleRelayFailed(int connection, String reason) {
+        PeerSession s = byIndex.get(connection);
+        if (s != null) {
+            s.handleRelayFailed(reason);
+        }
     }
 
     /** The sockets a connection asked for with {@link AgentEvent.SocketsWanted}, by the node's numbers for them. */
@@ -285,7 +297,12 @@ public final class PeerAgent {
     /** A datagram from a peer on the node's socket {@code socket} ({@link Transmit#MAIN}, or one opened for a connection). */
     /** The datagram is the first {@code length} bytes of {@code buffer}, read only during the call. */
     public void handlePacket(int socket, InetSocketAddress from, byte[] buffer, int length, long now) {
-        if (!(PeerPackets.decode(buffer, length) instanceof Decoded.Ok<PeerPacket> ok)) {
+        handlePacket(socket, from, buffer, 0, length, now);
+    }
+
+    /** The same for {@code length} bytes of {@code buffer} from {@code offset}. */
+    public void handlePacket(int socket, InetSocketAddress from, byte[] buffer, int offset, int length, long now) {
+        if (!(PeerPackets.decode(buffer, offset, length) instanceof Decoded.Ok<PeerPacket> ok)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
             return;
         }

@@ -45,7 +45,12 @@ public final class PeerPackets {
 
     /** The same for the datagram that is the first {@code length} bytes of {@code buffer}. */
     public static boolean isPeerPacket(byte[] buffer, int length) {
-        return length > 0 && buffer[0] >= PROBE && buffer[0] <= DATA;
+        return length > 0 && startsPeerPacket(buffer[0]);
+    }
+
+    /** Whether a datagram whose first byte is {@code first} is a peer packet. */
+    public static boolean startsPeerPacket(byte first) {
+        return first >= PROBE && first <= DATA;
     }
 
     public static byte[] probe(byte[] token) {
@@ -105,23 +110,29 @@ public final class PeerPackets {
      * opened from there); the handshake's packets copy what they carry.
      */
     public static Decoded<PeerPacket> decode(byte[] d, int length) {
-        if (length <= 0 || length > MAX_PACKET || length > d.length) {
+        return decode(d, 0, length);
+    }
+
+    /** The packet that is {@code length} bytes of {@code d} from {@code offset} (a TURN relay's datagram sits after its header). */
+    public static Decoded<PeerPacket> decode(byte[] d, int offset, int length) {
+        if (length <= 0 || length > MAX_PACKET || offset < 0 || length > d.length - offset) {
             return Decoded.bad(DecodeError.WRONG_LENGTH);
         }
-        ByteBuffer b = ByteBuffer.wrap(d, 0, length);
-        byte type = b.get();
+        ByteBuffer b = ByteBuffer.wrap(d, offset, length);
+        int end = offset + length;
+        byte type = b.get(offset);
         return switch (type) {
             case PROBE -> length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Probe(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES)));
+                    : Decoded.ok(new PeerPacket.Probe(Arrays.copyOfRange(d, offset + 1, offset + 1 + MediationFrames.TOKEN_BYTES)));
             case HELLO -> length != HELLO_BYTES ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Hello(Arrays.copyOfRange(d, 1, 1 + MediationFrames.TOKEN_BYTES),
-                            b.getInt(1 + MediationFrames.TOKEN_BYTES), Arrays.copyOfRange(d, HELLO_HEADER, length)));
+                    : Decoded.ok(new PeerPacket.Hello(Arrays.copyOfRange(d, offset + 1, offset + 1 + MediationFrames.TOKEN_BYTES),
+                            b.getInt(offset + 1 + MediationFrames.TOKEN_BYTES), Arrays.copyOfRange(d, offset + HELLO_HEADER, end)));
             case WELCOME -> length < 9 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Welcome(b.getInt(1), b.getInt(5), Arrays.copyOfRange(d, 9, length)));
+                    : Decoded.ok(new PeerPacket.Welcome(b.getInt(offset + 1), b.getInt(offset + 5), Arrays.copyOfRange(d, offset + 9, end)));
             case CONFIRM -> length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Confirm(b.getInt(1), Arrays.copyOfRange(d, 5, length)));
+                    : Decoded.ok(new PeerPacket.Confirm(b.getInt(offset + 1), Arrays.copyOfRange(d, offset + 5, end)));
             case DATA -> length < 5 ? Decoded.bad(DecodeError.WRONG_LENGTH)
-                    : Decoded.ok(new PeerPacket.Data(b.getInt(1), d, DATA_HEADER, length - DATA_HEADER));
+                    : Decoded.ok(new PeerPacket.Data(b.getInt(offset + 1), d, offset + DATA_HEADER, length - DATA_HEADER));
             default -> Decoded.bad(DecodeError.UNKNOWN_CODE);
         };
     }

@@ -84,6 +84,7 @@ public final class PeerSession {
     private final PeerHandshake handshake;
     private final PathManager paths;
     private final RelayClaim relay;
+    private String relayFailure;
     private final SessionSockets sockets = new SessionSockets();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
     private final ArrayDeque<PeerEvent> events = new ArrayDeque<>();
@@ -195,7 +196,7 @@ public final class PeerSession {
         if (state == State.HANDSHAKING) {
             if (now - deadline >= 0) {
                 fail(PeerFailure.TIMEOUT, "no path to the peer answered within "
-                        + settings.handshakeTimeoutNanos() / 1_000_000_000L + " s");
+                        + settings.handshakeTimeoutNanos() / 1_000_000_000L + " s" + (relayFailure == null ? "" : "; the relay: " + relayFailure));
                 return;
             }
             runStrategies(now, false);
@@ -292,11 +293,11 @@ public final class PeerSession {
      * The caller's relay port pair arrived: it claims port 1 with token 1 and probes through it, and
      * passes port 2 and token 2 to the peer through the server.
      */
-    public void handleRelayGranted(InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
+    public void handleRelayGranted(InetSocketAddress port1, int socket, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
         if (state != State.HANDSHAKING || intro.role() != Role.CALLER) {
             return;
         }
-        holdRelay(port1, token1, now);
+        holdRelay(port1, socket, token1, now);
         events.add(new PeerEvent.ToServer(
                 MediationFrames.encode(new Frame.Relayed(intro.session(), new Candidate(Candidate.Kind.RELAY, port2), token2))));
     }
@@ -306,12 +307,17 @@ public final class PeerSession {
         if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relay.isHeld()) {
             return;
         }
-        holdRelay(relayed.address(), token, now);
+        holdRelay(relayed.address(), Transmit.MAIN, token, now);
     }
 
-    private void holdRelay(InetSocketAddress port, byte[] token, long now) {
-        paths.relayTarget(port);
-        relay.hold(port, token);
+    /** Why the relay this connection asked for cannot be had: said in its failure, should it time out. */
+    public void handleRelayFailed(String reason) {
+        relayFailure = reason;
+    }
+
+    private void holdRelay(InetSocketAddress port, int socket, byte[] token, long now) {
+        paths.relayTarget(port, socket);
+        relay.hold(port, socket, token);
         claimRelay(now);
     }
 

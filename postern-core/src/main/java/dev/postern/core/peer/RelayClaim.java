@@ -12,6 +12,7 @@ final class RelayClaim {
     private final long repeatNanos;
     private boolean requested;
     private InetSocketAddress port;
+    private int socket;
     private byte[] token;
     private long nextClaim = Long.MAX_VALUE;
 
@@ -32,8 +33,9 @@ final class RelayClaim {
         return port != null;
     }
 
-    void hold(InetSocketAddress port, byte[] token) {
+    void hold(InetSocketAddress port, int socket, byte[] token) {
         this.port = port;
+        this.socket = socket;
         this.token = token.clone();
     }
 
@@ -41,10 +43,10 @@ final class RelayClaim {
         return port;
     }
 
-    /** The claim to send now (from the main socket, which the server sees); the next is scheduled. */
+    /** The claim to send now (from the socket the relay sees); the next is scheduled. */
     Transmit claim(long now) {
         nextClaim = now + repeatNanos;
-        return new Transmit(Transmit.MAIN, port, token);
+        return new Transmit(socket, port, token);
     }
 
     long nextClaim() {

@@ -58,6 +58,21 @@ class PeerPacketsTest {
     }
 
     @Test
+    void aPacketAfterARelaysHeaderDecodesAsAtTheFront() {
+        byte[] hello = PeerPackets.hello(new byte[16], 9, new byte[PeerPackets.HELLO_BYTES - 21]);
+        byte[] relayed = new byte[4 + hello.length + 3]; // a ChannelData header before it, other bytes after
+        System.arraycopy(hello, 0, relayed, 4, hello.length);
+        PeerPacket.Hello h = (PeerPacket.Hello) ((Decoded.Ok<PeerPacket>) PeerPackets.decode(relayed, 4, hello.length)).value();
+        assertThat(h.sender()).isEqualTo(9);
+        byte[] data = PeerPackets.data(6, new byte[] {7, 8});
+        System.arraycopy(data, 0, relayed, 4, data.length);
+        PeerPacket.Data d = (PeerPacket.Data) ((Decoded.Ok<PeerPacket>) PeerPackets.decode(relayed, 4, data.length)).value();
+        assertThat(Arrays.copyOfRange(d.datagram(), d.offset(), d.offset() + d.length())).containsExactly(7, 8);
+        assertThat(PeerPackets.decode(relayed, 4, relayed.length - 3)).as("past the buffer's end").isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+        assertThat(PeerPackets.decode(relayed, -1, 5)).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
+    }
+
+    @Test
     void wrongLengthsAndTypesAreTypedErrors() {
         assertThat(PeerPackets.decode(new byte[0])).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));
         assertThat(PeerPackets.decode(new byte[] {PeerPackets.HELLO, 1, 2})).isEqualTo(Decoded.bad(DecodeError.WRONG_LENGTH));

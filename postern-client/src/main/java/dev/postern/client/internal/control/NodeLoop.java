@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import dev.postern.core.turn.TurnClient;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -99,15 +100,17 @@ public final class NodeLoop implements AutoCloseable {
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
     public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Listener listener)
             throws IOException {
-        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), listener);
+        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), listener);
     }
 
     /**
      * The same, with settings for peer connections and, where {@code natDetection} names the server's NAT
-     * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome).
+     * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome), and
+     * where {@code turn} names a TURN server, connections relayed through it rather than the server's relay.
      */
     public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Listener listener) throws IOException {
+            PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Optional<TurnClient.Account> turn,
+            Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
         configure(socket);
@@ -115,6 +118,7 @@ public final class NodeLoop implements AutoCloseable {
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ, Transmit.MAIN);
         NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
+        turn.ifPresent(machine::relayThroughTurn);
         machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
         NodeLoop loop = new NodeLoop(machine, socket, selector, clock, natDetection, listener);
         loop.thread.start();
