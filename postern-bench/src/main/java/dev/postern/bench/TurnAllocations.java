@@ -64,7 +64,7 @@ final class TurnAllocations {
                 "-XX:+UseG1GC", "-jar", jar, "server", "--bind", "127.0.0.1", "--data-dir", dir.resolve("server").toString(),
                 "--stun-port", String.valueOf(port), "--turn-users", users.toString(), "--turn-max-allocations", String.valueOf(n),
                 "--turn-max-allocations-per-user", String.valueOf(n), "--turn-max-allocations-per-source", String.valueOf(n),
-                "--turns-port", "off", "--relay-ports", "0", "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
+                "--turns-port", "off", "--relay-ports", "0", "--relay-max-sockets", String.valueOf(n), "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
                 "--control-port", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--p2psc-port", "0")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {

@@ -315,7 +315,7 @@ final class ServerCommand implements Callable<Integer> {
     Converters.Ports relayPorts;
 
     @Option(names = "--relay-max-sockets", paramLabel = "N", defaultValue = "400", converter = Converters.PositiveInt.class,
-            description = "Relay sockets open at once, in total. Default: ${DEFAULT-VALUE}")
+            description = "Relay sockets open at once, in total; a TURN relayed address counts as half of one. Default: ${DEFAULT-VALUE}")
     int relayMaxSockets;
 
     @Option(names = "--relay-max-sockets-per-node", paramLabel = "N", defaultValue = "8", converter = Converters.PositiveInt.class,

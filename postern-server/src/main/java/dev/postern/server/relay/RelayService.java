@@ -105,7 +105,7 @@ public final class RelayService implements AutoCloseable {
 
     private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request) throws ServerException {
         int room = source == null ? config.maxSockets() : config.maxSockets() - config.reservedForServer();
-        if (sockets.size() >= room) {
+        if (2 * sockets.size() + lentPorts.get() + 2 > 2 * room) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
             throw new ServerException(ServerException.Reason.RELAY_FULL,
                     "the relay holds its maximum of " + room + " sockets for nodes elsewhere; stop one or try later");
@@ -272,18 +272,34 @@ public final class RelayService implements AutoCloseable {
      * Give it back with {@link #returnPort}.
      */
     public int takePort() {
+        if (!lendPort()) {
+            return -1;
+        }
         if (ports == null) {
-            lentPorts.incrementAndGet();
             return 0;
         }
         int port;
         synchronized (ports) {
             port = ports.take();
         }
-        if (port >= 0) {
-            lentPorts.incrementAndGet();
+        if (port < 0) {
+            lentPorts.decrementAndGet();
         }
         return port;
+    }
+
+    /**
+     * Counts one more port lent, within the relay's budget: {@code --relay-max-sockets} is ports for twice as many halves,
+     * a socket taking two and a TURN relayed address one, and TURN's clients are nodes elsewhere, so the server's reserve
+     * is not theirs. False (counted as a refusal) when that is spent.
+     */
+    private synchronized boolean lendPort() {
+        if (2 * sockets.size() + lentPorts.get() >= 2 * (config.maxSockets() - config.reservedForServer())) {
+            counters.increment(RelayCounter.REFUSED_LIMIT);
+            return false;
+        }
+        lentPorts.incrementAndGet();
+        return true;
     }
 
     /**
@@ -291,16 +307,17 @@ public final class RelayService implements AutoCloseable {
      * the system chooses ports, true (binding it tells).
      */
     public boolean takePort(int port) {
-        boolean taken;
-        if (ports == null) {
-            taken = true;
-        } else {
+        if (!lendPort()) {
+            return false;
+        }
+        boolean taken = true;
+        if (ports != null) {
             synchronized (ports) {
                 taken = ports.take(port);
             }
         }
-        if (taken) {
-            lentPorts.incrementAndGet();
+        if (!taken) {
+            lentPorts.decrementAndGet();
         }
         return taken;
     }

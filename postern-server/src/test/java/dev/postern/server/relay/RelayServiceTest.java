@@ -67,6 +67,27 @@ class RelayServiceTest {
         assertThat(relay.lentPorts()).isZero();
     }
 
+    /** One budget: --relay-max-sockets is ports for twice as many, a socket taking two and a TURN relayed address one. */
+    @Test
+    void turnsPortsAndTheRelaysSocketsShareOneBudget() throws Exception {
+        relay.close();
+        relay = start(0, 0, 2, 2, LOOPBACK); // two sockets, no reserve: four ports
+        assertThat(relay.takePort()).isZero();
+        assertThat(relay.takePort(0)).isTrue();
+        RelayAllocation a = relay.open("node-a", RelayRequest.OPEN);
+        assertThatThrownBy(() -> relay.open("node-b", RelayRequest.OPEN)).as("two TURN ports and a socket: no room for two more")
+                .isInstanceOf(ServerException.class).hasMessageContaining("maximum of 2 sockets");
+        assertThat(relay.takePort()).as("nor for one").isEqualTo(-1);
+        relay.returnPort(0);
+        assertThat(relay.takePort()).as("one given back, one taken").isZero();
+        relay.stop(a.id());
+        assertThat(relay.takePort()).isZero();
+        assertThat(relay.takePort()).isZero();
+        assertThat(relay.takePort()).as("four TURN ports: the whole budget").isEqualTo(-1);
+        assertThat(relay.lentPorts()).isEqualTo(4);
+        assertThat(relay.counters().get(RelayCounter.REFUSED_LIMIT)).isEqualTo(3);
+    }
+
     @AfterEach
     void stop() {
         sockets.forEach(DatagramSocket::close);
