@@ -72,6 +72,12 @@ final class Allocation {
         return true;
     }
 
+    /** When {@code peer}'s permission lapses (a time already past if it has none). */
+    long permissionUntil(InetAddress peer, long now) {
+        Long until = permissions.get(peer);
+        return until == null ? now : until;
+    }
+
     /** Installs or refreshes a permission; false when it would be one more than {@code max}. */
     boolean permit(InetAddress peer, long until, int max, long now) {
         if (!permissions.containsKey(peer)) {

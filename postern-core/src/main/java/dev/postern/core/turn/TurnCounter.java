@@ -28,6 +28,7 @@ public enum TurnCounter {
     DROPPED_NO_PERMISSION("datagrams to or from a peer without a permission"),
     DROPPED_BANDWIDTH("datagrams beyond their allocation's bandwidth share"),
     DROPPED_SEND_QUEUE("datagrams dropped because the socket they were to leave from had a full send queue"),
+    DROPPED_BACKLOG("datagrams the relay's thread dropped because TURN's own thread had too many of them still to handle"),
     RELAYED_TO_PEERS("datagrams relayed from clients to peers"),
     RELAYED_TO_CLIENTS("datagrams relayed from peers to clients"),
     RELAYED_TO_PEERS_BYTES("application bytes relayed from clients to peers"),

@@ -126,7 +126,7 @@ public final class TurnServer {
     private final RandomGenerator random;
     private final TurnNonce nonces;
     private final SourceRateLimiter challenges;
-    private final Counters<TurnCounter> counters = new Counters<>(TurnCounter.class);
+    private final Counters<TurnCounter> counters;
     private final Map<Client, Allocation> byClient = new HashMap<>();
     private final Map<InetSocketAddress, Allocation> byRelayed = new HashMap<>();
     private final Map<String, Integer> perUser = new HashMap<>();
@@ -143,6 +143,13 @@ public final class TurnServer {
      */
     public TurnServer(TurnCredentials credentials, List<InetAddress> relayAddresses, PeerAddressRule peers, RelayedPorts ports,
             Settings settings, byte[] nonceSecret, Clock clock, RandomGenerator random) {
+        this(credentials, relayAddresses, peers, ports, settings, nonceSecret, clock, random, new Counters<>(TurnCounter.class));
+    }
+
+    /** The same, counting into {@code counters}, which a driver's fast path counts into too. */
+    public TurnServer(TurnCredentials credentials, List<InetAddress> relayAddresses, PeerAddressRule peers, RelayedPorts ports,
+            Settings settings, byte[] nonceSecret, Clock clock, RandomGenerator random, Counters<TurnCounter> counters) {
+        this.counters = counters;
         this.credentials = credentials;
         this.relayAddresses = List.copyOf(relayAddresses);
         this.peers = peers;
@@ -335,6 +342,35 @@ public final class TurnServer {
         counters.increment(TurnCounter.RELAYED_TO_CLIENTS);
         counters.add(TurnCounter.RELAYED_TO_CLIENTS_BYTES, length);
         return Optional.of(new ClientRoute(a.client, a.channelTo(peer, now).map(Allocation.Channel::number).orElse(-1)));
+    }
+
+    /**
+     * A bound channel's way for a driver that forwards by itself (the relay's {@code ffm} engine): both directions, good
+     * {@link #until} the first of the channel, the permission and the allocation lapses, the datagrams counted by the
+     * driver as this machine would. Where this machine must see every datagram (a bandwidth share to keep, a client over
+     * TCP or TLS) there is none.
+     */
+    public record FastRoute(Client client, int channel, InetSocketAddress relayed, InetSocketAddress peer, long until) {}
+
+    /** The fast route for ChannelData on {@code channel} from {@code client}, if it may have one now. */
+    public Optional<FastRoute> fastRoute(Client client, int channel, long now) {
+        Allocation a = byClient.get(client);
+        return a == null ? Optional.empty() : a.channel(channel, now).flatMap(c -> fastRoute(a, c, now));
+    }
+
+    /** The fast route for datagrams from {@code peer} to {@code relayed}, if it may have one now. */
+    public Optional<FastRoute> fastRouteFromPeer(InetSocketAddress relayed, InetSocketAddress peer, long now) {
+        Allocation a = byRelayed.get(relayed);
+        return a == null ? Optional.empty() : a.channelTo(peer, now).flatMap(c -> fastRoute(a, c, now));
+    }
+
+    private static Optional<FastRoute> fastRoute(Allocation a, Allocation.Channel c, long now) {
+        InetAddress peer = c.peer().getAddress();
+        if (a.client.transport() != Transport.UDP || a.toPeers != null || a.toClient != null || !a.permits(peer, now)) {
+            return Optional.empty();
+        }
+        long until = Math.min(c.expiresAt(), Math.min(a.permissionUntil(peer, now), a.expiresAt));
+        return a.relayedFor(peer).map(relayed -> new FastRoute(a.client, c.number(), relayed, c.peer(), until));
     }
 
     /** A Data indication carrying {@code length} bytes of {@code d} from {@code peer}. */

@@ -68,6 +68,7 @@ final class EpollLane implements RelayPlane.Lane, Executor {
     private MemorySegment[] sendsFrom;
     private MemorySegment sendVectors;
     private MemorySegment sendState;
+    private TurnForwarding turnForwarding;
 
     EpollLane(RelayEngine.Settings settings, String name) {
         this.clock = settings.clock();
@@ -152,6 +153,16 @@ final class EpollLane implements RelayPlane.Lane, Executor {
 
     void close(FfmPort port) {
         call(() -> remove(port));
+    }
+
+    /** Makes {@code port} TURN's, as {@code turn} says, before any datagram of it is read as TURN's. */
+    void attach(FfmPort port, TurnPort turn) {
+        call(() -> port.turn = turn);
+    }
+
+    /** TURN's forwarding over this lane's batch: on the lane's thread only. */
+    TurnForwarding turnForwarding() {
+        return turnForwarding;
     }
 
     /** Stops the thread, closing every port still open, and returns once it has ended. */
@@ -253,6 +264,9 @@ final class EpollLane implements RelayPlane.Lane, Executor {
             return null;
         }
         port.closed = true;
+        if (port.turn != null) {
+            port.turn.closing();
+        }
         if (port.other != null) {
             port.other.other = null; // its partner drops from now on: this descriptor number may soon be someone else's
             port.other = null;
@@ -337,6 +351,7 @@ final class EpollLane implements RelayPlane.Lane, Executor {
             sends.set(JAVA_LONG, message + Libc.MSG_IOVLEN, 1);
             sendsFrom[i] = sends.asSlice(message);
         }
+        turnForwarding = new TurnForwarding(arena, received, sources, slots, slotBytes);
     }
 
     /** Reads what {@code in} holds (a few batches at most, for fairness) and forwards what its pair lets through. */
@@ -346,9 +361,10 @@ final class EpollLane implements RelayPlane.Lane, Executor {
             if (got <= 0) {
                 return; // empty (EAGAIN), or an error a UDP socket recovers from by itself
             }
-            FfmPort out = in.other;
-            if (out != null) {
-                forward(in, out, got, now);
+            if (in.turn != null) {
+                in.turn.forward(turnForwarding, got, now);
+            } else if (in.other != null) {
+                forward(in, in.other, got, now);
             }
             for (int i = 0; i < got; i++) { // the kernel shortened them to each source's length
                 received.set(JAVA_INT, Libc.MMSGHDR_BYTES * i + Libc.MSG_NAMELEN, (int) SocketAddresses.SLOT_BYTES);

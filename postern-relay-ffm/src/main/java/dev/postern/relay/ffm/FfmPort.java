@@ -18,6 +18,9 @@ final class FfmPort implements RelayPlane.Port {
     int slot = -1;
     boolean closed;
 
+    /** What the port is to TURN, if it is TURN's (then it has no pair). */
+    TurnPort turn;
+
     RelayPair pair;
     int side;
     /** The port datagrams reaching this one leave from; null while not relaying. */

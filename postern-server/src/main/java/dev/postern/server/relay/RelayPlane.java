@@ -19,6 +19,11 @@ public interface RelayPlane extends AutoCloseable {
     /** The threads that move datagrams, for {@code /health}: each takes a task and runs it soon. */
     Iterable<? extends Executor> loops();
 
+    /** TURN's UDP fast path, where this plane has one. */
+    default Optional<TurnPlane> turn() {
+        return Optional.empty();
+    }
+
     /** Closes every port still open and stops the plane's threads. */
     @Override
     void close();

@@ -330,6 +330,11 @@ public final class RelayService implements AutoCloseable {
         }
     }
 
+    /** TURN's fast path on the relay's engine, where it has one (the {@code ffm} engine). */
+    public Optional<TurnPlane> turnPlane() {
+        return plane.turn();
+    }
+
     /** Ports {@link #takePort} handed out and not yet given back: TURN's relayed addresses and reservations now. */
     public int lentPorts() {
         return lentPorts.get();

@@ -16,6 +16,8 @@ import dev.postern.server.relay.RelayService;
 import dev.postern.server.turn.StreamFrames;
 import dev.postern.server.turn.TurnConfig;
 import dev.postern.server.turn.TurnSockets;
+import dev.postern.server.turn.UdpListener;
+import dev.postern.server.relay.TurnPlane;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -23,6 +25,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
@@ -59,7 +62,7 @@ public final class StunRole implements AutoCloseable {
     private static final int MAX_STREAM_FRAME = ChannelData.HEADER_BYTES + 65_536;
 
     private final EventLoopGroup group;
-    private final List<Channel> udp;
+    private final List<UdpListener> udp;
     private final Channel tcp;
     private final StunServer server;
     private final Optional<TurnSockets> turn;
@@ -67,7 +70,7 @@ public final class StunRole implements AutoCloseable {
     private final Optional<Channel> tls;
     private final Optional<PemTls> certificate;
 
-    private StunRole(EventLoopGroup group, List<Channel> udp, Channel tcp, StunServer server, Optional<TurnSockets> turn,
+    private StunRole(EventLoopGroup group, List<UdpListener> udp, Channel tcp, StunServer server, Optional<TurnSockets> turn,
             Optional<Channel> tls, Optional<PemTls> certificate) {
         this.group = group;
         this.udp = udp;
@@ -86,11 +89,15 @@ public final class StunRole implements AutoCloseable {
                     + bind.getHostAddress() + ") and the second as --nat-check-address", null);
         }
         EventLoopGroup group = udpTransport.newGroup(1);
-        List<Channel> udp = new ArrayList<>();
+        EventLoop loop = group.next(); // its one thread
+        List<UdpListener> udp = new ArrayList<>();
         // Made once the ports are known (a chosen port may need choosing again); channels read it on the event loop.
         StunServer[] server = new StunServer[1];
         TurnSockets[] turn = new TurnSockets[1];
         Counters<StunCounter> counters = new Counters<>(StunCounter.class);
+        Counters<TurnCounter> turnCounters = new Counters<>(TurnCounter.class);
+        // With TURN on and the relay's engine offering a fast path, the first listener is there: ChannelData never comes here.
+        Optional<TurnPlane> plane = config.turn().enabled() ? relay.turnPlane() : Optional.empty();
         try {
             List<InetSocketAddress> wanted = new ArrayList<>();
             wanted.add(new InetSocketAddress(bind, config.port()));
@@ -101,8 +108,8 @@ public final class StunRole implements AutoCloseable {
             });
             Channel tcp = null;
             for (int attempt = 1; tcp == null; attempt++) {
-                bindUdp(udpTransport, group, wanted, udp, server, turn, clock);
-                int port = ((InetSocketAddress) udp.get(0).localAddress()).getPort();
+                bindUdp(udpTransport, group, wanted, udp, server, turn, clock, plane.map(p -> fastListener(p, loop, udp, server, turn, turnCounters, clock)));
+                int port = udp.get(0).localAddress().getPort();
                 try {
                     tcp = bindTcp(tcpTransport, group, new InetSocketAddress(bind, port), config, server, turn, null, counters);
                 } catch (ServerException e) {
@@ -110,16 +117,16 @@ public final class StunRole implements AutoCloseable {
                         throw e;
                     }
                     // The port the system chose for UDP is taken on TCP: choose again.
-                    udp.forEach(c -> c.close().syncUninterruptibly());
+                    udp.forEach(UdpListener::close);
                     udp.clear();
                 }
             }
-            List<InetSocketAddress> endpoints = udp.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+            List<InetSocketAddress> endpoints = udp.stream().map(UdpListener::localAddress).toList();
             server[0] = new StunServer(endpoints, config.limits(), counters, clock.nanoTime());
             Optional<PemTls> certificate = Optional.empty();
             Optional<Channel> tls = Optional.empty();
             if (config.turn().enabled()) {
-                turn[0] = TurnSockets.start(config.turn(), relay, udpTransport, udp, clock);
+                turn[0] = TurnSockets.start(config.turn(), relay, udpTransport, udp, loop, turnCounters, clock);
                 if (config.turn().tls().isPresent()) {
                     TurnConfig.Tls t = config.turn().tls().get();
                     certificate = Optional.of(PemTls.load(t.certificate(), t.key()));
@@ -134,18 +141,26 @@ public final class StunRole implements AutoCloseable {
             }
             return new StunRole(group, udp, tcp, server[0], Optional.ofNullable(turn[0]), tls, certificate);
         } catch (ServerException | RuntimeException e) {
-            udp.forEach(Channel::close);
+            udp.forEach(UdpListener::close);
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
     }
 
-    private static void bindUdp(UdpTransport transport, EventLoopGroup group, List<InetSocketAddress> wanted, List<Channel> udp,
-            StunServer[] server, TurnSockets[] turn, Clock clock) throws ServerException {
+    /**
+     * Binds the listeners at {@code wanted}, the first on {@code first} where given (TURN's fast path), the others as
+     * Netty channels on the role's loop.
+     */
+    private static void bindUdp(UdpTransport transport, EventLoopGroup group, List<InetSocketAddress> wanted, List<UdpListener> udp,
+            StunServer[] server, TurnSockets[] turn, Clock clock, Optional<FastListener> first) throws ServerException {
         for (InetSocketAddress at : wanted) {
             int on = udp.size();
+            if (on == 0 && first.isPresent()) {
+                udp.add(new UdpListener.OfPlane(first.get().bind(at)));
+                continue;
+            }
             try {
-                udp.add(transport.bootstrap(group, SLOT_BYTES, 1).handler(new ChannelInboundHandlerAdapter() {
+                udp.add(new UdpListener.OfNetty(transport.bootstrap(group, SLOT_BYTES, 1).handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         DatagramPacket p = (DatagramPacket) msg;
@@ -160,9 +175,7 @@ public final class StunRole implements AutoCloseable {
                                 turn[0].handleDatagram(on, p.sender(), d, 0, d.length);
                                 return;
                             }
-                            server[0].handleDatagram(on, p.sender(), d, 0, d.length, clock.nanoTime())
-                                    .ifPresent(r -> udp.get(r.from()).writeAndFlush(
-                                            new DatagramPacket(Unpooled.wrappedBuffer(r.datagram()), r.to()), udp.get(r.from()).voidPromise()));
+                            answer(server[0], udp, on, p.sender(), d, clock);
                         } finally {
                             p.release();
                         }
@@ -175,11 +188,45 @@ public final class StunRole implements AutoCloseable {
                         }
                         // ICMP errors and the like: the port stays open for everyone else.
                     }
-                }).bind(at).sync().channel());
+                }).bind(at).sync().channel()));
             } catch (Exception e) {
                 throw ServerException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
             }
         }
+    }
+
+    /** Answers a STUN datagram from {@code sender} at listener {@code on}, from the listener the answer is due from. */
+    private static void answer(StunServer server, List<UdpListener> udp, int on, InetSocketAddress sender, byte[] d, Clock clock) {
+        server.handleDatagram(on, sender, d, 0, d.length, clock.nanoTime()).ifPresent(r -> udp.get(r.from()).send(r.to(), r.datagram()));
+    }
+
+    /** Binds the first listener on TURN's fast path, which hands this role's loop what it does not forward itself. */
+    @FunctionalInterface
+    private interface FastListener {
+        TurnPlane.Listener bind(InetSocketAddress at) throws ServerException;
+    }
+
+    private static FastListener fastListener(TurnPlane plane, EventLoop loop, List<UdpListener> udp, StunServer[] server, TurnSockets[] turn,
+            Counters<TurnCounter> counters, Clock clock) {
+        TurnPlane.Receiver receiver = new TurnPlane.Receiver() {
+            @Override
+            public void fromClient(InetSocketAddress client, byte[] d) {
+                if (turn[0] != null && TurnSockets.isTurn(d, 0, d.length)) {
+                    turn[0].handleFromFastPath(client, d);
+                } else if (server[0] != null) {
+                    answer(server[0], udp, 0, client, d, clock);
+                }
+            }
+
+            @Override
+            public void fromPeer(TurnPlane.Relayed port, InetSocketAddress peer, byte[] d) {
+                if (turn[0] != null) {
+                    turn[0].handlePeerFromFastPath(port, peer, d);
+                }
+            }
+        };
+        return at -> plane.listen(at, loop, receiver, counters)
+                .orElseThrow(() -> ServerException.bindFailed("udp " + at.getAddress().getHostAddress() + ":" + at.getPort(), null));
     }
 
     /** The TCP listener, or with {@code tls} TURN's TLS listener: the same framing and limits, under TLS. */
@@ -252,7 +299,7 @@ public final class StunRole implements AutoCloseable {
 
     /** The primary endpoint, where clients ask. */
     public InetSocketAddress primary() {
-        return (InetSocketAddress) udp.get(0).localAddress();
+        return udp.get(0).localAddress();
     }
 
     public boolean detectsNats() {
@@ -291,7 +338,7 @@ public final class StunRole implements AutoCloseable {
         turn.ifPresent(t -> group.submit(t::close).syncUninterruptibly());
         tls.ifPresent(c -> c.close().syncUninterruptibly());
         tcp.close().syncUninterruptibly();
-        udp.forEach(c -> c.close().syncUninterruptibly());
+        udp.forEach(UdpListener::close);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("stopped after: {}", server.counters().summary(StunCounter::description));
         turn.ifPresent(t -> log.info("TURN stopped after: {}", t.counters().summary(TurnCounter::description)));

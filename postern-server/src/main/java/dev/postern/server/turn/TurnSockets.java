@@ -7,8 +7,10 @@ import dev.postern.core.turn.ChannelData;
 import dev.postern.core.turn.TurnCounter;
 import dev.postern.core.turn.TurnCredentials;
 import dev.postern.core.turn.TurnServer;
+import dev.postern.core.metrics.Counters;
 import dev.postern.server.net.UdpTransport;
 import dev.postern.server.relay.RelayService;
+import dev.postern.server.relay.TurnPlane;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -33,8 +35,11 @@ import java.util.function.Supplier;
 
 /**
  * TURN on the STUN role's sockets and its one event loop: the {@link TurnServer} machine, the relayed ports it asks for
- * (UDP channels on the same loop, their numbers from the relay's range, which Impervious sockets share), and the TCP
- * connections its clients came over. Every method runs on that loop, the only thread that touches the machine.
+ * (their numbers from the relay's range, which Impervious sockets share), and the TCP connections its clients came
+ * over. Relayed ports are UDP channels on the same loop, or, where the STUN role's first listener is on the relay's
+ * fast path ({@link TurnPlane}), ports there: ChannelData on a bound channel then moves on the relay's thread along the
+ * routes this class installs, and only the rest comes here. Every method runs on the loop, the only thread that
+ * touches the machine.
  */
 public final class TurnSockets implements TurnServer.RelayedPorts {
 
@@ -46,19 +51,26 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     private final EventLoop loop;
     private final UdpTransport transport;
     private final RelayService relay;
-    private final List<Channel> listeners;
+    private final List<UdpListener> listeners;
+    /** The first listener, when it is on the relay's fast path: then every relayed port is too. */
+    private final Optional<TurnPlane.Listener> fast;
     private final Clock clock;
     private final int slotBytes;
     private final TurnConfig config;
     /** Relayed addresses (as advertised) and their channels; each port is the relay range's (or one the system chose). */
     private final Map<InetSocketAddress, Channel> relayed = new HashMap<>();
+    /** The same on the fast path, and each port's relayed address. */
+    private final Map<InetSocketAddress, TurnPlane.Relayed> fastRelayed = new HashMap<>();
+    private final Map<TurnPlane.Relayed, InetSocketAddress> fastAddresses = new HashMap<>();
     private final Map<InetSocketAddress, Channel> tcpClients = new HashMap<>();
 
-    private TurnSockets(TurnConfig config, RelayService relay, UdpTransport transport, EventLoop loop, List<Channel> listeners, Clock clock) {
+    private TurnSockets(TurnConfig config, RelayService relay, UdpTransport transport, EventLoop loop, List<UdpListener> listeners,
+            Counters<TurnCounter> counters, Clock clock) {
         this.loop = loop;
         this.transport = transport;
         this.relay = relay;
         this.listeners = listeners;
+        this.fast = listeners.get(0) instanceof UdpListener.OfPlane p ? Optional.of(p.listener()) : Optional.empty();
         this.clock = clock;
         this.slotBytes = relay.config().maxDatagram() + 1;
         this.config = config;
@@ -68,16 +80,16 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         List<InetAddress> relayAddresses = new ArrayList<>(List.of(relay.config().advertised()));
         config.relayV6().ifPresent(relayAddresses::add);
         this.machine = new TurnServer(TurnCredentials.of(config.realm(), config.users(), config.secret()), relayAddresses,
-                relay.peerRule(), this, config.settings(), nonceSecret, clock, new SplittableRandom(random.nextLong()));
+                relay.peerRule(), this, config.settings(), nonceSecret, clock, new SplittableRandom(random.nextLong()), counters);
     }
 
     /**
-     * TURN on {@code listeners}, the STUN role's UDP channels (index = the listener a client reached), whose loop it
-     * shares.
+     * TURN on {@code listeners}, the STUN role's UDP sockets (index = the listener a client reached), on its {@code loop},
+     * counting into {@code counters} (which the fast path, if the first listener is on it, counts into too).
      */
-    public static TurnSockets start(TurnConfig config, RelayService relay, UdpTransport transport, List<Channel> listeners, Clock clock) {
-        EventLoop loop = listeners.get(0).eventLoop();
-        TurnSockets turn = new TurnSockets(config, relay, transport, loop, listeners, clock);
+    public static TurnSockets start(TurnConfig config, RelayService relay, UdpTransport transport, List<UdpListener> listeners,
+            EventLoop loop, Counters<TurnCounter> counters, Clock clock) {
+        TurnSockets turn = new TurnSockets(config, relay, transport, loop, listeners, counters, clock);
         loop.scheduleAtFixedRate(turn::expire, EXPIRY_CHECK_SECONDS, EXPIRY_CHECK_SECONDS, TimeUnit.SECONDS);
         return turn;
     }
@@ -116,8 +128,54 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         TurnServer.Client client = new TurnServer.Client(TurnServer.Transport.UDP, sender, on);
         Optional<TurnServer.PeerRoute> route = machine.routeChannelData(client, datagram.getUnsignedShort(at), length, clock.nanoTime());
         if (route.isPresent()) {
+            TurnPlane.Relayed port = fastRelayed.get(route.get().relayed());
+            if (port != null) {
+                byte[] d = new byte[length];
+                datagram.getBytes(at + ChannelData.HEADER_BYTES, d);
+                sent(port.send(route.get().peer(), d));
+                return;
+            }
             send(relayed.get(route.get().relayed()), () -> new DatagramPacket(datagram.retainedSlice(at + ChannelData.HEADER_BYTES, length),
                     route.get().peer()));
+        }
+    }
+
+    /**
+     * A TURN datagram ({@link #isTurn}) the fast path handed over from {@code sender} at the first listener: a request,
+     * or ChannelData without a route yet, whose channel gets one if it may.
+     */
+    public void handleFromFastPath(InetSocketAddress sender, byte[] d) {
+        TurnServer.Client client = new TurnServer.Client(TurnServer.Transport.UDP, sender, 0);
+        handle(client, d, 0, d.length);
+        if (d.length >= ChannelData.HEADER_BYTES && ChannelData.startsChannelData(d[0])) {
+            machine.fastRoute(client, (d[0] & 0xff) << 8 | (d[1] & 0xff), clock.nanoTime()).ifPresent(this::install);
+        }
+    }
+
+    /** A datagram from {@code peer} the fast path handed over from relayed port {@code port}: routed here, and its channel's route installed if it may have one. */
+    public void handlePeerFromFastPath(TurnPlane.Relayed port, InetSocketAddress peer, byte[] d) {
+        InetSocketAddress at = fastAddresses.get(port);
+        if (at == null) {
+            return; // released meanwhile
+        }
+        long now = clock.nanoTime();
+        machine.handlePeerDatagram(at, peer, d, 0, d.length, now);
+        drain();
+        machine.fastRouteFromPeer(at, peer, now).ifPresent(this::install);
+    }
+
+    /** Hands the fast path a bound channel's route, for a client at the listener on it. */
+    private void install(TurnServer.FastRoute r) {
+        TurnPlane.Relayed port = fastRelayed.get(r.relayed());
+        if (port != null && fast.isPresent() && r.client().listener() == 0) {
+            port.route(r.client().address(), r.channel(), r.peer(), r.until());
+        }
+    }
+
+    /** Counts what a fast-path port could not take. */
+    private void sent(boolean taken) {
+        if (!taken) {
+            machine.counters().increment(TurnCounter.DROPPED_SEND_QUEUE);
         }
     }
 
@@ -173,19 +231,37 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         for (Optional<TurnServer.Output> o = machine.pollOutput(); o.isPresent(); o = machine.pollOutput()) {
             switch (o.get()) {
                 case TurnServer.Output.ToClient c -> toClient(c.client(), c.message());
-                case TurnServer.Output.ToPeer p -> send(relayed.get(p.relayed()),
-                        () -> new DatagramPacket(Unpooled.copiedBuffer(p.buffer(), p.offset(), p.length()), p.peer()));
+                case TurnServer.Output.ToPeer p -> {
+                    TurnPlane.Relayed port = fastRelayed.get(p.relayed());
+                    if (port != null) {
+                        sent(port.send(p.peer(), java.util.Arrays.copyOfRange(p.buffer(), p.offset(), p.offset() + p.length())));
+                    } else {
+                        send(relayed.get(p.relayed()),
+                                () -> new DatagramPacket(Unpooled.copiedBuffer(p.buffer(), p.offset(), p.length()), p.peer()));
+                    }
+                }
             }
         }
     }
 
     private void toClient(TurnServer.Client c, byte[] message) {
+        if (c.transport() == TurnServer.Transport.UDP && listeners.get(c.listener()) instanceof UdpListener.OfPlane p) {
+            sent(p.send(c.address(), message));
+            return;
+        }
         toClient(c, Unpooled.wrappedBuffer(message));
     }
 
     private void toClient(TurnServer.Client c, ByteBuf message) {
         boolean udp = c.transport() == TurnServer.Transport.UDP;
-        if (!send(udp ? listeners.get(c.listener()) : tcpClients.get(c.address()), () -> udp ? new DatagramPacket(message, c.address()) : message)) {
+        if (udp && listeners.get(c.listener()) instanceof UdpListener.OfPlane p) {
+            byte[] d = ByteBufUtil.getBytes(message);
+            message.release();
+            sent(p.send(c.address(), d));
+            return;
+        }
+        Channel ch = udp ? ((UdpListener.OfNetty) listeners.get(c.listener())).channel() : tcpClients.get(c.address());
+        if (!send(ch, () -> udp ? new DatagramPacket(message, c.address()) : message)) {
             message.release();
         }
     }
@@ -266,6 +342,17 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
      * port bound, or -1 with the range's port given back.
      */
     private int open(InetAddress advertised, int rangePort) {
+        if (fast.isPresent()) {
+            Optional<TurnPlane.Relayed> port = fast.get().bind(new InetSocketAddress(bindAddress(advertised), rangePort));
+            if (port.isEmpty()) {
+                relay.returnPort(rangePort); // taken by another program
+                return -1;
+            }
+            InetSocketAddress at = new InetSocketAddress(advertised, port.get().number());
+            fastRelayed.put(at, port.get());
+            fastAddresses.put(port.get(), at);
+            return at.getPort();
+        }
         Channel ch = transport.bootstrap(loop, slotBytes, 1).handler(new PeerDatagrams(advertised)).register().channel();
         // On the channel's own loop, registering and binding happen at once: the futures are done when they return.
         ChannelFuture bound = ch.bind(new InetSocketAddress(bindAddress(advertised), rangePort));
@@ -287,15 +374,24 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
     @Override
     public void release(InetSocketAddress at) {
         Channel ch = relayed.remove(at);
+        TurnPlane.Relayed port = fastRelayed.remove(at);
         if (ch != null) {
             ch.close();
-            relay.returnPort(at.getPort()); // the range's port itself, or one the system chose, which the relay only counts
+        } else if (port != null) {
+            fastAddresses.remove(port);
+            port.close();
+        } else {
+            return;
         }
+        relay.returnPort(at.getPort()); // the range's port itself, or one the system chose, which the relay only counts
     }
 
     /** Closes every relayed port. */
     public void close() {
         for (InetSocketAddress at : List.copyOf(relayed.keySet())) {
+            release(at);
+        }
+        for (InetSocketAddress at : List.copyOf(fastRelayed.keySet())) {
             release(at);
         }
     }
