@@ -44,13 +44,13 @@ final class TurnForwarding {
     private final MemorySegment[] scratchMessages;
     private final MemorySegment scratchVector;
 
-    /** On the lane's thread, over its receive batch of {@link EpollLane#BATCH} slots. */
+    /** On the lane's thread, over its receive batch of {@link EpollLane#TURN_BATCH} slots. */
     TurnForwarding(Arena arena, MemorySegment received, MemorySegment sources, MemorySegment slots, long slotBytes) {
         this.received = received;
         this.sources = sources;
         this.slots = slots;
         this.slotBytes = slotBytes;
-        int batch = EpollLane.BATCH;
+        int batch = EpollLane.TURN_BATCH;
         sends = arena.allocate(Libc.MMSGHDR_BYTES * batch, 8);
         vectors = arena.allocate(2 * Libc.IOVEC_BYTES * batch, 8);
         headers = arena.allocate(4L * batch, 8);
