@@ -5,9 +5,13 @@ import dev.postern.client.PeerId;
 import dev.postern.client.Postern;
 import dev.postern.client.PosternException;
 import dev.postern.core.time.Clock;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,6 +45,18 @@ final class ConnectCommand implements Callable<Integer> {
     @Option(names = "--relay-only", description = "Go through the server's relay even if a direct path could be found.")
     boolean relayOnly;
 
+    @Option(names = "--turn", paramLabel = "URI",
+            description = {"Relay through this TURN server (coturn, Postern's own, any; UDP) instead of the Postern server's",
+                "relay: turn:HOST[:PORT] (port 3478 unless given). Needs --turn-user and --turn-password-file."})
+    String turn;
+
+    @Option(names = "--turn-user", paramLabel = "NAME", description = "The TURN server's username for --turn.")
+    String turnUser;
+
+    @Option(names = "--turn-password-file", paramLabel = "FILE",
+            description = "A file whose first line is the TURN password for --turn (kept off the command line).")
+    Path turnPasswordFile;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "50s", converter = Converters.PositiveDuration.class,
             description = "Give up connecting after this long (the peer has 30 s to come online). Default: ${DEFAULT-VALUE}")
     Duration timeout;
@@ -66,7 +82,11 @@ final class ConnectCommand implements Callable<Integer> {
             throw new UsageError("PEER-KEY must be the peer's address: 64 hex digits");
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (Postern node = serverOptions.startNode(b -> b.relayOnly(relayOnly).connectTimeout(timeout))) {
+        Optional<TurnAccount> turnAccount = turnAccount();
+        try (Postern node = serverOptions.startNode(b -> {
+            turnAccount.ifPresent(a -> b.turnServer(a.uri(), a.user(), a.password()));
+            return b.relayOnly(relayOnly).connectTimeout(timeout);
+        })) {
             err.println("postern: node " + node.id() + " calling " + peer + " through " + node.server());
             if (attempts != null) {
                 return ConnectAttempts.run(node, peer, attempts, settle, Clock.SYSTEM, spec.commandLine().getOut());
@@ -89,6 +109,32 @@ final class ConnectCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Main.EXIT_FAILURE;
+        }
+    }
+
+    private record TurnAccount(String uri, String user, String password) {}
+
+    /** {@code --turn}'s URI, user and password, read and checked before the node starts. */
+    private Optional<TurnAccount> turnAccount() {
+        if (turn == null) {
+            if (turnUser != null || turnPasswordFile != null) {
+                throw new UsageError("--turn-user and --turn-password-file go with --turn");
+            }
+            return Optional.empty();
+        }
+        if (turnUser == null || turnPasswordFile == null) {
+            throw new UsageError("--turn needs --turn-user and --turn-password-file");
+        }
+        try {
+            Postern.builder().turnServer(turn, turnUser, "");
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--turn: " + e.getMessage());
+        }
+        try {
+            String password = Files.readString(turnPasswordFile).lines().findFirst().orElse("").strip();
+            return Optional.of(new TurnAccount(turn, turnUser, password));
+        } catch (IOException e) {
+            throw new UsageError("cannot read --turn-password-file " + turnPasswordFile + ": " + e.getMessage());
         }
     }
 

@@ -128,6 +128,22 @@ class TurnClientsIT {
         assertThat(turnCounter("channels_bound")).isPositive();
     }
 
+    /**
+     * The server above relays TURN's UDP on the relay's ffm engine (its fast path); with the Netty engine the same
+     * sockets are Netty channels on the STUN loop: checked the same way.
+     */
+    @Test
+    void onTheNettyEngineEveryMessageComesBackToo() throws Exception {
+        Path own = Files.createDirectories(dir.resolve("netty"));
+        try (TurnServerProcess netty = TurnServerProcess.start(own, List.of("--relay-engine", "netty"))) {
+            assertThat(Files.readString(own.resolve("server.log"))).contains("UDP on the STUN loop");
+            assertThat(Files.readString(dir.resolve("server.log"))).as("the first server's").contains("UDP on the relay's ffm engine");
+            long relayed = netty.counter("turn", "relayed_to_peers");
+            assertAllEchoed(uclientAt(netty.port(), "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+            assertThat(netty.counter("turn", "relayed_to_peers") - relayed).isGreaterThanOrEqualTo(2 * MESSAGES);
+        }
+    }
+
     /** Over TCP; and when the connections close, their allocations end and every relay port they held is given back. */
     @Test
     void overTcpEveryMessageComesBack() throws Exception {

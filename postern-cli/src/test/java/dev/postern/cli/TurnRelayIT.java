@@ -27,10 +27,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -142,6 +145,48 @@ class TurnRelayIT {
             assertThatThrownBy(() -> a.connect(bob.id())).isInstanceOfSatisfying(PosternException.class,
                     e -> assertThat(e.getMessage()).contains("refused the allocation: 401"));
         }
+    }
+
+    /** As users run it: {@code postern listen} in one process, {@code postern connect --turn ...} in another. */
+    @Test
+    void theCommandLineRelaysThroughTurnToo() throws Exception {
+        Path password = Files.writeString(dir.resolve("turn-password"), TurnServerProcess.PASSWORD + "\n");
+        long relayed = postern.counter("turn", "relayed_to_peers_bytes");
+        Path listenOut = dir.resolve("listen.out");
+        Path listenErr = dir.resolve("listen.err");
+        Process listen = cli(listenOut, listenErr, "listen", "--server", postern.address(), "--nat-check-port", "off",
+                "--data-dir", dir.resolve("cli-bob").toString());
+        try {
+            Pattern listening = Pattern.compile("node ([0-9a-f]{64}) listening");
+            String bob = await().atMost(WAIT).until(() -> listening.matcher(Files.readString(listenErr)), Matcher::find).group(1);
+            Path in = Files.writeString(dir.resolve("message"), "across TURN\n");
+            Process connect = cli(dir.resolve("connect.out"), dir.resolve("connect.err"), "connect", bob, "--server", postern.address(),
+                    "--nat-check-port", "off", "--data-dir", dir.resolve("cli-alice").toString(), "--relay-only",
+                    "--turn", "turn:127.0.0.1:" + postern.port(), "--turn-user", TurnServerProcess.USER,
+                    "--turn-password-file", password.toString());
+            try (OutputStream stdin = connect.getOutputStream()) {
+                Files.copy(in, stdin);
+            }
+            assertThat(connect.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("connect ends at the end of its input").isTrue();
+            assertThat(connect.exitValue()).as(Files.readString(dir.resolve("connect.err"))).isZero();
+            await().atMost(WAIT).until(() -> Files.readString(listenOut).contains("across TURN"));
+            assertThat(postern.counter("turn", "relayed_to_peers_bytes")).as("through Postern's TURN").isGreaterThan(relayed);
+        } finally {
+            listen.destroy();
+            listen.waitFor(10, TimeUnit.SECONDS);
+        }
+        Process wrong = cli(dir.resolve("wrong.out"), dir.resolve("wrong.err"), "connect", "00".repeat(32), "--server", postern.address(),
+                "--turn", "turn:127.0.0.1:" + postern.port());
+        assertThat(wrong.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(wrong.exitValue()).as("a usage error").isEqualTo(2);
+        assertThat(Files.readString(dir.resolve("wrong.err"))).contains("--turn needs --turn-user and --turn-password-file");
+    }
+
+    private static Process cli(Path out, Path err, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     }
 
     @Test

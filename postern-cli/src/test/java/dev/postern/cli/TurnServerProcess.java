@@ -33,6 +33,11 @@ record TurnServerProcess(Process process, String address, Path secretFile, Path 
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     static TurnServerProcess start(Path dir) throws Exception {
+        return start(dir, List.of());
+    }
+
+    /** The same with more of {@code postern server}'s flags ({@code --relay-engine netty}, say). */
+    static TurnServerProcess start(Path dir, List<String> more) throws Exception {
         int port = FreePorts.udpRange(1);
         Path users = Files.writeString(dir.resolve("users"), "# who may allocate\n" + USER + ":" + PASSWORD + "\n");
         Path secret = Files.writeString(dir.resolve("secret"), SECRET + "\n");
@@ -51,6 +56,7 @@ record TurnServerProcess(Process process, String address, Path secretFile, Path 
         if (ipv6) {
             command.add("--turn-relay-address6=::1");
         }
+        command.addAll(more);
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);

@@ -131,9 +131,11 @@ public final class PosternServer implements AutoCloseable {
             started.add(role);
             stun = Optional.of(role);
             if (config.stun().turn().enabled()) {
-                log.info("TURN (RFC 8656) on udp and tcp {}:{}, realm {}, relayed addresses on {}{} from the relay's ports", host,
+                log.info("TURN (RFC 8656) on udp and tcp {}:{}, realm {}, relayed addresses on {}{} from the relay's ports; UDP {}", host,
                         role.primary().getPort(), config.stun().turn().realm(), config.relay().advertised().getHostAddress(),
-                        config.stun().turn().relayV6().map(a -> " and " + a.getHostAddress()).orElse(""));
+                        config.stun().turn().relayV6().map(a -> " and " + a.getHostAddress()).orElse(""),
+                        role.turn().orElseThrow().onFastPath() ? "on the relay's " + relay.engine() + " engine (bound channels forwarded there)"
+                                : "on the STUN loop");
                 role.tlsAddress().ifPresent(at -> log.info("TURN over TLS on tcp {}:{} ({}; SIGHUP reloads it)", host, at.getPort(),
                         config.stun().turn().tls().orElseThrow().certificate()));
             }

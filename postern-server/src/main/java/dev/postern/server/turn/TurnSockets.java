@@ -94,6 +94,11 @@ public final class TurnSockets implements TurnServer.RelayedPorts {
         return turn;
     }
 
+    /** Whether TURN's UDP is on the relay's fast path. */
+    public boolean onFastPath() {
+        return fast.isPresent();
+    }
+
     public Counters<TurnCounter> counters() {
         return machine.counters();
     }
