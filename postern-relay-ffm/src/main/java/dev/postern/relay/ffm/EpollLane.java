@@ -75,6 +75,8 @@ final class EpollLane implements RelayPlane.Lane, Executor {
     private MemorySegment sendVectors;
     private MemorySegment sendState;
     private TurnForwarding turnForwarding;
+    /** What {@link Libc#sendAll} counts the kernel refused, reused. */
+    private final int[] refused = new int[1];
 
     EpollLane(RelayEngine.Settings settings, String name) {
         this.clock = settings.clock();
@@ -437,23 +439,13 @@ final class EpollLane implements RelayPlane.Lane, Executor {
     }
 
     private void send(FfmPort out, int queued) {
-        int done = 0;
-        while (done < queued) {
-            int sent = Libc.sendmmsg(sendState, out.fd, sendsFrom[done], queued - done);
-            if (sent > 0) {
-                done += sent;
-                continue;
-            }
-            int errno = Libc.errno(sendState);
-            if (errno == Libc.EINTR) {
-                continue;
-            }
-            if (errno == Libc.EAGAIN || errno == Libc.ENOBUFS) {
-                counters.add(RelayCounter.DROPPED_BACKPRESSURE, queued - done);
-                return;
-            }
-            counters.increment(RelayCounter.DROPPED_SEND_FAILED); // this one datagram; the rest may still go
-            done++;
+        refused[0] = 0;
+        int unsent = Libc.sendAll(sendState, out.fd, sendsFrom, queued, refused);
+        if (unsent > 0) {
+            counters.add(RelayCounter.DROPPED_BACKPRESSURE, unsent);
+        }
+        if (refused[0] > 0) {
+            counters.add(RelayCounter.DROPPED_SEND_FAILED, refused[0]);
         }
     }
 }

@@ -207,6 +207,32 @@ final class Libc {
         }
     }
 
+    /**
+     * Sends {@code messages[0, queued)} from {@code fd} with sendmmsg, again after EINTR and past a datagram the kernel
+     * refuses alone (an ICMP error, an address it will not send to), which adds one to {@code refused[0]}. Returns how
+     * many a full queue (EAGAIN, ENOBUFS) left unsent: they are dropped, as a router drops.
+     */
+    static int sendAll(MemorySegment state, int fd, MemorySegment[] messages, int queued, int[] refused) {
+        int done = 0;
+        while (done < queued) {
+            int sent = sendmmsg(state, fd, messages[done], queued - done);
+            if (sent > 0) {
+                done += sent;
+                continue;
+            }
+            int errno = errno(state);
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == ENOBUFS) {
+                return queued - done;
+            }
+            refused[0]++;
+            done++;
+        }
+        return 0;
+    }
+
     /** Downcalls throw nothing of their own; anything else is a bug here. */
     private static AssertionError unexpected(Throwable t) {
         return new AssertionError("native call failed unexpectedly", t);

@@ -42,6 +42,7 @@ final class TurnForwarding {
     private final MemorySegment scratchName;
     private final MemorySegment scratchMessage;
     private final MemorySegment[] scratchMessages;
+    private final int[] refused = new int[1];
     private final MemorySegment scratchVector;
 
     /** On the lane's thread, over its receive batch of {@link EpollLane#TURN_BATCH} slots. */
@@ -239,25 +240,12 @@ final class TurnForwarding {
         sendAll(out, sendsFrom, queued, counters);
     }
 
-    /** Sends {@code messages[0, queued)} from {@code out}, going on past a datagram the kernel refuses alone. */
+    /** Sends {@code messages[0, queued)} from {@code out}; what the kernel would not take is counted as dropped. */
     private void sendAll(FfmPort out, MemorySegment[] messages, int queued, Counters<TurnCounter> counters) {
-        int done = 0;
-        while (done < queued) {
-            int sent = Libc.sendmmsg(state, out.fd, messages[done], queued - done);
-            if (sent > 0) {
-                done += sent;
-                continue;
-            }
-            int errno = Libc.errno(state);
-            if (errno == Libc.EINTR) {
-                continue;
-            }
-            if (errno == Libc.EAGAIN || errno == Libc.ENOBUFS) {
-                counters.add(TurnCounter.DROPPED_SEND_QUEUE, queued - done);
-                return;
-            }
-            counters.increment(TurnCounter.DROPPED_SEND_QUEUE); // this one datagram (ICMP, a refused address); the rest may go
-            done++;
+        refused[0] = 0;
+        int dropped = Libc.sendAll(state, out.fd, messages, queued, refused) + refused[0];
+        if (dropped > 0) {
+            counters.add(TurnCounter.DROPPED_SEND_QUEUE, dropped);
         }
     }
 }
