@@ -22,6 +22,9 @@ final class PathManager {
 
     private final List<Candidate> peerCandidates;
     private final long upgradeIntervalNanos;
+    private final long firstUpgradeNanos;
+    /** The wait before the next try, doubled after each from {@link #firstUpgradeNanos} up to {@link #upgradeIntervalNanos}. */
+    private long upgradeWait;
     /** Sealed, so it only tells apart this connection's path probes from a stale one's; it stays for the connection. */
     private final long probeId;
     private final Map<InetSocketAddress, Path> targets = new LinkedHashMap<>();
@@ -31,8 +34,13 @@ final class PathManager {
     private Path path;
     private long nextUpgrade = Long.MAX_VALUE;
 
-    PathManager(List<Candidate> peerCandidates, long upgradeIntervalNanos, long probeId) {
+    /**
+     * @param firstUpgradeNanos how soon a connection that settled on the relay first tries its direct paths again: the
+     *                          punching that went on while it connected may have opened one a moment later
+     */
+    PathManager(List<Candidate> peerCandidates, long firstUpgradeNanos, long upgradeIntervalNanos, long probeId) {
         this.peerCandidates = peerCandidates;
+        this.firstUpgradeNanos = firstUpgradeNanos;
         this.upgradeIntervalNanos = upgradeIntervalNanos;
         this.probeId = probeId;
     }
@@ -89,7 +97,8 @@ final class PathManager {
         peerSocket = socket;
         path = pathOf(from);
         if (path == Path.RELAYED && upgrade) {
-            nextUpgrade = now + upgradeIntervalNanos;
+            upgradeWait = firstUpgradeNanos;
+            nextUpgrade = now + upgradeWait;
         }
     }
 
@@ -147,7 +156,8 @@ final class PathManager {
                 direct.add(t.getKey());
             }
         }
-        nextUpgrade = now + upgradeIntervalNanos;
+        upgradeWait = Math.min(2 * upgradeWait, upgradeIntervalNanos);
+        nextUpgrade = now + upgradeWait;
         return direct;
     }
 

@@ -69,7 +69,7 @@ public final class PeerSession {
         }
 
         List<PathStrategy> strategies() {
-            return relayOnly ? Strategies.relayOnly() : Strategies.all(probeIntervalNanos, relayHeadStartNanos, birthday);
+            return relayOnly ? Strategies.relayOnly() : Strategies.all(probeIntervalNanos, relayHeadStartNanos, handshakeTimeoutNanos, birthday);
         }
     }
 
@@ -116,7 +116,7 @@ public final class PeerSession {
         this.strategies = settings.strategies();
         this.startAt = now + intro.delayMillis() * 1_000_000L;
         this.deadline = startAt + settings.handshakeTimeoutNanos();
-        this.paths = new PathManager(intro.candidates(), settings.upgradeIntervalNanos(), random.nextLong());
+        this.paths = new PathManager(intro.candidates(), settings.probeIntervalNanos(), settings.upgradeIntervalNanos(), random.nextLong());
         this.relay = new RelayClaim(settings.probeIntervalNanos());
         this.handshake = new PeerHandshake(me, intro, localIndex, settings.probeIntervalNanos(), random);
     }
@@ -344,8 +344,19 @@ public final class PeerSession {
         transmits.add(new Transmit(paths.socketFor(to), to, datagram));
     }
 
-    /** A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. */
+    /**
+     * A probe proves a path from the peer to here is open: the caller answers it with a HELLO at once. Once connected
+     * through the relay, either side answers it with a sealed path probe back the way it came (a punch or a birthday
+     * guess got through after the relay did): the peer's answer to that proves the path both ways and moves the
+     * connection there.
+     */
     private void onProbe(int socket, InetSocketAddress from, PeerPacket.Probe p, long now) {
+        if (searchingWhileRelayed() && sameToken(p.token())) {
+            paths.heard(socket, from);
+            paths.target(from, Path.DIRECT);
+            sealTo(from, ChannelFrames.pathProbe(paths.probeId()), now);
+            return;
+        }
         if (intro.role() != Role.CALLER || state != State.HANDSHAKING || settings.relayOnly() || !sameToken(p.token())) {
             counters.increment(PeerCounter.DROPPED_UNEXPECTED);
             return;

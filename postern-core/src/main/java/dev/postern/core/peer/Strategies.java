@@ -29,11 +29,15 @@ public final class Strategies {
      */
     static final long PREDICTION_HEAD_START_NANOS = 1_000_000_000L;
 
-    /** Every path: LAN, punch, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. */
-    public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, BirthdaySettings birthday) {
-        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, c -> List.of(c.address())),
-                new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, c -> List.of(c.address())),
-                new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS,
+    /**
+     * Every path: LAN, punch, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
+     * probing ones go on for {@code searchNanos} from their start, the handshake's time, also once the connection is up
+     * through the relay: a probe that gets through then moves it off the relay (see {@link PeerSession}).
+     */
+    public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, long searchNanos, BirthdaySettings birthday) {
+        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
+                new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
+                new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS, searchNanos,
                         Strategies::nextPorts),
                 new Birthday(birthday, intervalNanos),
                 new Relay(relayHeadStartNanos));
@@ -61,7 +65,7 @@ public final class Strategies {
 
     /**
      * Probes the addresses {@code targets} derives from every candidate of one kind, after a head start
-     * and then every {@code intervalNanos} until the session ends. Both sides do, so each NAT sees an
+     * and then every {@code intervalNanos} for {@code searchNanos} from the start. Both sides do, so each NAT sees an
      * outbound datagram to the other's endpoint before (or while) the other's arrive — a simultaneous
      * punch for observed endpoints, plain reachability for LAN addresses.
      */
@@ -71,16 +75,19 @@ public final class Strategies {
         private final Path path;
         private final long intervalNanos;
         private final long headStartNanos;
+        private final long searchNanos;
         private final Function<Candidate, List<InetSocketAddress>> targets;
         private long next = Long.MAX_VALUE;
+        private long endAt;
 
-        Probing(String name, Candidate.Kind kind, Path path, long intervalNanos, long headStartNanos,
+        Probing(String name, Candidate.Kind kind, Path path, long intervalNanos, long headStartNanos, long searchNanos,
                 Function<Candidate, List<InetSocketAddress>> targets) {
             this.name = name;
             this.kind = kind;
             this.path = path;
             this.intervalNanos = intervalNanos;
             this.headStartNanos = headStartNanos;
+            this.searchNanos = searchNanos;
             this.targets = targets;
         }
 
@@ -90,7 +97,13 @@ public final class Strategies {
         }
 
         @Override
+        public boolean searchesWhileRelayed() {
+            return true;
+        }
+
+        @Override
         public void start(Context context, long now) {
+            endAt = now + searchNanos;
             if (headStartNanos == 0) {
                 handleTimeout(context, now);
             } else {
@@ -100,6 +113,10 @@ public final class Strategies {
 
         @Override
         public void handleTimeout(Context context, long now) {
+            if (now - endAt >= 0) {
+                next = Long.MAX_VALUE;
+                return;
+            }
             boolean any = false;
             for (Candidate c : context.peerCandidates()) {
                 if (c.kind() == kind) {
