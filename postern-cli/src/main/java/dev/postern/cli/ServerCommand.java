@@ -16,6 +16,7 @@ import dev.postern.core.turn.TurnCredentials;
 import dev.postern.core.turn.TurnServer;
 import dev.postern.server.turn.TurnConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayFirstBudget;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.ServerException;
 import dev.postern.server.rendezvous.RendezvousConfig;
@@ -318,6 +319,16 @@ final class ServerCommand implements Callable<Integer> {
             description = "Relay sockets open at once, in total; a TURN relayed address counts as half of one. Default: ${DEFAULT-VALUE}")
     int relayMaxSockets;
 
+    @Option(names = "--relay-first-max-sockets", paramLabel = "N", defaultValue = "200", converter = Converters.NonNegativeInt.class,
+            description = {"Relay sockets started with introductions (relay first: a connection can carry data through the relay",
+                "at once and moves to a direct path when one is proven), apart from --relay-max-sockets; 0 turns relay first off.",
+                "Default: ${DEFAULT-VALUE}"})
+    int relayFirstMaxSockets;
+
+    @Option(names = "--relay-first-max-sockets-per-source", paramLabel = "N", defaultValue = "16", converter = Converters.PositiveInt.class,
+            description = "Relay-first sockets open at once for callers at one address (IPv4, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int relayFirstMaxSocketsPerSource;
+
     @Option(names = "--relay-max-sockets-per-node", paramLabel = "N", defaultValue = "8", converter = Converters.PositiveInt.class,
             description = "Relay sockets open at once for one node. Default: ${DEFAULT-VALUE}")
     int relayMaxSocketsPerNode;
@@ -524,6 +535,7 @@ final class ServerCommand implements Callable<Integer> {
                 controlLimits(),
                 new P2pscMediatorRole.Settings(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
                         P2pscMediatorRole.Settings.DEFAULTS.peerWait()),
+                new RelayFirstBudget(relayFirstMaxSockets, relayFirstMaxSocketsPerSource),
                 Clock.SYSTEM);
         PosternServer server;
         try {

@@ -115,7 +115,8 @@ public final class PosternServer implements AutoCloseable {
         ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
         ControlRole control = ControlRole.start(config.bind(), config.controlPort(), identity, config.control(), config.clock(), transport, dispatch);
         started.add(control);
-        MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Settings.DEFAULTS);
+        MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Settings.DEFAULTS,
+                Optional.of(new MediatorRole.RelayFirst(relay, config.relayFirst(), relayRequestThreads)));
         dispatch.attach(control, mediator);
         log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", host, control.address().getPort());
         Optional<P2pscMediatorRole> p2psc = Optional.empty();

@@ -8,6 +8,7 @@ import dev.postern.server.stun.StunConfig;
 import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.server.relay.RelayFirstBudget;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -28,17 +29,18 @@ import java.util.Objects;
  * @param messaging    queue limits and redelivery for messages between nodes
  * @param control      the control channel's shares: handshakes and sessions, in all and per source
  * @param p2psc        the p2psc mediator's shares and deadlines
+ * @param relayFirst   the relay sockets started with introductions (relay first), apart from those nodes start
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
         int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Settings messaging,
-        ControlServer.Settings control, P2pscMediatorRole.Settings p2psc, Clock clock) {
+        ControlServer.Settings control, P2pscMediatorRole.Settings p2psc, RelayFirstBudget relayFirst, Clock clock) {
 
     /** With the control channel's and the p2psc mediator's default shares. */
     public ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay, int relayThreads,
             String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer,
             MessageRouter.Settings messaging, Clock clock) {
         this(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun, introducer, messaging,
-                ControlServer.Settings.DEFAULTS, P2pscMediatorRole.Settings.DEFAULTS, clock);
+                ControlServer.Settings.DEFAULTS, P2pscMediatorRole.Settings.DEFAULTS, RelayFirstBudget.DEFAULTS, clock);
     }
 
     public ServerConfig {
@@ -50,6 +52,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(messaging, "messaging");
         Objects.requireNonNull(control, "control");
         Objects.requireNonNull(p2psc, "p2psc");
+        Objects.requireNonNull(relayFirst, "relayFirst");
         if (controlPort < 0 || controlPort > 65535) {
             throw new IllegalArgumentException("control port must be 0..65535");
         }

@@ -10,6 +10,7 @@ public enum MediationCounter {
     REFUSED_BUSY("calls refused (too many)"),
     REFUSED_VERSION("calls refused (protocol versions differ)"),
     RELAYS_PASSED("relay ports passed between introduced peers"),
+    RELAYS_FIRST("introductions given a relay socket at once (relay first)"),
     DROPPED_MALFORMED("mediation frames dropped (malformed)"),
     DROPPED_UNKNOWN_SESSION("mediation frames dropped (no such session, or not the sender's)");
 

@@ -38,7 +38,9 @@ import java.util.List;
 public final class MediationFrames {
 
     public static final byte FIRST_TYPE = 24;
-    public static final byte LAST_TYPE = 31;
+    public static final byte LAST_TYPE = 32;
+    /** The longest relay socket id a RELAY_READY carries (the relay's ids are 16 hex digits). */
+    static final int MAX_SOCKET_ID = 32;
     /** The mediation protocol's version; a caller and callee of different versions are refused. */
     public static final int VERSION = 2;
     /** Candidates per peer: enough for a few interfaces and the observed endpoint; the cap keeps probes from being aimed at many hosts. */
@@ -84,6 +86,13 @@ public final class MediationFrames {
 
         /** A relay port the sender holds for the session; the receiver claims it with the token. */
         record Relayed(long session, Candidate relay, byte[] token) implements Frame {}
+
+        /**
+         * The server's relay port for this side of the session, given with the introduction (relay first): claim it with
+         * the token and the connection can run through it at once. {@code socketId} names the relay socket for the
+         * caller, who stops it once direct; empty for the callee.
+         */
+        record RelayReady(long session, Candidate port, byte[] token, String socketId) implements Frame {}
     }
 
     private MediationFrames() {}
@@ -122,6 +131,15 @@ public final class MediationFrames {
                 b.put((byte) 31).putLong(r.session());
                 candidate(b, r.relay());
                 b.put(token(r.token()));
+            }
+            case Frame.RelayReady r -> {
+                byte[] id = r.socketId().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                if (id.length > MAX_SOCKET_ID) {
+                    throw new IllegalArgumentException("a relay socket id is at most " + MAX_SOCKET_ID + " characters");
+                }
+                b.put((byte) 32).putLong(r.session());
+                candidate(b, r.port());
+                b.put(token(r.token())).put((byte) id.length).put(id);
             }
         }
         return Buffers.written(b);
@@ -175,6 +193,17 @@ public final class MediationFrames {
                 Candidate relay = candidate(b);
                 byte[] token = b.bytes(TOKEN_BYTES);
                 yield new Frame.Relayed(session, relay, token);
+            }
+            case 32 -> {
+                long session = b.i64();
+                Candidate port = candidate(b);
+                byte[] token = b.bytes(TOKEN_BYTES);
+                int idLength = b.u8();
+                if (idLength > MAX_SOCKET_ID) {
+                    b.refuse(DecodeError.MALFORMED);
+                }
+                byte[] id = b.bytes(Math.min(idLength, MAX_SOCKET_ID));
+                yield b.refused() ? null : new Frame.RelayReady(session, port, token, new String(id, java.nio.charset.StandardCharsets.US_ASCII));
             }
             default -> null;
         };

@@ -58,6 +58,8 @@ public final class Mediator {
         final List<Candidate> callerCandidates;
         final NatMapping callerMapping;
         final byte[] token;
+        /** Where the caller's channel came from: the source whose relay-first share its socket draws on. */
+        InetSocketAddress callerSeen;
         State state = State.WAITING;
         Reason failure;
         long deadline;
@@ -90,6 +92,7 @@ public final class Mediator {
     private final Map<Long, Session> byId = new HashMap<>();
     private final Map<NodeId, Integer> openCallsByCaller = new HashMap<>();
     private final ArrayDeque<OutgoingFrame> outgoing = new ArrayDeque<>();
+    private final ArrayDeque<Introduction> introductions = new ArrayDeque<>();
     /** Sessions by when each next needs time. */
     private final DeadlineQueue<Long> due = new DeadlineQueue<>(id -> {
         Session s = byId.get(id);
@@ -107,6 +110,34 @@ public final class Mediator {
 
     public Optional<OutgoingFrame> pollFrame() {
         return Optional.ofNullable(outgoing.poll());
+    }
+
+    /**
+     * Two nodes introduced to each other: {@code caller}'s channel came from {@code callerSeen}. A driver with a relay
+     * gives them a relay socket for it at once ({@link #handleRelayReady}); drain after every input (one without a relay
+     * drops them).
+     */
+    public record Introduction(long session, NodeId caller, InetSocketAddress callerSeen) {}
+
+    public Optional<Introduction> pollIntroduction() {
+        return Optional.ofNullable(introductions.poll());
+    }
+
+    /**
+     * The relay socket {@code socketId} for session {@code session} (relay first): the caller gets {@code port1} with
+     * {@code token1} and the socket's id (it stops the socket once direct), the callee {@code port2} and {@code token2}.
+     * False, and nothing sent, when the session is no longer introduced: the driver stops the socket.
+     */
+    public boolean handleRelayReady(long session, InetSocketAddress port1, byte[] token1, InetSocketAddress port2, byte[] token2,
+            String socketId) {
+        Session s = byId.get(session);
+        if (s == null || s.state != State.INTRODUCED) {
+            return false;
+        }
+        counters.increment(MediationCounter.RELAYS_FIRST);
+        send(s.caller, new Frame.RelayReady(s.id, new Candidate(Candidate.Kind.RELAY, port1), token1, socketId));
+        send(s.callee, new Frame.RelayReady(s.id, new Candidate(Candidate.Kind.RELAY, port2), token2, ""));
+        return true;
     }
 
     /** Calls not yet answered or timed out. */
@@ -211,6 +242,7 @@ public final class Mediator {
         random.nextBytes(token);
         Session s = new Session(newSessionId(), key, from, c.version(), c.callee(), candidates(observed, c.candidates()), c.mapping(),
                 token, now + limits.callTimeoutNanos());
+        s.callerSeen = observed;
         byCall.put(key, s);
         byId.put(s.id, s);
         openCallsByCaller.merge(from, 1, Integer::sum);
@@ -244,6 +276,7 @@ public final class Mediator {
                 counters.increment(MediationCounter.INTRODUCED);
                 send(s.caller, s.toCaller);
                 send(s.callee, s.toCallee);
+                introductions.add(new Introduction(s.id, s.caller, s.callerSeen));
             }
             case INTRODUCED -> send(from, s.toCallee); // the callee's INTRODUCE was lost
             default -> counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);

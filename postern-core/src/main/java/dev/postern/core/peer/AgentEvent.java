@@ -21,6 +21,12 @@ public sealed interface AgentEvent {
     /** A connection wants a relay port pair with claim tokens; answer with {@link PeerAgent#handleRelayGranted}. */
     record RelayWanted(int connection) implements AgentEvent {}
 
+    /**
+     * The server gave a connection's caller relay socket {@code socketId} with its introduction (relay first): the node
+     * stops it when {@link RelayUnused} says so.
+     */
+    record RelayHeld(int connection, String socketId) implements AgentEvent {}
+
     /** The relay port pair granted to a connection is no longer needed (it found another path, or ended): stop it. */
     record RelayUnused(int connection) implements AgentEvent {}
 

@@ -69,5 +69,8 @@ public interface PathStrategy {
 
         /** Asks the node for a relay port pair; the session then probes through it. Only a caller asks. */
         void requestRelay();
+
+        /** Whether the connection holds a relay port already (relay first's, given with the introduction). */
+        boolean holdsRelay();
     }
 }

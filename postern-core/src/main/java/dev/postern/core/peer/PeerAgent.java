@@ -50,6 +50,12 @@ public final class PeerAgent {
     private final Map<Integer, Integer> callOf = new HashMap<>();
     /** Connections holding a relay port pair from the server. */
     private final java.util.Set<Integer> relayed = new java.util.HashSet<>();
+    /**
+     * Relay-first ports that came before their session's introduction (the control channel does not keep order), by
+     * session: given to the session when it starts. A few at most; the oldest goes first.
+     */
+    private final java.util.LinkedHashMap<Long, Frame.RelayReady> earlyRelays = new java.util.LinkedHashMap<>();
+    private static final int MAX_EARLY_RELAYS = 16;
     /** Connections the node opened sockets for. */
     private final java.util.Set<Integer> withSockets = new java.util.HashSet<>();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
@@ -257,6 +263,21 @@ public final class PeerAgent {
                     }
                 }
             }
+            case Frame.RelayReady r -> {
+                boolean known = false;
+                for (PeerSession s : List.copyOf(byIndex.values())) {
+                    if (s.introduction().session() == r.session()) {
+                        known = true;
+                        relayReady(s, r, now);
+                    }
+                }
+                if (!known) {
+                    earlyRelays.put(r.session(), r);
+                    if (earlyRelays.size() > MAX_EARLY_RELAYS) {
+                        earlyRelays.remove(earlyRelays.keySet().iterator().next());
+                    }
+                }
+            }
             default -> counters.increment(PeerCounter.DROPPED_UNEXPECTED);
         }
     }
@@ -272,6 +293,16 @@ public final class PeerAgent {
             repeats.add(answer, frame, now, now + settings.callTimeoutNanos());
         } else {
             toServer.add(frame); // a refusal is said once: the caller's call fails either way
+        }
+    }
+
+    private void relayReady(PeerSession s, Frame.RelayReady r, long now) {
+        if (s.handleRelayReady(r.port().address(), r.token(), now)) {
+            relayed.add(s.localIndex());
+            if (!r.socketId().isEmpty()) {
+                events.add(new AgentEvent.RelayHeld(s.localIndex(), r.socketId()));
+            }
+            drain(s, now);
         }
     }
 
@@ -292,6 +323,10 @@ public final class PeerAgent {
             callOf.put(session.localIndex(), call.number());
         }
         drain(session, now);
+        Frame.RelayReady early = earlyRelays.remove(i.session());
+        if (early != null) {
+            relayReady(session, early, now);
+        }
     }
 
     /** A datagram from a peer on the node's socket {@code socket} ({@link Transmit#MAIN}, or one opened for a connection). */

@@ -304,10 +304,25 @@ public final class PeerSession {
 
     /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */
     public void handleRelayed(Candidate relayed, byte[] token, long now) {
-        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relay.isHeld()) {
+        // A relay-first port held already may be one the caller never got: the caller's own relay replaces it.
+        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relayed.address().equals(relay.port())) {
             return;
         }
         holdRelay(relayed.address(), Transmit.MAIN, token, now);
+    }
+
+    /**
+     * The server's relay port for this side, given with the introduction (relay first): claimed at once, and the caller's
+     * HELLO goes through it too, while the direct paths are tried. The relay strategy still asks for a relay of its own
+     * after its head start if the connection is not up by then (the other side's port may have been lost on the way).
+     * False if it comes too late to be of use (connected, ended, or a relay held already).
+     */
+    public boolean handleRelayReady(InetSocketAddress port, byte[] token, long now) {
+        if (state == State.ENDED || state == State.CONNECTED || relay.isHeld()) {
+            return false;
+        }
+        holdRelay(port, Transmit.MAIN, token, now);
+        return true;
     }
 
     /** Why the relay this connection asked for cannot be had: said in its failure, should it time out. */
@@ -666,6 +681,11 @@ public final class PeerSession {
             if (relay.request()) {
                 events.add(new PeerEvent.RelayWanted());
             }
+        }
+
+        @Override
+        public boolean holdsRelay() {
+            return relay.isHeld();
         }
     }
 }

@@ -252,10 +252,16 @@ public final class Strategies {
         }
     }
 
-    /** Asks for a relay after a head start, so a direct path that opens quickly saves the server the traffic. */
+    /**
+     * Asks for a relay after a head start, so a direct path that opens quickly saves the server the traffic. Where the
+     * connection holds relay first's port already it asks no sooner than {@link #FALLBACK_NANOS} from its start: if it is
+     * not up by then, the peer's half of that port was likely lost on the way, and a relay of its own is asked for.
+     */
     static final class Relay implements PathStrategy {
+        static final long FALLBACK_NANOS = 3_000_000_000L;
         private final long headStartNanos;
         private long at = Long.MAX_VALUE;
+        private long startedAt;
 
         Relay(long headStartNanos) {
             this.headStartNanos = headStartNanos;
@@ -268,6 +274,7 @@ public final class Strategies {
 
         @Override
         public void start(Context context, long now) {
+            startedAt = now;
             if (context.role() == Role.CALLER) {
                 at = now + headStartNanos;
                 if (headStartNanos == 0) {
@@ -278,6 +285,10 @@ public final class Strategies {
 
         @Override
         public void handleTimeout(Context context, long now) {
+            if (context.holdsRelay() && now - (startedAt + FALLBACK_NANOS) < 0) {
+                at = startedAt + FALLBACK_NANOS;
+                return;
+            }
             at = Long.MAX_VALUE;
             context.requestRelay();
         }

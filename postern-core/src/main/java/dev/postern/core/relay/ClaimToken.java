@@ -29,6 +29,11 @@ public record ClaimToken(long high, long low) {
         };
     }
 
+    /** The raw form a claim sends: 16 bytes, big-endian. */
+    public byte[] bytes() {
+        return ByteBuffer.allocate(BYTES).putLong(high).putLong(low).array();
+    }
+
     public String hex() {
         return Hex.of(high, low);
     }

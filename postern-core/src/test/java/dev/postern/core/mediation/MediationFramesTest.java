@@ -1,6 +1,7 @@
 package dev.postern.core.mediation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.postern.core.codec.DecodeError;
@@ -45,7 +46,9 @@ class MediationFramesTest {
                 new Frame.Introduce(11L, 0, Role.CALLEE, alice, 0, token, List.of(), NatMapping.INDEPENDENT),
                 new Frame.CallFailed(12, Reason.NOT_AVAILABLE),
                 new Frame.CallFailed(13, Reason.BUSY),
-                new Frame.Relayed(14L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40001), token));
+                new Frame.Relayed(14L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40001), token),
+                new Frame.RelayReady(15L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40002), token, "0123456789abcdef"),
+                new Frame.RelayReady(16L, candidate(Candidate.Kind.RELAY, "2001:db8::1", 40003), token, ""));
 
         for (Frame f : frames) {
             byte[] wire = MediationFrames.encode(f);
@@ -62,6 +65,17 @@ class MediationFramesTest {
         assertThat(intro.peerMapping()).isEqualTo(NatMapping.DEPENDENT);
         Frame.Answer answer = (Frame.Answer) ((Decoded.Ok<Frame>) MediationFrames.decode(MediationFrames.encode(frames.get(6)))).value();
         assertThat(answer.mapping()).isEqualTo(NatMapping.INDEPENDENT);
+    }
+
+    @Test
+    void aRelayReadyWithAnOverlongSocketIdIsRefused() throws Exception {
+        byte[] wire = MediationFrames.encode(new Frame.RelayReady(1L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40002), token, "x".repeat(32)));
+        wire[wire.length - 33] = 33; // the id's length, one past the most a frame carries
+        byte[] longer = Arrays.copyOf(wire, wire.length + 1);
+        longer[longer.length - 1] = 'x';
+        assertThat(MediationFrames.decode(longer)).isInstanceOf(Decoded.Bad.class);
+        assertThatThrownBy(() -> MediationFrames.encode(new Frame.RelayReady(1L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 1), token,
+                "x".repeat(33)))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -231,6 +231,37 @@ class MediatorTest {
         assertThat(((Frame.Relayed) passed.get(0).frame()).relay()).isEqualTo(relay);
     }
 
+    /** Relay first: each introduction is reported once, and a socket given for it reaches both peers, the caller with its id. */
+    @Test
+    void anIntroductionAsksForARelaySocketThatBothPeersGet() {
+        listen(true);
+        call(7);
+        Frame.Offer offer = offer();
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of(), NatMapping.UNKNOWN));
+        drain();
+        Mediator.Introduction introduced = mediator.pollIntroduction().orElseThrow();
+        assertThat(introduced).isEqualTo(new Mediator.Introduction(offer.session(), caller, callerSeen));
+        assertThat(mediator.pollIntroduction()).isEmpty();
+
+        InetSocketAddress port1 = address("198.51.100.9", 40001);
+        InetSocketAddress port2 = address("198.51.100.9", 40002);
+        byte[] token1 = new byte[MediationFrames.TOKEN_BYTES];
+        byte[] token2 = new byte[MediationFrames.TOKEN_BYTES];
+        token2[0] = 2;
+        assertThat(mediator.handleRelayReady(offer.session(), port1, token1, port2, token2, "socket-1")).isTrue();
+        List<Sent> sent = drain();
+        assertThat(sent).extracting(Sent::to).containsExactly(caller, callee);
+        Frame.RelayReady toCaller = (Frame.RelayReady) sent.get(0).frame();
+        Frame.RelayReady toCallee = (Frame.RelayReady) sent.get(1).frame();
+        assertThat(toCaller.port().address()).isEqualTo(port1);
+        assertThat(toCaller.socketId()).isEqualTo("socket-1");
+        assertThat(toCallee.port().address()).isEqualTo(port2);
+        assertThat(toCallee.token()).isEqualTo(token2);
+        assertThat(toCallee.socketId()).as("only the caller stops it").isEmpty();
+        assertThat(mediator.handleRelayReady(offer.session() + 1, port1, token1, port2, token2, "socket-2")).as("no such session").isFalse();
+        assertThat(drain()).isEmpty();
+    }
+
     @Test
     void differentVersionsAreRefusedAndTooManyCallsAreBusy() {
         from(callee, calleeSeen, new Frame.Listen(1, MediationFrames.VERSION + 1, true));

@@ -7,7 +7,14 @@ import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.control.ControlRole;
 import dev.postern.server.net.DeadlineTimer;
+import dev.postern.server.ServerException;
+import dev.postern.server.relay.RelayAllocation;
+import dev.postern.server.relay.RelayFirstBudget;
+import dev.postern.server.relay.RelayService;
+import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.Optional;
+import java.util.concurrent.Executor;
 
 /**
  * The mediator on the server's control channel: calls and introductions between nodes that name each
@@ -19,18 +26,26 @@ public final class MediatorRole {
     private final Mediator mediator;
     private final ControlRole control;
     private final Clock clock;
+    private final Optional<RelayFirst> relayFirst;
     /** Armed for the mediator's next deadline ({@link Mediator#pollTimeout}); on the event loop. */
     private final DeadlineTimer timer;
 
-    private MediatorRole(Mediator mediator, ControlRole control, Clock clock) {
+    /**
+     * Relay first: a socket from {@code relay}'s budget for each introduction, started on {@code blocking} (binding
+     * blocks) and handed to the mediator on the channel's loop.
+     */
+    public record RelayFirst(RelayService relay, RelayFirstBudget budget, Executor blocking) {}
+
+    private MediatorRole(Mediator mediator, ControlRole control, Clock clock, Optional<RelayFirst> relayFirst) {
         this.mediator = mediator;
         this.control = control;
         this.clock = clock;
+        this.relayFirst = relayFirst;
         this.timer = control.timer(this::onTimeout);
     }
 
-    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Settings limits) {
-        return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock);
+    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Settings limits, Optional<RelayFirst> relayFirst) {
+        return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock, relayFirst.filter(r -> r.budget().enabled()));
     }
 
     public Counters<MediationCounter> counters() {
@@ -48,6 +63,33 @@ public final class MediatorRole {
         mediator.handleDisconnected(node);
     }
 
+    /**
+     * A relay-first socket for {@code introduced}, started off the loop; one the budget refuses is counted there, and
+     * the connection relays as it would without (after its head start).
+     */
+    private void startRelay(RelayFirst r, Mediator.Introduction introduced) {
+        r.blocking().execute(() -> {
+            RelayAllocation a;
+            try {
+                a = r.relay().openRelayFirst(introduced.caller().hex(), introduced.callerSeen().getAddress(), r.budget());
+            } catch (ServerException refused) {
+                return;
+            }
+            control.execute(() -> handOver(r, introduced, a));
+        });
+    }
+
+    /** On the channel's loop: the socket to both peers, or stopped if their session ended meanwhile. */
+    private void handOver(RelayFirst r, Mediator.Introduction introduced, RelayAllocation a) {
+        InetSocketAddress port1 = new InetSocketAddress(a.ip(), a.port1());
+        InetSocketAddress port2 = new InetSocketAddress(a.ip(), a.port2());
+        if (!mediator.handleRelayReady(introduced.session(), port1, a.token1().orElseThrow().bytes(), port2,
+                a.token2().orElseThrow().bytes(), a.id())) {
+            r.blocking().execute(() -> r.relay().stop(a.id()));
+        }
+        flush();
+    }
+
     private void onTimeout() {
         mediator.handleTimeout(clock.nanoTime());
         flush();
@@ -55,6 +97,10 @@ public final class MediatorRole {
 
     /** Sends what the mediator has to send and arms the timer for when it next needs time. */
     private void flush() {
+        for (var i = mediator.pollIntroduction(); i.isPresent(); i = mediator.pollIntroduction()) {
+            Mediator.Introduction introduced = i.get();
+            relayFirst.ifPresent(r -> startRelay(r, introduced));
+        }
         for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {
             control.send(o.get().to(), o.get().frame());
         }

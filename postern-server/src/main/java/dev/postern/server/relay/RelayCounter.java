@@ -9,6 +9,9 @@ public enum RelayCounter {
     REFUSED_LIMIT("relay sockets refused (limit)"),
     REFUSED_SOURCE("relay sockets refused (the nodes' address holds its share)"),
     REFUSED_PORTS("relay sockets refused (no free ports)"),
+    RELAY_FIRST_STARTED("relay-first sockets started with an introduction (also counted as started)"),
+    RELAY_FIRST_REFUSED("relay-first sockets refused (their budget, in all or for the caller's address, is used up)"),
+    RELAY_FIRST_BYTES("bytes relay-first sockets carried before they were stopped (the connections' relayed start)"),
     DROPPED_BACKPRESSURE("datagrams dropped (send queue full)"),
     DROPPED_SEND_FAILED("datagrams dropped (the system refused to send them)"),
     DROPPED_OVERSIZED("datagrams dropped (larger than the relay's maximum datagram)");

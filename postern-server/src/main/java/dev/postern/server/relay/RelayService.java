@@ -48,6 +48,8 @@ public final class RelayService implements AutoCloseable {
     private final Counters<RelayCounter> counters = new Counters<>(RelayCounter.class);
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicInteger lentPorts = new AtomicInteger();
+    /** Relay-first sockets open now: outside the shares of sockets nodes start. */
+    private final AtomicInteger relayFirstHeld = new AtomicInteger();
     /** Datagram counts of sockets already stopped, by verdict, so totals survive their sockets. */
     private final long[] stoppedVerdicts = new long[RelayVerdict.values().length];
     private final ScheduledExecutorService sweep = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -92,7 +94,7 @@ public final class RelayService implements AutoCloseable {
      * thread, never from an event loop.
      */
     public RelayAllocation open(String owner, RelayRequest request) throws ServerException {
-        return start(owner, null, request);
+        return start(owner, null, request, null);
     }
 
     /**
@@ -100,26 +102,57 @@ public final class RelayService implements AutoCloseable {
      * that address and outside the server's reserve.
      */
     public RelayAllocation open(String owner, InetAddress from, RelayRequest request) throws ServerException {
-        return start(owner, SourceNetwork.of(from), request);
+        return start(owner, SourceNetwork.of(from), request, null);
     }
 
-    private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request) throws ServerException {
+    /**
+     * Starts a relay-first socket for an introduction whose caller, {@code owner}, came from {@code from}: two ports and
+     * claim tokens, from a budget of its own ({@code budget}: in all, and for one source address), not from the shares of
+     * sockets nodes start. The caller stops it once its connection is direct. Blocks while binding, as {@link #open} does.
+     */
+    public RelayAllocation openRelayFirst(String owner, InetAddress from, RelayFirstBudget budget) throws ServerException {
+        return start(owner, SourceNetwork.of(from), new RelayRequest(true, List.of()), budget);
+    }
+
+    /** Relay-first sockets open now. */
+    public int relayFirstSockets() {
+        return relayFirstHeld.get();
+    }
+
+    private synchronized RelayAllocation start(String owner, SourceNetwork source, RelayRequest request, RelayFirstBudget relayFirst)
+            throws ServerException {
+        if (relayFirst != null) {
+            if (relayFirstHeld.get() >= relayFirst.maxSockets() || heldBy(source, true) >= relayFirst.maxSocketsPerSource()) {
+                counters.increment(RelayCounter.RELAY_FIRST_REFUSED);
+                throw new ServerException(ServerException.Reason.RELAY_FULL, "the relay-first budget is used up");
+            }
+            return bindSocket(owner, source, request, true);
+        }
         int room = source == null ? config.maxSockets() : config.maxSockets() - config.reservedForServer();
-        if (2 * sockets.size() + lentPorts.get() + 2 > 2 * room) {
+        if (2 * nodesSockets() + lentPorts.get() + 2 > 2 * room) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
             throw new ServerException(ServerException.Reason.RELAY_FULL,
                     "the relay holds its maximum of " + room + " sockets for nodes elsewhere; stop one or try later");
         }
-        if (source != null && heldBy(source) >= config.maxSocketsPerSource()) {
+        if (source != null && heldBy(source, false) >= config.maxSocketsPerSource()) {
             counters.increment(RelayCounter.REFUSED_SOURCE);
             throw new ServerException(ServerException.Reason.RELAY_SOURCE_SHARE,
                     "nodes at this address already hold its share of " + config.maxSocketsPerSource() + " relay sockets; stop one first");
         }
-        if (ownedBy(owner).size() >= config.maxSocketsPerOwner()) {
+        if (sockets.values().stream().filter(s -> !s.relayFirst && s.allocation.owner().equals(owner)).count() >= config.maxSocketsPerOwner()) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
             throw new ServerException(ServerException.Reason.RELAY_OWNER_SHARE,
                     "this node already holds its maximum of " + config.maxSocketsPerOwner() + " relay sockets; stop one first");
         }
+        return bindSocket(owner, source, request, false);
+    }
+
+    /** Sockets nodes started (not relay-first ones): what --relay-max-sockets and TURN's ports share. */
+    private int nodesSockets() {
+        return sockets.size() - relayFirstHeld.get();
+    }
+
+    private RelayAllocation bindSocket(String owner, SourceNetwork source, RelayRequest request, boolean relayFirst) throws ServerException {
         RelayPlane.Lane lane = plane.nextLane();
         RelayPlane.Port first = bindFreePort(lane);
         RelayPlane.Port second = first == null ? null : bindFreePort(lane);
@@ -141,8 +174,12 @@ public final class RelayService implements AutoCloseable {
                 request.allowedSources(), peerRule, clock.nanoTime());
         // Until now the ports dropped whatever came: nobody knew them.
         lane.relay(first, second, pair);
-        sockets.put(id, new RelaySocket(allocation, source, pair, sequence.incrementAndGet(), clock.nanoTime(), first, second));
+        sockets.put(id, new RelaySocket(allocation, source, pair, sequence.incrementAndGet(), clock.nanoTime(), relayFirst, first, second));
         counters.increment(RelayCounter.SOCKETS_STARTED);
+        if (relayFirst) {
+            relayFirstHeld.incrementAndGet();
+            counters.increment(RelayCounter.RELAY_FIRST_STARTED);
+        }
         log.debug("socket {} started for {}: ports {} and {}", id, owner, allocation.port1(), allocation.port2());
         return allocation;
     }
@@ -183,10 +220,10 @@ public final class RelayService implements AutoCloseable {
                 .toList();
     }
 
-    private int heldBy(SourceNetwork source) {
+    private int heldBy(SourceNetwork source, boolean relayFirst) {
         int n = 0;
         for (RelaySocket s : sockets.values()) {
-            if (source.equals(s.source)) {
+            if (s.relayFirst == relayFirst && source.equals(s.source)) {
                 n++;
             }
         }
@@ -294,7 +331,7 @@ public final class RelayService implements AutoCloseable {
      * is not theirs. False (counted as a refusal) when that is spent.
      */
     private synchronized boolean lendPort() {
-        if (2 * sockets.size() + lentPorts.get() >= 2 * (config.maxSockets() - config.reservedForServer())) {
+        if (2 * nodesSockets() + lentPorts.get() >= 2 * (config.maxSockets() - config.reservedForServer())) {
             counters.increment(RelayCounter.REFUSED_LIMIT);
             return false;
         }
@@ -382,9 +419,14 @@ public final class RelayService implements AutoCloseable {
     }
 
     /** Closes both ports and folds the socket's counts (final once its ports are closed) into the totals. */
+    /** Closes a socket taken out of {@link #sockets}. */
     private void closeSocket(RelaySocket s) {
         closePort(s.ports[RelayPair.SIDE_1]);
         closePort(s.ports[RelayPair.SIDE_2]);
+        if (s.relayFirst) {
+            relayFirstHeld.decrementAndGet();
+            counters.add(RelayCounter.RELAY_FIRST_BYTES, s.pair.forwardedBytes());
+        }
         synchronized (stoppedVerdicts) {
             for (RelayVerdict v : RelayVerdict.values()) {
                 stoppedVerdicts[v.ordinal()] += s.count(v);

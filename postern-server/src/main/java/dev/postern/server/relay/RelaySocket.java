@@ -14,10 +14,13 @@ final class RelaySocket {
     /** Orders sockets by start, for "the newest socket". */
     final long sequence;
     final long startedAt;
+    /** Started with an introduction (relay first): counted in that budget, not in the shares of sockets nodes start. */
+    final boolean relayFirst;
     final RelayPlane.Port[] ports;
 
-    RelaySocket(RelayAllocation allocation, SourceNetwork source, RelayPair pair, long sequence, long startedAt,
+    RelaySocket(RelayAllocation allocation, SourceNetwork source, RelayPair pair, long sequence, long startedAt, boolean relayFirst,
             RelayPlane.Port side1, RelayPlane.Port side2) {
+        this.relayFirst = relayFirst;
         this.allocation = allocation;
         this.source = source;
         this.startedAt = startedAt;

@@ -88,6 +88,32 @@ class RelayServiceTest {
         assertThat(relay.counters().get(RelayCounter.REFUSED_LIMIT)).isEqualTo(3);
     }
 
+    /** Relay first's sockets come from their own budget: the nodes' shares do not see them, nor they the nodes'. */
+    @Test
+    void relayFirstSocketsHaveABudgetOfTheirOwn() throws Exception {
+        relay.close();
+        relay = start(0, 0, 2, 2, LOOPBACK); // nodes: two sockets in all
+        RelayFirstBudget budget = new RelayFirstBudget(3, 2);
+        RelayAllocation first = relay.openRelayFirst("caller", LOOPBACK, budget);
+        relay.openRelayFirst("caller", LOOPBACK, budget);
+        assertThat(first.token1()).as("relay-first sockets always have claim tokens").isPresent();
+        assertThatThrownBy(() -> relay.openRelayFirst("caller", LOOPBACK, budget)).as("two for one address")
+                .isInstanceOf(ServerException.class).hasMessageContaining("relay-first budget");
+        relay.openRelayFirst("caller", InetAddress.getByName("127.0.0.2"), budget);
+        assertThatThrownBy(() -> relay.openRelayFirst("caller", InetAddress.getByName("127.0.0.3"), budget)).as("three in all")
+                .isInstanceOf(ServerException.class);
+        assertThat(relay.relayFirstSockets()).isEqualTo(3);
+
+        relay.open("caller", LOOPBACK, RelayRequest.OPEN);
+        relay.open("caller", LOOPBACK, RelayRequest.OPEN);
+        assertThat(relay.size()).as("the nodes' two besides relay first's three").isEqualTo(5);
+        assertThat(relay.counters().get(RelayCounter.RELAY_FIRST_REFUSED)).isEqualTo(2);
+
+        assertThat(relay.stop(first.id())).isTrue();
+        assertThat(relay.relayFirstSockets()).isEqualTo(2);
+        assertThat(relay.counters().get(RelayCounter.RELAY_FIRST_STARTED)).isEqualTo(3);
+    }
+
     @AfterEach
     void stop() {
         sockets.forEach(DatagramSocket::close);

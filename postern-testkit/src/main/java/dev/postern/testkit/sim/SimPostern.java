@@ -26,6 +26,7 @@ public final class SimPostern {
     private final Mediator mediator;
     private final SimRelay relay;
     private SimStunServer natDetection;
+    private boolean relayFirst = true;
     private final SimTimer timer;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
@@ -64,6 +65,12 @@ public final class SimPostern {
         return relay;
     }
 
+    /** Starts no relay socket with introductions (as {@code --relay-first-max-sockets 0}): connections relay after their head start. */
+    public SimPostern withoutRelayFirst() {
+        relayFirst = false;
+        return this;
+    }
+
     /** Answers NAT detection on this server's address and {@code second}'s, as {@code --nat-check-address} does; nodes made after use it. */
     public SimPostern withNatDetection(SimHost second) {
         natDetection = new SimStunServer(host, second);
@@ -96,6 +103,12 @@ public final class SimPostern {
                         relay.handleFrame(r.session(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
                 case ControlEvent.Disconnected d -> mediator.handleDisconnected(d.peer());
                 default -> { }
+            }
+        }
+        for (var i = mediator.pollIntroduction(); i.isPresent(); i = mediator.pollIntroduction()) {
+            if (relayFirst) {
+                SimRelay.Started s = relay.openRelayFirst();
+                mediator.handleRelayReady(i.get().session(), s.port1(), s.token1().bytes(), s.port2(), s.token2().bytes(), s.id());
             }
         }
         for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {

@@ -6,6 +6,7 @@ import dev.postern.core.relay.PeerAddressRule;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.relay.RelayPair;
 import dev.postern.core.relay.RelayVerdict;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -66,9 +67,24 @@ public final class SimRelay {
         return RelayFrames.encode(new RelayFrames.Frame.Stopped(stop.request(), 1));
     }
 
+    /** A pair as started: its id, ports and tokens (null without). */
+    record Started(String id, InetSocketAddress port1, InetSocketAddress port2, ClaimToken token1, ClaimToken token2) {}
+
     private byte[] start(RelayFrames.Frame.Start start) {
-        ClaimToken token1 = start.requireToken() ? ClaimToken.random(random) : null;
-        ClaimToken token2 = start.requireToken() ? ClaimToken.random(random) : null;
+        Started s = open(start.requireToken());
+        return RelayFrames.encode(new RelayFrames.Frame.Started(start.request(), s.id(),
+                host.address().getHostAddress(), s.port1().getPort(), s.port2().getPort(), 120,
+                s.token1() == null ? "" : s.token1().hex(), s.token2() == null ? "" : s.token2().hex()));
+    }
+
+    /** A pair with tokens for an introduction (relay first), as the real server starts one. */
+    Started openRelayFirst() {
+        return open(true);
+    }
+
+    private Started open(boolean tokens) {
+        ClaimToken token1 = tokens ? ClaimToken.random(random) : null;
+        ClaimToken token2 = tokens ? ClaimToken.random(random) : null;
         RelayPair pair = new RelayPair(token1, token2, List.of(), rule, host.network().clock().nanoTime());
         SimSocket one = host.open(nextPort++);
         SimSocket two = host.open(nextPort++);
@@ -77,9 +93,8 @@ public final class SimRelay {
         pairs.add(pair);
         String id = "sim" + pairs.size();
         open.put(id, List.of(one, two));
-        return RelayFrames.encode(new RelayFrames.Frame.Started(start.request(), id,
-                host.address().getHostAddress(), one.localAddress().getPort(), two.localAddress().getPort(), 120,
-                token1 == null ? "" : token1.hex(), token2 == null ? "" : token2.hex()));
+        return new Started(id, new InetSocketAddress(host.address(), one.localAddress().getPort()),
+                new InetSocketAddress(host.address(), two.localAddress().getPort()), token1, token2);
     }
 
     private void relay(RelayPair pair, int side, java.net.InetSocketAddress from, byte[] payload, SimSocket out) {
