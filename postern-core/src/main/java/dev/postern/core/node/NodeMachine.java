@@ -430,6 +430,14 @@ public final class NodeMachine {
     }
 
     private void handleServerFrame(byte[] frame, long now) {
+        if (turn != null && MediationFrames.decode(frame) instanceof Decoded.Ok<MediationFrames.Frame> ok
+                && ok.value() instanceof MediationFrames.Frame.RelayReady r) {
+            // Connections relay through the TURN server set, not the Postern server's relay: its socket is given back now.
+            if (!r.socketId().isEmpty()) {
+                stopOwn(r.socketId(), now);
+            }
+            return;
+        }
         if (MediationFrames.isMediationFrame(frame)) {
             agent.handleServerFrame(frame, now);
         } else if (RelayFrames.isRelayFrame(frame)) {

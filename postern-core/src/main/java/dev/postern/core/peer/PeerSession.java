@@ -494,7 +494,12 @@ public final class PeerSession {
             return;
         }
         switch (f.value()) {
-            case ChannelFrames.Frame.PathProbe probe -> sealTo(from, ChannelFrames.pathAck(probe.id()), now); // no move: one way is not enough
+            case ChannelFrames.Frame.PathProbe probe -> {
+                // No move: one way is not enough. A relay-only side answers none: the peer must not take it off the relay.
+                if (!settings.relayOnly()) {
+                    sealTo(from, ChannelFrames.pathAck(probe.id()), now);
+                }
+            }
             case ChannelFrames.Frame.PathAck ack -> {
                 if (paths.promotes(ack.id(), from)) {
                     move(socket, from);
@@ -502,7 +507,7 @@ public final class PeerSession {
                 }
             }
             default -> {
-                if (paths.follows(socket, from)) {
+                if (!settings.relayOnly() && paths.follows(socket, from)) {
                     move(socket, from);
                 }
                 switch (f.value()) {
