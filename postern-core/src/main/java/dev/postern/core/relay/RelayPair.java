@@ -26,6 +26,12 @@ public final class RelayPair {
     private final InetSocketAddress[] sides = new InetSocketAddress[2];
     private final long[] verdicts = new long[RelayVerdict.values().length];
     private long forwardedBytes;
+    /**
+     * The last datagram each side sent before the other side had claimed (one each at most, dropped as the verdict
+     * says, but kept): a peer's first HELLO that beats the other's claim to the relay goes on once it comes, instead of
+     * waiting for its repeat.
+     */
+    private final byte[][] held = new byte[2][];
     /** Plain, not volatile: the idle sweep on another thread may read a slightly old value, which only delays expiry. */
     private long lastActivity;
 
@@ -106,6 +112,27 @@ public final class RelayPair {
 
     public boolean isClaimed(int side) {
         return sides[side] != null;
+    }
+
+    /**
+     * Keeps the datagram between {@code payload}'s position and limit, which {@code side} sent while the other side was
+     * unclaimed ({@link RelayVerdict#DROPPED_NO_PEER_YET}), in place of any it sent before; the other side's claim
+     * releases it ({@link #takeHeldFor}).
+     */
+    public void hold(int side, ByteBuffer payload) {
+        byte[] d = new byte[payload.remaining()];
+        payload.duplicate().get(d);
+        held[side] = d;
+    }
+
+    /** What the other side held for {@code side}, which has just been claimed: to send it out of {@code side}'s port. */
+    public java.util.Optional<byte[]> takeHeldFor(int side) {
+        byte[] d = held[1 - side];
+        held[1 - side] = null;
+        if (d != null) {
+            forwardedBytes += d.length;
+        }
+        return java.util.Optional.ofNullable(d);
     }
 
     /** Adds forwarded datagrams' sizes to {@link #forwardedBytes}. */

@@ -1,6 +1,7 @@
 package dev.postern.relay.ffm;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
@@ -76,6 +77,10 @@ final class EpollLane implements RelayPlane.Lane, Executor {
     private MemorySegment sendVectors;
     private MemorySegment sendState;
     private TurnForwarding turnForwarding;
+    /** One datagram a pair held, sent out of the port whose side just claimed. */
+    private MemorySegment heldSlot;
+    private MemorySegment heldVector;
+    private MemorySegment[] heldMessage;
     /** What {@link Libc#sendAll} counts the kernel refused, reused. */
     private final int[] refused = new int[1];
 
@@ -365,6 +370,12 @@ final class EpollLane implements RelayPlane.Lane, Executor {
             sendsFrom[i] = sends.asSlice(message);
         }
         turnForwarding = new TurnForwarding(arena, received, sources, slots, slotBytes);
+        heldSlot = arena.allocate(slotBytes, 8);
+        heldVector = arena.allocate(Libc.IOVEC_BYTES, 8);
+        heldVector.set(ADDRESS, Libc.IOV_BASE, heldSlot);
+        heldMessage = new MemorySegment[] {arena.allocate(Libc.MMSGHDR_BYTES, 8)};
+        heldMessage[0].set(ADDRESS, Libc.MSG_IOV, heldVector);
+        heldMessage[0].set(JAVA_LONG, Libc.MSG_IOVLEN, 1);
     }
 
     /** Reads what {@code in} holds (a few batches at most, for fairness) and forwards what its pair lets through. */
@@ -424,7 +435,11 @@ final class EpollLane implements RelayPlane.Lane, Executor {
         if (in.claimedLength > 0) {
             boolean same = sourceLength == in.claimedLength
                     && MemorySegment.mismatch(sources, source, source + sourceLength, in.claimed, 0, sourceLength) == -1;
-            return in.pair.handleDatagramToClaimed(in.side, same, now);
+            RelayVerdict verdict = in.pair.handleDatagramToClaimed(in.side, same, now);
+            if (verdict == RelayVerdict.DROPPED_NO_PEER_YET) {
+                in.pair.hold(in.side, slots.asSlice(slotBytes * i, length).asByteBuffer());
+            }
+            return verdict;
         }
         Optional<InetSocketAddress> from = SocketAddresses.read(sources.asSlice(source, sourceLength), sourceLength);
         if (from.isEmpty()) {
@@ -435,8 +450,24 @@ final class EpollLane implements RelayPlane.Lane, Executor {
         if (in.pair.isClaimed(in.side)) {
             MemorySegment.copy(sources, source, in.claimed, 0, sourceLength);
             in.claimedLength = sourceLength;
+            in.pair.takeHeldFor(in.side).ifPresent(d -> sendHeld(in, d));
         }
         return verdict;
+    }
+
+    /** Sends what the other side held for {@code in}'s side, just claimed, out of {@code in}'s port to it. */
+    private void sendHeld(FfmPort in, byte[] d) {
+        if (d.length >= slotBytes) {
+            return; // it was held from a slot of this size: cannot happen
+        }
+        MemorySegment.copy(d, 0, heldSlot, JAVA_BYTE, 0, d.length);
+        heldVector.set(JAVA_LONG, Libc.IOV_LEN, d.length);
+        heldMessage[0].set(JAVA_LONG, Libc.MSG_NAME, in.claimed.address());
+        heldMessage[0].set(JAVA_INT, Libc.MSG_NAMELEN, in.claimedLength);
+        refused[0] = 0;
+        if (Libc.sendAll(sendState, in.fd, heldMessage, 1, refused) + refused[0] > 0) {
+            counters.increment(RelayCounter.DROPPED_BACKPRESSURE);
+        }
     }
 
     private void send(FfmPort out, int queued) {

@@ -6,6 +6,7 @@ import dev.postern.core.relay.RelayVerdict;
 import dev.postern.core.time.Clock;
 import dev.postern.server.net.EmptyDatagrams;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -57,8 +58,17 @@ final class RelayPortHandler extends ChannelInboundHandlerAdapter {
                 counters.increment(RelayCounter.DROPPED_OVERSIZED); // truncated by its receive slot
                 return;
             }
-            ByteBuffer payload = pair.isClaimed(side) ? NOTHING : content.nioBuffer();
-            if (pair.handleDatagram(side, packet.sender(), payload, batchNow) == RelayVerdict.FORWARD) {
+            boolean claimed = pair.isClaimed(side);
+            ByteBuffer payload = claimed ? NOTHING : content.nioBuffer();
+            RelayVerdict verdict = pair.handleDatagram(side, packet.sender(), payload, batchNow);
+            if (verdict == RelayVerdict.DROPPED_NO_PEER_YET) {
+                pair.hold(side, content.nioBuffer());
+            } else if (!claimed && pair.isClaimed(side)) {
+                // This side's claim: what the other side sent before it goes out of this side's own port.
+                pair.takeHeldFor(side).ifPresent(d -> ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(d), pair.side(side)),
+                        ctx.voidPromise()));
+            }
+            if (verdict == RelayVerdict.FORWARD) {
                 if (!content.isReadable()) {
                     forwardEmpty(pair.destinationFrom(side));
                 } else if (out.isWritable()) {

@@ -292,6 +292,28 @@ class RelayServiceTest {
         assertNothingArrives(one);
     }
 
+    /**
+     * A side's datagram that reaches the relay before the other side has claimed is held (the last one), and goes out
+     * to the other side with its claim, from its own port: a HELLO that beats the peer's claim is not lost.
+     */
+    @Test
+    void aDatagramSentBeforeThePeerClaimedReachesItWithItsClaim() throws Exception {
+        RelayAllocation a = relay.open("node-a", new RelayRequest(true, List.of()));
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        send(one, a.port1(), a.token1().orElseThrow().bytes());
+        awaitCount(a.id(), RelayVerdict.CLAIMED, 1);
+        send(one, a.port1(), "first".getBytes(StandardCharsets.US_ASCII));
+        send(one, a.port1(), "second".getBytes(StandardCharsets.US_ASCII));
+        awaitCount(a.id(), RelayVerdict.DROPPED_NO_PEER_YET, 2);
+
+        send(two, a.port2(), a.token2().orElseThrow().bytes());
+        DatagramPacket held = receive(two);
+        assertThat(new String(held.getData(), 0, held.getLength(), StandardCharsets.US_ASCII)).as("the last one held").isEqualTo("second");
+        assertThat(held.getPort()).as("from the claimed side's own port").isEqualTo(a.port2());
+        assertNothingArrives(two);
+    }
+
     @Test
     void sourcesOutsideAllowedSourcesCannotClaim() throws Exception {
         Cidr elsewhere = Cidr.parse("192.0.2.0/24").toOptional().orElseThrow();

@@ -88,8 +88,8 @@ public final class SimRelay {
         RelayPair pair = new RelayPair(token1, token2, List.of(), rule, host.network().clock().nanoTime());
         SimSocket one = host.open(nextPort++);
         SimSocket two = host.open(nextPort++);
-        one.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_1, from, payload, two));
-        two.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_2, from, payload, one));
+        one.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_1, from, payload, one, two));
+        two.onReceive((from, payload) -> relay(pair, RelayPair.SIDE_2, from, payload, two, one));
         pairs.add(pair);
         String id = "sim" + pairs.size();
         open.put(id, List.of(one, two));
@@ -97,8 +97,16 @@ public final class SimRelay {
                 new InetSocketAddress(host.address(), two.localAddress().getPort()), token1, token2);
     }
 
-    private void relay(RelayPair pair, int side, java.net.InetSocketAddress from, byte[] payload, SimSocket out) {
-        if (pair.handleDatagram(side, from, ByteBuffer.wrap(payload), host.network().clock().nanoTime()) == RelayVerdict.FORWARD) {
+    /** As the real relay does, a datagram sent before the other side claimed is held and sent on by its claim. */
+    private void relay(RelayPair pair, int side, java.net.InetSocketAddress from, byte[] payload, SimSocket in, SimSocket out) {
+        boolean claimed = pair.isClaimed(side);
+        RelayVerdict verdict = pair.handleDatagram(side, from, ByteBuffer.wrap(payload), host.network().clock().nanoTime());
+        if (verdict == RelayVerdict.DROPPED_NO_PEER_YET) {
+            pair.hold(side, ByteBuffer.wrap(payload));
+        } else if (!claimed && pair.isClaimed(side)) {
+            pair.takeHeldFor(side).ifPresent(d -> in.send(pair.side(side), d));
+        }
+        if (verdict == RelayVerdict.FORWARD) {
             out.send(pair.destinationFrom(side), payload);
         }
     }
