@@ -56,6 +56,8 @@ final class ConnectAttempts {
             byte[] marker = ("attempt " + line.path("attempt").asInt()).getBytes(StandardCharsets.UTF_8);
             c.send(marker);
             line.put("echoed", Arrays.equals(c.receive(ECHO_WAIT), marker));
+            // The first byte's round trip from the connect call: its delivery to the peer came before.
+            line.put("echo_ms", millis(clock.nanoTime() - start));
             if (c.path() == PathType.RELAYED) {
                 try {
                     c.offRelay().get(settle.toNanos(), TimeUnit.NANOSECONDS);

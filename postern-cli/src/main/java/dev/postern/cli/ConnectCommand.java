@@ -66,7 +66,7 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Option(names = "--attempts", paramLabel = "N", converter = Converters.PositiveInt.class,
             description = "Connect N times in turn instead of exchanging lines; for each attempt print a JSON line: the path at "
-                    + "connect, the time it took, the path after --settle, and whether a datagram came back from the peer.")
+                    + "connect, the time it took, the path after --settle, and whether (and when) a datagram came back from the peer.")
     Integer attempts;
 
     @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "12s", converter = Converters.PositiveDuration.class,

@@ -75,8 +75,8 @@ class NatLabIT {
     static void removeLab() {
         if (!TABLE.isEmpty()) {
             System.out.println("NAT lab matrix, " + ATTEMPTS + " attempts per pair (times from the call to a working connection):");
-            System.out.println(String.format(Locale.ROOT, "%-22s | %-9s | %-26s | %-15s | %-17s | %s", "caller x callee", "connected",
-                    "path at connect", "settled direct", "connect p50/p95", "off relay p50/p95"));
+            System.out.println(String.format(Locale.ROOT, "%-22s | %-9s | %-26s | %-15s | %-17s | %-17s | %s", "caller x callee", "connected",
+                    "path at connect", "settled direct", "connect p50/p95", "echo p50/p95", "off relay p50/p95"));
             TABLE.forEach(System.out::println);
         }
         if (lab != null) {
@@ -160,10 +160,11 @@ class NatLabIT {
                 .collect(Collectors.groupingBy(r -> r.get("path").asText(), TreeMap::new, Collectors.counting()));
         long direct = attempts.stream().filter(r -> r.path("settled_path").asText().matches("direct|lan")).count();
         List<Long> connect = times(attempts, "connect_ms");
+        List<Long> echo = times(attempts, "echo_ms");
         List<Long> offRelay = times(attempts, "off_relay_ms");
-        return String.format(Locale.ROOT, "%-22s | %4d/%-4d | %-26s | %4d/%-10d | %7s / %-7s | %s", pair, connected, attempts.size(), paths,
-                direct, attempts.size(), percentile(connect, 50), percentile(connect, 95),
-                offRelay.isEmpty() ? "-" : percentile(offRelay, 50) + " / " + percentile(offRelay, 95));
+        return String.format(Locale.ROOT, "%-22s | %4d/%-4d | %-26s | %4d/%-10d | %7s / %-7s | %7s / %-7s | %s", pair, connected,
+                attempts.size(), paths, direct, attempts.size(), percentile(connect, 50), percentile(connect, 95), percentile(echo, 50),
+                percentile(echo, 95), offRelay.isEmpty() ? "-" : percentile(offRelay, 50) + " / " + percentile(offRelay, 95));
     }
 
     private static List<Long> times(List<JsonNode> attempts, String field) {
