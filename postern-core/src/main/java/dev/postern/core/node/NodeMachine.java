@@ -529,7 +529,7 @@ public final class NodeMachine {
             case AgentEvent.RelayWanted w when turn != null -> turn.want(w.connection(), agent.connection(w.connection())
                     .map(s -> s.introduction().candidates().stream().map(Candidate::address).toList()).orElse(List.of()), now);
             case AgentEvent.RelayHeld h -> relaySockets.put(h.connection(), h.socketId());
-            case AgentEvent.RelayUnused u when turn != null && !relaySockets.containsKey(u.connection()) -> turn.unused(u.connection(), now);
+            case AgentEvent.RelayUnused u when turn != null -> turn.unused(u.connection(), now);
             case AgentEvent.RelayWanted w -> {
                 int request = ++nextRequest;
                 relayStarts.put(request, w.connection());

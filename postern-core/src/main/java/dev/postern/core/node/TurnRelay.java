@@ -186,7 +186,7 @@ final class TurnRelay {
         Optional<byte[]> d = client.pollTransmit();
         if (d.isEmpty() && closing && !closed && client.relayed().isPresent()) {
             closed = true;
-            client.release(0); // lifetime 0 needs no time
+            client.release();
             d = client.pollTransmit();
         }
         return d.map(datagram -> new Transmit(Transmit.MAIN, client.server(), datagram));
@@ -228,7 +228,7 @@ final class TurnRelay {
         }
         if (now - releaseAt >= 0) {
             releaseAt = Long.MAX_VALUE;
-            client.release(now);
+            client.release();
         }
         client.handleTimeout(now);
         step();

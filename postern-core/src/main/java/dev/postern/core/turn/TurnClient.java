@@ -194,12 +194,16 @@ public final class TurnClient {
     }
 
     /** Ends the allocation (a Refresh with lifetime 0, sent once: unanswered, it expires by itself). */
-    public void release(long now) {
+    public void release() {
         if (state == State.ALLOCATED) {
-            byte[] id = transaction();
-            transmits.add(build(Request.of(Kind.RELEASE), id));
+            transmits.add(build(Request.of(Kind.RELEASE), transaction()));
         }
+        forgetAll();
         state = State.RELEASED;
+    }
+
+    /** Nothing of the allocation is kept: no request waits, no permission or channel is wanted. */
+    private void forgetAll() {
         pending.clear();
         permissions.clear();
         channels.clear();
@@ -486,9 +490,9 @@ public final class TurnClient {
     }
 
     private void fail(String reason) {
-        release(0);
+        forgetAll();
         state = State.FAILED;
-        transmits.clear();
+        transmits.clear(); // what was queued for the allocation has no use now
         events.add(new Event.Failed(reason));
     }
 

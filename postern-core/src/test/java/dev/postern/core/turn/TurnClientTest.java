@@ -228,7 +228,7 @@ class TurnClientTest {
     @Test
     void releasingDeletesTheAllocation() {
         TurnClient client = allocated();
-        client.release(now);
+        client.release();
         exchange(client);
         assertThat(server.allocations()).isZero();
         assertThat(server.counters().get(TurnCounter.ALLOCATIONS_DELETED)).isEqualTo(1);

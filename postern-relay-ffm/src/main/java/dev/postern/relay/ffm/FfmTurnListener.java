@@ -39,11 +39,6 @@ final class FfmTurnListener extends TurnPort implements TurnPlane.Listener {
     }
 
     @Override
-    public boolean send(InetSocketAddress client, byte[] datagram) {
-        return sendLater(client, datagram);
-    }
-
-    @Override
     public Optional<TurnPlane.Relayed> bind(InetSocketAddress at) {
         return lane.bind(at).map(p -> {
             FfmTurnRelayed relayed = new FfmTurnRelayed(this, (FfmPort) p);

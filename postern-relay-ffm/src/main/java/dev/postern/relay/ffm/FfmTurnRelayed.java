@@ -21,11 +21,6 @@ final class FfmTurnRelayed extends TurnPort implements TurnPlane.Relayed {
     }
 
     @Override
-    public boolean send(InetSocketAddress peer, byte[] datagram) {
-        return sendLater(peer, datagram);
-    }
-
-    @Override
     public void route(InetSocketAddress client, int channel, InetSocketAddress peer, long untilNanos) {
         TurnRoute route = new TurnRoute(this, client, channel, peer, untilNanos);
         if (!route.keyed()) {

@@ -29,8 +29,12 @@ abstract sealed class TurnPort permits FfmTurnListener, FfmTurnRelayed {
     /** The port is closing: its routes go with it. */
     abstract void closing();
 
-    /** Sends {@code datagram} from this port on the lane, soon; false (dropped: its caller counts it) when too many wait already. */
-    final boolean sendLater(InetSocketAddress to, byte[] datagram) {
+    /**
+     * Sends {@code datagram} from this port on the lane, soon; false (dropped: its caller counts it) when too many wait
+     * already. Both {@link dev.postern.server.relay.TurnPlane.Listener#send} and
+     * {@link dev.postern.server.relay.TurnPlane.Relayed#send}.
+     */
+    public final boolean send(InetSocketAddress to, byte[] datagram) {
         if (waiting.incrementAndGet() > MAX_SENDS_WAITING) {
             waiting.decrementAndGet();
             return false;
