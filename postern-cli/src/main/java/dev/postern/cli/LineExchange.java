@@ -34,7 +34,8 @@ final class LineExchange {
         err.flush();
         if (connection.path() == PathType.RELAYED) {
             connection.offRelay().thenAccept(p -> {
-                err.println("postern: moved off the relay to a " + p.name().toLowerCase() + " path");
+                err.println("postern: moved off the relay to a " + p.name().toLowerCase() + " path, after "
+                        + connection.relayBytesBeforeMove() + " bytes through it");
                 err.flush();
             });
         }

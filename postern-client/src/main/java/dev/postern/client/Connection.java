@@ -40,6 +40,7 @@ public final class Connection implements AutoCloseable {
     private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
     private final WaitQueue<Stream> accepted = new WaitQueue<>(Integer.MAX_VALUE);
     private volatile PathType path;
+    private volatile long relayBytes;
     /** The last round-trip time measured, in nanoseconds; negative before the first. */
     private volatile long rttNanos = -1;
     /** The connection's streams, kept on the node's thread to hand readers what arrived before the connection ended. */
@@ -72,6 +73,14 @@ public final class Connection implements AutoCloseable {
      */
     public CompletableFuture<PathType> offRelay() {
         return offRelay.copy();
+    }
+
+    /**
+     * The sealed bytes, both ways, this connection carried through the relay before it moved off it, set when
+     * {@link #offRelay()} completes (the handshake not counted); 0 for a connection made directly.
+     */
+    public long relayBytesBeforeMove() {
+        return relayBytes;
     }
 
     /** The largest datagram {@link #send} takes. */
@@ -211,9 +220,10 @@ public final class Connection implements AutoCloseable {
         rttNanos = nanos;
     }
 
-    void onMoved(PathType now) {
+    void onMoved(PathType now, long relayBytes) {
         this.path = now;
         if (now != PathType.RELAYED) {
+            this.relayBytes = relayBytes;
             offRelay.complete(now);
         }
     }

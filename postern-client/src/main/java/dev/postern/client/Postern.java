@@ -262,7 +262,7 @@ public final class Postern implements AutoCloseable {
                     case PeerEvent.OnStream e -> conn.onStreamEvent(e.event());
                     case PeerEvent.RttMeasured r -> conn.onRtt(r.nanos());
                     case PeerEvent.Moved m -> {
-                        conn.onMoved(pathType(m.path()));
+                        conn.onMoved(pathType(m.path()), m.relayBytes());
                         tell(l -> l.pathChanged(conn.peer(), conn.path()));
                     }
                     case PeerEvent.Closed c -> {

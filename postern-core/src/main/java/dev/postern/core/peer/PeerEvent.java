@@ -16,8 +16,11 @@ public sealed interface PeerEvent {
     /** Something happened on the connection's streams. */
     record OnStream(StreamEvent event) implements PeerEvent {}
 
-    /** The peer's datagrams now come from elsewhere (it roamed, or its NAT rebound) and replies follow them. */
-    record Moved(Path path, InetSocketAddress peer) implements PeerEvent {}
+    /**
+     * The peer's datagrams now come from elsewhere (it roamed, its NAT rebound, or a direct path replaced the relay) and
+     * replies follow them; {@code relayBytes}: the sealed bytes, both ways, the connection had sent through the relay so far.
+     */
+    record Moved(Path path, InetSocketAddress peer, long relayBytes) implements PeerEvent {}
 
     /** A round-trip time was measured (at connect, then on each ping the connection sends). */
     record RttMeasured(long nanos) implements PeerEvent {}

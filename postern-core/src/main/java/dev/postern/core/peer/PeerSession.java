@@ -99,6 +99,8 @@ public final class PeerSession {
     private PeerChannel channel;
     /** The connection's streams, from the handshake on. */
     private StreamConnection streams;
+    /** Sealed bytes both ways through the relay while the connection ran there; told with each {@link PeerEvent.Moved}. */
+    private long relayBytes;
 
     /**
      * @param ownMapping this side's NAT mapping (the peer's is in the introduction)
@@ -356,7 +358,15 @@ public final class PeerSession {
     }
 
     private void send(InetSocketAddress to, byte[] datagram) {
+        if (onRelay(to)) {
+            relayBytes += datagram.length;
+        }
         transmits.add(new Transmit(paths.socketFor(to), to, datagram));
+    }
+
+    /** Whether a sealed datagram to or from {@code peer} crosses the relay the connection runs through. */
+    private boolean onRelay(InetSocketAddress peer) {
+        return state == State.CONNECTED && paths.path() == Path.RELAYED && peer.equals(paths.peer());
     }
 
     /**
@@ -488,6 +498,9 @@ public final class PeerSession {
             });
             return;
         }
+        if (onRelay(from)) {
+            relayBytes += d.length();
+        }
         paths.heard(socket, from);
         if (!(ChannelFrames.decode(ok.value()) instanceof Decoded.Ok<ChannelFrames.Frame> f)) {
             counters.increment(PeerCounter.DROPPED_MALFORMED);
@@ -540,7 +553,7 @@ public final class PeerSession {
             releaseSockets();
         }
         counters.increment(PeerCounter.ROAMED);
-        events.add(new PeerEvent.Moved(paths.path(), to));
+        events.add(new PeerEvent.Moved(paths.path(), to, relayBytes));
     }
 
     /** Sends one datagram to the peer. */

@@ -250,12 +250,19 @@ class ConnectOverSimulatedNatsTest {
         a.connect(b.id(), false);
         AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(20));
         assertThat(out.path()).isEqualTo(Path.RELAYED);
+        for (int i = 0; i < 10; i++) {
+            a.send(out.connection(), new byte[500]);
+        }
         net.runFor(Duration.ofSeconds(30));
 
         assertThat(a.agent().connection(out.connection()).orElseThrow().path()).contains(Path.DIRECT);
-        assertThat(a.events()).anyMatch(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Moved m
-                && m.path() == Path.DIRECT);
+        PeerEvent.Moved moved = a.events().stream()
+                .filter(e -> e instanceof AgentEvent.OnConnection c && c.event() instanceof PeerEvent.Moved m && m.path() == Path.DIRECT)
+                .map(e -> (PeerEvent.Moved) ((AgentEvent.OnConnection) e).event()).findFirst().orElseThrow();
         long relayedBefore = server.relay().forwarded();
+        assertThat(moved.relayBytes()).as("the relay bytes told with the move: the 10 sealed datagrams sent, at least, and "
+                + "no more than every datagram the relay forwarded could hold").isGreaterThan(10 * 500L)
+                .isLessThan(relayedBefore * 1300);
         a.send(out.connection(), bytes("straight across now"));
         net.runFor(Duration.ofSeconds(1));
         assertThat(received(b)).contains("straight across now");
