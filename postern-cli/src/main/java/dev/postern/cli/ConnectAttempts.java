@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -28,13 +29,18 @@ final class ConnectAttempts {
 
     private ConnectAttempts() {}
 
-    /** Returns 0 if every attempt connected and had its datagram echoed, 1 otherwise; times by {@code clock}. */
-    static int run(Postern node, PeerId peer, int attempts, Duration settle, Clock clock, PrintWriter out)
+    /**
+     * Returns 0 if every attempt connected and had its datagram echoed, 1 otherwise; times by {@code clock}, the first
+     * attempt from {@code calling} (the "calling" line, before the node started: its server handshake and NAT detection
+     * count, as they do for a new process per attempt), each later one from its connect call.
+     */
+    static int run(Postern node, PeerId peer, int attempts, Duration settle, Clock clock, long calling, PrintWriter out)
             throws InterruptedException {
         ObjectMapper json = new ObjectMapper();
         boolean all = true;
         for (int i = 1; i <= attempts; i++) {
-            ObjectNode line = attempt(node, peer, json.createObjectNode().put("attempt", i), settle, clock);
+            long start = i == 1 ? calling : clock.nanoTime();
+            ObjectNode line = attempt(node, peer, json.createObjectNode().put("attempt", i), settle, clock, start);
             all &= line.path("echoed").asBoolean();
             out.println(line);
             out.flush();
@@ -43,8 +49,8 @@ final class ConnectAttempts {
     }
 
     /** One attempt, told in {@code line}: how it connected and whether its datagram came back, or why it failed. */
-    private static ObjectNode attempt(Postern node, PeerId peer, ObjectNode line, Duration settle, Clock clock) throws InterruptedException {
-        long start = clock.nanoTime();
+    private static ObjectNode attempt(Postern node, PeerId peer, ObjectNode line, Duration settle, Clock clock, long start)
+            throws InterruptedException {
         Connection c;
         try {
             c = node.connect(peer);
@@ -53,17 +59,18 @@ final class ConnectAttempts {
         }
         try (c) {
             line.put("connect_ms", millis(clock.nanoTime() - start)).put("path", name(c.path()));
+            CompletableFuture<Long> offRelayAt = c.offRelay().thenApply(p -> clock.nanoTime()); // on the node's thread, as it moves
             byte[] marker = ("attempt " + line.path("attempt").asInt()).getBytes(StandardCharsets.UTF_8);
             c.send(marker);
             line.put("echoed", Arrays.equals(c.receive(ECHO_WAIT), marker));
             // The first byte's round trip from the connect call: its delivery to the peer came before.
             line.put("echo_ms", millis(clock.nanoTime() - start));
-            if (c.path() == PathType.RELAYED) {
+            if (line.path("path").asText().equals(name(PathType.RELAYED))) {
                 try {
-                    c.offRelay().get(settle.toNanos(), TimeUnit.NANOSECONDS);
-                    line.put("off_relay_ms", millis(clock.nanoTime() - start));
+                    long movedAt = offRelayAt.get(Math.max(0, start + settle.toNanos() - clock.nanoTime()), TimeUnit.NANOSECONDS);
+                    line.put("off_relay_ms", millis(movedAt - start)).put("relay_bytes", c.relayBytesBeforeMove());
                 } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-                    // still relayed after the settle time: reported as such
+                    // still relayed --settle after the call: reported as such
                 }
             }
             line.put("settled_path", name(c.path()));

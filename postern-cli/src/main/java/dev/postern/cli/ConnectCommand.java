@@ -1,6 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.client.Connection;
+import dev.postern.client.Identity;
 import dev.postern.client.PeerId;
 import dev.postern.client.Postern;
 import dev.postern.client.PosternException;
@@ -70,7 +71,7 @@ final class ConnectCommand implements Callable<Integer> {
     Integer attempts;
 
     @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "12s", converter = Converters.PositiveDuration.class,
-            description = "With --attempts: how long a relayed connection is given to find a direct path. Default: ${DEFAULT-VALUE}")
+            description = "With --attempts: how long from the call a relayed connection is given to find a direct path. Default: ${DEFAULT-VALUE}")
     Duration settle;
 
     @Override
@@ -83,13 +84,17 @@ final class ConnectCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         Optional<TurnAccount> turnAccount = turnAccount();
-        try (Postern node = serverOptions.startNode(b -> {
+        Identity identity = serverOptions.nodeIdentity();
+        // Before the node starts: a connect's time, told from this line, includes the server handshake and NAT detection.
+        err.println("postern: node " + identity.id() + " calling " + peer + " through " + serverOptions.serverAddress());
+        err.flush();
+        long calling = Clock.SYSTEM.nanoTime();
+        try (Postern node = serverOptions.startNode(identity, b -> {
             turnAccount.ifPresent(a -> b.turnServer(a.uri(), a.user(), a.password()));
             return b.relayOnly(relayOnly).connectTimeout(timeout);
         })) {
-            err.println("postern: node " + node.id() + " calling " + peer + " through " + node.server());
             if (attempts != null) {
-                return ConnectAttempts.run(node, peer, attempts, settle, Clock.SYSTEM, spec.commandLine().getOut());
+                return ConnectAttempts.run(node, peer, attempts, settle, Clock.SYSTEM, calling, spec.commandLine().getOut());
             }
             Connection connection;
             try {

@@ -59,9 +59,23 @@ final class ServerOptions {
 
     /** A node with the identity from {@link #dataDir} keeping its channel to this server, connecting as {@code configure} adds. */
     Postern startNode(java.util.function.UnaryOperator<Postern.Builder> configure) {
+        return startNode(nodeIdentity(), configure);
+    }
+
+    /** The node's identity from {@link #dataDir}, made there on first use, as {@link #startNode} uses it. */
+    Identity nodeIdentity() {
+        try {
+            return Identity.loadOrCreate(dataDir);
+        } catch (PosternException e) {
+            throw new CommandFailure(e.getMessage());
+        }
+    }
+
+    /** A node with {@code identity}, keeping its channel to this server, connecting as {@code configure} adds. */
+    Postern startNode(Identity identity, java.util.function.UnaryOperator<Postern.Builder> configure) {
         try {
             return configure.apply(Postern.builder()
-                    .identity(Identity.loadOrCreate(dataDir))
+                    .identity(identity)
                     .server(serverAddress().toString())
                     .natDetectionPort(Math.max(natCheckPort, 0))).build();
         } catch (PosternException e) {

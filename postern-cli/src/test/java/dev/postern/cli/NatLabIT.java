@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.postern.testkit.lab.LabHost;
 import dev.postern.testkit.lab.NatType;
 import dev.postern.testkit.lab.NetnsLab;
@@ -74,9 +75,11 @@ class NatLabIT {
     @AfterAll
     static void removeLab() {
         if (!TABLE.isEmpty()) {
-            System.out.println("NAT lab matrix, " + ATTEMPTS + " attempts per pair (times from the call to a working connection):");
-            System.out.println(String.format(Locale.ROOT, "%-22s | %-9s | %-26s | %-15s | %-17s | %-17s | %s", "caller x callee", "connected",
-                    "path at connect", "settled direct", "connect p50/p95", "echo p50/p95", "off relay p50/p95"));
+            System.out.println("NAT lab matrix, " + ATTEMPTS + " attempts per pair from one process and " + ATTEMPTS + " from a new process "
+                    + "each (times from the connect call; a new process's from its calling line):");
+            System.out.println(String.format(Locale.ROOT, "%-22s | %-13s | %-9s | %-26s | %-15s | %-19s | %-19s | %-19s | %s", "caller x callee",
+                    "attempts from", "connected", "path at connect", "settled direct", "connect p50/p95", "echo p50/p95", "direct by p50/p95",
+                    "relay bytes before the move p50/p95"));
             TABLE.forEach(System.out::println);
         }
         if (lab != null) {
@@ -102,11 +105,13 @@ class NatLabIT {
     }
 
     /**
-     * Every pair of {public, full cone, easy, hard}, each attempt from one long-lived {@code connect
-     * --attempts} process to one {@code listen --repeat} process: every attempt connects and has its
-     * datagram echoed. Pairs with an endpoint-independent side end up direct (easy×hard by birthday
-     * punching, which may start on the relay and move off it); hard×hard stays on the relay, checked on
-     * the server's counter.
+     * Every pair of {public, full cone, easy, hard}, each twice: attempts from one long-lived {@code connect --attempts}
+     * process (after its first), then as many from a new {@code connect --attempts 1} process each (timed from its "calling" line, so the
+     * new node's server handshake and NAT detection count), all to one {@code listen --repeat} process. Every attempt
+     * connects and has its datagram echoed within 500 ms at p95 (the first byte arrived before its echo came back: the
+     * relay carries it while the paths are searched). Pairs with an endpoint-independent side are direct within 5 s
+     * in at least 95 % of attempts and within 10 s in every one (easy×hard by birthday punching, which starts on the
+     * relay and moves off it); hard×hard stays on the relay, checked on the server's counter.
      */
     @ParameterizedTest(name = "{0} x {1}")
     @CsvSource({
@@ -115,69 +120,111 @@ class NatLabIT {
         "EASY, EASY, direct", "EASY, HARD, direct", "HARD, HARD, relayed"})
     void everyPairOfNatsConnects(NatType a, NatType b, String expected) throws Exception {
         long before = relayed();
-        List<JsonNode> attempts = attempts(host(a), host(b), ATTEMPTS);
-        TABLE.add(row(a + " x " + b, attempts));
+        Attempts both = attempts(host(a), host(b), ATTEMPTS);
+        TABLE.add(row(a + " x " + b, "one process", both.longLived()));
+        TABLE.add(row("", "new processes", both.newProcesses()));
 
-        assertThat(attempts).hasSize(ATTEMPTS).allSatisfy(r -> {
-            assertThat(r.has("failed")).as("%s", r).isFalse();
-            assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
-            assertThat(r.path("settled_path").asText()).as("%s", r).isEqualTo(expected);
-        });
+        for (List<JsonNode> attempts : List.of(both.longLived(), both.newProcesses())) {
+            assertThat(attempts).hasSize(ATTEMPTS).allSatisfy(r -> {
+                assertThat(r.has("failed")).as("%s", r).isFalse();
+                assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
+                assertThat(r.path("settled_path").asText()).as("%s", r).isEqualTo(expected);
+            });
+            assertThat(times(attempts, "echo_ms").get(rank(95, attempts.size()) - 1)).as("echo p95, ms: %s", attempts).isLessThan(500);
+            if (expected.equals("direct")) {
+                assertThat(times(attempts, "direct_ms")).as("direct within 10 s in every attempt: %s", attempts).hasSize(ATTEMPTS)
+                        .allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(10_000L));
+            }
+        }
+        if (expected.equals("direct")) {
+            // At 95 %, even a perfect run of six misses once in four; one late attempt in a sample this small is within the
+            // target, more is not. bin/lab-matrix 10 gives the rate on twenty.
+            List<JsonNode> all = new ArrayList<>(both.longLived());
+            all.addAll(both.newProcesses());
+            long late = all.size() - times(all, "direct_ms").stream().filter(ms -> ms <= 5_000).count();
+            assertThat(late).as("attempts not direct within 5 s (at most 5 %%, or one): %s", all).isLessThanOrEqualTo(Math.max(1, all.size() / 20));
+        }
         if (expected.equals("relayed")) {
-            assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 2L * ATTEMPTS);
+            assertThat(relayed()).as("the server's relay carried the pair's datagrams").isGreaterThan(before + 4L * ATTEMPTS);
         }
     }
 
-    /** Alice (behind {@code a}, one process) calls Bob (behind {@code b}, one process) {@code n} times; one JSON line per attempt. */
-    private List<JsonNode> attempts(LabHost a, LabHost b, int n) throws Exception {
+    /** A pair's attempts, from one long-lived process and from a new process each; one JSON line per attempt. */
+    private record Attempts(List<JsonNode> longLived, List<JsonNode> newProcesses) {}
+
+    /**
+     * Alice (behind {@code a}) calls Bob (behind {@code b}, one process) {@code n} times from one process, then {@code n}
+     * times from a new process each. Each line gets {@code direct_ms}, when the connection was direct, if it was.
+     */
+    private Attempts attempts(LabHost a, LabHost b, int n) throws Exception {
         int id = ++run;
         Path bobErr = dir.resolve(id + "-bob.err");
-        Path aliceOut = dir.resolve(id + "-alice.out");
         String server = NetnsLab.SERVER_ADDRESS;
         Process bob = b.start(postern("listen", "--repeat", "--server", server, "--server-key", serverKey, "--data-dir",
                 dir.resolve(id + "-bob").toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(bobErr.toFile()));
         try {
             String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-            Process alice = a.start(postern("connect", bobKey, "--attempts", String.valueOf(n), "--server", server, "--server-key",
-                    serverKey, "--data-dir", dir.resolve(id + "-alice").toString()).redirectOutput(aliceOut.toFile())
-                    .redirectError(dir.resolve(id + "-alice.err").toFile()));
-            assertThat(alice.waitFor(n * 40L + 30, TimeUnit.SECONDS)).as("connect --attempts ends by itself").isTrue();
-            ObjectMapper json = new ObjectMapper();
-            List<JsonNode> out = new ArrayList<>();
-            for (String line : Files.readAllLines(aliceOut)) {
-                out.add(json.readTree(line));
+            // One more than n: the first warms both processes (it is a new process's call to a listener that has not yet
+            // answered one); it must connect and echo, but long-lived nodes are timed from the second.
+            List<JsonNode> longLived = new ArrayList<>(connect(a, bobKey, n + 1, id + "-alice"));
+            JsonNode first = longLived.remove(0);
+            assertThat(first.path("echoed").asBoolean()).as("the first attempt, from a new process to a new listener: %s", first).isTrue();
+            List<JsonNode> newProcesses = new ArrayList<>();
+            for (int i = 1; i <= n; i++) {
+                newProcesses.addAll(connect(a, bobKey, 1, id + "-alice-" + i)); // a new node too: its own identity
             }
-            return out;
+            return new Attempts(longLived, newProcesses);
         } finally {
             bob.destroy();
             bob.waitFor(10, TimeUnit.SECONDS);
         }
     }
 
-    private static String row(String pair, List<JsonNode> attempts) {
+    /** One {@code connect --attempts n} process from {@code host}; its lines. */
+    private List<JsonNode> connect(LabHost host, String peerKey, int n, String name) throws Exception {
+        Path out = dir.resolve(name + ".out");
+        Process alice = host.start(postern("connect", peerKey, "--attempts", String.valueOf(n), "--settle", "10s", "--server",
+                NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir", dir.resolve(name).toString())
+                .redirectOutput(out.toFile()).redirectError(dir.resolve(name + ".err").toFile()));
+        assertThat(alice.waitFor(n * 40L + 30, TimeUnit.SECONDS)).as("connect --attempts ends by itself").isTrue();
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(out)) {
+            ObjectNode r = (ObjectNode) json.readTree(line);
+            if (r.path("path").asText().matches("direct|lan")) {
+                r.put("direct_ms", r.get("connect_ms").asLong());
+            } else if (r.has("off_relay_ms")) {
+                r.put("direct_ms", r.get("off_relay_ms").asLong());
+            }
+            lines.add(r);
+        }
+        return lines;
+    }
+
+    private static String row(String pair, String mode, List<JsonNode> attempts) {
         long connected = attempts.stream().filter(r -> !r.has("failed")).count();
         Map<String, Long> paths = attempts.stream().filter(r -> r.has("path"))
                 .collect(Collectors.groupingBy(r -> r.get("path").asText(), TreeMap::new, Collectors.counting()));
         long direct = attempts.stream().filter(r -> r.path("settled_path").asText().matches("direct|lan")).count();
-        List<Long> connect = times(attempts, "connect_ms");
-        List<Long> echo = times(attempts, "echo_ms");
-        List<Long> offRelay = times(attempts, "off_relay_ms");
-        return String.format(Locale.ROOT, "%-22s | %4d/%-4d | %-26s | %4d/%-10d | %7s / %-7s | %7s / %-7s | %s", pair, connected,
-                attempts.size(), paths, direct, attempts.size(), percentile(connect, 50), percentile(connect, 95), percentile(echo, 50),
-                percentile(echo, 95), offRelay.isEmpty() ? "-" : percentile(offRelay, 50) + " / " + percentile(offRelay, 95));
+        return String.format(Locale.ROOT, "%-22s | %-13s | %4d/%-4d | %-26s | %4d/%-10d | %s | %s | %s | %s", pair, mode, connected,
+                attempts.size(), paths, direct, attempts.size(), p50p95(attempts, "connect_ms", " ms"), p50p95(attempts, "echo_ms", " ms"),
+                p50p95(attempts, "direct_ms", " ms"), p50p95(attempts, "relay_bytes", " B"));
+    }
+
+    /** A field's p50 / p95 over the attempts that have it, or "-". */
+    private static String p50p95(List<JsonNode> attempts, String field, String unit) {
+        List<Long> sorted = times(attempts, field);
+        String text = sorted.isEmpty() ? "-" : sorted.get(rank(50, sorted.size()) - 1) + unit + " / " + sorted.get(rank(95, sorted.size()) - 1) + unit;
+        return String.format(Locale.ROOT, "%-19s", text);
     }
 
     private static List<Long> times(List<JsonNode> attempts, String field) {
         return attempts.stream().filter(r -> r.has(field)).map(r -> r.get(field).asLong()).sorted().toList();
     }
 
-    /** Nearest-rank percentile, in ms. */
-    private static String percentile(List<Long> sorted, int p) {
-        if (sorted.isEmpty()) {
-            return "-";
-        }
-        int rank = (int) Math.ceil(p / 100.0 * sorted.size());
-        return sorted.get(Math.max(0, rank - 1)) + " ms";
+    /** The nearest rank (1-based) of percentile {@code p} among {@code n} values. */
+    private static int rank(int p, int n) {
+        return Math.max(1, (int) Math.ceil(p / 100.0 * n));
     }
 
     /**

@@ -28,6 +28,13 @@ public final class Strategies {
      * peers exchange their NAT kinds, guessed ports would otherwise be probed on every connect.
      */
     static final long PREDICTION_HEAD_START_NANOS = 1_000_000_000L;
+    /**
+     * Birthday punching waits only this long, for a plain punch through an open filter (a full cone or public peer)
+     * to answer on any path up to this round trip, so its hundreds of sockets are not opened for nothing. Not a second
+     * as prediction does: relay first carries the connection meanwhile, and each second waited is 250 guesses fewer by
+     * the time the connection should be direct (5 s: see {@link BirthdaySettings}).
+     */
+    static final long BIRTHDAY_HEAD_START_NANOS = 300_000_000L;
 
     /**
      * Every path: LAN, punch, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
@@ -138,9 +145,8 @@ public final class Strategies {
     /**
      * Birthday punching (see {@link BirthdaySettings} for the numbers), when the NAT kinds the peers
      * exchanged say one side maps every destination anew and the other does not: the first opens many
-     * sockets, the second guesses ports. It waits the same head start as port prediction, which finds
-     * NATs that allocate in order sooner, and keeps going through a relayed connection until the budget
-     * is spent.
+     * sockets, the second guesses ports. It starts after {@link #BIRTHDAY_HEAD_START_NANOS}, beside port prediction
+     * (which finds NATs that allocate in order), and keeps going through a relayed connection until the budget is spent.
      */
     static final class Birthday implements PathStrategy {
         /** How often guesses go out: small batches keep the pace even where timers are coarse. */
@@ -190,7 +196,7 @@ public final class Strategies {
             } else {
                 return;
             }
-            begin = now + PREDICTION_HEAD_START_NANOS;
+            begin = now + BIRTHDAY_HEAD_START_NANOS;
             end = begin + settings.guessingNanos() + (part == Part.OPENER ? LINGER_NANOS : 0);
             next = begin;
         }
