@@ -54,7 +54,7 @@ public final class SimMatrix {
 
     /**
      * What the attempts of one pair did: {@code directAtOnce} connected on a direct path, {@code direct}
-     * were on one once birthday punching had its time (some start through the relay and move off it);
+     * were on one 10 s after the call (some start through the relay and move off it when birthday punching lands);
      * {@code failures} says why the others did not connect.
      */
     public record Result(Behaviour caller, Behaviour callee, int attempts, int connected, int directAtOnce, int direct, long probes,
@@ -72,8 +72,8 @@ public final class SimMatrix {
         }
     }
 
-    /** How long a connection is watched after it is made: birthday punching's budget and the hard side's linger, with room. */
-    private static final Duration SETTLE = Duration.ofSeconds(12);
+    /** How long from the call a connection has to be on a direct path to count as direct. */
+    private static final Duration DIRECT_WITHIN = Duration.ofSeconds(10);
 
     private SimMatrix() {}
 
@@ -127,7 +127,7 @@ public final class SimMatrix {
                 connected++;
                 nanos += took;
                 directAtOnce += made.path() != Path.RELAYED ? 1 : 0;
-                net.runFor(SETTLE);
+                net.runFor(DIRECT_WITHIN.minusNanos(Math.min(took, DIRECT_WITHIN.toNanos())));
                 direct += caller.agent().connection(made.connection()).flatMap(c -> c.path()).orElse(Path.RELAYED) != Path.RELAYED ? 1 : 0;
             } else {
                 failures.add(caller.events().stream().filter(e -> e instanceof AgentEvent.CallFailed).findFirst()

@@ -19,8 +19,11 @@ import java.util.Random;
  */
 public final class SimStreamTransfer {
 
-    /** What crossed, whether its SHA-256 matched, how long it took in simulated time, on which path, and any stream failure. */
-    public record Result(long bytes, boolean identical, double seconds, Path path, boolean streamFailed) {
+    /**
+     * What crossed, whether its SHA-256 matched, how long it took in simulated time, the path at the start and at the end,
+     * and any stream failure.
+     */
+    public record Result(long bytes, boolean identical, double seconds, Path path, Path endPath, boolean streamFailed) {
         public double goodputBytesPerSecond() {
             return bytes / seconds;
         }
@@ -31,13 +34,27 @@ public final class SimStreamTransfer {
     private SimStreamTransfer() {}
 
     public static Result run(LinkConditions conditions, boolean relayOnly, int size, long seed) {
+        return run(conditions, relayOnly, size, seed, Duration.ZERO, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #run(LinkConditions, boolean, int, long)}, with the path between the two NATs down for {@code outage}
+     * from the call (the connection starts on the relay and moves to the direct path once it opens) and the sender
+     * writing no faster than {@code bytesPerSecond}, so the transfer can span the move.
+     */
+    public static Result run(LinkConditions conditions, boolean relayOnly, int size, long seed, Duration outage, long bytesPerSecond) {
         ManualClock clock = new ManualClock();
         SimNetwork net = new SimNetwork(clock, seed);
         SimPostern server = new SimPostern(net, net.addHost("198.51.100.1"), RANDOM);
-        SimNode a = server.node(net.addNat("203.0.113.10", NatBehavior.EASY).addHost("192.168.1.10"), NodeKeys.generate(RANDOM));
-        SimNode b = server.node(net.addNat("203.0.113.20", NatBehavior.EASY).addHost("192.168.2.20"), NodeKeys.generate(RANDOM));
+        SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
+        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
+        SimNode a = server.node(aNat.addHost("192.168.1.10"), NodeKeys.generate(RANDOM));
+        SimNode b = server.node(bNat.addHost("192.168.2.20"), NodeKeys.generate(RANDOM));
         if (!net.runUntil(() -> a.isConnectedToServer() && b.isConnectedToServer(), Duration.ofSeconds(10))) {
             throw new IllegalStateException("the nodes did not reach the server");
+        }
+        if (outage.isPositive()) {
+            net.block(aNat.publicAddress(), bNat.publicAddress(), outage);
         }
         b.listen(id -> true);
         a.connect(b.id(), relayOnly);
@@ -61,9 +78,11 @@ public final class SimStreamTransfer {
         byte[] buf = new byte[256 * 1024];
         long start = clock.nanoTime();
         net.runUntil(() -> {
-            if (written[0] < size) {
+            long allowed = Math.min(size, bytesPerSecond == Long.MAX_VALUE ? size
+                    : 64 * 1024 + (clock.nanoTime() - start) / 1_000_000 * (bytesPerSecond / 1000));
+            if (written[0] < allowed) {
                 a.withStreams(out, s -> {
-                    written[0] += s.write(stream[0], data, written[0], size - written[0]);
+                    written[0] += s.write(stream[0], data, written[0], (int) allowed - written[0]);
                     if (written[0] == size) {
                         s.finish(stream[0]);
                     }
@@ -85,7 +104,9 @@ public final class SimStreamTransfer {
         }, Duration.ofMinutes(30));
         double seconds = (clock.nanoTime() - start) / 1e9;
         boolean identical = ended[0] && MessageDigest.isEqual(got.digest(), sha256().digest(data));
-        return new Result(read[0], identical, seconds, path, streamEvent(b, StreamEvent.Failed.class) || streamEvent(a, StreamEvent.Failed.class));
+        Path endPath = a.agent().connection(out).flatMap(c -> c.path()).orElse(null);
+        return new Result(read[0], identical, seconds, path, endPath,
+                streamEvent(b, StreamEvent.Failed.class) || streamEvent(a, StreamEvent.Failed.class));
     }
 
     private static boolean streamEvent(SimNode node, Class<? extends StreamEvent> type) {

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every pair of RFC 4787 behaviours (21 of them: mapping × filtering, and for mappings that depend on
  * the destination, ports kept, sequential or random; 441 ordered pairs), 3 attempts each with 10% loss
- * and NAT detection: every attempt connects, and pairs with an endpoint-independent side end up on a
- * direct path (punching; port prediction for the other side's new mapping where ports are kept or
+ * and NAT detection: every attempt connects, and pairs with an endpoint-independent side are on a
+ * direct path within 10 s of the call (punching; port prediction for the other side's new mapping where ports are kept or
  * sequential; birthday punching where they are random) in at least 99% of attempts. Birthday punching
  * misses now and then by design (0.03% of the time without loss, more with it), so a pair may miss
  * one attempt of its three; the 99% holds over all of them.
