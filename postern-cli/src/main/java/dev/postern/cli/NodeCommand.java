@@ -50,7 +50,8 @@ final class NodeCommand implements Callable<Integer> {
         log.info("node address {}; connecting to server {} at {}", identity.id(), server.key(), serverOptions.server);
         RemoteBackend backend = new RemoteBackend(identity.id());
         CountDownLatch stopped = new CountDownLatch(1);
-        try (NodeChannel channel = NodeChannel.open(identity, server.key(), server.address(), Clock.SYSTEM, backend::deliver,
+        try (NodeChannel channel = NodeChannel.open(identity, server.key(), server.address(), serverOptions.serverTcp(server), Clock.SYSTEM,
+                backend::deliver,
                 new NodeChannel.Listener() {
                     @Override
                     public void onConnected(NodeId s) {

@@ -9,6 +9,7 @@ import dev.postern.core.rendezvous.RendezvousTimers;
 import dev.postern.core.time.Clock;
 import dev.postern.server.PosternServer;
 import dev.postern.server.ServerConfig;
+import dev.postern.server.control.ControlTcpConfig;
 import dev.postern.core.stun.StunServer;
 import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.stun.StunConfig;
@@ -144,6 +145,20 @@ final class ServerCommand implements Callable<Integer> {
             description = "Control channels open at once from one source (IPv4 address, IPv6 /64; nodes behind one NAT share it). "
                     + "Default: ${DEFAULT-VALUE}")
     int controlMaxSessionsPerSource;
+
+    @Option(names = "--tcp-port", paramLabel = "PORT", defaultValue = "443", converter = Converters.PortOrOff.class,
+            description = {"TCP port of the control channel for nodes whose networks block UDP: messaging, mediation and the",
+                "relay over one TCP connection (0 picks a free port, 'off' runs none). Where the default 443 cannot be bound",
+                "(it needs root or CAP_NET_BIND_SERVICE) the server starts without it and says so. Default: ${DEFAULT-VALUE}"})
+    int tcpPort;
+
+    @Option(names = "--tcp-max-connections", paramLabel = "N", defaultValue = "10000", converter = Converters.PositiveInt.class,
+            description = "Control channel TCP connections open at once, in total. Default: ${DEFAULT-VALUE}")
+    int tcpMaxConnections;
+
+    @Option(names = "--tcp-max-connections-per-source", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "Control channel TCP connections open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
+    int tcpMaxConnectionsPerSource;
 
     @Option(names = "--p2psc-port", paramLabel = "PORT", defaultValue = "1337", converter = Converters.PortOrOff.class,
             description = "TCP port of the mediator for p2psc clients and Postern's TCP connect (0 picks a free port, "
@@ -533,6 +548,8 @@ final class ServerCommand implements Callable<Integer> {
                 introducer(),
                 messageLimits(),
                 controlLimits(),
+                new ControlTcpConfig(tcpPort, tcpPort != ControlTcpConfig.DEFAULT_PORT
+                        || spec.commandLine().getParseResult().hasMatchedOption("--tcp-port"), tcpMaxConnections, tcpMaxConnectionsPerSource),
                 new P2pscMediatorRole.Settings(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
                         P2pscMediatorRole.Settings.DEFAULTS.peerWait()),
                 new RelayFirstBudget(relayFirstMaxSockets, relayFirstMaxSocketsPerSource),
@@ -591,7 +608,7 @@ final class ServerCommand implements Callable<Integer> {
         });
     }
 
-    private static void setLogLevel(LogLevel level) {
+    static void setLogLevel(LogLevel level) {
         Logger postern = (Logger) LoggerFactory.getLogger("postern");
         postern.setLevel(Level.toLevel(level.name()));
     }

@@ -35,6 +35,18 @@ final class ServerOptions {
                 "destination a new port, and peers use that to choose birthday punching. 'off' skips it. Default: ${DEFAULT-VALUE}"})
     int natCheckPort;
 
+    @Option(names = "--server-tcp-port", paramLabel = "PORT", defaultValue = "443", converter = Converters.PortOrOff.class,
+            description = {"The server's TCP port for the control channel, tried where the server does not answer over UDP",
+                "within 2 s (through the HTTP proxy https_proxy or all_proxy names, unless no_proxy lists the server); UDP is",
+                "tried again every minute. 'off': UDP only. Default: ${DEFAULT-VALUE}"})
+    int serverTcpPort;
+
+    /** Where the server's control channel listens on TCP ({@code --server-tcp-port}), if the node may use it. */
+    java.util.Optional<InetSocketAddress> serverTcp(ServerAddress server) {
+        return serverTcpPort > 0 ? java.util.Optional.of(new InetSocketAddress(server.address().getAddress(), serverTcpPort))
+                : java.util.Optional.empty();
+    }
+
     /** The server's address and key from {@code --server} (and {@code --server-key}). */
     ServerAddress serverAddress() {
         NodeId keyApart = null;
@@ -77,7 +89,8 @@ final class ServerOptions {
             return configure.apply(Postern.builder()
                     .identity(identity)
                     .server(serverAddress().toString())
-                    .natDetectionPort(Math.max(natCheckPort, 0))).build();
+                    .natDetectionPort(Math.max(natCheckPort, 0))
+                    .serverTcpPort(Math.max(serverTcpPort, 0))).build();
         } catch (PosternException e) {
             throw new CommandFailure(e.getMessage());
         }

@@ -53,6 +53,7 @@ public final class Postern implements AutoCloseable {
 
     /** The server's NAT detection port unless told otherwise (its {@code --nat-check-port}). */
     public static final int DEFAULT_NAT_DETECTION_PORT = 3478;
+    public static final int DEFAULT_SERVER_TCP_PORT = 443;
 
     private final NodeKeys identity;
     private final ServerAddress server;
@@ -81,7 +82,9 @@ public final class Postern implements AutoCloseable {
         this.maxDatagram = settings.session().maxPayload();
         Optional<InetSocketAddress> natDetection = b.natDetectionPort == 0 ? Optional.empty()
                 : Optional.of(new InetSocketAddress(server.address().getAddress(), b.natDetectionPort));
-        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, turn, this::onEvent);
+        Optional<InetSocketAddress> serverTcp = b.serverTcpPort == 0 ? Optional.empty()
+                : Optional.of(new InetSocketAddress(server.address().getAddress(), b.serverTcpPort));
+        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, turn, serverTcp, this::onEvent);
     }
 
     /** A builder; {@link Builder#identity} and {@link Builder#server} are required. */
@@ -203,6 +206,7 @@ public final class Postern implements AutoCloseable {
     private Connection opened(int index, NodeId peer, Path path) {
         Connection conn = new Connection(this, index, PeerId.of(peer), pathType(path), maxDatagram);
         connections.put(index, conn);
+        NodeLoop.warmUpCiphersOnce();
         loop.execute((machine, now) -> machine.connection(index).filter(PeerSession::isConnected).ifPresent(s -> {
             conn.keepStreams(s.streams());
             conn.onRtt(s.rttNanos());
@@ -334,6 +338,7 @@ public final class Postern implements AutoCloseable {
         private Identity identity;
         private String serverText;
         private int natDetectionPort = DEFAULT_NAT_DETECTION_PORT;
+        private int serverTcpPort = DEFAULT_SERVER_TCP_PORT;
         private boolean relayOnly;
         private String turnText;
         private String turnUser;
@@ -366,6 +371,19 @@ public final class Postern implements AutoCloseable {
                 throw new IllegalArgumentException("a port is 0..65535, not " + port);
             }
             this.natDetectionPort = port;
+            return this;
+        }
+
+        /**
+         * The server's TCP port for its control channel (443 unless given), tried where the server does not answer over
+         * UDP within 2 s, through the HTTP proxy that {@code https_proxy} or {@code all_proxy} names (unless
+         * {@code no_proxy} lists the server); UDP is tried again every minute. 0 for UDP only.
+         */
+        public Builder serverTcpPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("a port is 0..65535, not " + port);
+            }
+            this.serverTcpPort = port;
             return this;
         }
 

@@ -113,12 +113,14 @@ public final class PosternServer implements AutoCloseable {
         });
         started.add(relayRequestThreads::shutdownNow);
         ControlDispatch dispatch = new ControlDispatch(messaging, new RelayRequests(relay, relayRequestThreads));
-        ControlRole control = ControlRole.start(config.bind(), config.controlPort(), identity, config.control(), config.clock(), transport, dispatch);
+        ControlRole control = ControlRole.start(config.bind(), config.controlPort(), config.controlTcp(), identity, config.control(),
+                config.clock(), transport, dispatch);
         started.add(control);
         MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Settings.DEFAULTS,
                 Optional.of(new MediatorRole.RelayFirst(relay, config.relayFirst(), relayRequestThreads)));
         dispatch.attach(control, mediator);
-        log.info("control channel for nodes on udp {}:{} (messaging, relay requests, mediation)", host, control.address().getPort());
+        log.info("control channel for nodes on udp {}:{}{} (messaging, relay requests, mediation)", host, control.address().getPort(),
+                control.tcpAddress().map(t -> " and tcp " + host + ":" + t.getPort()).orElse(""));
         Optional<P2pscMediatorRole> p2psc = Optional.empty();
         if (config.p2pscPort() >= 0) {
             P2pscMediatorRole role = P2pscMediatorRole.start(config.bind(), config.p2pscPort(), config.p2psc());

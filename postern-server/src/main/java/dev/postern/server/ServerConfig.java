@@ -4,6 +4,7 @@ import dev.postern.core.control.ControlServer;
 import dev.postern.core.messaging.MessageRouter;
 import dev.postern.server.p2psc.P2pscMediatorRole;
 import dev.postern.core.time.Clock;
+import dev.postern.server.control.ControlTcpConfig;
 import dev.postern.server.stun.StunConfig;
 import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
@@ -28,19 +29,27 @@ import java.util.Objects;
  * @param introducer   the introducer library's protocol (on the bind and second addresses), or off
  * @param messaging    queue limits and redelivery for messages between nodes
  * @param control      the control channel's shares: handshakes and sessions, in all and per source
+ * @param controlTcp   the control channel over TCP, for nodes whose networks block UDP (or off)
  * @param p2psc        the p2psc mediator's shares and deadlines
  * @param relayFirst   the relay sockets started with introductions (relay first), apart from those nodes start
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
         int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Settings messaging,
-        ControlServer.Settings control, P2pscMediatorRole.Settings p2psc, RelayFirstBudget relayFirst, Clock clock) {
+        ControlServer.Settings control, ControlTcpConfig controlTcp, P2pscMediatorRole.Settings p2psc, RelayFirstBudget relayFirst,
+        Clock clock) {
 
-    /** With the control channel's and the p2psc mediator's default shares. */
+    /** With the control channel's and the p2psc mediator's default shares, and the control channel on UDP only. */
     public ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay, int relayThreads,
             String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer,
             MessageRouter.Settings messaging, Clock clock) {
         this(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun, introducer, messaging,
-                ControlServer.Settings.DEFAULTS, P2pscMediatorRole.Settings.DEFAULTS, RelayFirstBudget.DEFAULTS, clock);
+                ControlServer.Settings.DEFAULTS, ControlTcpConfig.OFF, P2pscMediatorRole.Settings.DEFAULTS, RelayFirstBudget.DEFAULTS, clock);
+    }
+
+    /** The same, with the control channel over TCP as {@code tcp} says. */
+    public ServerConfig withControlTcp(ControlTcpConfig tcp) {
+        return new ServerConfig(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun,
+                introducer, messaging, control, tcp, p2psc, relayFirst, clock);
     }
 
     public ServerConfig {
@@ -51,6 +60,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(nodeApi, "nodeApi");
         Objects.requireNonNull(messaging, "messaging");
         Objects.requireNonNull(control, "control");
+        Objects.requireNonNull(controlTcp, "controlTcp");
         Objects.requireNonNull(p2psc, "p2psc");
         Objects.requireNonNull(relayFirst, "relayFirst");
         if (controlPort < 0 || controlPort > 65535) {

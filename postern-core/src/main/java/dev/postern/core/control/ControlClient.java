@@ -131,6 +131,33 @@ public final class ControlClient {
         nextAction = Math.min(lastSent + timers.keepaliveNanos(), lastHeard + timers.deadAfterNanos());
     }
 
+    /**
+     * The driver now reaches the server another way (a TCP connection opened where UDP got no answer, or UDP tried
+     * again while on TCP): a handshake under way starts again at once, and an open channel sends a keepalive at once,
+     * which moves the server's side of it to where it arrives from.
+     */
+    public void handlePathChanged(long now) {
+        if (state == State.CONNECTED) {
+            transmit(new byte[0], now);
+            nextAction = Math.min(lastSent + timers.keepaliveNanos(), lastHeard + timers.deadAfterNanos());
+        } else if (state != State.IDLE) {
+            retryDelay = timers.firstRetryNanos();
+            sendHello(now);
+        }
+    }
+
+    /** The way to the server broke (its TCP connection closed): the channel is down now, not after its silence, and a new handshake starts. */
+    public void handlePathLost(long now) {
+        if (state == State.IDLE) {
+            return;
+        }
+        if (state == State.CONNECTED) {
+            events.add(new ControlEvent.Disconnected(server, session));
+        }
+        retryDelay = timers.firstRetryNanos();
+        sendHello(now);
+    }
+
     private void sendHello(long now) {
         cookieTaken = false;
         writeHello();

@@ -17,7 +17,13 @@ public enum ControlCounter {
     DROPPED_UNKNOWN_SESSION("datagrams dropped (no such session)"),
     DROPPED_NOT_AUTHENTIC("datagrams dropped (forged, replayed or too old)"),
     KEEPALIVES("keepalives answered"),
-    EXPIRED("channels closed after silence");
+    EXPIRED("channels closed after silence"),
+    TCP_CONNECTIONS("TCP connections opened (the control channel where UDP is blocked)"),
+    TCP_REFUSED_BUSY("TCP connections refused (too many open)"),
+    TCP_REFUSED_SOURCE("TCP connections refused (too many open from the source)"),
+    TCP_CLOSED_MALFORMED("TCP connections closed (a frame of no valid length)"),
+    TCP_CLOSED_SILENT("TCP connections closed (nothing came in time)"),
+    TCP_DROPPED_BACKLOG("datagrams to a TCP connection dropped (it took nothing for too long)");
 
     private final String description;
 

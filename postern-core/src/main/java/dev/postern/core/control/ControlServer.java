@@ -75,15 +75,18 @@ public final class ControlServer {
         /** Where it was opened from: its share is counted there, wherever it moves. */
         final SourceNetwork source;
         InetSocketAddress endpoint;
+        /** The driver's socket it was last heard on ({@link Transmit#MAIN}: the UDP port; others: one TCP connection each). */
+        int socket;
         long lastHeard;
 
-        Session(int id, long serial, NodeId node, SecureDatagrams crypto, InetSocketAddress endpoint, long now) {
+        Session(int id, long serial, NodeId node, SecureDatagrams crypto, int socket, InetSocketAddress endpoint, long now) {
             this.id = id;
             this.serial = serial;
             this.node = node;
             this.crypto = crypto;
             this.source = SourceNetwork.of(endpoint.getAddress());
             this.endpoint = endpoint;
+            this.socket = socket;
             this.lastHeard = now;
         }
     }
@@ -101,15 +104,24 @@ public final class ControlServer {
         return counters;
     }
 
+    /** A datagram on the main (UDP) socket. */
     public void handleDatagram(InetSocketAddress from, byte[] datagram, long now) {
+        handleDatagram(Transmit.MAIN, from, datagram, now);
+    }
+
+    /**
+     * A datagram from {@code from} on the driver's socket {@code socket}: the UDP port, or a TCP connection carrying
+     * datagrams as frames (see {@link StreamFraming}). Answers leave by the socket the session was last heard on.
+     */
+    public void handleDatagram(int socket, InetSocketAddress from, byte[] datagram, long now) {
         if (!(ControlCodec.decode(datagram) instanceof Decoded.Ok<ControlPacket> ok)) {
             counters.increment(ControlCounter.DROPPED_MALFORMED);
             return;
         }
         switch (ok.value()) {
-            case ControlPacket.Hello hello -> onHello(from, hello, datagram.length, now);
-            case ControlPacket.Finish finish -> onFinish(from, finish, now);
-            case ControlPacket.Data data -> onData(from, data, now);
+            case ControlPacket.Hello hello -> onHello(socket, from, hello, datagram.length, now);
+            case ControlPacket.Finish finish -> onFinish(socket, from, finish, now);
+            case ControlPacket.Data data -> onData(socket, from, data, now);
             case ControlPacket.Welcome welcome -> counters.increment(ControlCounter.DROPPED_MALFORMED);
             case ControlPacket.Cookie cookie -> counters.increment(ControlCounter.DROPPED_MALFORMED);
         }
@@ -121,7 +133,7 @@ public final class ControlServer {
         if (s == null) {
             return false;
         }
-        transmits.add(new Transmit(s.endpoint, ControlCodec.data(s.id, s.crypto.seal(payload))));
+        transmits.add(new Transmit(s.socket, s.endpoint, ControlCodec.data(s.id, s.crypto.seal(payload))));
         return true;
     }
 
@@ -184,7 +196,7 @@ public final class ControlServer {
         return sessions.size();
     }
 
-    private void onHello(InetSocketAddress from, ControlPacket.Hello hello, int length, long now) {
+    private void onHello(int socket, InetSocketAddress from, ControlPacket.Hello hello, int length, long now) {
         if (hello.version() != ControlCodec.VERSION) {
             counters.increment(ControlCounter.DROPPED_VERSION);
             return;
@@ -209,7 +221,7 @@ public final class ControlServer {
         if (pending.size() >= limits.cookiesAbovePending() && !cookies.isValid(from, ControlCodec.cookieOf(hello), now)) {
             // Before any key is made: a handshake costs key agreement, and keeping it costs memory.
             counters.increment(ControlCounter.COOKIES_SENT);
-            transmits.add(new Transmit(from, ControlCodec.cookie(cookies.issue(from, now))));
+            transmits.add(new Transmit(socket, from, ControlCodec.cookie(cookies.issue(from, now))));
             return;
         }
         AuthenticatedHandshake handshake = AuthenticatedHandshake.responder(identity, null, prologue, random);
@@ -227,7 +239,7 @@ public final class ControlServer {
         }
         pending.put(session, new Pending(handshake, now, source));
         pendingBySource.computeIfAbsent(source, s -> new ArrayDeque<>()).add(session);
-        transmits.add(new Transmit(from, welcome));
+        transmits.add(new Transmit(socket, from, welcome));
     }
 
     /**
@@ -267,7 +279,7 @@ public final class ControlServer {
     }
 
 
-    private void onFinish(InetSocketAddress from, ControlPacket.Finish finish, long now) {
+    private void onFinish(int socket, InetSocketAddress from, ControlPacket.Finish finish, long now) {
         Pending p = pending.get(finish.session());
         if (p == null) {
             counters.increment(ControlCounter.DROPPED_HANDSHAKE);
@@ -304,17 +316,18 @@ public final class ControlServer {
             sessionsBySource.remove(old.source);
             events.add(new ControlEvent.Disconnected(node, old.serial));
         }
-        Session s = new Session(finish.session(), ++completedHandshakes, node, new SecureDatagrams(p.handshake().transport()), from, now);
+        Session s = new Session(finish.session(), ++completedHandshakes, node, new SecureDatagrams(p.handshake().transport()), socket,
+                from, now);
         sessions.put(s.id, s);
         byNode.put(node, s);
         sessionsBySource.add(s.source);
         counters.increment(ControlCounter.HANDSHAKES_COMPLETED);
         events.add(new ControlEvent.Connected(node, from));
         // The node counts the channel up only once it hears from it: this confirms its FINISH arrived.
-        transmits.add(new Transmit(from, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
+        transmits.add(new Transmit(socket, from, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
     }
 
-    private void onData(InetSocketAddress from, ControlPacket.Data data, long now) {
+    private void onData(int socket, InetSocketAddress from, ControlPacket.Data data, long now) {
         Session s = sessions.get(data.session());
         if (s == null) {
             counters.increment(ControlCounter.DROPPED_UNKNOWN_SESSION);
@@ -327,14 +340,16 @@ public final class ControlServer {
         s.lastHeard = now;
         sessions.remove(s.id); // to the end: the most recently heard
         sessions.put(s.id, s);
-        if (!from.equals(s.endpoint)) {
-            // Only an authentic datagram may move the endpoint, so nobody can steal a node's traffic.
+        if (!from.equals(s.endpoint) || socket != s.socket) {
+            // Only an authentic datagram may move the endpoint, so nobody can steal a node's traffic. A node on TCP that
+            // tries UDP again moves here too, the moment a datagram of its session arrives over UDP.
             s.endpoint = from;
+            s.socket = socket;
             events.add(new ControlEvent.Moved(s.node, from));
         }
         if (ok.value().length == 0) {
             counters.increment(ControlCounter.KEEPALIVES);
-            transmits.add(new Transmit(s.endpoint, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
+            transmits.add(new Transmit(s.socket, s.endpoint, ControlCodec.data(s.id, s.crypto.seal(new byte[0]))));
         } else {
             events.add(new ControlEvent.Received(s.node, s.serial, ok.value()));
         }

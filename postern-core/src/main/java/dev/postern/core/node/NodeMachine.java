@@ -127,6 +127,18 @@ public final class NodeMachine {
         return control.isConnected();
     }
 
+    /** The driver reaches the server another way now (TCP where UDP got no answer, or UDP again): see {@link ControlClient#handlePathChanged}. */
+    public void handleServerPathChanged(long now) {
+        control.handlePathChanged(now);
+        process(now);
+    }
+
+    /** The driver's way to the server broke (its TCP connection closed): see {@link ControlClient#handlePathLost}. */
+    public void handleServerPathLost(long now) {
+        control.handlePathLost(now);
+        process(now);
+    }
+
     /** This node's own addresses (its main socket's port on each interface), offered to peers as LAN candidates. */
     public void localCandidates(List<Candidate> candidates) {
         agent.localCandidates(candidates);

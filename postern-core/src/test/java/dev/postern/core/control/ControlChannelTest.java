@@ -3,6 +3,7 @@ package dev.postern.core.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.core.identity.NodeKeys;
+import dev.postern.core.net.Transmit;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -26,6 +27,8 @@ class ControlChannelTest {
             ControlClient.Timers.DEFAULTS);
     private long now = 1_000 * S;
     private InetSocketAddress nodeSource = nodeAddress;
+    /** The server's socket the node's datagrams arrive on: {@link Transmit#MAIN} for UDP, another number for a TCP connection. */
+    private int nodeSocket = Transmit.MAIN;
     private boolean dropToServer;
     private boolean dropToNode;
     private int finishesToDrop;
@@ -47,7 +50,7 @@ class ControlChannelTest {
                 if (finish && finishesToDrop > 0) {
                     finishesToDrop--;
                 } else if (!dropToServer) {
-                    server.handleDatagram(nodeSource, t.get().datagram(), now);
+                    server.handleDatagram(nodeSocket, nodeSource, t.get().datagram(), now);
                 }
             }
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
@@ -56,6 +59,7 @@ class ControlChannelTest {
                     welcomeSizes.add(t.get().datagram().length);
                 }
                 assertThat(t.get().to()).isEqualTo(nodeSource);
+                assertThat(t.get().socket()).as("answers leave by the socket the node was last heard on").isEqualTo(nodeSocket);
                 if (!dropToNode) {
                     node.handleDatagram(serverAddress, t.get().datagram(), now);
                 }
@@ -203,6 +207,31 @@ class ControlChannelTest {
         server.handleTimeout(now);
         assertThat(server.sessionCount()).isZero();
         assertThat(server.pollTimeout()).isEmpty();
+    }
+
+    /**
+     * A node that reached the server over TCP (one of the server's stream sockets) and then tries UDP again: its
+     * keepalive over UDP moves the session there, and what the server sends follows it; a lost stream makes the node
+     * count the channel down at once and start a new handshake.
+     */
+    @Test
+    void aChannelOverTcpMovesToUdpWithAKeepaliveAndALostStreamStartsAgain() {
+        nodeSocket = 7;
+        node.start(now);
+        pump();
+        assertThat(node.isConnected()).isTrue();
+
+        nodeSocket = Transmit.MAIN;
+        node.handlePathChanged(now);
+        pump();
+        assertThat(serverEvents).contains(new ControlEvent.Moved(nodeKeys.id(), nodeAddress));
+        assertThat(server.send(nodeKeys.id(), text("by UDP now"))).isTrue();
+        assertThat(server.pollTransmit().orElseThrow().socket()).isEqualTo(Transmit.MAIN);
+
+        node.handlePathLost(now);
+        assertThat(node.isConnected()).isFalse();
+        assertThat(node.pollEvent()).get().isInstanceOf(ControlEvent.Disconnected.class);
+        assertThat(node.pollTransmit().orElseThrow().datagram()[0]).as("a new HELLO at once").isEqualTo((byte) 1);
     }
 
     @Test

@@ -4,24 +4,36 @@ import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlCounter;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.ControlServer;
+import dev.postern.core.codec.Decoded;
+import dev.postern.core.net.StreamFraming;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.metrics.Counters;
 import dev.postern.core.time.Clock;
 import dev.postern.server.ServerException;
+import dev.postern.server.net.ConnectionShares;
 import dev.postern.server.net.DeadlineTimer;
+import dev.postern.server.net.TcpTransport;
 import dev.postern.server.net.UdpTransport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -43,21 +55,36 @@ public final class ControlRole implements AutoCloseable {
      */
     private static final int RECEIVE_BATCH = 16;
 
+    /** A TCP connection that has not sent a whole frame by then is closed: a slow or half-open one holds no place long. */
+    private static final int TCP_FIRST_FRAME_SECONDS = 10;
+
     private final ControlServer server;
     private final EventLoopGroup group;
     private final Channel channel;
+    private final Optional<Channel> tcp;
     private final Driver driver;
 
-    private ControlRole(ControlServer server, EventLoopGroup group, Channel channel, Driver driver) {
+    private ControlRole(ControlServer server, EventLoopGroup group, Channel channel, Optional<Channel> tcp, Driver driver) {
         this.server = server;
         this.group = group;
         this.channel = channel;
+        this.tcp = tcp;
         this.driver = driver;
     }
 
-    /** @param onEvent told of every connection, message and disconnection, on the event loop: keep it short */
+    /** The channel on UDP only. */
     public static ControlRole start(InetAddress bind, int port, NodeKeys identity, ControlServer.Settings limits, Clock clock,
             UdpTransport transport, Consumer<ControlEvent> onEvent) throws ServerException {
+        return start(bind, port, ControlTcpConfig.OFF, identity, limits, clock, transport, onEvent);
+    }
+
+    /**
+     * The channel on UDP {@code port} and, as {@code tcp} says, on a TCP port too, both on one event loop.
+     *
+     * @param onEvent told of every connection, message and disconnection, on the event loop: keep it short
+     */
+    public static ControlRole start(InetAddress bind, int port, ControlTcpConfig tcp, NodeKeys identity, ControlServer.Settings limits,
+            Clock clock, UdpTransport transport, Consumer<ControlEvent> onEvent) throws ServerException {
         ControlServer server = new ControlServer(identity, ControlCodec.PROLOGUE, new SecureRandom(), limits);
         EventLoopGroup group = transport.newGroup(1);
         InetSocketAddress address = new InetSocketAddress(bind, port);
@@ -71,11 +98,55 @@ public final class ControlRole implements AutoCloseable {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw ServerException.bindFailed("udp " + bind.getHostAddress() + ":" + port, e);
         }
-        return new ControlRole(server, group, channel, driver);
+        Optional<Channel> stream = Optional.empty();
+        if (tcp.enabled()) {
+            try {
+                stream = Optional.of(bindTcp(TcpTransport.onLoopsOf(transport), group, new InetSocketAddress(bind, tcp.port()), tcp, driver,
+                        limits.idleTimeoutNanos()));
+            } catch (ServerException e) {
+                if (tcp.required()) {
+                    channel.close().syncUninterruptibly();
+                    group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                    throw e;
+                }
+                log.warn("{}: nodes reach the control channel over UDP only (--tcp-port picks another port; off runs none)",
+                        e.getMessage());
+            }
+        }
+        return new ControlRole(server, group, channel, stream, driver);
+    }
+
+    /**
+     * The TCP listener: each admitted connection is one of the driver's sockets, carrying datagrams as
+     * {@link StreamFraming} frames; closed when a frame header is bad, when no whole frame came within
+     * {@value #TCP_FIRST_FRAME_SECONDS} s, or when it is silent as long as a session may be.
+     */
+    private static Channel bindTcp(TcpTransport transport, EventLoopGroup group, InetSocketAddress at, ControlTcpConfig config,
+            Driver driver, long idleNanos) throws ServerException {
+        ConnectionShares shares = new ConnectionShares(config.maxConnections(), config.maxConnectionsPerSource());
+        try {
+            return transport.server(group, 128).childHandler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    driver.server.counters().increment(ControlCounter.TCP_CONNECTIONS);
+                    if (shares.admit(ch, why -> driver.server.counters().increment(why == ConnectionShares.Verdict.REFUSED_BUSY
+                            ? ControlCounter.TCP_REFUSED_BUSY : ControlCounter.TCP_REFUSED_SOURCE))) {
+                        driver.serveStream(ch, idleNanos);
+                    }
+                }
+            }).bind(at).sync().channel();
+        } catch (Exception e) {
+            throw ServerException.bindFailed("tcp " + at.getAddress().getHostAddress() + ":" + at.getPort(), e);
+        }
     }
 
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** The TCP listener's address, if it listens. */
+    public Optional<InetSocketAddress> tcpAddress() {
+        return tcp.map(c -> (InetSocketAddress) c.localAddress());
     }
 
     /** Sends {@code payload} to {@code node} over its channel, if it has one; from any thread. */
@@ -113,6 +184,7 @@ public final class ControlRole implements AutoCloseable {
     @Override
     public void close() {
         channel.eventLoop().execute(driver::disarm);
+        tcp.ifPresent(c -> c.close().syncUninterruptibly());
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         log.info("stopped after: {}", server.counters().summary(ControlCounter::description));
@@ -126,6 +198,9 @@ public final class ControlRole implements AutoCloseable {
         private final ControlServer server;
         private final Clock clock;
         private final Consumer<ControlEvent> onEvent;
+        /** The TCP connections by the socket number the server knows them by; only the event loop touches it. */
+        private final Map<Integer, Channel> streams = new HashMap<>();
+        private int lastStream;
         private Channel channel;
         private DeadlineTimer timer;
 
@@ -164,14 +239,91 @@ public final class ControlRole implements AutoCloseable {
             // ICMP errors and the like: the port stays open for everyone else.
         }
 
+        /** An admitted TCP connection, numbered as one of the server's sockets; on its event loop, which is the driver's. */
+        void serveStream(Channel ch, long idleNanos) {
+            int socket = newStreamSocket();
+            streams.put(socket, ch);
+            ch.closeFuture().addListener(f -> streams.remove(socket, ch));
+            InetSocketAddress from = (InetSocketAddress) ch.remoteAddress();
+            ch.pipeline().addLast("first-frame", new ReadTimeoutHandler(TCP_FIRST_FRAME_SECONDS))
+                    .addLast(new ByteToMessageDecoder() {
+                        @Override
+                        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+                            while (in.readableBytes() >= StreamFraming.HEADER_BYTES) {
+                                int at = in.readerIndex();
+                                if (!(StreamFraming.length(in.getByte(at), in.getByte(at + 1)) instanceof Decoded.Ok<Integer> length)) {
+                                    server.counters().increment(ControlCounter.TCP_CLOSED_MALFORMED);
+                                    in.skipBytes(in.readableBytes());
+                                    ctx.close();
+                                    return;
+                                }
+                                if (in.readableBytes() < StreamFraming.HEADER_BYTES + length.value()) {
+                                    return;
+                                }
+                                in.skipBytes(StreamFraming.HEADER_BYTES);
+                                byte[] datagram = new byte[length.value()];
+                                in.readBytes(datagram);
+                                out.add(datagram);
+                            }
+                        }
+                    })
+                    .addLast(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            if (ctx.pipeline().get("first-frame") != null) {
+                                ctx.pipeline().replace("first-frame", "idle", new ReadTimeoutHandler(idleNanos, TimeUnit.NANOSECONDS));
+                            }
+                            server.handleDatagram(socket, from, (byte[]) msg, clock.nanoTime());
+                        }
+
+                        @Override
+                        public void channelReadComplete(ChannelHandlerContext ctx) {
+                            drain();
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            if (cause instanceof ReadTimeoutException) {
+                                server.counters().increment(ControlCounter.TCP_CLOSED_SILENT);
+                            }
+                            ctx.close(); // silent, reset or broken: the node connects again
+                        }
+                    });
+        }
+
+        /** A number for a new TCP connection: never {@link Transmit#MAIN} nor one still open. */
+        private int newStreamSocket() {
+            do {
+                lastStream = lastStream == Integer.MAX_VALUE ? 1 : lastStream + 1;
+            } while (streams.containsKey(lastStream));
+            return lastStream;
+        }
+
         /** Sends what the server has to send, tells what it has to tell, and arms the timer; on the event loop. */
         void drain() {
+            boolean wroteStreams = false;
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 Transmit tx = t.get();
-                ByteBuf out = channel.alloc().ioBuffer(tx.datagram().length).writeBytes(tx.datagram());
-                channel.write(new DatagramPacket(out, tx.to()), channel.voidPromise());
+                if (tx.socket() == Transmit.MAIN) {
+                    ByteBuf out = channel.alloc().ioBuffer(tx.datagram().length).writeBytes(tx.datagram());
+                    channel.write(new DatagramPacket(out, tx.to()), channel.voidPromise());
+                    continue;
+                }
+                Channel stream = streams.get(tx.socket());
+                if (stream == null) {
+                    continue; // closed since: the node connects again
+                }
+                if (!stream.isWritable()) {
+                    server.counters().increment(ControlCounter.TCP_DROPPED_BACKLOG); // as a full UDP buffer would
+                    continue;
+                }
+                stream.write(Unpooled.wrappedBuffer(StreamFraming.frame(tx.datagram())), stream.voidPromise());
+                wroteStreams = true;
             }
             channel.flush();
+            if (wroteStreams) {
+                streams.values().forEach(Channel::flush);
+            }
             for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
                 ControlEvent event = e.get();
                 switch (event) {

@@ -24,10 +24,17 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 public record TcpTransport(String name, IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannel) {
 
     public static TcpTransport best() {
-        if (Epoll.isAvailable()) {
-            return new TcpTransport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class);
-        }
-        return new TcpTransport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class);
+        return of(Epoll.isAvailable());
+    }
+
+    /** The TCP transport whose channels run on {@code udp}'s event loops, so one loop can own both kinds of socket. */
+    public static TcpTransport onLoopsOf(UdpTransport udp) {
+        return of(udp.name().equals("epoll"));
+    }
+
+    private static TcpTransport of(boolean epoll) {
+        return epoll ? new TcpTransport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class)
+                : new TcpTransport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class);
     }
 
     public EventLoopGroup newGroup(int threads) {

@@ -7,12 +7,14 @@ import dev.postern.core.node.NodeEvent;
 import dev.postern.core.node.RequestRefused;
 import dev.postern.core.node.ServerChannel;
 import dev.postern.core.node.NodeMachine;
+import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
@@ -38,27 +40,36 @@ public final class NodeChannel implements ServerChannel, AutoCloseable {
     private final NodeLoop loop;
     private volatile boolean closed;
 
-    private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Consumer<Message> onMessage,
-            Listener events) throws IOException {
+    private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Optional<InetSocketAddress> serverTcp, Clock clock,
+            Consumer<Message> onMessage, Listener events) throws IOException {
         this.id = identity.id();
-        this.loop = NodeLoop.open(identity, server, address, clock, event -> {
-            switch (event) {
-                case NodeEvent.ServerConnected c -> events.onConnected(c.server());
-                case NodeEvent.ServerDisconnected d -> events.onDisconnected(d.server());
-                case NodeEvent.MessageReceived m -> onMessage.accept(m.message());
-                case NodeEvent.MessageQueued q -> complete(q.request(), event);
-                case NodeEvent.SocketStarted s -> complete(s.request(), event);
-                case NodeEvent.SocketsStopped s -> complete(s.request(), event);
-                case NodeEvent.RequestFailed f -> fail(f);
-                default -> { }
-            }
-        });
+        this.loop = NodeLoop.open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), serverTcp,
+                event -> onEvent(event, onMessage, events));
     }
 
-    /** Connects to {@code server} (its identity pinned) and keeps the channel up until closed. */
+    private void onEvent(NodeEvent event, Consumer<Message> onMessage, Listener events) {
+        switch (event) {
+            case NodeEvent.ServerConnected c -> events.onConnected(c.server());
+            case NodeEvent.ServerDisconnected d -> events.onDisconnected(d.server());
+            case NodeEvent.MessageReceived m -> onMessage.accept(m.message());
+            case NodeEvent.MessageQueued q -> complete(q.request(), event);
+            case NodeEvent.SocketStarted s -> complete(s.request(), event);
+            case NodeEvent.SocketsStopped s -> complete(s.request(), event);
+            case NodeEvent.RequestFailed f -> fail(f);
+            default -> { }
+        }
+    }
+
+    /** Connects to {@code server} (its identity pinned) over UDP and keeps the channel up until closed. */
     public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
             Consumer<Message> onMessage, Listener events) throws IOException {
-        return new NodeChannel(identity, server, address, clock, onMessage, events);
+        return new NodeChannel(identity, server, address, Optional.empty(), clock, onMessage, events);
+    }
+
+    /** The same, over the server's TCP port {@code serverTcp} where UDP gets no answer (see {@link NodeLoop}). */
+    public static NodeChannel open(NodeKeys identity, NodeId server, InetSocketAddress address, Optional<InetSocketAddress> serverTcp,
+            Clock clock, Consumer<Message> onMessage, Listener events) throws IOException {
+        return new NodeChannel(identity, server, address, serverTcp, clock, onMessage, events);
     }
 
     public NodeId id() {

@@ -63,6 +63,14 @@ public final class NodeLoop implements AutoCloseable {
 
     private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+    /** The server over UDP has this long to answer (after start, or after the channel went down) before TCP is tried. */
+    public static final long TCP_FALLBACK_NANOS = 2_000_000_000L;
+    /** On TCP, UDP is tried again this often: a keepalive over UDP that the server answers moves the channel back. */
+    public static final long UDP_RETRY_NANOS = 60_000_000_000L;
+    /** A stream that has not brought the channel up by then is given up (no server there, or another one): UDP, then TCP again. */
+    private static final long STREAM_GIVE_UP_NANOS = 10_000_000_000L;
+    /** The selection key's attachment for the TCP stream to the server (the datagram sockets' are their numbers, 0 and up). */
+    private static final int STREAM_KEY = -1;
 
     private final NodeMachine machine;
     private final DatagramChannel socket;
@@ -70,6 +78,17 @@ public final class NodeLoop implements AutoCloseable {
     private final Clock clock;
     private final Listener listener;
     private final Optional<InetSocketAddress> natDetection;
+    private final InetSocketAddress server;
+    /** The server's TCP port where UDP gets no answer, and the proxy to reach it through, if the environment names one. */
+    private final Optional<InetSocketAddress> serverTcp;
+    private final Optional<HttpProxy> proxy;
+    private ServerStream stream;
+    /** Since when the channel has been down (the loop's start at first): TCP is tried {@link #TCP_FALLBACK_NANOS} later. */
+    private long downSince;
+    private long nextUdpTry;
+    private long streamSince;
+    /** Set while a keepalive that must try UDP is being sent, though the stream is open. */
+    private boolean viaUdp;
     private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     /** Sockets opened for peer connections and NAT detection; only the thread touches them. */
@@ -77,9 +96,12 @@ public final class NodeLoop implements AutoCloseable {
     private volatile boolean connected;
     private volatile boolean closed;
 
-    private NodeLoop(NodeMachine machine, DatagramChannel socket, Selector selector, Clock clock,
-            Optional<InetSocketAddress> natDetection, Listener listener) {
+    private NodeLoop(NodeMachine machine, DatagramChannel socket, Selector selector, Clock clock, InetSocketAddress server,
+            Optional<InetSocketAddress> serverTcp, Optional<InetSocketAddress> natDetection, Listener listener) {
         this.machine = machine;
+        this.server = server;
+        this.serverTcp = serverTcp;
+        this.proxy = serverTcp.flatMap(t -> HttpProxy.fromEnvironment(System.getenv(), t.getHostString()));
         this.socket = socket;
         this.selector = selector;
         this.clock = clock;
@@ -87,11 +109,13 @@ public final class NodeLoop implements AutoCloseable {
         this.listener = listener;
         this.thread = new Thread(this::run, "postern-node");
         this.thread.setDaemon(true);
-        warmUpCiphersOnce();
     }
 
-    /** Once per process, beside the first node: see {@link CipherWarmup} (a daemon thread: it never holds up an exit). */
-    private static void warmUpCiphersOnce() {
+    /**
+     * Once per process, when its first peer connection is up: see {@link CipherWarmup} (a daemon thread: it never holds
+     * up an exit). Not at the node's start: on two cores it held a new process's first connect up by some 50 ms.
+     */
+    public static void warmUpCiphersOnce() {
         if (CIPHERS_WARMED.compareAndSet(false, true)) {
             Thread.ofPlatform().daemon().name("postern-warmup").start(CipherWarmup::run);
         }
@@ -100,17 +124,19 @@ public final class NodeLoop implements AutoCloseable {
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
     public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Listener listener)
             throws IOException {
-        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), listener);
+        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), Optional.empty(), listener);
     }
 
     /**
      * The same, with settings for peer connections and, where {@code natDetection} names the server's NAT
      * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome), and
-     * where {@code turn} names a TURN server, connections relayed through it rather than the server's relay.
+     * where {@code turn} names a TURN server, connections relayed through it rather than the server's relay, and where
+     * {@code serverTcp} names the server's TCP port, the control channel over TCP when UDP gets no answer (through the
+     * HTTP proxy the environment names, if it does).
      */
     public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
             PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Optional<TurnClient.Account> turn,
-            Listener listener) throws IOException {
+            Optional<InetSocketAddress> serverTcp, Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
         configure(socket);
@@ -120,7 +146,7 @@ public final class NodeLoop implements AutoCloseable {
         NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
         turn.ifPresent(machine::relayThroughTurn);
         machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
-        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, natDetection, listener);
+        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, address, serverTcp, natDetection, listener);
         loop.thread.start();
         return loop;
     }
@@ -159,25 +185,36 @@ public final class NodeLoop implements AutoCloseable {
         ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
         byte[] datagram = new byte[in.capacity()];
         long started = clock.nanoTime();
+        downSince = started;
         machine.start(started);
         natDetection.ifPresent(primary -> detectNat(primary, started));
         while (!closed) {
             drain();
             try {
-                await(machine.pollTimeout() - clock.nanoTime());
+                long now = clock.nanoTime();
+                long due = machine.pollTimeout();
+                long path = serverPathDue();
+                await((path - due < 0 ? path : due) - now);
             } catch (IOException e) {
                 return; // the selector is gone: only close does that
             }
             long now = clock.nanoTime();
             receiveAll(socket, Transmit.MAIN, in, datagram, now);
             for (SelectionKey key : selector.selectedKeys()) {
-                if ((Integer) key.attachment() != Transmit.MAIN && key.isValid()) {
-                    receiveAll((DatagramChannel) key.channel(), (Integer) key.attachment(), in, datagram, now);
+                int number = (Integer) key.attachment();
+                if (number == STREAM_KEY) {
+                    receiveStream(now);
+                } else if (number != Transmit.MAIN && key.isValid()) {
+                    receiveAll((DatagramChannel) key.channel(), number, in, datagram, now);
                 }
             }
             selector.selectedKeys().clear();
             runTasks(now);
             machine.handleTimeout(now);
+            stepServerPath(now);
+        }
+        if (stream != null) {
+            stream.close();
         }
         // Closing: what was asked before (a peer connection's close, say) still goes out.
         long now = clock.nanoTime();
@@ -193,14 +230,81 @@ public final class NodeLoop implements AutoCloseable {
         }
     }
 
-    /** Hands out what the machine said and sends what it has to send. */
+    /** Hands out what the machine said and sends what it has to send: the server's datagrams over TCP while the stream is open. */
     private void drain() {
         machine.drain(this::onEvent, t -> {
+            if (stream != null && stream.isOpen() && !viaUdp && t.socket() == Transmit.MAIN && t.to().equals(server)) {
+                stream.send(t.datagram());
+                return;
+            }
             DatagramChannel from = t.socket() == Transmit.MAIN ? socket : extraSockets.get(t.socket());
             if (from != null) {
                 sendQuietly(from, t.to(), t.datagram());
             }
         });
+    }
+
+    /**
+     * UDP first: where the server has not answered over it for {@link #TCP_FALLBACK_NANOS}, a TCP connection to its TCP
+     * port (through the environment's proxy, if any); on TCP, a keepalive over UDP every {@link #UDP_RETRY_NANOS}, and
+     * an answer over UDP ends the stream (see {@link #receiveAll}).
+     */
+    private void stepServerPath(long now) {
+        if (serverTcp.isEmpty()) {
+            return;
+        }
+        if (stream == null && !machine.isConnectedToServer() && now - downSince >= TCP_FALLBACK_NANOS) {
+            try {
+                stream = ServerStream.open(selector, serverTcp.get(), proxy, STREAM_KEY);
+                streamSince = now;
+                if (stream.isOpen()) {
+                    onStreamOpen(now);
+                }
+            } catch (IOException e) {
+                downSince = now; // no TCP either: try again after another wait
+            }
+        } else if (stream != null && !machine.isConnectedToServer() && now - streamSince >= STREAM_GIVE_UP_NANOS) {
+            stream.close();
+            stream = null;
+            downSince = now;
+        } else if (stream != null && stream.isOpen() && machine.isConnectedToServer() && now - nextUdpTry >= 0) {
+            nextUdpTry = now + UDP_RETRY_NANOS;
+            viaUdp = true;
+            machine.handleServerPathChanged(now);
+            drain();
+            viaUdp = false;
+        }
+    }
+
+    /** When {@link #stepServerPath} next has something to do. */
+    private long serverPathDue() {
+        if (serverTcp.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        if (stream == null) {
+            return machine.isConnectedToServer() ? Long.MAX_VALUE : downSince + TCP_FALLBACK_NANOS;
+        }
+        return machine.isConnectedToServer() ? (stream.isOpen() ? nextUdpTry : Long.MAX_VALUE) : streamSince + STREAM_GIVE_UP_NANOS;
+    }
+
+    private void onStreamOpen(long now) {
+        nextUdpTry = now + UDP_RETRY_NANOS;
+        machine.handleServerPathChanged(now); // the handshake starts again at once, over TCP
+        drain();
+    }
+
+    private void receiveStream(long now) {
+        boolean wasOpen = stream.isOpen();
+        stream.handleReady(d -> machine.handleDatagram(Transmit.MAIN, server, d, now));
+        if (stream.isClosed()) {
+            stream = null;
+            downSince = now;
+            if (wasOpen) {
+                machine.handleServerPathLost(now);
+            }
+        } else if (!wasOpen && stream.isOpen()) {
+            onStreamOpen(now);
+        }
     }
 
     private void onEvent(NodeEvent event) {
@@ -214,6 +318,7 @@ public final class NodeLoop implements AutoCloseable {
             }
             case NodeEvent.ServerDisconnected d -> {
                 connected = false;
+                downSince = clock.nanoTime();
                 listener.onEvent(event);
             }
             default -> listener.onEvent(event);
@@ -258,6 +363,10 @@ public final class NodeLoop implements AutoCloseable {
             for (InetSocketAddress sender; (sender = (InetSocketAddress) from.receive(in.clear())) != null; ) {
                 int length = in.flip().remaining();
                 in.get(datagram, 0, length);
+                if (stream != null && socketNumber == Transmit.MAIN && sender.equals(server)) {
+                    stream.close(); // the server answers over UDP again: the channel moved back with the datagram it answers
+                    stream = null;
+                }
                 machine.handleDatagram(socketNumber, sender, datagram, length, now);
             }
         } catch (IOException e) {
