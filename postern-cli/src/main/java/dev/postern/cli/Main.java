@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         subcommands = {ServerCommand.class, NodeCommand.class, ConnectCommand.class, ListenCommand.class, NatCheckCommand.class,
             SocketCommand.class,
-            SubscribeCommand.class, KeygenCommand.class, TurnCredentialsCommand.class,
+            SubscribeCommand.class, KeygenCommand.class, TurnCredentialsCommand.class, SelftestCommand.class,
             CommandLine.HelpCommand.class},
         description = {
             "Postern opens sockets between programs behind NATs and firewalls.",

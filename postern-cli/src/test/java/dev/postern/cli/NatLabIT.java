@@ -88,10 +88,7 @@ class NatLabIT {
     }
 
     private static ProcessBuilder postern(String... args) {
-        List<String> c = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
-        c.addAll(List.of(args));
-        return new ProcessBuilder(c);
+        return PackagedPostern.command(args);
     }
 
     private static Matcher awaitIn(Path file, String regex) {

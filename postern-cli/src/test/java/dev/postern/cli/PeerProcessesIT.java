@@ -60,10 +60,7 @@ class PeerProcessesIT {
 
     /** The packaged jar with {@code args}, on the JDK running the tests. */
     private static ProcessBuilder postern(List<String> args) {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
-        command.addAll(args);
-        return new ProcessBuilder(command);
+        return PackagedPostern.command(args);
     }
 
     private static ProcessBuilder postern(String... args) {

@@ -49,11 +49,9 @@ class ServerProcessIT {
 
     @BeforeEach
     void start() throws Exception {
-        Path jar = Path.of(System.getProperty("postern.jar"));
         // A file, not a pipe: a pipe loses what the process writes while it exits (its shutdown log).
         log = dataDir.resolve("postern.log");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "server",
+        process = PackagedPostern.command("server",
                 "--bind", "127.0.0.1", "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
                 "--data-dir", dataDir.toString(), "--pulse-interval", INTERVAL.toMillis() + "ms", "--error-time", "1500ms",
                 "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0", "--control-port", "0", "--p2psc-port", "0",
@@ -124,9 +122,7 @@ class ServerProcessIT {
         Matcher control = Pattern.compile("control channel for nodes on udp [^:]+:(\\d+)").matcher(output());
         assertThat(control.find()).isTrue();
         Path nodeLog = nodeDir.resolve("node.log");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process node = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar",
-                System.getProperty("postern.jar"), "node", "--server", "127.0.0.1:" + control.group(1),
+        Process node = PackagedPostern.command("node", "--server", "127.0.0.1:" + control.group(1),
                 "--server-key", server.group(1), "--data-dir", nodeDir.toString(), "--api-grpc-port", "0", "--api-http-port", "0")
                 .redirectErrorStream(true).redirectOutput(nodeLog.toFile()).start();
         try {

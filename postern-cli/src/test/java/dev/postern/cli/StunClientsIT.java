@@ -106,15 +106,14 @@ class StunClientsIT {
     private static Server launch(Path home, boolean natDetection) throws Exception {
         int port = FreePorts.udpRange(2);
         Path log = home.resolve("server.log");
-        List<String> args = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1",
+        List<String> args = new ArrayList<>(List.of("server", "--bind", "127.0.0.1",
                 "--stun-port", String.valueOf(port), "--data-dir", home.resolve("server").toString(), "--rendezvous-udp-port", "0",
                 "--rendezvous-http-port", "0", "--control-port", "0", "--relay-ports", "0", "--api-grpc-port", "0", "--api-http-port", "0",
                 "--p2psc-port", "0"));
         if (natDetection) {
             args.addAll(List.of("--nat-check-address", "127.0.0.2"));
         }
-        Process process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = PackagedPostern.command(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
         assertThat(Files.readString(log)).contains("STUN on udp and tcp 127.0.0.1:" + port);

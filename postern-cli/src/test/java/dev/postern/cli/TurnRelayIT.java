@@ -27,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -183,10 +182,7 @@ class TurnRelayIT {
     }
 
     private static Process cli(Path out, Path err, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar")));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return PackagedPostern.command(args).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     }
 
     @Test

@@ -47,8 +47,7 @@ record TurnServerProcess(Process process, String address, Path secretFile, Path 
         int tlsPort = FreePorts.tcp();
         boolean ipv6 = hasIpv6Loopback();
         Path log = dir.resolve("server.log");
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("postern.jar"), "server", "--bind", "127.0.0.1",
+        List<String> command = new ArrayList<>(List.of("server", "--bind", "127.0.0.1",
                 "--stun-port", String.valueOf(port), "--turn-users", users.toString(), "--turn-secret-file", secret.toString(),
                 "--turns-port", String.valueOf(tlsPort), "--turn-tls-cert", certificate.toString(), "--turn-tls-key", key.toString(),
                 "--data-dir", dir.resolve("server").toString(), "--rendezvous-udp-port", "0", "--rendezvous-http-port", "0",
@@ -57,7 +56,7 @@ record TurnServerProcess(Process process, String address, Path secretFile, Path 
             command.add("--turn-relay-address6=::1");
         }
         command.addAll(more);
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = PackagedPostern.command(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern api = Pattern.compile("node API .* on [^:]+:\\d+ and :(\\d+)");
         Matcher m = await().atMost(WAIT).alias("the server is up").until(() -> api.matcher(Files.readString(log)), Matcher::find);
         assertThat(Files.readString(log)).contains("TURN (RFC 8656) on udp and tcp 127.0.0.1:" + port);
