@@ -73,9 +73,16 @@ final class CliCopy {
         }
     }
 
+    /**
+     * {@code postern ARGS} as users run it: through the checkout's launcher (its JVM options, its ahead-of-time cache)
+     * when the jar is the one it builds, else the jar on this JDK.
+     */
     private static ProcessBuilder postern(Path jar, String... args) {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString()));
+        Path launcher = jar.toAbsolutePath().getParent().resolveSibling("../postern").normalize();
+        List<String> command = Files.isExecutable(launcher) && jar.getFileName().toString().equals("postern.jar")
+                ? new ArrayList<>(List.of(launcher.toString()))
+                : new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED", "-jar",
+                        jar.toString()));
         command.addAll(List.of(args));
         return new ProcessBuilder(command);
     }

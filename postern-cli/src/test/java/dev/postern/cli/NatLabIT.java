@@ -435,11 +435,69 @@ class NatLabIT {
 
     /** The server's relay counter of forwarded datagrams, read from its metrics inside the lab. */
     private static long relayed() throws Exception {
+        return metric("postern_relay_datagrams_forward_total");
+    }
+
+    /** A counter of the lab server's {@code /metrics}, read inside the lab. */
+    private static long metric(String name) throws Exception {
         Process curl = new ProcessBuilder(lab.server().inside("curl", "-s", "http://127.0.0.1:8882/metrics")).start();
         String metrics = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         curl.waitFor(10, TimeUnit.SECONDS);
-        Matcher m = Pattern.compile("(?m)^postern_relay_datagrams_forward_total (\\d+)").matcher(metrics);
-        assertThat(m.find()).as("metrics: %s", metrics).isTrue();
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " (\\d+)").matcher(metrics);
+        assertThat(m.find()).as("%s in metrics: %s", name, metrics).isTrue();
         return Long.parseLong(m.group(1));
+    }
+
+    /**
+     * A site whose router drops every UDP datagram its hosts send out, as networks that block UDP do: a node there
+     * keeps its channel to the server over the server's TCP port 443 instead, through the kernel's NAT, and the router's
+     * own counter shows the UDP it dropped. With TCP blocked as well and an HTTP proxy on the router (Debian's
+     * {@code tinyproxy}, allowing CONNECT to 443 only, as Debian's squid does by default), the channel goes through the
+     * proxy, which the node finds in {@code https_proxy}. (Connecting to a peer from there needs the relay over the same
+     * TCP connection, still to come.)
+     */
+    @ParameterizedTest(name = "through a proxy: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aNodeBehindAFirewallThatDropsUdpKeepsItsChannelOverTcp(boolean throughProxy) throws Exception {
+        boolean tinyproxy = Files.isExecutable(Path.of("/usr/bin/tinyproxy"));
+        if (throughProxy && !tinyproxy && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run the lab's proxy case, but tinyproxy is not installed");
+        }
+        assumeTrue(!throughProxy || tinyproxy, "tinyproxy is not installed: the lab's proxy case is skipped");
+        NetnsLab.Site site = lab.addSite(NatType.EASY);
+        site.blockOutbound(throughProxy);
+        LabHost host = site.addHost();
+        int n = ++run;
+        Path proxyLog = dir.resolve(n + "-tinyproxy.log");
+        if (throughProxy) {
+            Path conf = dir.resolve(n + "-tinyproxy.conf");
+            Files.writeString(conf, "Port 8888\nListen " + site.lanAddress().getHostAddress() + "\nAllow 192.168.0.0/16\nConnectPort 443\n"
+                    + "Timeout 600\nLogLevel Connect\nMaxClients 16\n");
+            site.start(new ProcessBuilder("/usr/bin/tinyproxy", "-d", "-c", conf.toString()).redirectErrorStream(true)
+                    .redirectOutput(proxyLog.toFile()));
+            awaitIn(proxyLog, "Reloading config file finished|Initializing tinyproxy");
+        }
+        long tcpBefore = metric("postern_control_tcp_connections_total");
+        Path err = dir.resolve(n + "-node.err");
+        ProcessBuilder node = postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
+                dir.resolve(n + "-node").toString(), "--timeout", "60s").redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+        if (throughProxy) {
+            node.environment().put("https_proxy", "http://" + site.lanAddress().getHostAddress() + ":8888");
+        }
+        Process listener = host.start(node);
+        try {
+            String key = awaitIn(err, "node ([0-9a-f]{64}) listening").group(1);
+            awaitIn(dir.resolve("server.log"), "node " + key + " connected from " + Pattern.quote(site.publicAddress().getHostAddress()) + ":");
+
+            assertThat(metric("postern_control_tcp_connections_total")).as("the channel came over TCP").isGreaterThan(tcpBefore);
+            assertThat(site.dropped("udp")).as("the router dropped the node's UDP (the kernel's count)").isPositive();
+            if (throughProxy) {
+                assertThat(site.dropped("tcp")).as("and its direct TCP").isZero(); // the node went to the proxy at once: nothing to drop
+                assertThat(Files.readString(proxyLog)).as("the proxy tunnelled it").contains("CONNECT " + NetnsLab.SERVER_ADDRESS + ":443");
+            }
+        } finally {
+            listener.destroy();
+            listener.waitFor(10, TimeUnit.SECONDS);
+        }
     }
 }

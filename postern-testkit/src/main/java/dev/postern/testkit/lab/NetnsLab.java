@@ -159,6 +159,45 @@ public final class NetnsLab implements AutoCloseable {
                     "--probability", String.format(java.util.Locale.ROOT, "%.4f", percent / 100), "-j", "DROP");
         }
 
+        /**
+         * Makes the router drop every UDP datagram its hosts send out to the internet, as networks that block UDP do (no
+         * ICMP back); with {@code tcpToo}, every TCP segment as well, so only what the router itself sends (a proxy
+         * running there) gets out; {@link #dropped} reads the kernel's count of what the rules dropped.
+         */
+        public void blockOutbound(boolean tcpToo) throws IOException {
+            run("ip", "netns", "exec", router, "iptables", "-I", "FORWARD", "1", "-o", "wan", "-p", "udp", "-j", "DROP");
+            if (tcpToo) {
+                run("ip", "netns", "exec", router, "iptables", "-I", "FORWARD", "1", "-o", "wan", "-p", "tcp", "-j", "DROP");
+            }
+        }
+
+        /** Packets the router's DROP rules for {@code protocol} ("udp" or "tcp") going out have dropped: the kernel's own count. */
+        public long dropped(String protocol) throws IOException {
+            String rules = run("ip", "netns", "exec", router, "iptables", "-L", "FORWARD", "-v", "-x", "-n");
+            // iptables-nft shows the protocol by number (17, 6), the legacy one by name
+            String number = protocol.equals("udp") ? "17" : protocol.equals("tcp") ? "6" : protocol;
+            long total = 0;
+            for (String line : rules.lines().toList()) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 4 && f[2].equals("DROP") && (f[3].equals(protocol) || f[3].equals(number)) && line.contains("wan")) {
+                    total += Long.parseLong(f[0]);
+                }
+            }
+            return total;
+        }
+
+        /** The router's address on its hosts' network (where a proxy on the router listens). */
+        public InetAddress lanAddress() {
+            return address(lan + ".1");
+        }
+
+        /** Starts {@code command} in the router's namespace (a proxy there, say); the lab stops it when it closes. */
+        public Process start(ProcessBuilder command) throws IOException {
+            List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", router));
+            c.addAll(command.command());
+            return track(command.command(c).start());
+        }
+
         /** A host on this site's private network, behind its router. */
         public LabHost addHost() throws IOException {
             if (!lanUp) {
@@ -234,7 +273,7 @@ public final class NetnsLab implements AutoCloseable {
 
     /** Runs a setup command and waits for it; its failure is an exception with its output. */
     /** Runs a tool ({@code ip}, {@code iptables}) to its end, within 30 s; its output in the exception if it fails. */
-    public static void run(String... command) throws IOException {
+    public static String run(String... command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -245,10 +284,11 @@ public final class NetnsLab implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: "
-                    + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip());
+            throw new IOException(String.join(" ", command) + " failed: " + output.strip());
         }
+        return output;
     }
 
     private static InetAddress address(String literal) {
