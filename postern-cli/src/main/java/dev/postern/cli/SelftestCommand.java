@@ -21,7 +21,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,7 +33,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -104,13 +102,15 @@ final class SelftestCommand implements Callable<Integer> {
         byte[] data = new byte[STREAM_BYTES];
         new Random(7).nextBytes(data);
         try (Stream out = toBob.openStream()) {
-            CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+            CompletableFuture<Void> written = new CompletableFuture<>();
+            Thread.ofVirtual().name("postern-selftest-writer").start(() -> {
                 try (OutputStream o = out.output()) {
                     o.write(data);
+                    written.complete(null);
                 } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+                    written.completeExceptionally(e);
                 }
-            }, Executors.newVirtualThreadPerTaskExecutor());
+            });
             try (Stream in = fromAlice.acceptStream(WAIT); InputStream i = in.input()) {
                 if (!Arrays.equals(i.readAllBytes(), data)) {
                     throw new CommandFailure("selftest: the stream's bytes arrived changed");

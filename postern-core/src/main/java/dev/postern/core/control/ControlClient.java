@@ -128,7 +128,7 @@ public final class ControlClient {
         if (now - lastSent >= timers.keepaliveNanos()) {
             transmit(new byte[0], now);
         }
-        nextAction = Math.min(lastSent + timers.keepaliveNanos(), lastHeard + timers.deadAfterNanos());
+        scheduleKeepalive();
     }
 
     /**
@@ -139,7 +139,7 @@ public final class ControlClient {
     public void handlePathChanged(long now) {
         if (state == State.CONNECTED) {
             transmit(new byte[0], now);
-            nextAction = Math.min(lastSent + timers.keepaliveNanos(), lastHeard + timers.deadAfterNanos());
+            scheduleKeepalive();
         } else if (state != State.IDLE) {
             retryDelay = timers.firstRetryNanos();
             sendHello(now);
@@ -156,6 +156,11 @@ public final class ControlClient {
         }
         retryDelay = timers.firstRetryNanos();
         sendHello(now);
+    }
+
+    /** The next keepalive, or the declaration that the server is gone, whichever is due first. */
+    private void scheduleKeepalive() {
+        nextAction = Math.min(lastSent + timers.keepaliveNanos(), lastHeard + timers.deadAfterNanos());
     }
 
     private void sendHello(long now) {

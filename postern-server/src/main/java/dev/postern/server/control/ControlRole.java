@@ -301,7 +301,6 @@ public final class ControlRole implements AutoCloseable {
 
         /** Sends what the server has to send, tells what it has to tell, and arms the timer; on the event loop. */
         void drain() {
-            boolean wroteStreams = false;
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 Transmit tx = t.get();
                 if (tx.socket() == Transmit.MAIN) {
@@ -317,13 +316,10 @@ public final class ControlRole implements AutoCloseable {
                     server.counters().increment(ControlCounter.TCP_DROPPED_BACKLOG); // as a full UDP buffer would
                     continue;
                 }
-                stream.write(Unpooled.wrappedBuffer(StreamFraming.frame(tx.datagram())), stream.voidPromise());
-                wroteStreams = true;
+                // Flushed at once, as a datagram is sent at once: no walk over every connection afterwards.
+                stream.writeAndFlush(Unpooled.wrappedBuffer(StreamFraming.frame(tx.datagram())), stream.voidPromise());
             }
             channel.flush();
-            if (wroteStreams) {
-                streams.values().forEach(Channel::flush);
-            }
             for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
                 ControlEvent event = e.get();
                 switch (event) {

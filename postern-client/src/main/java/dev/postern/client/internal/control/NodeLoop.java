@@ -64,9 +64,9 @@ public final class NodeLoop implements AutoCloseable {
     private static final long SELECT_RESOLUTION_NANOS = 1_000_000;
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
     /** The server over UDP has this long to answer (after start, or after the channel went down) before TCP is tried. */
-    public static final long TCP_FALLBACK_NANOS = 2_000_000_000L;
+    private static final long TCP_FALLBACK_NANOS = 2_000_000_000L;
     /** On TCP, UDP is tried again this often: a keepalive over UDP that the server answers moves the channel back. */
-    public static final long UDP_RETRY_NANOS = 60_000_000_000L;
+    private static final long UDP_RETRY_NANOS = 60_000_000_000L;
     /** A stream that has not brought the channel up by then is given up (no server there, or another one): UDP, then TCP again. */
     private static final long STREAM_GIVE_UP_NANOS = 10_000_000_000L;
     /** The selection key's attachment for the TCP stream to the server (the datagram sockets' are their numbers, 0 and up). */
@@ -202,9 +202,12 @@ public final class NodeLoop implements AutoCloseable {
             receiveAll(socket, Transmit.MAIN, in, datagram, now);
             for (SelectionKey key : selector.selectedKeys()) {
                 int number = (Integer) key.attachment();
+                if (!key.isValid()) {
+                    continue; // closed meanwhile: the stream, when the server answered over UDP again just before
+                }
                 if (number == STREAM_KEY) {
                     receiveStream(now);
-                } else if (number != Transmit.MAIN && key.isValid()) {
+                } else if (number != Transmit.MAIN) {
                     receiveAll((DatagramChannel) key.channel(), number, in, datagram, now);
                 }
             }
@@ -269,6 +272,7 @@ public final class NodeLoop implements AutoCloseable {
             downSince = now;
         } else if (stream != null && stream.isOpen() && machine.isConnectedToServer() && now - nextUdpTry >= 0) {
             nextUdpTry = now + UDP_RETRY_NANOS;
+            drain(); // what the machine has queued goes by the stream: only the keepalive asked for next tries UDP
             viaUdp = true;
             machine.handleServerPathChanged(now);
             drain();
