@@ -90,6 +90,14 @@ final class Converters {
         }
     }
 
+    /** A forwarding byte rate: at least one largest forwarded packet a second, so a packet can ever pass. */
+    static final class ForwardRate implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            return wholeNumber(text, dev.postern.core.forward.ForwardFrames.MAX_PACKET, Integer.MAX_VALUE);
+        }
+    }
+
     /** A count that may be zero. */
     static final class NonNegativeInt implements ITypeConverter<Integer> {
         @Override

@@ -17,6 +17,7 @@ import dev.postern.core.turn.TurnCredentials;
 import dev.postern.core.turn.TurnServer;
 import dev.postern.server.turn.TurnConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.core.forward.Forwarder;
 import dev.postern.server.relay.RelayFirstBudget;
 import dev.postern.server.relay.RelayEngines;
 import dev.postern.server.ServerException;
@@ -159,6 +160,30 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--tcp-max-connections-per-source", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
             description = "Control channel TCP connections open at once from one source (IPv4 address, IPv6 /64). Default: ${DEFAULT-VALUE}")
     int tcpMaxConnectionsPerSource;
+
+    @Option(names = "--forward-rate", paramLabel = "BYTES_PER_SECOND", defaultValue = "536870912", converter = Converters.ForwardRate.class,
+            description = {"Peer packets the server forwards over control channels, in bytes a second in all: the relay of nodes",
+                "whose channel runs over TCP (their networks block UDP). Default: ${DEFAULT-VALUE} (512 MiB)"})
+    int forwardRate;
+
+    @Option(names = "--forward-rate-per-node", paramLabel = "BYTES_PER_SECOND", defaultValue = "33554432",
+            converter = Converters.ForwardRate.class,
+            description = "Bytes a second one node may have forwarded over control channels. Default: ${DEFAULT-VALUE} (32 MiB)")
+    int forwardRatePerNode;
+
+    @Option(names = "--forward-rate-per-source", paramLabel = "BYTES_PER_SECOND", defaultValue = "67108864",
+            converter = Converters.ForwardRate.class,
+            description = "Bytes a second the nodes at one address (IPv4, IPv6 /64) may have forwarded. Default: ${DEFAULT-VALUE} (64 MiB)")
+    int forwardRatePerSource;
+
+    @Option(names = "--forward-max-pairs", paramLabel = "N", defaultValue = "100000", converter = Converters.PositiveInt.class,
+            description = "Peer pairs forwarded over control channels at once, in all; the oldest goes for a new one. Default: ${DEFAULT-VALUE}")
+    int forwardMaxPairs;
+
+    @Option(names = "--forward-max-pairs-per-node", paramLabel = "N", defaultValue = "64", converter = Converters.PositiveInt.class,
+            description = "Peer pairs forwarded over control channels that one node is in at once; its oldest goes for a new one. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int forwardMaxPairsPerNode;
 
     @Option(names = "--p2psc-port", paramLabel = "PORT", defaultValue = "1337", converter = Converters.PortOrOff.class,
             description = "TCP port of the mediator for p2psc clients and Postern's TCP connect (0 picks a free port, "
@@ -553,6 +578,7 @@ final class ServerCommand implements Callable<Integer> {
                 new P2pscMediatorRole.Settings(p2pscMaxConnections, p2pscMaxConnectionsPerSource, p2pscStepTimeout,
                         P2pscMediatorRole.Settings.DEFAULTS.peerWait()),
                 new RelayFirstBudget(relayFirstMaxSockets, relayFirstMaxSocketsPerSource),
+                new Forwarder.Settings(forwardMaxPairs, forwardMaxPairsPerNode, forwardRatePerNode, forwardRatePerSource, forwardRate),
                 Clock.SYSTEM);
         PosternServer server;
         try {

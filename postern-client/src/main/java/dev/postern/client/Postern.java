@@ -281,6 +281,7 @@ public final class Postern implements AutoCloseable {
             // The machine starts and stops relay ports and sockets itself; these never reach here.
             case AgentEvent.RelayWanted r -> { }
             case AgentEvent.RelayHeld r -> { }
+            case AgentEvent.OverChannel o -> { }
             case AgentEvent.RelayUnused r -> { }
             case AgentEvent.SocketsWanted w -> { }
             case AgentEvent.SocketsUnused u -> { }

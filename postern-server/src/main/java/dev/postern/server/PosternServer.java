@@ -16,6 +16,7 @@ import dev.postern.server.nodeapi.NodeApi;
 import dev.postern.core.stun.StunCounter;
 import dev.postern.core.turn.TurnCounter;
 import dev.postern.server.p2psc.P2pscCounter;
+import dev.postern.core.forward.ForwardCounter;
 import dev.postern.core.mediation.Mediator;
 import dev.postern.server.mediation.MediatorRole;
 import dev.postern.server.relay.RelayConfig;
@@ -117,7 +118,7 @@ public final class PosternServer implements AutoCloseable {
                 config.clock(), transport, dispatch);
         started.add(control);
         MediatorRole mediator = MediatorRole.start(control, config.clock(), Mediator.Settings.DEFAULTS,
-                Optional.of(new MediatorRole.RelayFirst(relay, config.relayFirst(), relayRequestThreads)));
+                Optional.of(new MediatorRole.RelayFirst(relay, config.relayFirst(), relayRequestThreads)), config.forwarding());
         dispatch.attach(control, mediator);
         log.info("control channel for nodes on udp {}:{}{} (messaging, relay requests, mediation)", host, control.address().getPort(),
                 control.tcpAddress().map(t -> " and tcp " + host + ":" + t.getPort()).orElse(""));
@@ -175,6 +176,7 @@ public final class PosternServer implements AutoCloseable {
         stun.ifPresent(r -> more.add(new MetricCounters<>("stun", r.counters(), StunCounter::description)));
         stun.flatMap(StunRole::turn).ifPresent(t -> more.add(new MetricCounters<>("turn", t.counters(), TurnCounter::description)));
         p2psc.ifPresent(r -> more.add(new MetricCounters<>("p2psc", r.counters(), P2pscCounter::description)));
+        more.add(new MetricCounters<>("forward", mediator.forwardCounters(), ForwardCounter::description));
         LoopHealth health = new LoopHealth(LoopHealth.DEFAULT_BEAT_NANOS);
         started.add(health);
         health.watch("rendezvous_pulses", rendezvous.pulseLoops());

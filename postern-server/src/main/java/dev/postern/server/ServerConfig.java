@@ -9,6 +9,7 @@ import dev.postern.server.stun.StunConfig;
 import dev.postern.server.introducer.IntroducerConfig;
 import dev.postern.server.nodeapi.NodeApiConfig;
 import dev.postern.server.relay.RelayConfig;
+import dev.postern.core.forward.Forwarder;
 import dev.postern.server.relay.RelayFirstBudget;
 import dev.postern.server.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
@@ -32,24 +33,26 @@ import java.util.Objects;
  * @param controlTcp   the control channel over TCP, for nodes whose networks block UDP (or off)
  * @param p2psc        the p2psc mediator's shares and deadlines
  * @param relayFirst   the relay sockets started with introductions (relay first), apart from those nodes start
+ * @param forwarding   peer packets forwarded over control channels (for nodes on TCP): pairs and byte rates
  */
 public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay,
         int relayThreads, String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer, MessageRouter.Settings messaging,
         ControlServer.Settings control, ControlTcpConfig controlTcp, P2pscMediatorRole.Settings p2psc, RelayFirstBudget relayFirst,
-        Clock clock) {
+        Forwarder.Settings forwarding, Clock clock) {
 
     /** With the control channel's and the p2psc mediator's default shares, and the control channel on UDP only. */
     public ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rendezvous, RelayConfig relay, int relayThreads,
             String relayEngine, NodeApiConfig nodeApi, int controlPort, int p2pscPort, StunConfig stun, IntroducerConfig introducer,
             MessageRouter.Settings messaging, Clock clock) {
         this(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun, introducer, messaging,
-                ControlServer.Settings.DEFAULTS, ControlTcpConfig.OFF, P2pscMediatorRole.Settings.DEFAULTS, RelayFirstBudget.DEFAULTS, clock);
+                ControlServer.Settings.DEFAULTS, ControlTcpConfig.OFF, P2pscMediatorRole.Settings.DEFAULTS, RelayFirstBudget.DEFAULTS,
+                Forwarder.Settings.DEFAULTS, clock);
     }
 
     /** The same, with the control channel over TCP as {@code tcp} says. */
     public ServerConfig withControlTcp(ControlTcpConfig tcp) {
         return new ServerConfig(bind, dataDir, rendezvous, relay, relayThreads, relayEngine, nodeApi, controlPort, p2pscPort, stun,
-                introducer, messaging, control, tcp, p2psc, relayFirst, clock);
+                introducer, messaging, control, tcp, p2psc, relayFirst, forwarding, clock);
     }
 
     public ServerConfig {
@@ -63,6 +66,7 @@ public record ServerConfig(InetAddress bind, Path dataDir, RendezvousConfig rend
         Objects.requireNonNull(controlTcp, "controlTcp");
         Objects.requireNonNull(p2psc, "p2psc");
         Objects.requireNonNull(relayFirst, "relayFirst");
+        Objects.requireNonNull(forwarding, "forwarding");
         if (controlPort < 0 || controlPort > 65535) {
             throw new IllegalArgumentException("control port must be 0..65535");
         }

@@ -137,6 +137,17 @@ public final class ControlServer {
         return true;
     }
 
+    /** Whether {@code node}'s channel runs over one of the driver's streams (TCP) now, not its UDP port. */
+    public boolean isOnStream(NodeId node) {
+        Session s = byNode.get(node);
+        return s != null && s.socket != Transmit.MAIN;
+    }
+
+    /** Whether {@code node} has a channel now. */
+    public boolean isConnected(NodeId node) {
+        return byNode.containsKey(node);
+    }
+
     /** Where {@code node}'s datagrams come from: its public endpoint as this server sees it. */
     public Optional<InetSocketAddress> endpointOf(NodeId node) {
         return Optional.ofNullable(byNode.get(node)).map(s -> s.endpoint);

@@ -35,7 +35,12 @@ public final class SourceRateLimiter {
 
     /** Takes one token for {@code source} if it has one. */
     public synchronized boolean tryAcquire(InetAddress source, long now) {
-        return buckets.computeIfAbsent(SourceNetwork.of(source), s -> new TokenBucket(perSecond, burst, now)).tryAcquire(now);
+        return tryAcquire(source, 1, now);
+    }
+
+    /** Takes {@code n} tokens (bytes, say) for {@code source} if it has that many; none otherwise. */
+    public synchronized boolean tryAcquire(InetAddress source, int n, long now) {
+        return buckets.computeIfAbsent(SourceNetwork.of(source), s -> new TokenBucket(perSecond, burst, now)).tryAcquire(n, now);
     }
 
     /** Whole seconds until {@code source} has a token again (at least 1), for a Retry-After header. */

@@ -11,6 +11,7 @@ public enum MediationCounter {
     REFUSED_VERSION("calls refused (protocol versions differ)"),
     RELAYS_PASSED("relay ports passed between introduced peers"),
     RELAYS_FIRST("introductions given a relay socket at once (relay first)"),
+    RELAYS_OVER_CHANNEL("introductions relayed over the peers' control channels (a peer's channel runs over TCP)"),
     DROPPED_MALFORMED("mediation frames dropped (malformed)"),
     DROPPED_UNKNOWN_SESSION("mediation frames dropped (no such session, or not the sender's)");
 

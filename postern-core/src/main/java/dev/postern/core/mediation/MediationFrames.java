@@ -29,6 +29,8 @@ import java.util.List;
  *                            | delay ms u16 | token 16 B | candidates | peer's mapping u8 |
  * CALL_FAILED server -> node | 30 | call u32 | reason u8 |
  * RELAYED     node -> server -> node | 31 | session u64 | candidate | token 16 B |
+ * RELAY_READY server -> node | 32 | session u64 | candidate | token 16 B | socket id length u8 | socket id |
+ * OVER_CHANNEL server -> node | 33 | session u64 |
  *
  * candidates: count u8 (at most 8) | count x candidate
  * candidate:  kind u8 (0 observed, 1 local, 2 relay) | family u8 (4 or 6) | address 4 or 16 B | port u16
@@ -38,7 +40,7 @@ import java.util.List;
 public final class MediationFrames {
 
     public static final byte FIRST_TYPE = 24;
-    public static final byte LAST_TYPE = 32;
+    public static final byte LAST_TYPE = 33;
     /** The longest relay socket id a RELAY_READY carries (the relay's ids are 16 hex digits). */
     static final int MAX_SOCKET_ID = 32;
     /** The mediation protocol's version; a caller and callee of different versions are refused. */
@@ -93,6 +95,13 @@ public final class MediationFrames {
          * caller, who stops it once direct; empty for the callee.
          */
         record RelayReady(long session, Candidate port, byte[] token, String socketId) implements Frame {}
+
+        /**
+         * The server forwards this session's peer packets over both peers' control channels ({@code ForwardFrames}), given
+         * with the introduction instead of a relay port when either peer's channel runs where the relay's ports cannot be
+         * reached (over TCP).
+         */
+        record OverChannel(long session) implements Frame {}
     }
 
     private MediationFrames() {}
@@ -141,6 +150,7 @@ public final class MediationFrames {
                 candidate(b, r.port());
                 b.put(token(r.token())).put((byte) id.length).put(id);
             }
+            case Frame.OverChannel o -> b.put((byte) 33).putLong(o.session());
         }
         return Buffers.written(b);
     }
@@ -205,6 +215,7 @@ public final class MediationFrames {
                 byte[] id = b.bytes(Math.min(idLength, MAX_SOCKET_ID));
                 yield b.refused() ? null : new Frame.RelayReady(session, port, token, new String(id, java.nio.charset.StandardCharsets.US_ASCII));
             }
+            case 33 -> new Frame.OverChannel(b.i64());
             default -> null;
         };
         return b.finish(f);

@@ -117,7 +117,7 @@ public final class Mediator {
      * gives them a relay socket for it at once ({@link #handleRelayReady}); drain after every input (one without a relay
      * drops them).
      */
-    public record Introduction(long session, NodeId caller, InetSocketAddress callerSeen) {}
+    public record Introduction(long session, NodeId caller, NodeId callee, InetSocketAddress callerSeen) {}
 
     public Optional<Introduction> pollIntroduction() {
         return Optional.ofNullable(introductions.poll());
@@ -137,6 +137,21 @@ public final class Mediator {
         counters.increment(MediationCounter.RELAYS_FIRST);
         send(s.caller, new Frame.RelayReady(s.id, new Candidate(Candidate.Kind.RELAY, port1), token1, socketId));
         send(s.callee, new Frame.RelayReady(s.id, new Candidate(Candidate.Kind.RELAY, port2), token2, ""));
+        return true;
+    }
+
+    /**
+     * Session {@code session}'s peer packets go over both peers' control channels: each is told so. False, and nothing
+     * sent, when the session is no longer introduced.
+     */
+    public boolean handleOverChannel(long session) {
+        Session s = byId.get(session);
+        if (s == null || s.state != State.INTRODUCED) {
+            return false;
+        }
+        counters.increment(MediationCounter.RELAYS_OVER_CHANNEL);
+        send(s.caller, new Frame.OverChannel(s.id));
+        send(s.callee, new Frame.OverChannel(s.id));
         return true;
     }
 
@@ -276,7 +291,7 @@ public final class Mediator {
                 counters.increment(MediationCounter.INTRODUCED);
                 send(s.caller, s.toCaller);
                 send(s.callee, s.toCallee);
-                introductions.add(new Introduction(s.id, s.caller, s.callerSeen));
+                introductions.add(new Introduction(s.id, s.caller, s.callee, s.callerSeen));
             }
             case INTRODUCED -> send(from, s.toCallee); // the callee's INTRODUCE was lost
             default -> counters.increment(MediationCounter.DROPPED_UNKNOWN_SESSION);

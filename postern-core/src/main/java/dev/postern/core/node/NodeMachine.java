@@ -6,6 +6,7 @@ import dev.postern.core.control.ControlClient;
 import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.RepeatedFrames;
+import dev.postern.core.forward.ForwardFrames;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.Candidate;
@@ -86,6 +87,14 @@ public final class NodeMachine {
     private final Set<Integer> unusedGrants = new HashSet<>();
     /** The TURN server connections relay through instead of the Postern server's relay, if one is set. */
     private TurnRelay turn;
+    /** The connections the server relays over the control channel. */
+    private final ChannelRelay channelRelay = new ChannelRelay();
+    /** The next number for a socket that is not the driver's (a TURN allocation's, the channel's): below zero. */
+    private int nextVirtualSocket = -1;
+    /** What the connections send through the driver's sockets or the TURN relay, in order; theirs over the channel is sealed at once. */
+    private final ArrayDeque<Transmit> peerOut = new ArrayDeque<>();
+    /** The server's address, as the connections the server relays over the channel see their peer. */
+    private final InetSocketAddress serverAddress;
     private NatProbe natProbe;
     private List<Integer> natSockets = List.of();
     /**
@@ -104,6 +113,7 @@ public final class NodeMachine {
         this.inbox = new MessageInbox(identity.id());
         this.requests = new RepeatedFrames<>(settings.retryNanos(), toServer::add);
         this.nextRequest = random.nextInt();
+        this.serverAddress = serverAddress;
     }
 
     public NodeId id() {
@@ -115,7 +125,7 @@ public final class NodeMachine {
      * the Postern server's relay. Set it before the first connection.
      */
     public void relayThroughTurn(TurnClient.Account account) {
-        turn = new TurnRelay(account, random);
+        turn = new TurnRelay(account, random, this::newVirtualSocket);
     }
 
     /** Starts connecting to the server. */
@@ -304,6 +314,12 @@ public final class NodeMachine {
         process(now);
     }
 
+    private int newVirtualSocket() {
+        int socket = nextVirtualSocket;
+        nextVirtualSocket = socket == Integer.MIN_VALUE ? -1 : socket - 1;
+        return socket;
+    }
+
     /** TURN's datagrams (STUN or ChannelData) from its server; anything else from that address is not the relay's. */
     private boolean isFromTurn(InetSocketAddress from, byte[] buffer, int length) {
         return turn != null && from.equals(turn.server()) && length > 0
@@ -316,6 +332,7 @@ public final class NodeMachine {
         if (turn != null) {
             t = Math.min(t, turn.pollTimeout());
         }
+        t = Math.min(t, channelRelay.pollTimeout());
         return natProbe == null ? t : Math.min(t, natProbe.pollTimeout());
     }
 
@@ -334,6 +351,7 @@ public final class NodeMachine {
         if (turn != null && now - turn.pollTimeout() >= 0) {
             turn.handleTimeout(now);
         }
+        channelRelay.handleTimeout(now);
         process(now);
     }
 
@@ -349,16 +367,9 @@ public final class NodeMachine {
                 return Optional.of(new Transmit(natSockets.get(n.get().socket()), n.get().to(), n.get().datagram()));
             }
         }
-        for (var a = agent.pollTransmit(); a.isPresent(); a = agent.pollTransmit()) {
-            if (!TurnRelay.isRelaySocket(a.get().socket())) {
-                return a;
-            }
-            if (turn != null) {
-                var wrapped = turn.wrap(a.get());
-                if (wrapped.isPresent()) {
-                    return wrapped;
-                }
-            }
+        Transmit peer = peerOut.poll();
+        if (peer != null) {
+            return Optional.of(peer);
         }
         return turn == null ? Optional.empty() : turn.pollTransmit(); // after the connections': a release follows their last
     }
@@ -423,6 +434,23 @@ public final class NodeMachine {
                 moved |= stepTurn(now);
             }
         }
+        for (var a = agent.pollTransmit(); a.isPresent(); a = agent.pollTransmit()) {
+            route(a.get(), now);
+        }
+    }
+
+    /**
+     * Where a connection's datagram goes: out of a driver's socket, into the TURN relay, or over the control channel
+     * (dropped with the channel down: the connection's own recovery covers it, as for a lost datagram).
+     */
+    private void route(Transmit t, long now) {
+        if (t.socket() >= 0) {
+            peerOut.add(t);
+        } else if (channelRelay.owns(t.socket())) {
+            channelRelay.wrap(t).ifPresent(frame -> control.send(frame, now));
+        } else if (turn != null) {
+            turn.wrap(t).ifPresent(peerOut::add);
+        }
     }
 
     private void onControlEvent(ControlEvent event, long now) {
@@ -450,7 +478,9 @@ public final class NodeMachine {
             }
             return;
         }
-        if (MediationFrames.isMediationFrame(frame)) {
+        if (ForwardFrames.isForwardFrame(frame)) {
+            channelRelay.deliver(frame).ifPresent(d -> agent.handlePacket(d.socket(), serverAddress, frame, d.offset(), d.length(), now));
+        } else if (MediationFrames.isMediationFrame(frame)) {
             agent.handleServerFrame(frame, now);
         } else if (RelayFrames.isRelayFrame(frame)) {
             if (RelayFrames.decode(frame) instanceof Decoded.Ok<RelayFrames.Frame> ok) {
@@ -541,13 +571,22 @@ public final class NodeMachine {
             case AgentEvent.RelayWanted w when turn != null -> turn.want(w.connection(), agent.connection(w.connection())
                     .map(s -> s.introduction().candidates().stream().map(Candidate::address).toList()).orElse(List.of()), now);
             case AgentEvent.RelayHeld h -> relaySockets.put(h.connection(), h.socketId());
-            case AgentEvent.RelayUnused u when turn != null -> turn.unused(u.connection(), now);
+            case AgentEvent.OverChannel o -> {
+                int socket = newVirtualSocket();
+                channelRelay.open(o.connection(), o.session(), socket);
+                agent.handleOverChannel(o.connection(), serverAddress, socket, now);
+            }
+            case AgentEvent.RelayUnused u when turn != null -> {
+                channelRelay.unused(u.connection(), now);
+                turn.unused(u.connection(), now);
+            }
             case AgentEvent.RelayWanted w -> {
                 int request = ++nextRequest;
                 relayStarts.put(request, w.connection());
                 request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())), now);
             }
             case AgentEvent.RelayUnused u -> {
+                channelRelay.unused(u.connection(), now);
                 String id = relaySockets.remove(u.connection());
                 if (id != null) {
                     stopOwn(id, now);

@@ -67,23 +67,20 @@ final class TurnRelay {
     private final Map<InetSocketAddress, Want> byPeer = new HashMap<>();
     private final ArrayDeque<Ready> ready = new ArrayDeque<>();
     private final ArrayDeque<Failure> failures = new ArrayDeque<>();
-    private int nextSocket = -1;
+    private final java.util.function.IntSupplier sockets;
     private long releaseAt = Long.MAX_VALUE;
     private boolean closing;
     private boolean closed;
 
-    TurnRelay(TurnClient.Account account, SecureRandom random) {
+    /** @param sockets hands out the numbers connections reach the relay by, below zero */
+    TurnRelay(TurnClient.Account account, SecureRandom random, java.util.function.IntSupplier sockets) {
         this.client = new TurnClient(account, random);
         this.random = random;
+        this.sockets = sockets;
     }
 
     InetSocketAddress server() {
         return client.server();
-    }
-
-    /** Whether {@code socket} is one of this relay's numbers. */
-    static boolean isRelaySocket(int socket) {
-        return socket < 0;
     }
 
     /** Connection {@code connection} wants the relay; its callee may send from any of {@code candidates}' addresses. */
@@ -105,10 +102,7 @@ final class TurnRelay {
         }
         byte[] token = new byte[MediationFrames.TOKEN_BYTES];
         random.nextBytes(token);
-        if (nextSocket == Integer.MIN_VALUE) {
-            nextSocket = -1;
-        }
-        Want w = new Want(connection, nextSocket--, peers, token);
+        Want w = new Want(connection, sockets.getAsInt(), peers, token);
         byConnection.put(connection, w);
         bySocket.put(w.socket, w);
         releaseAt = Long.MAX_VALUE;

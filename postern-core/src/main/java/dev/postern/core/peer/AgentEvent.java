@@ -27,6 +27,12 @@ public sealed interface AgentEvent {
      */
     record RelayHeld(int connection, String socketId) implements AgentEvent {}
 
+    /**
+     * The server relays a connection's session {@code session} over the control channels; answer with
+     * {@link PeerAgent#handleOverChannel} and the node's socket number for it.
+     */
+    record OverChannel(int connection, long session) implements AgentEvent {}
+
     /** The relay port pair granted to a connection is no longer needed (it found another path, or ended): stop it. */
     record RelayUnused(int connection) implements AgentEvent {}
 

@@ -54,7 +54,7 @@ public final class PeerAgent {
      * Relay-first ports that came before their session's introduction (the control channel does not keep order), by
      * session: given to the session when it starts. A few at most; the oldest goes first.
      */
-    private final java.util.LinkedHashMap<Long, Frame.RelayReady> earlyRelays = new java.util.LinkedHashMap<>();
+    private final java.util.LinkedHashMap<Long, Frame> earlyRelays = new java.util.LinkedHashMap<>();
     private static final int MAX_EARLY_RELAYS = 16;
     /** Connections the node opened sockets for. */
     private final java.util.Set<Integer> withSockets = new java.util.HashSet<>();
@@ -263,21 +263,8 @@ public final class PeerAgent {
                     }
                 }
             }
-            case Frame.RelayReady r -> {
-                boolean known = false;
-                for (PeerSession s : List.copyOf(byIndex.values())) {
-                    if (s.introduction().session() == r.session()) {
-                        known = true;
-                        relayReady(s, r, now);
-                    }
-                }
-                if (!known) {
-                    earlyRelays.put(r.session(), r);
-                    if (earlyRelays.size() > MAX_EARLY_RELAYS) {
-                        earlyRelays.remove(earlyRelays.keySet().iterator().next());
-                    }
-                }
-            }
+            case Frame.RelayReady r -> relayOffered(r.session(), r, now);
+            case Frame.OverChannel o -> relayOffered(o.session(), o, now);
             default -> counters.increment(PeerCounter.DROPPED_UNEXPECTED);
         }
     }
@@ -293,6 +280,45 @@ public final class PeerAgent {
             repeats.add(answer, frame, now, now + settings.callTimeoutNanos());
         } else {
             toServer.add(frame); // a refusal is said once: the caller's call fails either way
+        }
+    }
+
+    /** A relay the server gives a session with its introduction, which may come first: it waits for it then. */
+    private void relayOffered(long session, Frame offer, long now) {
+        boolean known = false;
+        for (PeerSession s : List.copyOf(byIndex.values())) {
+            if (s.introduction().session() == session) {
+                known = true;
+                relayOffered(s, offer, now);
+            }
+        }
+        if (!known) {
+            earlyRelays.put(session, offer);
+            if (earlyRelays.size() > MAX_EARLY_RELAYS) {
+                earlyRelays.remove(earlyRelays.keySet().iterator().next());
+            }
+        }
+    }
+
+    private void relayOffered(PeerSession s, Frame offer, long now) {
+        switch (offer) {
+            case Frame.RelayReady r -> relayReady(s, r, now);
+            case Frame.OverChannel o -> events.add(new AgentEvent.OverChannel(s.localIndex(), o.session()));
+            default -> throw new IllegalArgumentException("not a relay offer: " + offer);
+        }
+    }
+
+    /**
+     * The node's socket {@code socket} for the connection's packets over the control channels, to the server at
+     * {@code server} (see {@link AgentEvent.OverChannel}).
+     */
+    public void handleOverChannel(int connection, InetSocketAddress server, int socket, long now) {
+        PeerSession s = byIndex.get(connection);
+        if (s != null && s.handleOverChannel(server, socket, now)) {
+            relayed.add(connection);
+            drain(s, now);
+        } else {
+            events.add(new AgentEvent.RelayUnused(connection)); // too late: the node lets the socket go
         }
     }
 
@@ -323,9 +349,9 @@ public final class PeerAgent {
             callOf.put(session.localIndex(), call.number());
         }
         drain(session, now);
-        Frame.RelayReady early = earlyRelays.remove(i.session());
+        Frame early = earlyRelays.remove(i.session());
         if (early != null) {
-            relayReady(session, early, now);
+            relayOffered(session, early, now);
         }
     }
 

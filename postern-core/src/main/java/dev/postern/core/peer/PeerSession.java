@@ -84,6 +84,8 @@ public final class PeerSession {
     private final PeerHandshake handshake;
     private final PathManager paths;
     private final RelayClaim relay;
+    /** The relay is the server's control channel ({@link #handleOverChannel}): no relay port replaces it. */
+    private boolean overChannel;
     private String relayFailure;
     private final SessionSockets sockets = new SessionSockets();
     private final ArrayDeque<Transmit> transmits = new ArrayDeque<>();
@@ -296,7 +298,7 @@ public final class PeerSession {
      * passes port 2 and token 2 to the peer through the server.
      */
     public void handleRelayGranted(InetSocketAddress port1, int socket, byte[] token1, InetSocketAddress port2, byte[] token2, long now) {
-        if (state != State.HANDSHAKING || intro.role() != Role.CALLER) {
+        if (state != State.HANDSHAKING || intro.role() != Role.CALLER || overChannel) {
             return;
         }
         holdRelay(port1, socket, token1, now);
@@ -307,7 +309,8 @@ public final class PeerSession {
     /** The callee learns the relay port the caller holds for it: it claims it, and the caller's HELLO comes through. */
     public void handleRelayed(Candidate relayed, byte[] token, long now) {
         // A relay-first port held already may be one the caller never got: the caller's own relay replaces it.
-        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || relayed.address().equals(relay.port())) {
+        if (state == State.ENDED || state == State.CONNECTED || intro.role() != Role.CALLEE || overChannel
+                || relayed.address().equals(relay.port())) {
             return;
         }
         holdRelay(relayed.address(), Transmit.MAIN, token, now);
@@ -324,6 +327,21 @@ public final class PeerSession {
             return false;
         }
         holdRelay(port, Transmit.MAIN, token, now);
+        return true;
+    }
+
+    /**
+     * The server relays this connection over the control channels (one peer's runs where the relay's ports cannot be
+     * reached): packets to {@code server} through the node's socket {@code socket} reach the peer through it. It is the
+     * connection's relay from now on; no relay port is asked for or taken after it. False if it comes too late.
+     */
+    public boolean handleOverChannel(InetSocketAddress server, int socket, long now) {
+        if (state == State.ENDED || state == State.CONNECTED || overChannel) {
+            return false;
+        }
+        overChannel = true;
+        relay.request();
+        holdRelay(server, socket, new byte[0], now); // the claim is empty: nothing to claim, the driver sends none
         return true;
     }
 

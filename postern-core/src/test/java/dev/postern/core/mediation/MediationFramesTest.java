@@ -48,7 +48,8 @@ class MediationFramesTest {
                 new Frame.CallFailed(13, Reason.BUSY),
                 new Frame.Relayed(14L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40001), token),
                 new Frame.RelayReady(15L, candidate(Candidate.Kind.RELAY, "198.51.100.1", 40002), token, "0123456789abcdef"),
-                new Frame.RelayReady(16L, candidate(Candidate.Kind.RELAY, "2001:db8::1", 40003), token, ""));
+                new Frame.RelayReady(16L, candidate(Candidate.Kind.RELAY, "2001:db8::1", 40003), token, ""),
+                new Frame.OverChannel(-17L));
 
         for (Frame f : frames) {
             byte[] wire = MediationFrames.encode(f);

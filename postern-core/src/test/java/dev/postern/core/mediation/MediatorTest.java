@@ -240,7 +240,7 @@ class MediatorTest {
         from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of(), NatMapping.UNKNOWN));
         drain();
         Mediator.Introduction introduced = mediator.pollIntroduction().orElseThrow();
-        assertThat(introduced).isEqualTo(new Mediator.Introduction(offer.session(), caller, callerSeen));
+        assertThat(introduced).isEqualTo(new Mediator.Introduction(offer.session(), caller, callee, callerSeen));
         assertThat(mediator.pollIntroduction()).isEmpty();
 
         InetSocketAddress port1 = address("198.51.100.9", 40001);

@@ -157,6 +157,25 @@ public final class ControlRole implements AutoCloseable {
         });
     }
 
+    /**
+     * Sends {@code payload} to {@code node} while an event of this channel is being handled, on the event loop: it leaves
+     * with what the drain under way sends, with no task of its own (what forwarding needs per packet). False if the node
+     * has no channel.
+     */
+    public boolean sendFromEvent(NodeId node, byte[] payload) {
+        return server.send(node, payload);
+    }
+
+    /** Whether {@code node}'s channel runs over TCP now; on the event loop only. */
+    public boolean isOnStream(NodeId node) {
+        return server.isOnStream(node);
+    }
+
+    /** Whether {@code node} has a channel now; on the event loop only. */
+    public boolean isConnected(NodeId node) {
+        return server.isConnected(node);
+    }
+
     /** Where {@code node}'s datagrams come from (its public endpoint); call it on the event loop only. */
     public Optional<InetSocketAddress> endpointOf(NodeId node) {
         return server.endpointOf(node);
@@ -201,6 +220,8 @@ public final class ControlRole implements AutoCloseable {
         /** The TCP connections by the socket number the server knows them by; only the event loop touches it. */
         private final Map<Integer, Channel> streams = new HashMap<>();
         private int lastStream;
+        /** The TCP connections written to since the last flush; only the event loop touches it. */
+        private final java.util.Set<Channel> written = new java.util.LinkedHashSet<>();
         private Channel channel;
         private DeadlineTimer timer;
 
@@ -299,8 +320,22 @@ public final class ControlRole implements AutoCloseable {
             return lastStream;
         }
 
-        /** Sends what the server has to send, tells what it has to tell, and arms the timer; on the event loop. */
+        /**
+         * Sends what the server has to send, tells what it has to tell (which may send more: forwarding does), and arms the
+         * timer; on the event loop.
+         */
         void drain() {
+            boolean told = true;
+            while (told) {
+                send();
+                told = tell();
+            }
+            if (channel.isOpen()) {
+                timer.arm(server.pollTimeout().orElse(Long.MAX_VALUE));
+            }
+        }
+
+        private void send() {
             for (var t = server.pollTransmit(); t.isPresent(); t = server.pollTransmit()) {
                 Transmit tx = t.get();
                 if (tx.socket() == Transmit.MAIN) {
@@ -316,11 +351,22 @@ public final class ControlRole implements AutoCloseable {
                     server.counters().increment(ControlCounter.TCP_DROPPED_BACKLOG); // as a full UDP buffer would
                     continue;
                 }
-                // Flushed at once, as a datagram is sent at once: no walk over every connection afterwards.
-                stream.writeAndFlush(Unpooled.wrappedBuffer(StreamFraming.frame(tx.datagram())), stream.voidPromise());
+                stream.write(Unpooled.wrappedBuffer(StreamFraming.frame(tx.datagram())), stream.voidPromise());
+                written.add(stream);
             }
             channel.flush();
+            // Only the connections written to are flushed, once each for a batch (forwarding writes many frames at once).
+            for (Channel stream : written) {
+                stream.flush();
+            }
+            written.clear();
+        }
+
+        /** True if there was anything to tell. */
+        private boolean tell() {
+            boolean told = false;
             for (var e = server.pollEvent(); e.isPresent(); e = server.pollEvent()) {
+                told = true;
                 ControlEvent event = e.get();
                 switch (event) {
                     case ControlEvent.Connected c -> log.info("node {} connected from {}", c.peer(), text(c.endpoint()));
@@ -330,9 +376,7 @@ public final class ControlRole implements AutoCloseable {
                 }
                 onEvent.accept(event);
             }
-            if (channel.isOpen()) {
-                timer.arm(server.pollTimeout().orElse(Long.MAX_VALUE));
-            }
+            return told;
         }
 
         void disarm() {

@@ -1,5 +1,7 @@
 package dev.postern.server.mediation;
 
+import dev.postern.core.forward.ForwardCounter;
+import dev.postern.core.forward.Forwarder;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.mediation.MediationCounter;
 import dev.postern.core.mediation.Mediator;
@@ -18,8 +20,10 @@ import java.util.concurrent.Executor;
 
 /**
  * The mediator on the server's control channel: calls and introductions between nodes that name each
- * other by key. It runs on the control channel's event loop (where the frames arrive and each node's
- * public endpoint is known), so its state needs no locks.
+ * other by key, and the relay each introduction gets at once: a relay socket (relay first) or, when either
+ * peer's channel runs over TCP (its network drops UDP, so the relay's ports are out of its reach), forwarding
+ * over both peers' channels. It runs on the control channel's event loop (where the frames arrive and each
+ * node's public endpoint is known), so its state needs no locks.
  */
 public final class MediatorRole {
 
@@ -27,6 +31,7 @@ public final class MediatorRole {
     private final ControlRole control;
     private final Clock clock;
     private final Optional<RelayFirst> relayFirst;
+    private final Forwarder forwarder;
     /** Armed for the mediator's next deadline ({@link Mediator#pollTimeout}); on the event loop. */
     private final DeadlineTimer timer;
 
@@ -36,20 +41,36 @@ public final class MediatorRole {
      */
     public record RelayFirst(RelayService relay, RelayFirstBudget budget, Executor blocking) {}
 
-    private MediatorRole(Mediator mediator, ControlRole control, Clock clock, Optional<RelayFirst> relayFirst) {
+    private MediatorRole(Mediator mediator, ControlRole control, Clock clock, Optional<RelayFirst> relayFirst, Forwarder forwarder) {
         this.mediator = mediator;
         this.control = control;
         this.clock = clock;
         this.relayFirst = relayFirst;
+        this.forwarder = forwarder;
         this.timer = control.timer(this::onTimeout);
     }
 
-    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Settings limits, Optional<RelayFirst> relayFirst) {
-        return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock, relayFirst.filter(r -> r.budget().enabled()));
+    public static MediatorRole start(ControlRole control, Clock clock, Mediator.Settings limits, Optional<RelayFirst> relayFirst,
+            Forwarder.Settings forwarding) {
+        return new MediatorRole(new Mediator(limits, new SecureRandom()), control, clock, relayFirst.filter(r -> r.budget().enabled()),
+                new Forwarder(forwarding, clock.nanoTime()));
     }
 
     public Counters<MediationCounter> counters() {
         return mediator.counters();
+    }
+
+    public Counters<ForwardCounter> forwardCounters() {
+        return forwarder.counters();
+    }
+
+    /**
+     * A FORWARD frame from {@code node}, passed on to its peer within the drain that delivered it; on the control
+     * channel's event loop, while its event is handled.
+     */
+    public void handleForward(NodeId node, byte[] frame) {
+        control.endpointOf(node).flatMap(seen -> forwarder.handleFrame(node, seen.getAddress(), frame, clock.nanoTime(), control::isConnected))
+                .ifPresent(out -> control.sendFromEvent(out.to(), out.frame()));
     }
 
     /** A mediation frame from {@code node} on channel session {@code session}; on the control channel's event loop. */
@@ -61,6 +82,7 @@ public final class MediatorRole {
     /** On the control channel's event loop. */
     public void handleDisconnected(NodeId node) {
         mediator.handleDisconnected(node);
+        forwarder.handleDisconnected(node);
     }
 
     /**
@@ -99,7 +121,12 @@ public final class MediatorRole {
     private void flush() {
         for (var i = mediator.pollIntroduction(); i.isPresent(); i = mediator.pollIntroduction()) {
             Mediator.Introduction introduced = i.get();
-            relayFirst.ifPresent(r -> startRelay(r, introduced));
+            if (control.isOnStream(introduced.caller()) || control.isOnStream(introduced.callee())) {
+                forwarder.pair(introduced.session(), introduced.caller(), introduced.callee(), clock.nanoTime());
+                mediator.handleOverChannel(introduced.session());
+            } else {
+                relayFirst.ifPresent(r -> startRelay(r, introduced));
+            }
         }
         for (var o = mediator.pollFrame(); o.isPresent(); o = mediator.pollFrame()) {
             control.send(o.get().to(), o.get().frame());

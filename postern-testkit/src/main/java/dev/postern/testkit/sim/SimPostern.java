@@ -3,6 +3,8 @@ package dev.postern.testkit.sim;
 import dev.postern.core.control.ControlCodec;
 import dev.postern.core.control.ControlEvent;
 import dev.postern.core.control.ControlServer;
+import dev.postern.core.forward.ForwardFrames;
+import dev.postern.core.forward.Forwarder;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.MediationFrames;
@@ -27,6 +29,8 @@ public final class SimPostern {
     private final SimRelay relay;
     private SimStunServer natDetection;
     private boolean relayFirst = true;
+    private boolean overChannels;
+    private final Forwarder forwarder;
     private final SimTimer timer;
 
     public SimPostern(SimNetwork net, SimHost host, SecureRandom random) {
@@ -43,6 +47,7 @@ public final class SimPostern {
         this.control = new ControlServer(identity, ControlCodec.PROLOGUE, random, ControlServer.Settings.DEFAULTS);
         this.mediator = new Mediator(limits, random);
         this.relay = new SimRelay(host, random);
+        this.forwarder = new Forwarder(Forwarder.Settings.DEFAULTS, net.clock().nanoTime());
         socket.onReceive((from, payload) -> {
             control.handleDatagram(from, payload, net.clock().nanoTime());
             pump();
@@ -69,6 +74,19 @@ public final class SimPostern {
     public SimPostern withoutRelayFirst() {
         relayFirst = false;
         return this;
+    }
+
+    /**
+     * Relays every introduction over the peers' control channels, as the real server does when either peer's channel
+     * runs over TCP (which the simulation has no model of): no relay port is involved.
+     */
+    public SimPostern relayingOverChannels() {
+        overChannels = true;
+        return this;
+    }
+
+    public Forwarder forwarder() {
+        return forwarder;
     }
 
     /** Answers NAT detection on this server's address and {@code second}'s, as {@code --nat-check-address} does; nodes made after use it. */
@@ -101,12 +119,21 @@ public final class SimPostern {
                         control.endpointOf(r.peer()).ifPresent(seen -> mediator.handleFrame(r.peer(), r.session(), seen, r.payload(), now));
                 case ControlEvent.Received r when RelayFrames.isRelayFrame(r.payload()) ->
                         relay.handleFrame(r.session(), r.payload()).ifPresent(answer -> control.send(r.peer(), answer));
-                case ControlEvent.Disconnected d -> mediator.handleDisconnected(d.peer());
+                case ControlEvent.Received r when ForwardFrames.isForwardFrame(r.payload()) -> control.endpointOf(r.peer())
+                        .flatMap(seen -> forwarder.handleFrame(r.peer(), seen.getAddress(), r.payload(), now, control::isConnected))
+                        .ifPresent(out -> control.send(out.to(), out.frame()));
+                case ControlEvent.Disconnected d -> {
+                    mediator.handleDisconnected(d.peer());
+                    forwarder.handleDisconnected(d.peer());
+                }
                 default -> { }
             }
         }
         for (var i = mediator.pollIntroduction(); i.isPresent(); i = mediator.pollIntroduction()) {
-            if (relayFirst) {
+            if (overChannels) {
+                forwarder.pair(i.get().session(), i.get().caller(), i.get().callee(), now);
+                mediator.handleOverChannel(i.get().session());
+            } else if (relayFirst) {
                 SimRelay.Started s = relay.openRelayFirst();
                 mediator.handleRelayReady(i.get().session(), s.port1(), s.token1().bytes(), s.port2(), s.token2().bytes(), s.id());
             }

@@ -2,6 +2,7 @@ package dev.postern.testkit.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.postern.core.forward.ForwardCounter;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.mediation.NatMapping;
 import dev.postern.core.node.NodeEvent;
@@ -133,6 +134,52 @@ class ConnectOverSimulatedNatsTest {
         assertThat(connectAndTalk(a, b)).isEqualTo(Path.RELAYED);
         assertThat(server.relay().pairsMade()).isEqualTo(1);
         assertThat(server.relay().forwarded()).as("the server's relay carried the handshake and data").isGreaterThanOrEqualTo(5);
+    }
+
+    /**
+     * A server that relays over the peers' control channels (as it does when either peer's channel runs over TCP): hard
+     * NATs on both sides connect through it with no relay port at all, and data crosses both ways.
+     */
+    @Test
+    void hardNatsOnBothSidesConnectOverTheirControlChannels() {
+        server.relayingOverChannels();
+        SimNode a = behind("203.0.113.10", NatBehavior.HARD, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.HARD, "192.168.7.20");
+        b.listen(id -> true);
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.RELAYED);
+        assertThat(server.relay().pairsMade()).as("no relay port was asked for or given").isZero();
+        assertThat(server.forwarder().counters().get(ForwardCounter.FORWARDED)).as("the handshake and data went over the channels")
+                .isGreaterThanOrEqualTo(5);
+        assertThat(server.forwarder().counters().get(ForwardCounter.DROPPED_UNKNOWN_PAIR)).isZero();
+    }
+
+    /**
+     * Over the channels first (the sites cannot reach each other for their first 10 s), and peers that can punch move
+     * to their direct path once it works: the server forwards nothing after.
+     */
+    @Test
+    void peersRelayedOverTheirChannelsStillPunchAndMoveOff() {
+        server.relayingOverChannels();
+        SimNat aNat = net.addNat("203.0.113.10", NatBehavior.EASY);
+        SimNat bNat = net.addNat("203.0.113.20", NatBehavior.EASY);
+        net.block(aNat.publicAddress(), bNat.publicAddress(), Duration.ofSeconds(10));
+        SimNode a = nodeOn(aNat.addHost("192.168.1.10"));
+        SimNode b = nodeOn(bNat.addHost("192.168.7.20"));
+        b.listen(id -> true);
+
+        a.connect(b.id(), false);
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ofSeconds(40));
+        assertThat(net.runUntil(() -> a.events().stream().anyMatch(e -> e instanceof AgentEvent.OnConnection c
+                && c.event() instanceof PeerEvent.Moved m && m.path() == Path.DIRECT), Duration.ofSeconds(60)))
+                .as("moved to the direct path; events: %s", a.events()).isTrue();
+        assertThat(out.path()).as("connected over the channels first").isEqualTo(Path.RELAYED);
+        long forwarded = server.forwarder().counters().get(ForwardCounter.FORWARDED);
+        assertThat(forwarded).as("the first packets went over the channels").isPositive();
+        a.send(out.connection(), bytes("after the move"));
+        net.runFor(Duration.ofSeconds(5));
+        assertThat(received(b)).contains("after the move");
+        assertThat(server.forwarder().counters().get(ForwardCounter.FORWARDED)).as("nothing more forwarded").isEqualTo(forwarded);
     }
 
     /**
