@@ -526,8 +526,8 @@ class NatLabIT {
      * keeps its channel to the server over the server's TCP port 443 instead, through the kernel's NAT, and the router's
      * own counter shows the UDP it dropped. With TCP blocked as well and an HTTP proxy on the router (Debian's
      * {@code tinyproxy}, allowing CONNECT to 443 only, as Debian's squid does by default), the channel goes through the
-     * proxy, which the node finds in {@code https_proxy}; its peer connections are relayed over that channel (see
-     * {@link #sitesThatDropAllUdpStillConnect}).
+     * proxy, which the node finds in {@code https_proxy}. Either way a peer on the internet calls it twice: each call
+     * connects and echoes, relayed over the blocked node's channel (through the proxy's tunnel in the second case).
      */
     @ParameterizedTest(name = "through a proxy: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
@@ -552,8 +552,8 @@ class NatLabIT {
         }
         long tcpBefore = metric("postern_control_tcp_connections_total");
         Path err = dir.resolve(n + "-node.err");
-        ProcessBuilder node = postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
-                dir.resolve(n + "-node").toString(), "--timeout", "60s").redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+        ProcessBuilder node = postern("listen", "--repeat", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
+                dir.resolve(n + "-node").toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
         if (throughProxy) {
             node.environment().put("https_proxy", "http://" + site.lanAddress().getHostAddress() + ":8888");
         }
@@ -568,6 +568,14 @@ class NatLabIT {
                 assertThat(site.dropped("tcp")).as("and its direct TCP").isZero(); // the node went to the proxy at once: nothing to drop
                 assertThat(Files.readString(proxyLog)).as("the proxy tunnelled it").contains("CONNECT " + NetnsLab.SERVER_ADDRESS + ":443");
             }
+            long forwarded = metric("postern_forward_forwarded_total");
+            List<JsonNode> calls = connect(lab.addPublicHost(), key, 2, n + "-caller", "3s");
+            assertThat(calls).as("a peer's calls to it connect and echo, relayed over its channel").hasSize(2).allSatisfy(r -> {
+                assertThat(r.has("failed")).as("%s", r).isFalse();
+                assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
+                assertThat(r.path("settled_path").asText()).as("%s", r).isEqualTo("relayed");
+            });
+            assertThat(metric("postern_forward_forwarded_total")).isGreaterThan(forwarded + 4);
         } finally {
             listener.destroy();
             listener.waitFor(10, TimeUnit.SECONDS);
