@@ -47,6 +47,8 @@ class TurnClientsIT {
     private static TurnServerProcess server;
     private static final List<Process> processes = new ArrayList<>();
     private static int peerPort;
+    /** The control channel's TCP port, which takes TURN over TLS too. */
+    private static int controlTcpPort;
 
     @BeforeAll
     static void startServerAndPeer() throws Exception {
@@ -55,7 +57,8 @@ class TurnClientsIT {
             throw new AssertionError("CI must run the TURN interop checks, but coturn's tools are not installed");
         }
         assumeTrue(installed, "TurnClientsIT skipped: coturn's turnutils are not installed (apt-get install coturn)");
-        server = TurnServerProcess.start(dir);
+        controlTcpPort = FreePorts.tcp();
+        server = TurnServerProcess.start(dir, List.of("--tcp-port", String.valueOf(controlTcpPort)));
         peerPort = FreePorts.udpRange(2); // the peer echoes on its port and the next (RTP and RTCP)
         processes.add(new ProcessBuilder(PEER, "-L", "127.0.0.1", "-p", String.valueOf(peerPort))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("peer.log").toFile()).start());
@@ -169,6 +172,18 @@ class TurnClientsIT {
     void overTlsEveryMessageComesBack() throws Exception {
         List<String> flags = List.of("-t", "-S", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD);
         assertAllEchoed(uclientAt(server.tlsPort(), flags.toArray(String[]::new)));
+    }
+
+    /**
+     * One port for both, as networks that allow only 443 need: the control channel's TCP port hands a connection that
+     * opens with TLS to TURN over TLS, and coturn's client relays through it; nodes' control connections on that port
+     * are unchanged (the first byte tells them apart).
+     */
+    @Test
+    void theControlChannelsTcpPortServesTurnOverTlsToo() throws Exception {
+        long handed = server.gauge("postern_control_tcp_handed_to_tls_total");
+        assertAllEchoed(uclientAt(controlTcpPort, "-t", "-S", "-u", TurnServerProcess.USER, "-w", TurnServerProcess.PASSWORD));
+        assertThat(server.gauge("postern_control_tcp_handed_to_tls_total")).isGreaterThan(handed);
     }
 
     /** An operator renews the certificate and sends SIGHUP: new connections get the new one, no restart. */

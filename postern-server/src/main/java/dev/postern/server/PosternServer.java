@@ -133,6 +133,11 @@ public final class PosternServer implements AutoCloseable {
         if (config.stun().enabled()) {
             StunRole role = StunRole.start(config.bind(), config.stun(), relay, config.clock(), transport, TcpTransport.best());
             started.add(role);
+            role.tlsAdopter().ifPresent(adopter -> {
+                control.handTlsTo(adopter);
+                control.tcpAddress().ifPresent(at -> log.info("TURN over TLS on the control channel's tcp {}:{} too (told apart by the "
+                        + "first byte)", host, at.getPort()));
+            });
             stun = Optional.of(role);
             if (config.stun().turn().enabled()) {
                 log.info("TURN (RFC 8656) on udp and tcp {}:{}, realm {}, relayed addresses on {}{} from the relay's ports; UDP {}", host,

@@ -21,6 +21,7 @@ public enum ControlCounter {
     TCP_CONNECTIONS("TCP connections opened (the control channel where UDP is blocked)"),
     TCP_REFUSED_BUSY("TCP connections refused (too many open)"),
     TCP_REFUSED_SOURCE("TCP connections refused (too many open from the source)"),
+    TCP_HANDED_TO_TLS("TCP connections that opened with TLS, handed to TURN over TLS"),
     TCP_CLOSED_MALFORMED("TCP connections closed (a frame of no valid length)"),
     TCP_CLOSED_SILENT("TCP connections closed (nothing came in time)"),
     TCP_DROPPED_BACKLOG("datagrams to a TCP connection dropped (it took nothing for too long)");

@@ -176,6 +176,15 @@ public final class ControlRole implements AutoCloseable {
         return server.isConnected(node);
     }
 
+    /**
+     * Connections to the TCP port that open with a TLS handshake (first byte 22, where the channel's first frame starts
+     * with a length below 5,632) go to {@code adopter} (TURN over TLS), so one port 443 serves both through proxies that
+     * allow only it. Set once, before nodes connect; without it such a connection is closed as malformed.
+     */
+    public void handTlsTo(Consumer<Channel> adopter) {
+        driver.tlsAdopter = adopter;
+    }
+
     /** Where {@code node}'s datagrams come from (its public endpoint); call it on the event loop only. */
     public Optional<InetSocketAddress> endpointOf(NodeId node) {
         return server.endpointOf(node);
@@ -220,6 +229,8 @@ public final class ControlRole implements AutoCloseable {
         /** The TCP connections by the socket number the server knows them by; only the event loop touches it. */
         private final Map<Integer, Channel> streams = new HashMap<>();
         private int lastStream;
+        /** Where a connection that opens with TLS goes, if anywhere (see {@link #handTlsTo}). */
+        private volatile Consumer<Channel> tlsAdopter;
         /** The TCP connections written to since the last flush; only the event loop touches it. */
         private final java.util.Set<Channel> written = new java.util.LinkedHashSet<>();
         private Channel channel;
@@ -266,7 +277,7 @@ public final class ControlRole implements AutoCloseable {
             streams.put(socket, ch);
             ch.closeFuture().addListener(f -> streams.remove(socket, ch));
             InetSocketAddress from = (InetSocketAddress) ch.remoteAddress();
-            ch.pipeline().addLast("first-frame", new ReadTimeoutHandler(TCP_FIRST_FRAME_SECONDS))
+            ch.pipeline().addLast("first-byte", new FirstByte()).addLast("first-frame", new ReadTimeoutHandler(TCP_FIRST_FRAME_SECONDS))
                     .addLast(new ByteToMessageDecoder() {
                         @Override
                         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -310,6 +321,36 @@ public final class ControlRole implements AutoCloseable {
                             ctx.close(); // silent, reset or broken: the node connects again
                         }
                     });
+        }
+
+        /**
+         * Tells a TLS connection from a control one by its first byte: a TLS record starts with 22 (a handshake), which as
+         * the high byte of a frame length would mean a frame of 5,632 bytes or more, and the channel's first frame (a
+         * HELLO) is far shorter. A TLS one leaves the control handlers and is handed over with the bytes read so far.
+         */
+        private final class FirstByte extends ByteToMessageDecoder {
+            private static final byte TLS_HANDSHAKE = 22;
+            private boolean handingOver;
+
+            @Override
+            protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+                if (handingOver || in.readableBytes() < 1) {
+                    return; // held until the adopter takes the connection
+                }
+                Consumer<Channel> adopter = tlsAdopter;
+                if (in.getByte(in.readerIndex()) != TLS_HANDSHAKE || adopter == null) {
+                    ctx.pipeline().remove(this); // what it read goes on to the framing
+                    return;
+                }
+                handingOver = true;
+                server.counters().increment(ControlCounter.TCP_HANDED_TO_TLS);
+                Channel ch = ctx.channel();
+                while (ctx.pipeline().last() != this) {
+                    ctx.pipeline().removeLast();
+                }
+                streams.values().remove(ch);
+                adopter.accept(ch);
+            }
         }
 
         /** A number for a new TCP connection: never {@link Transmit#MAIN} nor one still open. */

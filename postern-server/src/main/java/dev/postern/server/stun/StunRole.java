@@ -315,6 +315,31 @@ public final class StunRole implements AutoCloseable {
         return tls.map(c -> (InetSocketAddress) c.localAddress());
     }
 
+    /**
+     * Takes over TLS connections another listener accepted (the control channel's TCP port, which tells them by their
+     * first byte): moved to this role's loop and served as TURN over TLS, with the bytes read so far handed on by the
+     * listener's first handler once this role's are behind it. Empty without a certificate.
+     */
+    public Optional<java.util.function.Consumer<Channel>> tlsAdopter() {
+        return certificate.map(tls -> ch -> ch.deregister().addListener(deregistered -> {
+            if (!deregistered.isSuccess()) {
+                ch.close();
+                return;
+            }
+            group.next().register(ch).addListener(registered -> {
+                if (!registered.isSuccess()) {
+                    ch.close();
+                    return;
+                }
+                server.counters().increment(StunCounter.TCP_CONNECTIONS);
+                io.netty.channel.ChannelHandler first = ch.pipeline().first();
+                ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                serve(ch, new StunServer[] {server}, new TurnSockets[] {turn.orElse(null)}, (InetSocketAddress) ch.remoteAddress());
+                ch.pipeline().remove(first);
+            });
+        }));
+    }
+
     /** Reads TURN's TLS certificate and key again (SIGHUP); new connections get them. Nothing without TLS. */
     public void reloadTls() throws ServerException {
         if (certificate.isPresent()) {
