@@ -269,32 +269,44 @@ class NatLabIT {
         assertThat(aliceSite.dropped("udp")).as("the router dropped the node's UDP (the kernel's count)").isPositive();
 
         if (both) {
-            byte[] data = new byte[10_000_000];
-            new java.util.Random(23).nextBytes(data);
-            int n = ++run;
-            Path sent = dir.resolve(n + "-file.sent");
-            Path received = dir.resolve(n + "-file.received");
-            Files.write(sent, data);
-            Path bobErr = dir.resolve(n + "-bob.err");
-            Process listener = bob.start(postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
-                    dir.resolve(n + "-bob").toString(), "--timeout", "60s").redirectOutput(received.toFile()).redirectError(bobErr.toFile()));
-            listener.getOutputStream().close();
-            String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-            Path aliceErr = dir.resolve(n + "-alice.err");
-            long started = System.nanoTime();
-            Process caller = alice.start(postern("connect", bobKey, "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey,
-                    "--data-dir", dir.resolve(n + "-alice").toString()).redirectInput(sent.toFile())
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(aliceErr.toFile()));
-            assertThat(caller.waitFor(300, TimeUnit.SECONDS)).as("connect ends once the file arrived").isTrue();
-            double seconds = (System.nanoTime() - started) / 1e9;
-            assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            assertThat(caller.exitValue()).as(Files.readString(aliceErr)).isZero();
-            assertThat(Files.mismatch(sent, received)).as("byte-identical").isEqualTo(-1L);
+            FileSent f = sendFile(alice, bob, 23);
             String figure = String.format(Locale.ROOT, "UDP dropped on both sides: 10 MB through the control channels' relay in %.2f s of "
-                    + "wall time (%.1f MB/s, the new process's start and TCP fallback included)", seconds, data.length / 1e6 / seconds);
+                    + "wall time (%.1f MB/s, the new process's start and TCP fallback included)", f.seconds(), 10.0 / f.seconds());
             System.out.println("NatLabIT: " + figure);
             TABLE.add(figure);
         }
+    }
+
+    /** What {@link #sendFile} saw: the caller's stderr and the wall time from its start to its end. */
+    private record FileSent(String callerErr, double seconds) {}
+
+    /**
+     * {@code postern listen > file} on {@code bob}, {@code postern connect KEY < file} on {@code alice}: 10 MB of seeded
+     * random bytes, byte-identical at the end, both processes ending by themselves.
+     */
+    private FileSent sendFile(LabHost alice, LabHost bob, long seed) throws Exception {
+        byte[] data = new byte[10_000_000];
+        new java.util.Random(seed).nextBytes(data);
+        int n = ++run;
+        Path sent = dir.resolve(n + "-file.sent");
+        Path received = dir.resolve(n + "-file.received");
+        Files.write(sent, data);
+        Path bobErr = dir.resolve(n + "-bob.err");
+        Process listener = bob.start(postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
+                dir.resolve(n + "-bob").toString(), "--timeout", "60s").redirectOutput(received.toFile()).redirectError(bobErr.toFile()));
+        listener.getOutputStream().close();
+        String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
+        Path aliceErr = dir.resolve(n + "-alice.err");
+        long started = System.nanoTime();
+        Process caller = alice.start(postern("connect", bobKey, "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey,
+                "--data-dir", dir.resolve(n + "-alice").toString()).redirectInput(sent.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(aliceErr.toFile()));
+        assertThat(caller.waitFor(300, TimeUnit.SECONDS)).as("connect ends once the file arrived").isTrue();
+        double seconds = (System.nanoTime() - started) / 1e9;
+        assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(caller.exitValue()).as(Files.readString(aliceErr)).isZero();
+        assertThat(Files.mismatch(sent, received)).as("byte-identical").isEqualTo(-1L);
+        return new FileSent(Files.readString(aliceErr), seconds);
     }
 
     /**
@@ -317,27 +329,7 @@ class NatLabIT {
         LabHost alice = aliceSite.addHost();
         LabHost bob = bobSite.addHost();
 
-        byte[] data = new byte[10_000_000];
-        new java.util.Random(21).nextBytes(data);
-        int n = ++run;
-        Path sent = dir.resolve(n + "-file.sent");
-        Path received = dir.resolve(n + "-file.received");
-        Files.write(sent, data);
-        Path bobErr = dir.resolve(n + "-bob.err");
-        Process listener = bob.start(postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
-                dir.resolve(n + "-bob").toString(), "--timeout", "60s").redirectOutput(received.toFile()).redirectError(bobErr.toFile()));
-        listener.getOutputStream().close();
-        String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
-        Path aliceErr = dir.resolve(n + "-alice.err");
-        Process caller = alice.start(postern("connect", bobKey, "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey,
-                "--data-dir", dir.resolve(n + "-alice").toString()).redirectInput(sent.toFile())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(aliceErr.toFile()));
-
-        assertThat(caller.waitFor(300, TimeUnit.SECONDS)).as("connect ends once the file arrived").isTrue();
-        assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        assertThat(caller.exitValue()).as(Files.readString(aliceErr)).isZero();
-        assertThat(Files.readString(aliceErr)).contains("(direct path");
-        assertThat(Files.mismatch(sent, received)).as("byte-identical").isEqualTo(-1L);
+        assertThat(sendFile(alice, bob, 21).callerErr()).contains("(direct path");
     }
 
     @Test

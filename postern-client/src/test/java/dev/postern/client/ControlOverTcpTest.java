@@ -25,6 +25,12 @@ class ControlOverTcpTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
 
+    /** A node whose server control port is {@code blackHole} (bound, never read) and whose server TCP port is the real one. */
+    private static Postern.Builder onTcpOnly(LoopbackServer loopback, Identity identity, DatagramSocket blackHole) {
+        return loopback.node(identity).server(loopback.address().replaceFirst(":\\d+$", ":" + blackHole.getLocalPort()))
+                .serverTcpPort(loopback.tcpPort());
+    }
+
     @Test
     void aNodeWhoseUdpGetsNoAnswerKeepsItsChannelOverTcp() throws Exception {
         Identity alice = Identity.generate();
@@ -33,8 +39,7 @@ class ControlOverTcpTest {
                 // Bound and never read: what the node sends to it goes nowhere, and nothing comes back.
                 DatagramSocket blackHole = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
                 Postern b = loopback.start(bob);
-                Postern a = loopback.node(alice).server(loopback.address().replaceFirst(":\\d+$", ":" + blackHole.getLocalPort()))
-                        .serverTcpPort(loopback.tcpPort()).build();
+                Postern a = onTcpOnly(loopback, alice, blackHole).build();
                 Listener atBob = b.listen(Set.of(alice.id()))) {
             long started = System.nanoTime();
             await().atMost(WAIT).until(a::isConnectedToServer);
@@ -61,8 +66,7 @@ class ControlOverTcpTest {
         try (LoopbackServer loopback = LoopbackServer.startWithTcp("postern-forward-tcp");
                 DatagramSocket blackHole = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
                 Postern b = loopback.start(bob);
-                Postern a = loopback.node(alice).server(loopback.address().replaceFirst(":\\d+$", ":" + blackHole.getLocalPort()))
-                        .serverTcpPort(loopback.tcpPort()).relayOnly(true).build();
+                Postern a = onTcpOnly(loopback, alice, blackHole).relayOnly(true).build();
                 Listener atBob = b.listen(Set.of(alice.id()))) {
             await().atMost(WAIT).until(a::isConnectedToServer);
             Connection toBob = a.connect(bob.id());

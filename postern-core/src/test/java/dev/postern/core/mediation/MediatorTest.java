@@ -262,6 +262,21 @@ class MediatorTest {
         assertThat(drain()).isEmpty();
     }
 
+    /** Relayed over the control channels instead: both peers are told so, only for a session that is introduced. */
+    @Test
+    void anIntroductionRelayedOverTheChannelsTellsBothPeers() {
+        listen(true);
+        call(7);
+        Frame.Offer offer = offer();
+        assertThat(mediator.handleOverChannel(offer.session())).as("offered, not yet introduced").isFalse();
+        from(callee, calleeSeen, new Frame.Answer(offer.session(), true, List.of(), NatMapping.UNKNOWN));
+        drain();
+        assertThat(mediator.handleOverChannel(offer.session())).isTrue();
+        assertThat(drain()).containsExactly(new Sent(caller, new Frame.OverChannel(offer.session())),
+                new Sent(callee, new Frame.OverChannel(offer.session())));
+        assertThat(mediator.counters().get(MediationCounter.RELAYS_OVER_CHANNEL)).isEqualTo(1);
+    }
+
     @Test
     void differentVersionsAreRefusedAndTooManyCallsAreBusy() {
         from(callee, calleeSeen, new Frame.Listen(1, MediationFrames.VERSION + 1, true));
