@@ -133,7 +133,10 @@ public final class Forwarder {
         return Optional.of(new OutgoingFrame(to, frame));
     }
 
-    /** {@code node}'s channel is gone: its pairs go with it (a new channel gets new introductions). */
+    /**
+     * {@code node} has no channel any more (not one replaced by a new one, which keeps the pairs: the key is the same):
+     * its pairs go with it.
+     */
     public void handleDisconnected(NodeId node) {
         Set<Long> sessions = byNode.get(node);
         if (sessions != null) {

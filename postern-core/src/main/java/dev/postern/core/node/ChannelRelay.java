@@ -18,14 +18,12 @@ import java.util.Optional;
 final class ChannelRelay {
 
     private static final class Route {
-        final int connection;
         final int socket;
         final long session;
         /** When it goes, once the connection let go: its last packets (its CLOSE) still cross. */
         long goneAt = Long.MAX_VALUE;
 
-        Route(int connection, int socket, long session) {
-            this.connection = connection;
+        Route(int socket, long session) {
             this.socket = socket;
             this.session = session;
         }
@@ -40,7 +38,7 @@ final class ChannelRelay {
 
     /** Connection {@code connection}'s packets for session {@code session} go over the channel through {@code socket}. */
     void open(int connection, long session, int socket) {
-        Route r = new Route(connection, socket, session);
+        Route r = new Route(socket, session);
         Route before = byConnection.put(connection, r);
         if (before != null) {
             forget(before);

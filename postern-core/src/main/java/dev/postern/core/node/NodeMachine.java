@@ -567,6 +567,9 @@ public final class NodeMachine {
     }
 
     private void onAgentEvent(AgentEvent event, long now) {
+        if (event instanceof AgentEvent.RelayUnused u) {
+            channelRelay.unused(u.connection(), now); // over the channel or not, the server's port or TURN's after it
+        }
         switch (event) {
             case AgentEvent.RelayWanted w when turn != null -> turn.want(w.connection(), agent.connection(w.connection())
                     .map(s -> s.introduction().candidates().stream().map(Candidate::address).toList()).orElse(List.of()), now);
@@ -576,17 +579,13 @@ public final class NodeMachine {
                 channelRelay.open(o.connection(), o.session(), socket);
                 agent.handleOverChannel(o.connection(), serverAddress, socket, now);
             }
-            case AgentEvent.RelayUnused u when turn != null -> {
-                channelRelay.unused(u.connection(), now);
-                turn.unused(u.connection(), now);
-            }
+            case AgentEvent.RelayUnused u when turn != null -> turn.unused(u.connection(), now);
             case AgentEvent.RelayWanted w -> {
                 int request = ++nextRequest;
                 relayStarts.put(request, w.connection());
                 request(request, RelayFrames.encode(new RelayFrames.Frame.Start(request, true, List.of())), now);
             }
             case AgentEvent.RelayUnused u -> {
-                channelRelay.unused(u.connection(), now);
                 String id = relaySockets.remove(u.connection());
                 if (id != null) {
                     stopOwn(id, now);

@@ -179,7 +179,8 @@ public final class ControlRole implements AutoCloseable {
     /**
      * Connections to the TCP port that open with a TLS handshake (first byte 22, where the channel's first frame starts
      * with a length below 5,632) go to {@code adopter} (TURN over TLS), so one port 443 serves both through proxies that
-     * allow only it. Set once, before nodes connect; without it such a connection is closed as malformed.
+     * allow only it. Set once, before nodes connect; without it such a connection goes to the framing as any other, never
+     * brings a channel up, and is closed when its first frame does not come whole within the first-frame wait.
      */
     public void handTlsTo(Consumer<Channel> adopter) {
         driver.tlsAdopter = adopter;

@@ -79,10 +79,15 @@ public final class MediatorRole {
         flush();
     }
 
-    /** On the control channel's event loop. */
+    /**
+     * On the control channel's event loop. A node whose channel was replaced by a new one (a broken TCP connection, a
+     * handshake again) keeps its forwarding pairs: its connections relayed over the channel carry on over the new one.
+     */
     public void handleDisconnected(NodeId node) {
         mediator.handleDisconnected(node);
-        forwarder.handleDisconnected(node);
+        if (!control.isConnected(node)) {
+            forwarder.handleDisconnected(node);
+        }
     }
 
     /**

@@ -115,6 +115,12 @@ public final class SimNode {
         drive();
     }
 
+    /** Its way to the server broke (as its driver says when its TCP connection closes): it shakes hands again. */
+    public void serverPathLost() {
+        machine.handleServerPathLost(now());
+        drive();
+    }
+
     public SimSocket socket() {
         return socket;
     }

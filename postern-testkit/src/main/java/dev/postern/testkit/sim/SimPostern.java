@@ -124,7 +124,9 @@ public final class SimPostern {
                         .ifPresent(out -> control.send(out.to(), out.frame()));
                 case ControlEvent.Disconnected d -> {
                     mediator.handleDisconnected(d.peer());
-                    forwarder.handleDisconnected(d.peer());
+                    if (!control.isConnected(d.peer())) { // not replaced by a new channel: gone
+                        forwarder.handleDisconnected(d.peer());
+                    }
                 }
                 default -> { }
             }

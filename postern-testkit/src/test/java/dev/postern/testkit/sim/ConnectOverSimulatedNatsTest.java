@@ -152,6 +152,18 @@ class ConnectOverSimulatedNatsTest {
         assertThat(server.forwarder().counters().get(ForwardCounter.FORWARDED)).as("the handshake and data went over the channels")
                 .isGreaterThanOrEqualTo(5);
         assertThat(server.forwarder().counters().get(ForwardCounter.DROPPED_UNKNOWN_PAIR)).isZero();
+
+        // Its channel breaks and is made again (a new handshake, a new session): the connection carries on over it.
+        AgentEvent.CallConnected out = await(net, a, AgentEvent.CallConnected.class, Duration.ZERO);
+        AgentEvent.Accepted in = await(net, b, AgentEvent.Accepted.class, Duration.ZERO);
+        a.serverPathLost();
+        assertThat(net.runUntil(a::isConnectedToServer, Duration.ofSeconds(10))).isTrue();
+        a.send(out.connection(), bytes("after a new channel"));
+        b.send(in.connection(), bytes("and back"));
+        net.runFor(Duration.ofSeconds(1));
+        assertThat(received(b)).contains("after a new channel");
+        assertThat(received(a)).contains("and back");
+        assertThat(server.forwarder().counters().get(ForwardCounter.DROPPED_UNKNOWN_PAIR)).isZero();
     }
 
     /**
