@@ -285,6 +285,11 @@ class NatLabIT {
      * random bytes, byte-identical at the end, both processes ending by themselves.
      */
     private FileSent sendFile(LabHost alice, LabHost bob, long seed) throws Exception {
+        return sendFile(alice, bob, seed, Map.of());
+    }
+
+    /** The same, with {@code bobEnvironment} added to the listener's environment (a proxy, say). */
+    private FileSent sendFile(LabHost alice, LabHost bob, long seed, Map<String, String> bobEnvironment) throws Exception {
         byte[] data = new byte[10_000_000];
         new java.util.Random(seed).nextBytes(data);
         int n = ++run;
@@ -292,8 +297,10 @@ class NatLabIT {
         Path received = dir.resolve(n + "-file.received");
         Files.write(sent, data);
         Path bobErr = dir.resolve(n + "-bob.err");
-        Process listener = bob.start(postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
-                dir.resolve(n + "-bob").toString(), "--timeout", "60s").redirectOutput(received.toFile()).redirectError(bobErr.toFile()));
+        ProcessBuilder listen = postern("listen", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
+                dir.resolve(n + "-bob").toString(), "--timeout", "60s").redirectOutput(received.toFile()).redirectError(bobErr.toFile());
+        listen.environment().putAll(bobEnvironment);
+        Process listener = bob.start(listen);
         listener.getOutputStream().close();
         String bobKey = awaitIn(bobErr, "node ([0-9a-f]{64}) listening").group(1);
         Path aliceErr = dir.resolve(n + "-alice.err");
@@ -519,7 +526,8 @@ class NatLabIT {
      * own counter shows the UDP it dropped. With TCP blocked as well and an HTTP proxy on the router (Debian's
      * {@code tinyproxy}, allowing CONNECT to 443 only, as Debian's squid does by default), the channel goes through the
      * proxy, which the node finds in {@code https_proxy}. Either way a peer on the internet calls it twice: each call
-     * connects and echoes, relayed over the blocked node's channel (through the proxy's tunnel in the second case).
+     * connects and echoes, relayed over the blocked node's channel (through the proxy's tunnel in the second case), and
+     * then sends a 10 MB file to a new listener there, byte-identical, its rate printed.
      */
     @ParameterizedTest(name = "through a proxy: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
@@ -546,9 +554,9 @@ class NatLabIT {
         Path err = dir.resolve(n + "-node.err");
         ProcessBuilder node = postern("listen", "--repeat", "--server", NetnsLab.SERVER_ADDRESS, "--server-key", serverKey, "--data-dir",
                 dir.resolve(n + "-node").toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
-        if (throughProxy) {
-            node.environment().put("https_proxy", "http://" + site.lanAddress().getHostAddress() + ":8888");
-        }
+        Map<String, String> proxyEnvironment = throughProxy
+                ? Map.of("https_proxy", "http://" + site.lanAddress().getHostAddress() + ":8888") : Map.of();
+        node.environment().putAll(proxyEnvironment);
         Process listener = host.start(node);
         try {
             String key = awaitIn(err, "node ([0-9a-f]{64}) listening").group(1);
@@ -572,5 +580,10 @@ class NatLabIT {
             listener.destroy();
             listener.waitFor(10, TimeUnit.SECONDS);
         }
+        FileSent f = sendFile(lab.addPublicHost(), host, 29, proxyEnvironment);
+        String figure = String.format(Locale.ROOT, "UDP dropped%s on one side: 10 MB from a peer on the internet in %.2f s of wall time "
+                + "(%.1f MB/s, the caller's start included)", throughProxy ? ", TCP too, behind tinyproxy," : "", f.seconds(), 10.0 / f.seconds());
+        System.out.println("NatLabIT: " + figure);
+        TABLE.add(figure);
     }
 }

@@ -116,8 +116,11 @@ public final class PeerAgent {
     /** Accept calls from callers {@code accepts} lets in (null: stop listening). */
     public void listen(Predicate<NodeId> accepts, long now) {
         this.accepts = accepts;
-        repeats.add(Repeat.LISTEN, MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null)),
-                now, Long.MAX_VALUE);
+        repeats.add(Repeat.LISTEN, listenFrame(), now, Long.MAX_VALUE);
+    }
+
+    private byte[] listenFrame() {
+        return MediationFrames.encode(new Frame.Listen(++nextRequest, MediationFrames.VERSION, accepts != null));
     }
 
     /** Calls {@code peer}; the outcome comes as {@link AgentEvent.CallConnected} or {@link AgentEvent.CallFailed} with the number returned. */
@@ -179,10 +182,14 @@ public final class PeerAgent {
 
     /**
      * The control channel to the server is up (again): frames that waited for it (a LISTEN, CALLs, ANSWERs)
-     * go now, not at their next retry, so a call placed as the node starts costs no extra second.
+     * go now, not at their next retry, so a call placed as the node starts costs no extra second. A new channel is a
+     * new session to the server, which has forgotten that this node listens: a listener says so again.
      */
     public void handleServerConnected(long now) {
         serverUp = true;
+        if (accepts != null && !repeats.contains(Repeat.LISTEN)) {
+            repeats.addAt(Repeat.LISTEN, listenFrame(), now, Long.MAX_VALUE);
+        }
         repeats.sendAll(now);
     }
 

@@ -104,6 +104,23 @@ class ConnectOverSimulatedNatsTest {
         assertThat(out.path()).isEqualTo(Path.DIRECT);
     }
 
+    /**
+     * A new channel is a new session to the server, which forgets what the old one listened for: the listener says it
+     * again, or callers wait out their timeout for a node that is online and listening.
+     */
+    @Test
+    void aListenerWhoseChannelIsMadeAgainStillGetsCalls() {
+        SimNode a = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
+        SimNode b = behind("203.0.113.20", NatBehavior.EASY, "192.168.7.20");
+        b.listen(id -> true);
+        net.runFor(Duration.ofSeconds(1));
+
+        b.serverPathLost();
+        assertThat(net.runUntil(b::isConnectedToServer, Duration.ofSeconds(10))).isTrue();
+
+        assertThat(connectAndTalk(a, b)).isEqualTo(Path.DIRECT);
+    }
+
     @Test
     void easyNatsOnBothSidesPunchADirectPath() {
         SimNode a = behind("203.0.113.10", NatBehavior.EASY, "192.168.1.10");
