@@ -311,7 +311,7 @@ class NatLabIT {
         assertThat(caller.waitFor(300, TimeUnit.SECONDS)).as("connect ends once the file arrived").isTrue();
         double seconds = (System.nanoTime() - started) / 1e9;
         assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        assertThat(caller.exitValue()).as(Files.readString(aliceErr)).isZero();
+        assertThat(caller.exitValue()).as("%s\nthe listener: %s", Files.readString(aliceErr), Files.readString(bobErr)).isZero();
         assertThat(Files.mismatch(sent, received)).as("byte-identical").isEqualTo(-1L);
         return new FileSent(Files.readString(aliceErr), seconds);
     }

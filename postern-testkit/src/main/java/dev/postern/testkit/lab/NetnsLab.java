@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *   server 203.0.113.1, .2 ─┐
- *   public host .10, .11 …  ├─ br0 (internet namespace)
- *   router .20 ── 192.168.1.0/24 ── hosts .2, .3 …
- *   router .21 ── 192.168.2.0/24 ── …
+ *   public host .10 …       ├─ br0 (internet namespace)
+ *   router .11 ── 192.168.1.0/24 ── hosts .2, .3 …
+ *   router .12 ── 192.168.2.0/24 ── …   (public hosts and routers numbered in the order added, from .10)
  * </pre>
  */
 public final class NetnsLab implements AutoCloseable {
@@ -34,8 +34,11 @@ public final class NetnsLab implements AutoCloseable {
     private final List<String> namespaces = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
     private final LabHost server;
-    private int nextPublic = 10;
-    private int nextRouter = 20;
+    /**
+     * The next address on the internet bridge, for public hosts and routers alike: one count, so a lab that outlives many
+     * tests never gives a public host a router's address (two counts did, and the router's traffic went astray).
+     */
+    private int nextInternet = 10;
     private int nextSite = 1;
     private int links;
 
@@ -89,11 +92,19 @@ public final class NetnsLab implements AutoCloseable {
 
     /** A host on the internet with a public address of its own. */
     public LabHost addPublicHost() throws IOException {
-        String ns = namespace("h" + nextPublic);
-        String address = "203.0.113." + nextPublic++;
+        int host = nextInternetHost();
+        String ns = namespace("h" + host);
+        String address = "203.0.113." + host;
         link(server.namespace(), ns, "eth0", address + "/24", true);
         run("ip", "-n", ns, "route", "add", "default", "via", SERVER_ADDRESS);
         return new LabHost(this, ns, address(address));
+    }
+
+    private int nextInternetHost() {
+        if (nextInternet > 254) {
+            throw new IllegalStateException("the lab's internet (203.0.113.0/24) has no address left: use a new lab");
+        }
+        return nextInternet++;
     }
 
     /** A router of {@code type} with a private network behind it; add hosts with {@link Site#addHost}. */
@@ -103,7 +114,7 @@ public final class NetnsLab implements AutoCloseable {
         }
         int site = nextSite++;
         String router = namespace("r" + site);
-        String wan = "203.0.113." + nextRouter++;
+        String wan = "203.0.113." + nextInternetHost();
         link(server.namespace(), router, "wan", wan + "/24", true);
         run("ip", "-n", router, "route", "add", "default", "via", SERVER_ADDRESS);
         run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
