@@ -89,7 +89,7 @@ final class ConnectCommand implements Callable<Integer> {
         err.println("postern: node " + identity.id() + " calling " + peer + " through " + serverOptions.serverAddress());
         err.flush();
         long calling = Clock.SYSTEM.nanoTime();
-        try (Postern node = serverOptions.startNode(identity, b -> {
+        try (Postern node = serverOptions.startNode(identity, err, b -> {
             turnAccount.ifPresent(a -> b.turnServer(a.uri(), a.user(), a.password()));
             return b.relayOnly(relayOnly).connectTimeout(timeout);
         })) {

@@ -1,10 +1,13 @@
 package dev.postern.cli;
 
+import dev.postern.client.PortMappingProtocol;
 import dev.postern.core.net.IpLiteral;
 import java.math.BigDecimal;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
@@ -54,6 +57,31 @@ final class Converters {
         @Override
         public Integer convert(String text) {
             return text.strip().equalsIgnoreCase("off") ? -1 : new Port().convert(text);
+        }
+    }
+
+    /** {@code auto} (every protocol), {@code off} (none), or some of {@code pcp}, {@code nat-pmp}, {@code upnp}, comma-separated. */
+    static final class PortMappingProtocols implements ITypeConverter<Set<PortMappingProtocol>> {
+        @Override
+        public Set<PortMappingProtocol> convert(String text) {
+            String t = text.strip().toLowerCase(Locale.ROOT);
+            if (t.equals("auto")) {
+                return EnumSet.allOf(PortMappingProtocol.class);
+            }
+            Set<PortMappingProtocol> out = EnumSet.noneOf(PortMappingProtocol.class);
+            if (t.equals("off")) {
+                return out;
+            }
+            for (String part : t.split(",")) {
+                out.add(switch (part.strip()) {
+                    case "pcp" -> PortMappingProtocol.PCP;
+                    case "nat-pmp", "natpmp" -> PortMappingProtocol.NAT_PMP;
+                    case "upnp" -> PortMappingProtocol.UPNP;
+                    default -> throw new TypeConversionException("'" + part.strip() + "' is not a port mapping protocol: "
+                            + "auto, off, or some of pcp, nat-pmp, upnp (comma-separated)");
+                });
+            }
+            return out;
         }
     }
 

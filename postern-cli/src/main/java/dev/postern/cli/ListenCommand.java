@@ -62,7 +62,7 @@ final class ListenCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (Postern node = serverOptions.startNode(b -> b);
+        try (Postern node = serverOptions.startNode(err, b -> b);
                 Listener listener = allowed.isEmpty() ? node.listen() : node.listen(allowed)) {
             err.println("postern: node " + node.id() + " listening through " + node.server()
                     + (allowed.isEmpty() ? " (any caller)" : " (" + allowed.size() + " allowed callers)"));

@@ -1,17 +1,22 @@
 package dev.postern.cli;
 
+import dev.postern.client.EventListener;
 import dev.postern.client.Identity;
+import dev.postern.client.PortMappingProtocol;
 import dev.postern.client.Postern;
 import dev.postern.client.PosternException;
 import dev.postern.core.net.ServerAddress;
+import dev.postern.core.portmap.MappingProtocol;
 import dev.postern.core.identity.IdentityException;
 import dev.postern.core.identity.IdentityFiles;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
+import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.Set;
 import picocli.CommandLine.Option;
 
 /** The options of every command that runs a node of its own: its server, the server's key, and where its identity lives. */
@@ -41,6 +46,13 @@ final class ServerOptions {
                 "tried again every minute. 'off': UDP only. Default: ${DEFAULT-VALUE}"})
     int serverTcpPort;
 
+    @Option(names = "--port-mapping", paramLabel = "PROTOCOLS", defaultValue = "auto", converter = Converters.PortMappingProtocols.class,
+            description = {"Ask the router to forward a UDP port to this node, which peers behind any NAT then reach directly:",
+                "'auto' tries PCP, then NAT-PMP, and UPnP IGD beside them (for at most 4 s at start, waiting on none of it),",
+                "or name some of pcp, nat-pmp, upnp; 'off' asks nothing. The port is renewed while the node runs and removed",
+                "when it stops. Never with a server on this machine. Default: ${DEFAULT-VALUE}"})
+    Set<PortMappingProtocol> portMapping;
+
     /** Where the server's control channel listens on TCP ({@code --server-tcp-port}), if the node may use it. */
     java.util.Optional<InetSocketAddress> serverTcp(ServerAddress server) {
         return serverTcpPort > 0 ? java.util.Optional.of(new InetSocketAddress(server.address().getAddress(), serverTcpPort))
@@ -69,9 +81,12 @@ final class ServerOptions {
         }
     }
 
-    /** A node with the identity from {@link #dataDir} keeping its channel to this server, connecting as {@code configure} adds. */
-    Postern startNode(java.util.function.UnaryOperator<Postern.Builder> configure) {
-        return startNode(nodeIdentity(), configure);
+    /**
+     * A node with the identity from {@link #dataDir} keeping its channel to this server, connecting as {@code configure}
+     * adds; what becomes of its port mapping is told on {@code err}.
+     */
+    Postern startNode(PrintWriter err, java.util.function.UnaryOperator<Postern.Builder> configure) {
+        return startNode(nodeIdentity(), err, configure);
     }
 
     /** The node's identity from {@link #dataDir}, made there on first use, as {@link #startNode} uses it. */
@@ -84,15 +99,41 @@ final class ServerOptions {
     }
 
     /** A node with {@code identity}, keeping its channel to this server, connecting as {@code configure} adds. */
-    Postern startNode(Identity identity, java.util.function.UnaryOperator<Postern.Builder> configure) {
+    Postern startNode(Identity identity, PrintWriter err, java.util.function.UnaryOperator<Postern.Builder> configure) {
         try {
-            return configure.apply(Postern.builder()
+            Postern node = configure.apply(Postern.builder()
                     .identity(identity)
                     .server(serverAddress().toString())
                     .natDetectionPort(Math.max(natCheckPort, 0))
-                    .serverTcpPort(Math.max(serverTcpPort, 0))).build();
+                    .serverTcpPort(Math.max(serverTcpPort, 0))
+                    .portMapping(portMapping)
+                    .eventListener(new PortMappingLog(err))).build();
+            // SIGTERM or Ctrl-C closes it too: its peers hear the connections end, and the router forgets the port.
+            Runtime.getRuntime().addShutdownHook(new Thread(node::close, "postern-node-close"));
+            return node;
         } catch (PosternException e) {
             throw new CommandFailure(e.getMessage());
+        }
+    }
+
+    /** A protocol as users and router manuals name it. */
+    static String label(PortMappingProtocol p) {
+        return MappingProtocol.valueOf(p.name()).label();
+    }
+
+    /** Tells on stderr what the router's port mapping came to. */
+    private record PortMappingLog(PrintWriter err) implements EventListener {
+        @Override
+        public void portMapped(PortMappingProtocol protocol, InetSocketAddress external) {
+            err.println("postern: port mapping: the router forwards " + external.getAddress().getHostAddress() + ":" + external.getPort()
+                    + " to this node (" + label(protocol) + ")");
+            err.flush();
+        }
+
+        @Override
+        public void portMappingUnavailable(String why) {
+            err.println("postern: no port mapping: " + why);
+            err.flush();
         }
     }
 

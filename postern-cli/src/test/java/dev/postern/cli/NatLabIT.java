@@ -586,4 +586,60 @@ class NatLabIT {
         System.out.println("NatLabIT: " + figure);
         TABLE.add(figure);
     }
+
+    /**
+     * A hard NAT (a new random port per destination) whose router runs Debian's {@code miniupnpd} with one protocol
+     * (UPnP IGD; NAT-PMP; PCP, which miniupnpd serves with NAT-PMP on one switch, so the node is told to use it): the
+     * node behind it maps its port with that protocol at start and offers it, and a peer behind another hard NAT, which
+     * without the mapping stays on the relay, connects directly in every attempt. {@code nat-check} there names the
+     * protocol; when the node stops, the router's forward goes with it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"upnp", "nat-pmp", "pcp"})
+    void aHardNatWhoseRouterMapsAPortConnectsDirectlyToAnotherHardNat(String protocol) throws Exception {
+        boolean miniupnpd = Files.isExecutable(Path.of("/usr/sbin/miniupnpd")) && Files.isExecutable(Path.of("/usr/sbin/nft"));
+        if (!miniupnpd && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run the lab's port mapping cases, but miniupnpd or nft is not installed");
+        }
+        assumeTrue(miniupnpd, "miniupnpd and nft are not installed: the lab's port mapping cases are skipped");
+        NetnsLab.Site site = lab.addRoutableSite(NatType.HARD);
+        LabHost host = site.addHost();
+        int n = ++run;
+        Path mapperLog = dir.resolve(site.publicAddress().getHostAddress() + "-miniupnpd.log");
+        site.startPortMapper(dir, protocol.equals("upnp"), !protocol.equals("upnp"));
+        String label = switch (protocol) {
+            case "upnp" -> "UPnP IGD";
+            case "nat-pmp" -> "NAT-PMP";
+            default -> "PCP";
+        };
+
+        Path err = dir.resolve(n + "-mapped.err");
+        Process listener = host.start(postern("listen", "--repeat", "--port-mapping", protocol, "--server", NetnsLab.SERVER_ADDRESS,
+                "--server-key", serverKey, "--data-dir", dir.resolve(n + "-mapped").toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()));
+        String key = awaitIn(err, "node ([0-9a-f]{64}) listening").group(1);
+        Matcher mapped = awaitIn(err, "port mapping: the router forwards (\\S+):(\\d+) to this node \\((.+)\\)");
+        assertThat(mapped.group(3)).as("mapped with the protocol asked for").isEqualTo(label);
+        assertThat(mapped.group(1)).as("the router's public address").isEqualTo(site.publicAddress().getHostAddress());
+        String port = mapped.group(2);
+        assertThat(site.portMapperForwards()).as("the router forwards it").contains("dport " + port);
+
+        List<JsonNode> calls = connect(lab.addSite(NatType.HARD).addHost(), key, ATTEMPTS, n + "-caller", "10s");
+        assertThat(calls).hasSize(ATTEMPTS).allSatisfy(r -> {
+            assertThat(r.has("failed")).as("%s", r).isFalse();
+            assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
+            assertThat(r.path("settled_path").asText()).as("hard x hard through the mapped port: %s", r).isEqualTo("direct");
+        });
+        String figure = String.format(Locale.ROOT, "hard (%s) x hard: %d/%d direct, connect p50 %d ms, direct by p50 %d ms", label,
+                calls.size(), ATTEMPTS, times(calls, "connect_ms").get(rank(50, calls.size()) - 1),
+                times(calls, "direct_ms").get(rank(50, calls.size()) - 1));
+        System.out.println("NatLabIT: " + figure);
+        TABLE.add(figure);
+
+        assertThat(natCheck(host)).as("nat-check names the protocol").contains(label);
+
+        listener.destroy(); // SIGTERM: the node closes and removes its mapping
+        assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(site.portMapperForwards()).as("the mapping went with the node: %s", Files.readString(mapperLog)).doesNotContain("dport " + port);
+    }
 }

@@ -34,4 +34,13 @@ public interface EventListener {
 
     /** A connection ended. */
     default void connectionClosed(PeerId peer, PosternException.Reason reason) { }
+
+    /**
+     * The router forwards {@code external} to this node, mapped with {@code protocol}: peers are offered it from now on
+     * (again after a renewal that moved it).
+     */
+    default void portMapped(PortMappingProtocol protocol, java.net.InetSocketAddress external) { }
+
+    /** No port is mapped to this node (none to be had at start, or the mapping was lost), and why. */
+    default void portMappingUnavailable(String why) { }
 }

@@ -11,6 +11,8 @@ import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.peer.PeerSession;
+import dev.postern.core.portmap.MappingProtocol;
+import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.time.Clock;
 import dev.postern.core.turn.TurnClient;
 import dev.postern.core.turn.TurnUrl;
@@ -22,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -84,7 +87,23 @@ public final class Postern implements AutoCloseable {
                 : Optional.of(new InetSocketAddress(server.address().getAddress(), b.natDetectionPort));
         Optional<InetSocketAddress> serverTcp = b.serverTcpPort == 0 ? Optional.empty()
                 : Optional.of(new InetSocketAddress(server.address().getAddress(), b.serverTcpPort));
-        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock, settings, natDetection, turn, serverTcp, this::onEvent);
+        this.loop = NodeLoop.open(identity, server.key(), server.address(), b.clock,
+                new NodeLoop.Options(settings, natDetection, turn, serverTcp, portMapping(b.portMapping, server)), this::onEvent);
+    }
+
+    /**
+     * The port mapping a node asks of its router: none with a server on this machine (its every peer through that server
+     * is on this machine too, and nothing should go to the router then).
+     */
+    private static PortMapper.Settings portMapping(Set<PortMappingProtocol> allowed, ServerAddress server) {
+        if (allowed.isEmpty() || server.address().getAddress().isLoopbackAddress()) {
+            return PortMapper.Settings.OFF;
+        }
+        Set<MappingProtocol> protocols = EnumSet.noneOf(MappingProtocol.class);
+        for (PortMappingProtocol p : allowed) {
+            protocols.add(MappingProtocol.valueOf(p.name()));
+        }
+        return PortMapper.Settings.DEFAULTS.withProtocols(protocols);
     }
 
     /** A builder; {@link Builder#identity} and {@link Builder#server} are required. */
@@ -221,6 +240,15 @@ public final class Postern implements AutoCloseable {
                     loop.execute(t);
                 }
             }
+            case NodeEvent.PortMappingChanged p -> {
+                switch (p.event()) {
+                    case PortMapper.Event.Mapped m -> tell(l -> l.portMapped(PortMappingProtocol.valueOf(m.mapping().protocol().name()),
+                            m.mapping().external()));
+                    case PortMapper.Event.Lost lost -> tell(l -> l.portMappingUnavailable("the port mapping was lost: " + lost.why()));
+                    case PortMapper.Event.Unavailable u -> tell(l -> l.portMappingUnavailable(u.why()));
+                    default -> { }
+                }
+            }
             case NodeEvent.ServerConnected c -> tell(l -> l.serverConnected(server.toString()));
             case NodeEvent.ServerDisconnected c -> tell(l -> l.serverDisconnected(server.toString()));
             case NodeEvent.Peer p -> onPeerEvent(p.event());
@@ -315,9 +343,15 @@ public final class Postern implements AutoCloseable {
         };
     }
 
-    /** Closes every connection (telling each peer), any listener, and the channel to the server. */
+    /**
+     * Closes every connection (telling each peer), any listener, and the channel to the server, and removes the port the
+     * router maps to this node, if it does. Once: a second call does nothing.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         loop.execute((machine, now) -> connections.keySet().forEach(index -> machine.close(index, now)));
         loop.close(); // runs the closes above and sends what they queued before the socket goes
@@ -348,6 +382,7 @@ public final class Postern implements AutoCloseable {
         private Duration serverTimeout = ConnectSettings.DEFAULTS.serverTimeout();
         private EventListener events = EventListener.NONE;
         private Clock clock = Clock.SYSTEM;
+        private Set<PortMappingProtocol> portMapping = EnumSet.allOf(PortMappingProtocol.class);
 
         private Builder() {}
 
@@ -385,6 +420,17 @@ public final class Postern implements AutoCloseable {
                 throw new IllegalArgumentException("a port is 0..65535, not " + port);
             }
             this.serverTcpPort = port;
+            return this;
+        }
+
+        /**
+         * The protocols the node may ask its router to forward a UDP port with (all unless set; none: no mapping). At start
+         * it tries PCP, then NAT-PMP, and UPnP beside them, for at most 4 s, waiting on none of it; a port mapped is
+         * offered to peers, renewed at half its lifetime (2 h asked) and removed on close. Never with a server on this
+         * machine.
+         */
+        public Builder portMapping(Set<PortMappingProtocol> protocols) {
+            this.portMapping = protocols.isEmpty() ? EnumSet.noneOf(PortMappingProtocol.class) : EnumSet.copyOf(protocols);
             return this;
         }
 

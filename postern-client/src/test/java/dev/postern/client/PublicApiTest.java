@@ -19,7 +19,7 @@ class PublicApiTest {
     private static final Set<String> PUBLIC_FACE = Set.of(
             "Postern", "Postern.Builder", "Connection", "Stream", "Listener", "Identity", "PeerId", "PathType",
             "EventListener", "PosternException", "PosternException.Reason", "PosternTimeoutException",
-            "PeerUnavailableException", "AuthenticationException");
+            "PeerUnavailableException", "AuthenticationException", "PortMappingProtocol");
 
     @Test
     void onlyTheListedTypesArePublicOutsideInternal() throws Exception {

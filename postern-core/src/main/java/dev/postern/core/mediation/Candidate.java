@@ -18,7 +18,9 @@ public record Candidate(Kind kind, InetSocketAddress address) {
         /** An address of the peer's own machine (reaches it on a shared LAN). */
         LOCAL,
         /** A relay port that forwards to the peer. */
-        RELAY
+        RELAY,
+        /** A port the peer's router forwards to it, asked for with PCP, NAT-PMP or UPnP: reachable from anywhere. */
+        MAPPED
     }
 
     public Candidate {

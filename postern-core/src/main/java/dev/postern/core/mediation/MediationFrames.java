@@ -5,10 +5,10 @@ import dev.postern.core.codec.DecodeError;
 import dev.postern.core.codec.Decoded;
 import dev.postern.core.codec.FieldReader;
 import dev.postern.core.identity.NodeId;
+import dev.postern.core.net.IpLiteral;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +33,7 @@ import java.util.List;
  * OVER_CHANNEL server -> node | 33 | session u64 |
  *
  * candidates: count u8 (at most 8) | count x candidate
- * candidate:  kind u8 (0 observed, 1 local, 2 relay) | family u8 (4 or 6) | address 4 or 16 B | port u16
+ * candidate:  kind u8 (0 observed, 1 local, 2 relay, 3 mapped) | family u8 (4 or 6) | address 4 or 16 B | port u16
  * mapping:    0 unknown, 1 endpoint-independent, 2 endpoint-dependent (the sender's NAT, see {@link NatMapping})
  * </pre>
  */
@@ -291,12 +291,7 @@ public final class MediationFrames {
         if (b.refused()) {
             return null;
         }
-        InetAddress address;
-        try {
-            address = InetAddress.getByAddress(ip);
-        } catch (UnknownHostException impossible) {
-            throw new AssertionError("4 or 16 bytes are an address", impossible);
-        }
+        InetAddress address = IpLiteral.ofBytes(ip);
         if (family == 6 && address instanceof Inet4Address) {
             b.refuse(DecodeError.MALFORMED);
             return null;

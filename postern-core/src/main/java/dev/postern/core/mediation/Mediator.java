@@ -352,7 +352,10 @@ public final class Mediator {
         return id;
     }
 
-    /** The endpoint this server sees first, then the node's own addresses (local ones only, no repeats, at most 8 in all). */
+    /**
+     * The endpoint this server sees first, then the node's own addresses (local ones and a port its router maps, no relay
+     * ports, no repeats, at most 8 in all).
+     */
     private static List<Candidate> candidates(InetSocketAddress observed, List<Candidate> own) {
         List<Candidate> out = new ArrayList<>();
         out.add(new Candidate(Candidate.Kind.OBSERVED, observed));
@@ -360,7 +363,7 @@ public final class Mediator {
             if (out.size() == MediationFrames.MAX_CANDIDATES) {
                 break;
             }
-            if (c.kind() == Candidate.Kind.LOCAL && !c.address().equals(observed)) {
+            if ((c.kind() == Candidate.Kind.LOCAL || c.kind() == Candidate.Kind.MAPPED) && !c.address().equals(observed)) {
                 out.add(c);
             }
         }

@@ -32,7 +32,7 @@ public final class IpLiteral {
                 }
                 b[i] = (byte) octet;
             }
-            return Decoded.ok(byAddress(b));
+            return Decoded.ok(ofBytes(b));
         }
         if (t.indexOf(':') >= 0 && IPV6.matcher(t).matches()) {
             try {
@@ -44,11 +44,15 @@ public final class IpLiteral {
         return Decoded.bad(DecodeError.MALFORMED);
     }
 
-    private static InetAddress byAddress(byte[] b) {
+    /** The address of 4 or 16 bytes (an IPv4-mapped IPv6 address comes back as IPv4); any other length is a caller's bug. */
+    public static InetAddress ofBytes(byte[] b) {
+        if (b.length != 4 && b.length != 16) {
+            throw new IllegalArgumentException("an IP address is 4 or 16 bytes, not " + b.length);
+        }
         try {
             return InetAddress.getByAddress(b);
         } catch (UnknownHostException e) {
-            throw new AssertionError("4 bytes are always an address", e);
+            throw new AssertionError("4 or 16 bytes are always an address", e);
         }
     }
 }

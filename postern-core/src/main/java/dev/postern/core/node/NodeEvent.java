@@ -2,6 +2,7 @@ package dev.postern.core.node;
 
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.mediation.NatMapping;
+import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.messaging.Message;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.peer.AgentEvent;
@@ -28,6 +29,12 @@ public sealed interface NodeEvent {
 
     /** NAT detection finished: what it found (unknown where it could not tell). A {@link CloseSockets} for its sockets follows. */
     record NatDetected(NatMapping mapping) implements NodeEvent {}
+
+    /**
+     * What the router's port mapping came to ({@link NodeMachine#handlePortMapping}): a port mapped (offered to peers from
+     * now on), lost, or none to be had.
+     */
+    record PortMappingChanged(PortMapper.Event event) implements NodeEvent {}
 
     /** A message {@link NodeMachine#sendMessage sent} is queued at the server. */
     record MessageQueued(int request) implements NodeEvent {}

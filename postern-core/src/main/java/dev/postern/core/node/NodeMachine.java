@@ -20,6 +20,7 @@ import dev.postern.core.peer.AgentEvent;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.peer.PeerSession;
+import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.stream.StreamConnection;
@@ -31,6 +32,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -95,6 +97,9 @@ public final class NodeMachine {
     private final ArrayDeque<Transmit> peerOut = new ArrayDeque<>();
     /** The server's address, as the connections the server relays over the channel see their peer. */
     private final InetSocketAddress serverAddress;
+    private List<Candidate> localCandidates = List.of();
+    /** The port the router maps to the main socket, if it does. */
+    private Candidate mapped;
     private NatProbe natProbe;
     private List<Integer> natSockets = List.of();
     /**
@@ -151,7 +156,34 @@ public final class NodeMachine {
 
     /** This node's own addresses (its main socket's port on each interface), offered to peers as LAN candidates. */
     public void localCandidates(List<Candidate> candidates) {
-        agent.localCandidates(candidates);
+        localCandidates = List.copyOf(candidates);
+        offerCandidates();
+    }
+
+    /**
+     * What the driver's port mapper found ({@link dev.postern.core.portmap.PortMapper}): a port the router forwards to
+     * the main socket is offered to peers first, before the LAN addresses, until it is lost. Reported as
+     * {@link NodeEvent.PortMappingChanged}.
+     */
+    public void handlePortMapping(PortMapper.Event event) {
+        switch (event) {
+            case PortMapper.Event.Mapped m -> mapped = new Candidate(Candidate.Kind.MAPPED, m.mapping().external());
+            case PortMapper.Event.Lost l -> mapped = null;
+            default -> { }
+        }
+        offerCandidates();
+        events.add(new NodeEvent.PortMappingChanged(event));
+    }
+
+    private void offerCandidates() {
+        if (mapped == null) {
+            agent.localCandidates(localCandidates);
+            return;
+        }
+        List<Candidate> all = new ArrayList<>(localCandidates.size() + 1);
+        all.add(mapped);
+        all.addAll(localCandidates);
+        agent.localCandidates(all);
     }
 
     /**

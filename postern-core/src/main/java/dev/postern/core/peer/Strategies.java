@@ -37,13 +37,14 @@ public final class Strategies {
     static final long BIRTHDAY_HEAD_START_NANOS = 300_000_000L;
 
     /**
-     * Every path: LAN, punch, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
+     * Every path: LAN, punch, a port the peer's router maps, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
      * probing ones go on for {@code searchNanos} from their start, the handshake's time, also once the connection is up
      * through the relay: a probe that gets through then moves it off the relay (see {@link PeerSession}).
      */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, long searchNanos, BirthdaySettings birthday) {
         return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
                 new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
+                new Probing("mapped", Candidate.Kind.MAPPED, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
                 new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS, searchNanos,
                         Strategies::nextPorts),
                 new Birthday(birthday, intervalNanos),

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,6 +31,12 @@ public final class NetnsLab implements AutoCloseable {
 
     public static final String SERVER_ADDRESS = "203.0.113.1";
     public static final String SERVER_SECOND_ADDRESS = "203.0.113.2";
+    /**
+     * A second prefix on the internet bridge for routers whose software will not take a reserved WAN address (miniupnpd
+     * refuses 203.0.113.0/24, a documentation range, as it refuses private ones). It is not reserved, so it is used only
+     * here, inside namespaces with no link out; the internet namespace routes between the two prefixes.
+     */
+    public static final String ROUTABLE_PREFIX = "11.0.113.";
 
     private final String prefix;
     private final List<String> namespaces = new ArrayList<>();
@@ -40,6 +48,8 @@ public final class NetnsLab implements AutoCloseable {
      */
     private int nextInternet = 10;
     private int nextSite = 1;
+    private int nextRoutable = 10;
+    private boolean routableUp;
     private int links;
 
     private NetnsLab(String prefix) throws IOException {
@@ -109,16 +119,43 @@ public final class NetnsLab implements AutoCloseable {
 
     /** A router of {@code type} with a private network behind it; add hosts with {@link Site#addHost}. */
     public Site addSite(NatType type) throws IOException {
+        return addSite(type, false);
+    }
+
+    /** The same, with the router's WAN address on {@link #ROUTABLE_PREFIX}: for a router that runs a port mapper. */
+    public Site addRoutableSite(NatType type) throws IOException {
+        return addSite(type, true);
+    }
+
+    private Site addSite(NatType type, boolean routable) throws IOException {
         if (type == NatType.PUBLIC) {
             throw new IllegalArgumentException("a public host has no router: use addPublicHost");
         }
         int site = nextSite++;
         String router = namespace("r" + site);
-        String wan = "203.0.113." + nextInternetHost();
+        String wan;
+        String gateway;
+        if (routable) {
+            addRoutablePrefix();
+            wan = ROUTABLE_PREFIX + nextRoutable++;
+            gateway = ROUTABLE_PREFIX + "1";
+        } else {
+            wan = "203.0.113." + nextInternetHost();
+            gateway = SERVER_ADDRESS;
+        }
         link(server.namespace(), router, "wan", wan + "/24", true);
-        run("ip", "-n", router, "route", "add", "default", "via", SERVER_ADDRESS);
+        run("ip", "-n", router, "route", "add", "default", "via", gateway);
         run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
         return new Site(router, wan, "192.168." + site, type);
+    }
+
+    private void addRoutablePrefix() throws IOException {
+        if (routableUp) {
+            return;
+        }
+        run("ip", "-n", server.namespace(), "addr", "add", ROUTABLE_PREFIX + "1/24", "dev", "br0");
+        run("ip", "netns", "exec", server.namespace(), "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        routableUp = true;
     }
 
     /** A router and the private network behind it. */
@@ -211,18 +248,61 @@ public final class NetnsLab implements AutoCloseable {
 
         /** A host on this site's private network, behind its router. */
         public LabHost addHost() throws IOException {
-            if (!lanUp) {
-                run("ip", "-n", router, "link", "add", "br1", "type", "bridge");
-                run("ip", "-n", router, "addr", "add", lan + ".1/24", "dev", "br1");
-                run("ip", "-n", router, "link", "set", "br1", "up");
-                lanUp = true;
-            }
+            lanUp();
             String ns = namespace("r" + lan.substring(lan.lastIndexOf('.') + 1) + "h" + nextHost);
             String address = lan + "." + nextHost++;
             link(router, ns, "eth0", address + "/24", false);
             run("ip", "-n", ns, "route", "add", "default", "via", lan + ".1");
             configureNat(address);
             return new LabHost(NetnsLab.this, ns, NetnsLab.address(address));
+        }
+
+        private void lanUp() throws IOException {
+            if (!lanUp) {
+                run("ip", "-n", router, "link", "add", "br1", "type", "bridge");
+                run("ip", "-n", router, "addr", "add", lan + ".1/24", "dev", "br1");
+                run("ip", "-n", router, "link", "set", "br1", "up");
+                lanUp = true;
+            }
+        }
+
+        /**
+         * Runs Debian's {@code miniupnpd} on the router, as a home router runs it: UPnP IGD on its LAN if {@code upnp},
+         * NAT-PMP and PCP (one switch in miniupnpd) if {@code natPmp}, mapping for this site's hosts only. Its rules go in
+         * an nftables table of its own ({@code inet miniupnpd}), and the router's firewall lets in what they forward. The
+         * router's WAN must be on {@link #ROUTABLE_PREFIX} (see {@link #addRoutableSite}). Its files go in {@code dir};
+         * the lab stops it when it closes.
+         */
+        public Process startPortMapper(Path dir, boolean upnp, boolean natPmp) throws IOException {
+            lanUp();
+            Path rules = dir.resolve(router + "-miniupnpd.nft");
+            Files.writeString(rules, String.join("\n",
+                    "table inet miniupnpd {",
+                    "  chain forward { type filter hook forward priority -1; policy accept; jump miniupnpd; }",
+                    "  chain miniupnpd { }",
+                    "  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump prerouting_miniupnpd; }",
+                    "  chain prerouting_miniupnpd { }",
+                    "  chain postrouting { type nat hook postrouting priority srcnat; policy accept; jump postrouting_miniupnpd; }",
+                    "  chain postrouting_miniupnpd { }",
+                    "}", ""));
+            run("ip", "netns", "exec", router, "nft", "-f", rules.toString());
+            // iptables' own FORWARD chain drops the unsolicited: what the mapper forwards (DNAT) must pass it too
+            run("ip", "netns", "exec", router, "iptables", "-I", "FORWARD", "1", "-i", "wan", "-m", "conntrack", "--ctstate", "DNAT",
+                    "-j", "ACCEPT");
+            Path conf = dir.resolve(router + "-miniupnpd.conf");
+            Files.writeString(conf, String.join("\n",
+                    "ext_ifname=wan", "listening_ip=br1", "http_port=0",
+                    "enable_upnp=" + (upnp ? "yes" : "no"), "enable_natpmp=" + (natPmp ? "yes" : "no"),
+                    "secure_mode=yes", "system_uptime=yes",
+                    "upnp_table_name=miniupnpd", "upnp_nat_table_name=miniupnpd",
+                    "allow 1024-65535 " + lan + ".0/24 1024-65535", "deny 0-65535 0.0.0.0/0 0-65535", ""));
+            return start(new ProcessBuilder("miniupnpd", "-d", "-f", conf.toString(), "-P", dir.resolve(router + "-miniupnpd.pid").toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve(router + "-miniupnpd.log").toFile()));
+        }
+
+        /** The port forwards the router's port mapper holds now, as nftables lists them. */
+        public String portMapperForwards() throws IOException {
+            return run("ip", "netns", "exec", router, "nft", "list", "chain", "inet", "miniupnpd", "prerouting_miniupnpd");
         }
 
         private void configureNat(String host) throws IOException {

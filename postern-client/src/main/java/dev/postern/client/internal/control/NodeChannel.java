@@ -8,6 +8,7 @@ import dev.postern.core.node.RequestRefused;
 import dev.postern.core.node.ServerChannel;
 import dev.postern.core.node.NodeMachine;
 import dev.postern.core.peer.PeerAgent;
+import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.relay.RelayFrames;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
@@ -43,7 +44,8 @@ public final class NodeChannel implements ServerChannel, AutoCloseable {
     private NodeChannel(NodeKeys identity, NodeId server, InetSocketAddress address, Optional<InetSocketAddress> serverTcp, Clock clock,
             Consumer<Message> onMessage, Listener events) throws IOException {
         this.id = identity.id();
-        this.loop = NodeLoop.open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), serverTcp,
+        this.loop = NodeLoop.open(identity, server, address, clock,
+                new NodeLoop.Options(PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), serverTcp, PortMapper.Settings.OFF),
                 event -> onEvent(event, onMessage, events));
     }
 

@@ -1,6 +1,7 @@
 package dev.postern.client.internal.control;
 
 import dev.postern.client.internal.nat.NatDetection;
+import dev.postern.client.internal.portmap.PortMapDriver;
 import dev.postern.core.control.ControlCodec;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
@@ -12,6 +13,7 @@ import dev.postern.core.noise.CipherWarmup;
 import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
+import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.time.Clock;
@@ -78,6 +80,7 @@ public final class NodeLoop implements AutoCloseable {
     private final Clock clock;
     private final Listener listener;
     private final Optional<InetSocketAddress> natDetection;
+    private final PortMapper.Settings portMapping;
     private final InetSocketAddress server;
     /** The server's TCP port where UDP gets no answer, and the proxy to reach it through, if the environment names one. */
     private final Optional<InetSocketAddress> serverTcp;
@@ -97,15 +100,16 @@ public final class NodeLoop implements AutoCloseable {
     private volatile boolean closed;
 
     private NodeLoop(NodeMachine machine, DatagramChannel socket, Selector selector, Clock clock, InetSocketAddress server,
-            Optional<InetSocketAddress> serverTcp, Optional<InetSocketAddress> natDetection, Listener listener) {
+            Options options, Listener listener) {
         this.machine = machine;
         this.server = server;
-        this.serverTcp = serverTcp;
+        this.serverTcp = options.serverTcp();
         this.proxy = serverTcp.flatMap(t -> HttpProxy.fromEnvironment(System.getenv(), t.getHostString()));
         this.socket = socket;
         this.selector = selector;
         this.clock = clock;
-        this.natDetection = natDetection;
+        this.natDetection = options.natDetection();
+        this.portMapping = options.portMapping();
         this.listener = listener;
         this.thread = new Thread(this::run, "postern-node");
         this.thread.setDaemon(true);
@@ -121,32 +125,40 @@ public final class NodeLoop implements AutoCloseable {
         }
     }
 
+    /**
+     * What a node does besides keeping its channel over UDP: settings for peer connections; where {@code natDetection}
+     * names the server's NAT detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its
+     * outcome); where {@code turn} names a TURN server, connections relayed through it rather than the server's relay;
+     * where {@code serverTcp} names the server's TCP port, the control channel over TCP when UDP gets no answer (through
+     * the HTTP proxy the environment names, if it does); and a port the router maps to its socket, with the protocols
+     * {@code portMapping} allows ({@link NodeEvent.PortMappingChanged} tells what came of it).
+     */
+    public record Options(PeerAgent.Settings peer, Optional<InetSocketAddress> natDetection, Optional<TurnClient.Account> turn,
+            Optional<InetSocketAddress> serverTcp, PortMapper.Settings portMapping) {
+        /** None of it: the channel over UDP, and connections with the default settings. */
+        public static final Options PLAIN = new Options(PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), Optional.empty(),
+                PortMapper.Settings.OFF);
+    }
+
     /** Opens a UDP socket and starts connecting to the server at {@code address}, whose identity must be {@code server}. */
     public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Listener listener)
             throws IOException {
-        return open(identity, server, address, clock, PeerAgent.Settings.DEFAULTS, Optional.empty(), Optional.empty(), Optional.empty(), listener);
+        return open(identity, server, address, clock, Options.PLAIN, listener);
     }
 
-    /**
-     * The same, with settings for peer connections and, where {@code natDetection} names the server's NAT
-     * detection, a probe of this node's mapping at start ({@link NodeEvent.NatDetected} tells its outcome), and
-     * where {@code turn} names a TURN server, connections relayed through it rather than the server's relay, and where
-     * {@code serverTcp} names the server's TCP port, the control channel over TCP when UDP gets no answer (through the
-     * HTTP proxy the environment names, if it does).
-     */
-    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock,
-            PeerAgent.Settings peerSettings, Optional<InetSocketAddress> natDetection, Optional<TurnClient.Account> turn,
-            Optional<InetSocketAddress> serverTcp, Listener listener) throws IOException {
+    /** The same, doing what {@code options} adds. */
+    public static NodeLoop open(NodeKeys identity, NodeId server, InetSocketAddress address, Clock clock, Options options,
+            Listener listener) throws IOException {
         DatagramChannel socket = DatagramChannel.open();
         socket.bind(null);
         configure(socket);
         socket.configureBlocking(false);
         Selector selector = Selector.open();
         socket.register(selector, SelectionKey.OP_READ, Transmit.MAIN);
-        NodeMachine machine = new NodeMachine(identity, server, address, peerSettings, new SecureRandom());
-        turn.ifPresent(machine::relayThroughTurn);
+        NodeMachine machine = new NodeMachine(identity, server, address, options.peer(), new SecureRandom());
+        options.turn().ifPresent(machine::relayThroughTurn);
         machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
-        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, address, serverTcp, natDetection, listener);
+        NodeLoop loop = new NodeLoop(machine, socket, selector, clock, address, options, listener);
         loop.thread.start();
         return loop;
     }
@@ -179,7 +191,20 @@ public final class NodeLoop implements AutoCloseable {
         LockSupport.unpark(thread);
     }
 
+    /** The loop, with the router's port mapping beside it (on a thread of its own) for as long as it runs. */
     private void run() {
+        PortMapDriver portMapper = portMapping.protocols().isEmpty() ? null
+                : PortMapDriver.start(portMapping, localPort(), clock, e -> execute((m, now) -> m.handlePortMapping(e)));
+        try {
+            loop();
+        } finally {
+            if (portMapper != null) {
+                portMapper.close(); // the router forgets the port
+            }
+        }
+    }
+
+    private void loop() {
         // Direct: the kernel writes straight into it (a heap buffer costs a copy through a direct one first). Each datagram
         // is then copied once into one reused array, which the machine reads during the call and opens peer data from.
         ByteBuffer in = ByteBuffer.allocateDirect(Math.max(ControlCodec.MAX_PACKET + 1, PeerPackets.MAX_PACKET));
