@@ -38,6 +38,14 @@ public final class NetnsLab implements AutoCloseable {
      */
     public static final String ROUTABLE_PREFIX = "11.0.113.";
 
+    /**
+     * Every bridge's own MAC, set once: a Linux bridge left to itself takes the lowest MAC of its ports, so adding a host
+     * could change the address of the server (or of a router's LAN side) under its neighbours, whose ARP caches then sent
+     * to the old one for half a minute (new TCP connections to the server got no answer in that time). Each bridge is
+     * its own segment, so one address serves them all.
+     */
+    private static final String BRIDGE_MAC = "02:00:00:00:00:01";
+
     private final String prefix;
     private final List<String> namespaces = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
@@ -56,6 +64,7 @@ public final class NetnsLab implements AutoCloseable {
         this.prefix = prefix;
         String inet = namespace("inet");
         run("ip", "-n", inet, "link", "add", "br0", "type", "bridge");
+        run("ip", "-n", inet, "link", "set", "br0", "address", BRIDGE_MAC);
         run("ip", "-n", inet, "link", "set", "br0", "up");
         run("ip", "-n", inet, "link", "set", "lo", "up");
         run("ip", "-n", inet, "addr", "add", SERVER_ADDRESS + "/24", "dev", "br0");
@@ -260,6 +269,7 @@ public final class NetnsLab implements AutoCloseable {
         private void lanUp() throws IOException {
             if (!lanUp) {
                 run("ip", "-n", router, "link", "add", "br1", "type", "bridge");
+                run("ip", "-n", router, "link", "set", "br1", "address", BRIDGE_MAC);
                 run("ip", "-n", router, "addr", "add", lan + ".1/24", "dev", "br1");
                 run("ip", "-n", router, "link", "set", "br1", "up");
                 lanUp = true;
