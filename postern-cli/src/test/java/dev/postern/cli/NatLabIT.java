@@ -605,7 +605,6 @@ class NatLabIT {
         NetnsLab.Site site = lab.addRoutableSite(NatType.HARD);
         LabHost host = site.addHost();
         int n = ++run;
-        Path mapperLog = dir.resolve(site.publicAddress().getHostAddress() + "-miniupnpd.log");
         site.startPortMapper(dir, protocol.equals("upnp"), !protocol.equals("upnp"));
         String label = switch (protocol) {
             case "upnp" -> "UPnP IGD";
@@ -640,6 +639,7 @@ class NatLabIT {
 
         listener.destroy(); // SIGTERM: the node closes and removes its mapping
         assertThat(listener.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        assertThat(site.portMapperForwards()).as("the mapping went with the node: %s", Files.readString(mapperLog)).doesNotContain("dport " + port);
+        assertThat(site.portMapperForwards()).as("the mapping went with the node: %s", Files.readString(site.portMapperLog()))
+                .doesNotContain("dport " + port);
     }
 }

@@ -175,6 +175,7 @@ public final class NetnsLab implements AutoCloseable {
         private final NatType type;
         private int nextHost = 2;
         private boolean lanUp;
+        private Path portMapperLog;
 
         Site(String router, String wan, String lan, NatType type) {
             this.router = router;
@@ -306,8 +307,17 @@ public final class NetnsLab implements AutoCloseable {
                     "secure_mode=yes", "system_uptime=yes",
                     "upnp_table_name=miniupnpd", "upnp_nat_table_name=miniupnpd",
                     "allow 1024-65535 " + lan + ".0/24 1024-65535", "deny 0-65535 0.0.0.0/0 0-65535", ""));
+            portMapperLog = dir.resolve(router + "-miniupnpd.log");
             return start(new ProcessBuilder("miniupnpd", "-d", "-f", conf.toString(), "-P", dir.resolve(router + "-miniupnpd.pid").toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve(router + "-miniupnpd.log").toFile()));
+                    .redirectErrorStream(true).redirectOutput(portMapperLog.toFile()));
+        }
+
+        /** Where the port mapper started with {@link #startPortMapper} logs (its debug output). */
+        public Path portMapperLog() {
+            if (portMapperLog == null) {
+                throw new IllegalStateException("no port mapper was started on this router");
+            }
+            return portMapperLog;
         }
 
         /** The port forwards the router's port mapper holds now, as nftables lists them. */
