@@ -74,6 +74,7 @@ final class ConnectAttempts {
                 }
             }
             line.put("settled_path", name(c.path()));
+            c.peerAddress().ifPresent(a -> line.put("settled_address", LineExchange.address(a)));
         } catch (PosternTimeoutException e) {
             line.put("echoed", false);
         } catch (PosternException e) {

@@ -99,6 +99,13 @@ final class LineExchange {
     /** "DIRECT path, rtt 1.2 ms": how the connection runs, for the user. */
     static String describe(Connection c) {
         String rtt = c.rtt().map(d -> String.format(java.util.Locale.ROOT, ", rtt %.1f ms", d.toNanos() / 1e6)).orElse("");
-        return c.path().name().toLowerCase(java.util.Locale.ROOT) + " path" + rtt;
+        String via = c.path() == PathType.RELAYED ? "" : c.peerAddress().map(a -> " via " + address(a)).orElse("");
+        return c.path().name().toLowerCase(java.util.Locale.ROOT) + " path" + via + rtt;
+    }
+
+    /** {@code HOST:PORT}, an IPv6 host in brackets. */
+    static String address(java.net.InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }

@@ -642,4 +642,28 @@ class NatLabIT {
         assertThat(site.portMapperForwards()).as("the mapping went with the node: %s", Files.readString(site.portMapperLog()))
                 .doesNotContain("dport " + port);
     }
+
+    /**
+     * Two dual-stack sites whose routers map IPv4 with hard NAT (which alone keeps the pair on the relay) and route IPv6
+     * through a stateful firewall that drops what nobody inside asked for: the peers offer their global IPv6 addresses,
+     * punch through both firewalls, and connect directly over IPv6 in every attempt, from a long-lived process and from
+     * new ones. The server is reached over IPv4 only.
+     */
+    @Test
+    void dualStackPeersBehindHardNatsConnectDirectlyOverIpv6ThroughStatefulFirewalls() throws Exception {
+        LabHost alice = lab.addDualStackSite(NatType.HARD).addHost();
+        LabHost bob = lab.addDualStackSite(NatType.HARD).addHost();
+        Attempts both = attempts(alice, bob, ATTEMPTS);
+        TABLE.add(row("hard v6 x hard v6", "one process", both.longLived()));
+        TABLE.add(row("", "new processes", both.newProcesses()));
+        for (List<JsonNode> attempts : List.of(both.longLived(), both.newProcesses())) {
+            assertThat(attempts).hasSize(ATTEMPTS).allSatisfy(r -> {
+                assertThat(r.has("failed")).as("%s", r).isFalse();
+                assertThat(r.path("echoed").asBoolean()).as("%s", r).isTrue();
+                assertThat(r.path("settled_path").asText()).as("%s", r).isEqualTo("direct");
+                assertThat(r.path("settled_address").asText()).as("over IPv6, to the peer's global address: %s", r)
+                        .startsWith("[" + NetnsLab.INTERNET_V6_PREFIX.substring(0, 9));
+            });
+        }
+    }
 }

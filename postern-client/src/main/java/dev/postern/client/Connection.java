@@ -2,6 +2,7 @@ package dev.postern.client;
 
 import dev.postern.core.stream.StreamConnection;
 import dev.postern.core.stream.StreamEvent;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -41,8 +42,18 @@ public final class Connection implements AutoCloseable {
     private final WaitQueue<Stream> accepted = new WaitQueue<>(Integer.MAX_VALUE);
     private volatile PathType path;
     private volatile long relayBytes;
+    /**
+     * Where this connection's datagrams go now: the peer's address on a direct or LAN path (an IPv6 one where both have
+     * one), the relay's port on a relayed one (the server's address where the relay is its control channels). Empty
+     * before the node has reported it. Never waits.
+     */
+    public Optional<InetSocketAddress> peerAddress() {
+        return Optional.ofNullable(peerAddress);
+    }
+
     /** The last round-trip time measured, in nanoseconds; negative before the first. */
     private volatile long rttNanos = -1;
+    private volatile InetSocketAddress peerAddress;
     /** The connection's streams, kept on the node's thread to hand readers what arrived before the connection ended. */
     private StreamConnection streamsKept;
 
@@ -220,8 +231,13 @@ public final class Connection implements AutoCloseable {
         rttNanos = nanos;
     }
 
-    void onMoved(PathType now, long relayBytes) {
+    void onPeerAddress(InetSocketAddress address) {
+        peerAddress = address;
+    }
+
+    void onMoved(PathType now, InetSocketAddress address, long relayBytes) {
         this.path = now;
+        this.peerAddress = address;
         if (now != PathType.RELAYED) {
             this.relayBytes = relayBytes;
             offRelay.complete(now);

@@ -229,6 +229,7 @@ public final class Postern implements AutoCloseable {
         loop.execute((machine, now) -> machine.connection(index).filter(PeerSession::isConnected).ifPresent(s -> {
             conn.keepStreams(s.streams());
             conn.onRtt(s.rttNanos());
+            s.peerAddress().ifPresent(conn::onPeerAddress);
         }));
         return conn;
     }
@@ -294,7 +295,7 @@ public final class Postern implements AutoCloseable {
                     case PeerEvent.OnStream e -> conn.onStreamEvent(e.event());
                     case PeerEvent.RttMeasured r -> conn.onRtt(r.nanos());
                     case PeerEvent.Moved m -> {
-                        conn.onMoved(pathType(m.path()), m.relayBytes());
+                        conn.onMoved(pathType(m.path()), m.peer(), m.relayBytes());
                         tell(l -> l.pathChanged(conn.peer(), conn.path()));
                     }
                     case PeerEvent.Closed c -> {

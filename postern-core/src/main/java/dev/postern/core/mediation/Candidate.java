@@ -20,7 +20,12 @@ public record Candidate(Kind kind, InetSocketAddress address) {
         /** A relay port that forwards to the peer. */
         RELAY,
         /** A port the peer's router forwards to it, asked for with PCP, NAT-PMP or UPnP: reachable from anywhere. */
-        MAPPED
+        MAPPED,
+        /**
+         * A globally routable address of the peer's own machine (IPv6, with no NAT in front): reached from anywhere its
+         * firewall lets in, which a stateful one does once the peer has sent there, as for a punched endpoint.
+         */
+        PUBLIC
     }
 
     public Candidate {

@@ -33,7 +33,7 @@ import java.util.List;
  * OVER_CHANNEL server -> node | 33 | session u64 |
  *
  * candidates: count u8 (at most 8) | count x candidate
- * candidate:  kind u8 (0 observed, 1 local, 2 relay, 3 mapped) | family u8 (4 or 6) | address 4 or 16 B | port u16
+ * candidate:  kind u8 (0 observed, 1 local, 2 relay, 3 mapped, 4 public) | family u8 (4 or 6) | address 4 or 16 B | port u16
  * mapping:    0 unknown, 1 endpoint-independent, 2 endpoint-dependent (the sender's NAT, see {@link NatMapping})
  * </pre>
  */

@@ -353,8 +353,8 @@ public final class Mediator {
     }
 
     /**
-     * The endpoint this server sees first, then the node's own addresses (local ones and a port its router maps, no relay
-     * ports, no repeats, at most 8 in all).
+     * The endpoint this server sees first, then the node's own addresses (local and public ones, a port its router maps;
+     * no relay ports and no endpoint it claims to be seen at, no repeats, at most 8 in all).
      */
     private static List<Candidate> candidates(InetSocketAddress observed, List<Candidate> own) {
         List<Candidate> out = new ArrayList<>();
@@ -363,7 +363,7 @@ public final class Mediator {
             if (out.size() == MediationFrames.MAX_CANDIDATES) {
                 break;
             }
-            if ((c.kind() == Candidate.Kind.LOCAL || c.kind() == Candidate.Kind.MAPPED) && !c.address().equals(observed)) {
+            if (c.kind() != Candidate.Kind.OBSERVED && c.kind() != Candidate.Kind.RELAY && !c.address().equals(observed)) {
                 out.add(c);
             }
         }

@@ -37,14 +37,18 @@ public final class Strategies {
     static final long BIRTHDAY_HEAD_START_NANOS = 300_000_000L;
 
     /**
-     * Every path: LAN, punch, a port the peer's router maps, port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
+     * Every path: LAN, the peer's public (IPv6) addresses, then punch and a port the peer's router maps (after IPv6's head
+     * start where the peer has one), port prediction, birthday punching and (after {@code relayHeadStartNanos}) the relay. The
      * probing ones go on for {@code searchNanos} from their start, the handshake's time, also once the connection is up
      * through the relay: a probe that gets through then moves it off the relay (see {@link PeerSession}).
      */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, long searchNanos, BirthdaySettings birthday) {
         return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
-                new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
-                new Probing("mapped", Candidate.Kind.MAPPED, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
+                new Probing("public", Candidate.Kind.PUBLIC, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
+                new AfterPublic(new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos,
+                        c -> List.of(c.address()))),
+                new AfterPublic(new Probing("mapped", Candidate.Kind.MAPPED, Path.DIRECT, intervalNanos, 0, searchNanos,
+                        c -> List.of(c.address()))),
                 new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS, searchNanos,
                         Strategies::nextPorts),
                 new Birthday(birthday, intervalNanos),
@@ -140,6 +144,60 @@ public final class Strategies {
         @Override
         public long pollTimeout() {
             return next;
+        }
+    }
+
+    /**
+     * How long the paths through a NAT wait when the peer has a public (IPv6) address: Happy Eyeballs' head start for
+     * IPv6 (RFC 8305 asks at least 100 ms), so that where both work the connection goes without a NAT in the way. The
+     * relay carries the connection meanwhile, so the wait costs no time to the first byte.
+     */
+    static final long PUBLIC_HEAD_START_NANOS = 100_000_000L;
+
+    /** {@code inner}, started {@link #PUBLIC_HEAD_START_NANOS} late when the peer offers a public address. */
+    static final class AfterPublic implements PathStrategy {
+        private final PathStrategy inner;
+        private long startAt = Long.MAX_VALUE;
+
+        AfterPublic(PathStrategy inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public boolean searchesWhileRelayed() {
+            return inner.searchesWhileRelayed();
+        }
+
+        @Override
+        public void start(Context context, long now) {
+            if (context.peerCandidates().stream().anyMatch(c -> c.kind() == Candidate.Kind.PUBLIC)) {
+                startAt = now + PUBLIC_HEAD_START_NANOS;
+            } else {
+                inner.start(context, now);
+            }
+        }
+
+        @Override
+        public void handleTimeout(Context context, long now) {
+            if (startAt != Long.MAX_VALUE) {
+                if (now - startAt < 0) {
+                    return;
+                }
+                startAt = Long.MAX_VALUE;
+                inner.start(context, now);
+                return;
+            }
+            inner.handleTimeout(context, now);
+        }
+
+        @Override
+        public long pollTimeout() {
+            return startAt != Long.MAX_VALUE ? startAt : inner.pollTimeout();
         }
     }
 

@@ -32,7 +32,8 @@ class MediationFramesTest {
     void everyFrameRoundTripsToTheSameBytes() throws Exception {
         Arrays.fill(token, (byte) 9);
         List<Candidate> some = List.of(candidate(Candidate.Kind.OBSERVED, "203.0.113.9", 40000),
-                candidate(Candidate.Kind.LOCAL, "192.168.1.10", 5000), candidate(Candidate.Kind.LOCAL, "2001:db8::7", 65535));
+                candidate(Candidate.Kind.LOCAL, "192.168.1.10", 5000), candidate(Candidate.Kind.LOCAL, "fd00::7", 65535),
+                candidate(Candidate.Kind.MAPPED, "11.0.113.20", 41000), candidate(Candidate.Kind.PUBLIC, "2001:db8::7", 5000));
         List<Frame> frames = List.of(
                 new Frame.Listen(1, MediationFrames.VERSION, true),
                 new Frame.Listen(2, 200, false),

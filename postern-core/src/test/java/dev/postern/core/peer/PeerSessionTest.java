@@ -110,6 +110,29 @@ class PeerSessionTest {
         assertThat(caller.rttNanos()).as("measured by the first ping").isGreaterThanOrEqualTo(0);
     }
 
+    /** Happy Eyeballs: where the peer has a public (IPv6) address, that is tried first, and its NAT's endpoint 100 ms later. */
+    @Test
+    void aPeersPublicIpv6AddressIsTriedBeforeItsEndpointThroughTheNat() {
+        InetSocketAddress bobV6 = address("2001:db8:2::2", 5000);
+        Frame.Introduce intro = new Frame.Introduce(42L, 1, Role.CALLER, bob.id(), 0, token,
+                List.of(new Candidate(Candidate.Kind.OBSERVED, bobAt), new Candidate(Candidate.Kind.PUBLIC, bobV6)), NatMapping.UNKNOWN);
+        PeerSession caller = new PeerSession(alice, intro, NatMapping.UNKNOWN, PeerSession.Settings.DEFAULTS, counters, RANDOM, 11, now);
+        caller.handleTimeout(now);
+        List<InetSocketAddress> first = new ArrayList<>();
+        for (var t = caller.pollTransmit(now); t.isPresent(); t = caller.pollTransmit(now)) {
+            first.add(t.get().to());
+        }
+        assertThat(first).contains(bobV6).doesNotContain(bobAt);
+
+        now += Strategies.PUBLIC_HEAD_START_NANOS;
+        caller.handleTimeout(now);
+        List<InetSocketAddress> then = new ArrayList<>();
+        for (var t = caller.pollTransmit(now); t.isPresent(); t = caller.pollTransmit(now)) {
+            then.add(t.get().to());
+        }
+        assertThat(then).as("the NAT's endpoint after IPv6's head start").contains(bobAt);
+    }
+
     @Test
     void aMediatorThatIntroducesAnotherKeyIsCaughtByTheCaller() {
         PeerSession caller = session(alice, Role.CALLER, bob.id(), bobAt);

@@ -37,6 +37,11 @@ public final class NetnsLab implements AutoCloseable {
      * here, inside namespaces with no link out; the internet namespace routes between the two prefixes.
      */
     public static final String ROUTABLE_PREFIX = "11.0.113.";
+    /**
+     * IPv6 on the internet bridge, for dual-stack sites ({@link #addDualStackSite}): 2001:db8::/64 (the documentation
+     * prefix), the internet namespace at ::1; site {@code k}'s LAN is 2001:db8:k::/64 behind its router.
+     */
+    public static final String INTERNET_V6_PREFIX = "2001:db8::";
 
     /**
      * Every bridge's own MAC, set once: a Linux bridge left to itself takes the lowest MAC of its ports, so adding a host
@@ -58,6 +63,7 @@ public final class NetnsLab implements AutoCloseable {
     private int nextSite = 1;
     private int nextRoutable = 10;
     private boolean routableUp;
+    private boolean ipv6Up;
     private int links;
 
     private NetnsLab(String prefix) throws IOException {
@@ -128,15 +134,23 @@ public final class NetnsLab implements AutoCloseable {
 
     /** A router of {@code type} with a private network behind it; add hosts with {@link Site#addHost}. */
     public Site addSite(NatType type) throws IOException {
-        return addSite(type, false);
+        return addSite(type, false, false);
     }
 
     /** The same, with the router's WAN address on {@link #ROUTABLE_PREFIX}: for a router that runs a port mapper. */
     public Site addRoutableSite(NatType type) throws IOException {
-        return addSite(type, true);
+        return addSite(type, true, false);
     }
 
-    private Site addSite(NatType type, boolean routable) throws IOException {
+    /**
+     * A router of {@code type} for IPv4 that also routes IPv6 without NAT, as most home routers do: its hosts get global
+     * addresses (2001:db8:k::/64), and its IPv6 firewall lets in only answers to what they sent, as a stateful one does.
+     */
+    public Site addDualStackSite(NatType type) throws IOException {
+        return addSite(type, false, true);
+    }
+
+    private Site addSite(NatType type, boolean routable, boolean dualStack) throws IOException {
         if (type == NatType.PUBLIC) {
             throw new IllegalArgumentException("a public host has no router: use addPublicHost");
         }
@@ -155,7 +169,21 @@ public final class NetnsLab implements AutoCloseable {
         link(server.namespace(), router, "wan", wan + "/24", true);
         run("ip", "-n", router, "route", "add", "default", "via", gateway);
         run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-        return new Site(router, wan, "192.168." + site, type);
+        Site made = new Site(router, wan, "192.168." + site, type, dualStack ? site : 0);
+        if (dualStack) {
+            made.routeIpv6(wan.substring(wan.lastIndexOf('.') + 1));
+        }
+        return made;
+    }
+
+    /** The internet namespace's IPv6 address and forwarding, once. */
+    private void addIpv6() throws IOException {
+        if (ipv6Up) {
+            return;
+        }
+        run("ip", "-n", server.namespace(), "-6", "addr", "add", INTERNET_V6_PREFIX + "1/64", "dev", "br0", "nodad");
+        run("ip", "netns", "exec", server.namespace(), "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+        ipv6Up = true;
     }
 
     private void addRoutablePrefix() throws IOException {
@@ -173,15 +201,39 @@ public final class NetnsLab implements AutoCloseable {
         private final String wan;
         private final String lan;
         private final NatType type;
+        private final String lanV6;
         private int nextHost = 2;
         private boolean lanUp;
         private Path portMapperLog;
 
-        Site(String router, String wan, String lan, NatType type) {
+        Site(String router, String wan, String lan, NatType type, int ipv6Site) {
             this.router = router;
             this.wan = wan;
             this.lan = lan;
             this.type = type;
+            this.lanV6 = ipv6Site == 0 ? null : "2001:db8:" + ipv6Site + "::";
+        }
+
+        /**
+         * The router's IPv6: its WAN at 2001:db8::{@code wanHost} (hexadecimal digits read as written), its LAN's /64 routed
+         * to it from the internet, forwarding on, and a stateful firewall: only answers to what went out come in.
+         */
+        private void routeIpv6(String wanHost) throws IOException {
+            addIpv6();
+            String wanV6 = INTERNET_V6_PREFIX + wanHost;
+            run("ip", "-n", router, "-6", "addr", "add", wanV6 + "/64", "dev", "wan", "nodad");
+            run("ip", "-n", router, "-6", "route", "add", "default", "via", INTERNET_V6_PREFIX + "1");
+            run("ip", "-n", server.namespace(), "-6", "route", "add", lanV6 + "/64", "via", wanV6);
+            run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+            List<String> ip6t = List.of("ip", "netns", "exec", router, "ip6tables");
+            iptables(ip6t, "-A", "FORWARD", "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT");
+            iptables(ip6t, "-A", "FORWARD", "-i", "wan", "-p", "ipv6-icmp", "-j", "ACCEPT"); // path MTU and the like
+            iptables(ip6t, "-A", "FORWARD", "-i", "wan", "-j", "DROP");
+        }
+
+        /** Whether this site's hosts have IPv6 as well ({@link #addDualStackSite}). */
+        public boolean isDualStack() {
+            return lanV6 != null;
         }
 
         public InetAddress publicAddress() {
@@ -260,9 +312,14 @@ public final class NetnsLab implements AutoCloseable {
         public LabHost addHost() throws IOException {
             lanUp();
             String ns = namespace("r" + lan.substring(lan.lastIndexOf('.') + 1) + "h" + nextHost);
-            String address = lan + "." + nextHost++;
+            int host = nextHost++;
+            String address = lan + "." + host;
             link(router, ns, "eth0", address + "/24", false);
             run("ip", "-n", ns, "route", "add", "default", "via", lan + ".1");
+            if (lanV6 != null) {
+                run("ip", "-n", ns, "-6", "addr", "add", lanV6 + host + "/64", "dev", "eth0", "nodad");
+                run("ip", "-n", ns, "-6", "route", "add", "default", "via", lanV6 + "1");
+            }
             configureNat(address);
             return new LabHost(NetnsLab.this, ns, NetnsLab.address(address));
         }
@@ -272,6 +329,9 @@ public final class NetnsLab implements AutoCloseable {
                 run("ip", "-n", router, "link", "add", "br1", "type", "bridge");
                 run("ip", "-n", router, "link", "set", "br1", "address", BRIDGE_MAC);
                 run("ip", "-n", router, "addr", "add", lan + ".1/24", "dev", "br1");
+                if (lanV6 != null) {
+                    run("ip", "-n", router, "-6", "addr", "add", lanV6 + "1/64", "dev", "br1", "nodad");
+                }
                 run("ip", "-n", router, "link", "set", "br1", "up");
                 lanUp = true;
             }

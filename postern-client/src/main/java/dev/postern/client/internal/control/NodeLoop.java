@@ -14,6 +14,7 @@ import dev.postern.core.peer.ConnectionSockets;
 import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerPackets;
 import dev.postern.core.portmap.PortMapper;
+import dev.postern.core.net.IpLiteral;
 import dev.postern.core.net.Transmit;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.time.Clock;
@@ -157,7 +158,8 @@ public final class NodeLoop implements AutoCloseable {
         socket.register(selector, SelectionKey.OP_READ, Transmit.MAIN);
         NodeMachine machine = new NodeMachine(identity, server, address, options.peer(), new SecureRandom());
         options.turn().ifPresent(machine::relayThroughTurn);
-        machine.localCandidates(localCandidates(((InetSocketAddress) socket.getLocalAddress()).getPort()));
+        InetSocketAddress bound = (InetSocketAddress) socket.getLocalAddress();
+        machine.localCandidates(localCandidates(bound.getPort(), bound.getAddress() instanceof Inet6Address));
         NodeLoop loop = new NodeLoop(machine, socket, selector, clock, address, options, listener);
         loop.thread.start();
         return loop;
@@ -463,27 +465,35 @@ public final class NodeLoop implements AutoCloseable {
     }
 
     /**
-     * This machine's own addresses with the socket's port: where a peer on the same network reaches it
-     * without going through the NAT. Loopback and link-local addresses are left out (a peer elsewhere
-     * cannot use them; one on this machine finds the observed endpoint).
+     * This machine's own addresses with the socket's port (one socket of both families): where a peer on the same network
+     * reaches it without going through the NAT, and its global IPv6 addresses, where any peer with IPv6 reaches it
+     * through its firewall; those come first. Loopback and link-local addresses are left out (a peer elsewhere cannot use
+     * them; one on this machine finds the observed endpoint), and so are IPv6 addresses while the socket is IPv4 only.
      */
-    static List<Candidate> localCandidates(int port) {
-        List<Candidate> out = new ArrayList<>();
+    static List<Candidate> localCandidates(int port, boolean ipv6) {
+        List<Candidate> global = new ArrayList<>();
+        List<Candidate> local = new ArrayList<>();
         try {
             for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
                 if (!nic.isUp() || nic.isLoopback()) {
                     continue;
                 }
                 for (InetAddress a : Collections.list(nic.getInetAddresses())) {
-                    if (!a.isLinkLocalAddress() && !a.isLoopbackAddress() && !(a instanceof Inet6Address v6 && v6.getScopeId() != 0)) {
-                        out.add(new Candidate(Candidate.Kind.LOCAL, new InetSocketAddress(a, port)));
+                    if (a.isLinkLocalAddress() || a.isLoopbackAddress() || (a instanceof Inet6Address && !ipv6)) {
+                        continue;
                     }
+                    // the interface's scope goes: a peer elsewhere has its own (and the candidate must encode as sent)
+                    InetAddress plain = IpLiteral.ofBytes(a.getAddress());
+                    boolean isGlobal = plain instanceof Inet6Address && (plain.getAddress()[0] & 0xe0) == 0x20; // 2000::/3
+                    (isGlobal ? global : local).add(new Candidate(isGlobal ? Candidate.Kind.PUBLIC : Candidate.Kind.LOCAL,
+                            new InetSocketAddress(plain, port)));
                 }
             }
         } catch (SocketException e) {
             return List.of(); // no interface list: peers still have the observed endpoint
         }
-        return out.subList(0, Math.min(out.size(), MediationFrames.MAX_CANDIDATES - 1));
+        global.addAll(local);
+        return global.subList(0, Math.min(global.size(), MediationFrames.MAX_CANDIDATES - 1));
     }
 
     @Override
