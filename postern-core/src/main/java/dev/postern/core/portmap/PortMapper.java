@@ -172,7 +172,7 @@ public final class PortMapper {
         } else if (gateway != null && wants(MappingProtocol.NAT_PMP)) {
             startNatPmp(now);
         }
-        if (probeOnly && gateway != null && wants(MappingProtocol.PCP) && wants(MappingProtocol.NAT_PMP)) {
+        if (probeOnly && gateway != null && wants(MappingProtocol.NAT_PMP) && steps.get(MappingProtocol.NAT_PMP) == Step.OFF) {
             startNatPmp(now); // a probe asks both at once: it maps nothing that could clash
         }
         if (wants(MappingProtocol.UPNP)) {
@@ -200,7 +200,10 @@ public final class PortMapper {
     private void startPcp(long now) {
         Optional<InetAddress> client = client();
         if (client.isEmpty()) {
-            steps.put(MappingProtocol.PCP, Step.FAILED);
+            steps.put(MappingProtocol.PCP, Step.FAILED); // PCP names the client's own address; NAT-PMP does not need it
+            if (wants(MappingProtocol.NAT_PMP) && steps.get(MappingProtocol.NAT_PMP) == Step.OFF) {
+                startNatPmp(now);
+            }
             return;
         }
         steps.put(MappingProtocol.PCP, Step.ASKING);

@@ -177,6 +177,14 @@ class PortMapperTest {
     }
 
     @Test
+    void withoutItsOwnAddressTowardTheGatewayItAsksNatPmpWhichNeedsNone() {
+        PortMapper m = PortMapper.mapping(PortMapper.Settings.DEFAULTS.withProtocols(EnumSet.of(MappingProtocol.PCP, MappingProtocol.NAT_PMP)),
+                GATEWAY, INTERNAL_PORT, remote -> Optional.empty(), new SecureRandom());
+        m.start(now);
+        assertThat(sent(m)).singleElement().satisfies(d -> assertThat(d.payload()).isEqualTo(GatewayPackets.natPmpAddressRequest()));
+    }
+
+    @Test
     void withNoRouterAnsweringItGivesUpAfterTheProbeAndWaitsForNothing() {
         PortMapper m = mapper(MappingProtocol.PCP, MappingProtocol.NAT_PMP, MappingProtocol.UPNP);
         m.start(now);
