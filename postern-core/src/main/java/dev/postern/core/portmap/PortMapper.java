@@ -124,7 +124,6 @@ public final class PortMapper {
     /** NAT-PMP answers the external address and the port separately; both make a mapping. */
     private InetAddress natPmpAddress;
     private int natPmpPort;
-    private long natPmpLifetime;
     private HttpUrl describedAt;
     private IgdControl igd;
     private InetAddress upnpAddress;
@@ -373,8 +372,7 @@ public final class PortMapper {
             return;
         }
         natPmpPort = m.externalPort();
-        natPmpLifetime = m.lifetime();
-        granted(new PortMapping(MappingProtocol.NAT_PMP, new InetSocketAddress(natPmpAddress, natPmpPort), natPmpLifetime), now);
+        granted(new PortMapping(MappingProtocol.NAT_PMP, new InetSocketAddress(natPmpAddress, natPmpPort), m.lifetime()), now);
     }
 
     /** The answer to HTTP call {@code id}: its status and body, or a status of -1 when it failed (no answer, a broken connection). */

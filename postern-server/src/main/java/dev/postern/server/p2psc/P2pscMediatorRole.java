@@ -36,9 +36,11 @@ public final class P2pscMediatorRole implements AutoCloseable {
     public static final int DEFAULT_PORT = 1337;
     /**
      * How long the second peer is given, after it closed, to listen before the first is told to dial: the
-     * first peer of p2psc's client dials twice, 10 ms apart, and gives up.
+     * first peer of p2psc's client dials twice, 10 ms apart, and gives up. 100 ms was once too little for a
+     * client on a loaded two-core machine (its listener bound later than the second dial, in one run of 60 on
+     * CI); a quarter second costs each pairing that much more once, and the client has no retry of its own.
      */
-    static final Duration LISTEN_GRACE = Duration.ofMillis(100);
+    static final Duration LISTEN_GRACE = Duration.ofMillis(250);
     /** p2psc's {@code kVersion}. */
     static final int VERSION = 0;
     private static final Logger log = LoggerFactory.getLogger("postern.p2psc");
