@@ -61,16 +61,16 @@ final class Converters {
     }
 
     /** {@code auto} (every protocol), {@code off} (none), or some of {@code pcp}, {@code nat-pmp}, {@code upnp}, comma-separated. */
-    static final class PortMappingProtocols implements ITypeConverter<Set<PortMappingProtocol>> {
+    static final class PortMappingProtocols implements ITypeConverter<PortMappingChoice> {
         @Override
-        public Set<PortMappingProtocol> convert(String text) {
+        public PortMappingChoice convert(String text) {
             String t = text.strip().toLowerCase(Locale.ROOT);
             if (t.equals("auto")) {
-                return EnumSet.allOf(PortMappingProtocol.class);
+                return new PortMappingChoice(EnumSet.allOf(PortMappingProtocol.class));
             }
             Set<PortMappingProtocol> out = EnumSet.noneOf(PortMappingProtocol.class);
             if (t.equals("off")) {
-                return out;
+                return new PortMappingChoice(out);
             }
             for (String part : t.split(",")) {
                 out.add(switch (part.strip()) {
@@ -81,7 +81,7 @@ final class Converters {
                             + "auto, off, or some of pcp, nat-pmp, upnp (comma-separated)");
                 });
             }
-            return out;
+            return new PortMappingChoice(out);
         }
     }
 

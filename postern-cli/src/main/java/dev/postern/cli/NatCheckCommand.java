@@ -55,14 +55,14 @@ final class NatCheckCommand implements Callable<Integer> {
     @Option(names = "--port-mapping", paramLabel = "PROTOCOLS", defaultValue = "auto", converter = Converters.PortMappingProtocols.class,
             description = {"Which port mapping protocols to ask the router about (it maps nothing): 'auto' for all,",
                 "some of pcp, nat-pmp, upnp, or 'off'. Not asked with a server on this machine. Default: ${DEFAULT-VALUE}"})
-    Set<PortMappingProtocol> portMapping;
+    PortMappingChoice portMapping;
 
     @Override
     public Integer call() {
         InetSocketAddress primary = ServerOptions.resolve(server, 3478);
         NatProbe.Settings settings = lifetimeUpTo == null ? NatProbe.Settings.DEFAULTS
                 : NatProbe.Settings.DEFAULTS.withLifetimeUpTo(lifetimeUpTo);
-        boolean askRouter = !portMapping.isEmpty() && !primary.getAddress().isLoopbackAddress();
+        boolean askRouter = !portMapping.protocols().isEmpty() && !primary.getAddress().isLoopbackAddress();
         CompletableFuture<List<PortMapper.Event>> mapping = askRouter ? CompletableFuture.supplyAsync(this::probeRouter, Thread::startVirtualThread)
                 : CompletableFuture.completedFuture(null);
         NatReport report = probe(primary, settings);
@@ -77,7 +77,7 @@ final class NatCheckCommand implements Callable<Integer> {
 
     private List<PortMapper.Event> probeRouter() {
         Set<MappingProtocol> protocols = EnumSet.noneOf(MappingProtocol.class);
-        portMapping.forEach(p -> protocols.add(MappingProtocol.valueOf(p.name())));
+        portMapping.protocols().forEach(p -> protocols.add(MappingProtocol.valueOf(p.name())));
         try {
             return PortMapDriver.probe(PortMapper.Settings.DEFAULTS.withProtocols(protocols), Clock.SYSTEM);
         } catch (IOException e) {

@@ -16,7 +16,6 @@ import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.Set;
 import picocli.CommandLine.Option;
 
 /** The options of every command that runs a node of its own: its server, the server's key, and where its identity lives. */
@@ -51,7 +50,7 @@ final class ServerOptions {
                 "'auto' tries PCP, then NAT-PMP, and UPnP IGD beside them (for at most 4 s at start, waiting on none of it),",
                 "or name some of pcp, nat-pmp, upnp; 'off' asks nothing. The port is renewed while the node runs and removed",
                 "when it stops. Never with a server on this machine. Default: ${DEFAULT-VALUE}"})
-    Set<PortMappingProtocol> portMapping;
+    PortMappingChoice portMapping;
 
     /** Where the server's control channel listens on TCP ({@code --server-tcp-port}), if the node may use it. */
     java.util.Optional<InetSocketAddress> serverTcp(ServerAddress server) {
@@ -106,7 +105,7 @@ final class ServerOptions {
                     .server(serverAddress().toString())
                     .natDetectionPort(Math.max(natCheckPort, 0))
                     .serverTcpPort(Math.max(serverTcpPort, 0))
-                    .portMapping(portMapping)
+                    .portMapping(portMapping.protocols())
                     .eventListener(new PortMappingLog(err))).build();
             // SIGTERM or Ctrl-C closes it too: its peers hear the connections end, and the router forgets the port.
             Runtime.getRuntime().addShutdownHook(new Thread(node::close, "postern-node-close"));

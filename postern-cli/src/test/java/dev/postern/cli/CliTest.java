@@ -71,6 +71,9 @@ class CliTest {
         CliRun engine = run("server", "--relay-engine", "turbo");
         assertThat(engine.status()).isEqualTo(Main.EXIT_USAGE);
         assertThat(engine.err()).contains("--relay-engine: unknown relay engine 'turbo': choose auto, ").contains("netty");
+        CliRun mapping = run("nat-check", "--server", "127.0.0.1", "--port-mapping", "pcp,igd");
+        assertThat(mapping.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(mapping.err()).contains("'igd' is not a port mapping protocol: auto, off, or some of pcp, nat-pmp, upnp");
     }
 
     @Test
