@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.postern.client.PortMappingProtocol;
 import dev.postern.client.internal.nat.NatDetection;
 import dev.postern.client.internal.portmap.PortMapDriver;
-import dev.postern.core.portmap.MappingProtocol;
 import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.stun.NatProbe;
 import dev.postern.core.stun.NatReport;
@@ -14,11 +13,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -76,10 +73,8 @@ final class NatCheckCommand implements Callable<Integer> {
     record MappingOffer(PortMappingProtocol protocol, Optional<InetAddress> external) {}
 
     private List<PortMapper.Event> probeRouter() {
-        Set<MappingProtocol> protocols = EnumSet.noneOf(MappingProtocol.class);
-        portMapping.protocols().forEach(p -> protocols.add(MappingProtocol.valueOf(p.name())));
         try {
-            return PortMapDriver.probe(PortMapper.Settings.DEFAULTS.withProtocols(protocols), Clock.SYSTEM);
+            return PortMapDriver.probe(PortMapDriver.settingsFor(portMapping.protocols()), Clock.SYSTEM);
         } catch (IOException e) {
             return List.of();
         } catch (InterruptedException e) {

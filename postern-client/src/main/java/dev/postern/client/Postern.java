@@ -2,6 +2,7 @@ package dev.postern.client;
 
 import dev.postern.core.net.ServerAddress;
 import dev.postern.client.internal.control.NodeLoop;
+import dev.postern.client.internal.portmap.PortMapDriver;
 import dev.postern.core.identity.NodeId;
 import dev.postern.core.identity.NodeKeys;
 import dev.postern.core.node.NodeEvent;
@@ -11,7 +12,6 @@ import dev.postern.core.peer.PeerAgent;
 import dev.postern.core.peer.PeerEvent;
 import dev.postern.core.peer.PeerFailure;
 import dev.postern.core.peer.PeerSession;
-import dev.postern.core.portmap.MappingProtocol;
 import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.time.Clock;
 import dev.postern.core.turn.TurnClient;
@@ -96,14 +96,7 @@ public final class Postern implements AutoCloseable {
      * is on this machine too, and nothing should go to the router then).
      */
     private static PortMapper.Settings portMapping(Set<PortMappingProtocol> allowed, ServerAddress server) {
-        if (allowed.isEmpty() || server.address().getAddress().isLoopbackAddress()) {
-            return PortMapper.Settings.OFF;
-        }
-        Set<MappingProtocol> protocols = EnumSet.noneOf(MappingProtocol.class);
-        for (PortMappingProtocol p : allowed) {
-            protocols.add(MappingProtocol.valueOf(p.name()));
-        }
-        return PortMapper.Settings.DEFAULTS.withProtocols(protocols);
+        return server.address().getAddress().isLoopbackAddress() ? PortMapper.Settings.OFF : PortMapDriver.settingsFor(allowed);
     }
 
     /** A builder; {@link Builder#identity} and {@link Builder#server} are required. */

@@ -43,16 +43,19 @@ public final class Strategies {
      * through the relay: a probe that gets through then moves it off the relay (see {@link PeerSession}).
      */
     public static List<PathStrategy> all(long intervalNanos, long relayHeadStartNanos, long searchNanos, BirthdaySettings birthday) {
-        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
-                new Probing("public", Candidate.Kind.PUBLIC, Path.DIRECT, intervalNanos, 0, searchNanos, c -> List.of(c.address())),
-                new AfterPublic(new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos,
-                        c -> List.of(c.address()))),
-                new AfterPublic(new Probing("mapped", Candidate.Kind.MAPPED, Path.DIRECT, intervalNanos, 0, searchNanos,
-                        c -> List.of(c.address()))),
+        return List.of(new Probing("lan", Candidate.Kind.LOCAL, Path.LAN, intervalNanos, 0, searchNanos, Strategies::itself),
+                new Probing("public", Candidate.Kind.PUBLIC, Path.DIRECT, intervalNanos, 0, searchNanos, Strategies::itself),
+                new AfterPublic(new Probing("punch", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, 0, searchNanos, Strategies::itself)),
+                new AfterPublic(new Probing("mapped", Candidate.Kind.MAPPED, Path.DIRECT, intervalNanos, 0, searchNanos, Strategies::itself)),
                 new Probing("predict", Candidate.Kind.OBSERVED, Path.DIRECT, intervalNanos, PREDICTION_HEAD_START_NANOS, searchNanos,
                         Strategies::nextPorts),
                 new Birthday(birthday, intervalNanos),
                 new Relay(relayHeadStartNanos));
+    }
+
+    /** A candidate's own address, the one target of plain probing. */
+    private static List<InetSocketAddress> itself(Candidate c) {
+        return List.of(c.address());
     }
 
     /** The relay alone, at once. */

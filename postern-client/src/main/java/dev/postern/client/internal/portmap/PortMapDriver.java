@@ -1,6 +1,8 @@
 package dev.postern.client.internal.portmap;
 
+import dev.postern.client.PortMappingProtocol;
 import dev.postern.core.portmap.IgdControl;
+import dev.postern.core.portmap.MappingProtocol;
 import dev.postern.core.portmap.PortMapper;
 import dev.postern.core.time.Clock;
 import java.io.IOException;
@@ -15,7 +17,9 @@ import java.nio.channels.DatagramChannel;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -81,6 +85,13 @@ public final class PortMapDriver implements AutoCloseable {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /** The mapper's settings allowing {@code allowed}, as the library's public face names them (none: no mapping). */
+    public static PortMapper.Settings settingsFor(Set<PortMappingProtocol> allowed) {
+        Set<MappingProtocol> protocols = EnumSet.noneOf(MappingProtocol.class);
+        allowed.forEach(p -> protocols.add(MappingProtocol.valueOf(p.name())));
+        return PortMapper.Settings.DEFAULTS.withProtocols(protocols);
     }
 
     /** Asks the router which protocols it answers, mapping nothing; returns what it found once the probe is over. */
